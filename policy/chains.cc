@@ -1,0 +1,157 @@
+#include "policy/chains.h"
+
+namespace ringfence::policy {
+namespace {
+
+struct FamilyFields {
+  const char* suffix;
+  Field saddr;
+  Field daddr;
+};
+constexpr FamilyFields kFamilies[] = {{"4", Field::IpSaddr, Field::IpDaddr},
+                                      {"6", Field::Ip6Saddr, Field::Ip6Daddr}};
+
+std::string s(const char* base, const FamilyFields& f) { return std::string(base) + f.suffix; }
+
+Lookup in(std::vector<Field> key, std::string set) {
+  return Lookup{std::move(key), std::move(set), false};
+}
+Lookup notIn(std::vector<Field> key, std::string set) {
+  return Lookup{std::move(key), std::move(set), true};
+}
+Log log(const std::string& what) { return Log{kNflogGroup, std::string(kLogPrefix) + what + " "}; }
+Verdict verdict(VerdictKind k) { return Verdict{k, {}}; }
+Verdict jump(std::string chain) { return Verdict{VerdictKind::Jump, std::move(chain)}; }
+
+PlanRule rule(std::vector<Expr> exprs, Verdict v, std::string comment) {
+  return PlanRule{std::move(exprs), std::move(v), std::move(comment)};
+}
+
+// Rules for one direction of a device's new flows. `device` is the device's
+// address field, `peer` the other end's.
+Chain deviceChain(const FamilyFields& f, bool outbound) {
+  Field device = outbound ? f.saddr : f.daddr;
+  Field peer = outbound ? f.daddr : f.saddr;
+  const char* dir = outbound ? "out" : "in";
+  std::vector<Field> flow = {device, peer, Field::L4Proto, Field::ThDport};
+  std::string allow = std::string(outbound ? "allow_out" : "allow_in") + f.suffix;
+  Chain c;
+  c.name = std::string(dir) + f.suffix;
+  c.rules.push_back(rule({CtStateIs{kCtInvalid}, Counter{}}, verdict(VerdictKind::Drop),
+                         "packets that belong to no valid connection"));
+  c.rules.push_back(rule({in({device}, s("observe", f)), CtMarkOr{kCtMarkObserve}},
+                         verdict(VerdictKind::Continue),
+                         "record flows of learn and monitor devices"));
+  if (!outbound) {
+    c.rules.push_back(rule({LimitByMap{device, s("inlimit", f)}, Counter{}},
+                           verdict(VerdictKind::Drop),
+                           "new inbound connections over the device's limit"));
+  }
+  c.rules.push_back(
+      rule({in(flow, std::string(outbound ? "critical_out" : "critical_in") + f.suffix),
+            CtMarkOr{kCtMarkCritical}},
+           verdict(VerdictKind::Return), "critical flows (kept open during isolation)"));
+  c.rules.push_back(rule({in(flow, allow)}, verdict(VerdictKind::Return), "allowed flows, exact"));
+  c.rules.push_back(rule({in(flow, allow + "_ranges")}, verdict(VerdictKind::Return),
+                         "allowed flows, prefixes and ranges"));
+  if (outbound) {
+    c.rules.push_back(rule({in(flow, s("maintenance", f))}, verdict(VerdictKind::Return),
+                           "maintenance flows during a window"));
+  }
+  c.rules.push_back(rule({in({device}, s("learn", f))}, verdict(VerdictKind::Return),
+                         "learn mode: everything passes"));
+  c.rules.push_back(rule({in({device}, s("monitor", f)), CtMarkOr{kCtMarkViolation},
+                          log(std::string("monitor ") + dir)},
+                         verdict(VerdictKind::Return),
+                         "monitor mode: passes, reported as a violation"));
+  c.rules.push_back(rule({log(std::string("drop ") + dir)}, verdict(VerdictKind::Drop),
+                         "enforce mode: a violation"));
+  return c;
+}
+
+Chain isolatedChain(const FamilyFields& f, bool outbound) {
+  Field device = outbound ? f.saddr : f.daddr;
+  Field peer = outbound ? f.daddr : f.saddr;
+  const char* dir = outbound ? "out" : "in";
+  Chain c;
+  c.name = std::string("isolated_") + dir + f.suffix;
+  c.rules.push_back(rule({CtMarkHas{kCtMarkCritical}}, verdict(VerdictKind::Return),
+                         "established critical flows"));
+  c.rules.push_back(rule(
+      {CtStateIs{kCtNew}, in({device, peer, Field::L4Proto, Field::ThDport},
+                             std::string(outbound ? "critical_out" : "critical_in") + f.suffix)},
+      verdict(VerdictKind::Return), "new critical flows"));
+  c.rules.push_back(rule({log(std::string("isolated ") + dir)}, verdict(VerdictKind::Drop),
+                         "everything else of an isolated device"));
+  return c;
+}
+
+Chain unknownChain(UnknownDevices mode, bool source) {
+  Chain c;
+  c.name = source ? "unknown_src" : "unknown_dst";
+  switch (mode) {
+    case UnknownDevices::Drop:
+      if (source)
+        c.rules.push_back(rule({log("unknown src")}, verdict(VerdictKind::Continue), "report"));
+      c.rules.push_back(rule({}, verdict(VerdictKind::Drop), "unknown_devices: drop"));
+      break;
+    case UnknownDevices::Alert:
+      if (source)
+        c.rules.push_back(rule({log("unknown src")}, verdict(VerdictKind::Continue), "report"));
+      c.rules.push_back(rule({}, verdict(VerdictKind::Return), "unknown_devices: alert"));
+      break;
+    case UnknownDevices::Allow:
+      c.rules.push_back(rule({}, verdict(VerdictKind::Return), "unknown_devices: allow"));
+      break;
+  }
+  return c;
+}
+
+}  // namespace
+
+std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
+  Chain forward;
+  forward.name = "forward";
+  forward.base = BaseHook{"forward", 0, true};
+  auto& r = forward.rules;
+  for (const FamilyFields& f : kFamilies) {
+    r.push_back(rule({in({f.saddr}, s("macbound", f)),
+                      notIn({f.saddr, Field::EtherSaddr}, s("mac", f)), log("spoof mac")},
+                     verdict(VerdictKind::Drop), "a device address from the wrong MAC"));
+    r.push_back(rule({in({f.saddr}, s("ifbound", f)),
+                      notIn({f.saddr, Field::Iifname}, s("iface", f)), log("spoof iface")},
+                     verdict(VerdictKind::Drop), "a device address on the wrong interface"));
+  }
+  for (const FamilyFields& f : kFamilies) {
+    r.push_back(rule({in({Field::Iifname}, "devifs"), notIn({f.saddr}, s("dev", f))},
+                     jump("unknown_src"), "from a host that no profile claims"));
+    r.push_back(rule({in({Field::Oifname}, "devifs"), notIn({f.daddr}, s("dev", f))},
+                     jump("unknown_dst"), "to a host that no profile claims"));
+  }
+  for (const FamilyFields& f : kFamilies) {
+    r.push_back(
+        rule({in({f.saddr}, s("isolated", f))}, jump(s("isolated_out", f)), "isolated devices"));
+    r.push_back(
+        rule({in({f.daddr}, s("isolated", f))}, jump(s("isolated_in", f)), "isolated devices"));
+  }
+  r.push_back(rule({CtStateIs{kCtEstablished | kCtRelated}}, verdict(VerdictKind::Accept),
+                   "replies and established flows"));
+  for (const FamilyFields& f : kFamilies) {
+    r.push_back(rule({in({f.saddr}, s("dev", f))}, jump(s("out", f)), "new flows from devices"));
+    r.push_back(rule({in({f.daddr}, s("dev", f))}, jump(s("in", f)), "new flows to devices"));
+  }
+
+  std::vector<Chain> chains;
+  chains.push_back(std::move(forward));
+  chains.push_back(unknownChain(config.unknownDevices, true));
+  chains.push_back(unknownChain(config.unknownDevices, false));
+  for (const FamilyFields& f : kFamilies) {
+    chains.push_back(isolatedChain(f, true));
+    chains.push_back(isolatedChain(f, false));
+    chains.push_back(deviceChain(f, true));
+    chains.push_back(deviceChain(f, false));
+  }
+  return chains;
+}
+
+}  // namespace ringfence::policy

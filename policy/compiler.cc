@@ -1,0 +1,263 @@
+#include "policy/compiler.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "policy/boxes.h"
+#include "policy/chains.h"
+
+namespace ringfence::policy {
+namespace {
+
+struct FamilyNames {
+  Family family;
+  const char* suffix;  // "4" / "6"
+  KeyType addr;
+  Field saddr;
+  Field daddr;
+};
+constexpr FamilyNames kFamilies[] = {
+    {Family::V4, "4", KeyType::Ipv4Addr, Field::IpSaddr, Field::IpDaddr},
+    {Family::V6, "6", KeyType::Ipv6Addr, Field::Ip6Saddr, Field::Ip6Daddr},
+};
+
+std::string n(const char* base, const FamilyNames& f) { return std::string(base) + f.suffix; }
+
+void putAddress(std::vector<uint8_t>& out, const IpAddress& a) {
+  out.insert(out.end(), a.bytes.begin(), a.bytes.begin() + static_cast<long>(a.size()));
+}
+void putPort(std::vector<uint8_t>& out, uint16_t port) {
+  out.push_back(static_cast<uint8_t>(port >> 8));
+  out.push_back(static_cast<uint8_t>(port & 0xff));
+}
+void putIfname(std::vector<uint8_t>& out, const std::string& name) {
+  std::vector<uint8_t> padded(keyLength(KeyType::IfName), 0);
+  std::copy(name.begin(), name.end(), padded.begin());
+  out.insert(out.end(), padded.begin(), padded.end());
+}
+
+std::string ruleOrigin(const SourceLocation& where) {
+  std::string s =
+      std::filesystem::path(where.file).filename().string() + ":" + std::to_string(where.line);
+  std::replace(s.begin(), s.end(), '"', '\'');
+  return s.substr(0, 120);
+}
+
+class Compiler {
+ public:
+  explicit Compiler(const Policy& policy) : policy_(policy) {}
+
+  Plan run() {
+    plan_.table = policy_.config.table;
+    for (const FamilyNames& f : kFamilies) declareFamilySets(f);
+    SetDef& ifs = declare("devifs", {KeyType::IfName}, "interfaces that face devices");
+    for (const std::string& i : policy_.config.deviceInterfaces) {
+      SetElement e;
+      putIfname(e.low, i);
+      ifs.elements.push_back(std::move(e));
+    }
+    for (const Device& d : policy_.devices) addDevice(d);
+    buildChains();
+    return std::move(plan_);
+  }
+
+ private:
+  SetDef& declare(std::string name, std::vector<KeyType> key, std::string comment,
+                  bool interval = false) {
+    SetDef s;
+    s.name = std::move(name);
+    s.key = std::move(key);
+    s.interval = interval;
+    s.comment = std::move(comment);
+    index_[s.name] = plan_.sets.size();
+    plan_.sets.push_back(std::move(s));
+    return plan_.sets.back();
+  }
+  SetDef& set(const std::string& name) { return plan_.sets[index_.at(name)]; }
+
+  void declareFamilySets(const FamilyNames& f) {
+    KeyType a = f.addr;
+    std::vector<KeyType> flow = {a, a, KeyType::InetProto, KeyType::InetService};
+    declare(n("dev", f), {a}, "addresses of all devices");
+    declare(n("isolated", f), {a}, "addresses of isolated devices (filled by the daemon)");
+    declare(n("learn", f), {a}, "devices in learn mode");
+    declare(n("monitor", f), {a}, "devices in monitor mode");
+    declare(n("observe", f), {a}, "devices whose flows are recorded (learn and monitor)");
+    declare(n("macbound", f), {a}, "devices bound to a MAC");
+    declare(n("mac", f), {a, KeyType::EtherAddr}, "device address . its MAC");
+    declare(n("ifbound", f), {a}, "devices bound to an interface");
+    declare(n("iface", f), {a, KeyType::IfName}, "device address . its interface");
+    SetDef& limits =
+        declare(n("inlimit", f), {a}, "device address : its inbound new-connection limit");
+    limits.data = KeyType::LimitObject;
+    declare(n("allow_out", f), flow, "device . peer . proto . port the device may open");
+    declare(n("allow_out", f) + "_ranges", flow, "as allow_out, with prefixes and ranges", true);
+    declare(n("allow_in", f), flow, "device . peer . proto . port a peer may open");
+    declare(n("allow_in", f) + "_ranges", flow, "as allow_in, with prefixes and ranges", true);
+    declare(n("critical_out", f), flow, "outbound flows that stay open during isolation", true);
+    declare(n("critical_in", f), flow, "inbound flows that stay open during isolation", true);
+    SetDef& maint =
+        declare(n("maintenance", f), flow,
+                "maintenance flows, open while a window lasts (filled by the daemon)", true);
+    maint.timeout = true;
+  }
+
+  static SetElement addressElement(const IpAddress& a, const std::string& comment) {
+    SetElement e;
+    putAddress(e.low, a);
+    e.comment = comment;
+    return e;
+  }
+
+  void addDevice(const Device& d) {
+    DeviceElements runtime;
+    runtime.device = d.name;
+    for (const FamilyNames& f : kFamilies) {
+      std::vector<IpAddress> addrs;
+      for (const IpAddress& a : d.addresses) {
+        if (a.family == f.family) addrs.push_back(a);
+      }
+      if (addrs.empty()) continue;
+      for (const IpAddress& a : addrs) {
+        set(n("dev", f)).elements.push_back(addressElement(a, d.name));
+        runtime.isolation.emplace_back(n("isolated", f), addressElement(a, d.name));
+        if (d.mode == Mode::Learn) set(n("learn", f)).elements.push_back(addressElement(a, d.name));
+        if (d.mode == Mode::Monitor)
+          set(n("monitor", f)).elements.push_back(addressElement(a, d.name));
+        if (d.mode != Mode::Enforce)
+          set(n("observe", f)).elements.push_back(addressElement(a, d.name));
+        if (d.mac) {
+          set(n("macbound", f)).elements.push_back(addressElement(a, d.name));
+          SetElement e = addressElement(a, d.name);
+          e.low.insert(e.low.end(), d.mac->bytes.begin(), d.mac->bytes.end());
+          set(n("mac", f)).elements.push_back(std::move(e));
+        }
+        if (!d.interface.empty()) {
+          set(n("ifbound", f)).elements.push_back(addressElement(a, d.name));
+          SetElement e = addressElement(a, d.name);
+          putIfname(e.low, d.interface);
+          set(n("iface", f)).elements.push_back(std::move(e));
+        }
+        if (d.inboundNewPerSecond) {
+          SetElement e = addressElement(a, d.name);
+          e.data = limitName(d);
+          set(n("inlimit", f)).elements.push_back(std::move(e));
+        }
+      }
+      auto flows = [&](const std::vector<Rule>& rules, Direction dir, bool critical) {
+        std::vector<const Rule*> out;
+        for (const Rule& r : rules) {
+          if (r.direction == dir && r.critical == critical) out.push_back(&r);
+        }
+        return out;
+      };
+      addFlows(f, addrs, flows(d.outbound, Direction::Outbound, false), n("allow_out", f));
+      addFlows(f, addrs, flows(d.inbound, Direction::Inbound, false), n("allow_in", f));
+      addIntervals(f, addrs, flows(d.outbound, Direction::Outbound, true),
+                   set(n("critical_out", f)).elements);
+      addIntervals(f, addrs, flows(d.inbound, Direction::Inbound, true),
+                   set(n("critical_in", f)).elements);
+      std::vector<SetElement> maint;
+      addIntervals(f, addrs, flows(d.maintenance, Direction::Outbound, false), maint);
+      for (SetElement& e : maint)
+        runtime.maintenance.emplace_back(n("maintenance", f), std::move(e));
+    }
+    if (d.inboundNewPerSecond) {
+      plan_.limits.push_back(
+          {limitName(d), *d.inboundNewPerSecond, *d.inboundNewPerSecond, d.name});
+    }
+    plan_.devices.push_back(std::move(runtime));
+  }
+
+  static std::string limitName(const Device& d) { return "lim_" + d.name; }
+
+  static bool isExact(const PeerPortBox& b) {
+    return b.peer.isHost() && b.ports.low == b.ports.high;
+  }
+
+  // Boxes of one protocol for the rules' peers of this family.
+  static std::map<uint8_t, std::vector<PeerPortBox>> boxesByProto(
+      const FamilyNames& f, const std::vector<const Rule*>& rules) {
+    std::map<uint8_t, std::vector<PeerPortBox>> out;
+    for (const Rule* r : rules) {
+      std::vector<PortRange> ports = r->ports;
+      if (ports.empty()) ports.push_back({0, 65535});  // icmp: no ports, any value matches
+      for (const ResolvedPeer& p : r->resolved) {
+        if (p.prefix.address.family != f.family) continue;
+        for (const PortRange& range : ports) {
+          out[ipProtocolNumber(r->proto)].push_back({p.prefix, range, ruleOrigin(r->where)});
+        }
+      }
+    }
+    return out;
+  }
+
+  // Exact host+port flows go to the hash set `name`, the rest to `name_ranges`.
+  void addFlows(const FamilyNames& f, const std::vector<IpAddress>& addrs,
+                const std::vector<const Rule*>& rules, const std::string& name) {
+    std::vector<SetElement>& exact = set(name).elements;
+    for (const auto& [proto, boxes] : boxesByProto(f, rules)) {
+      std::vector<PeerPortBox> ranged;
+      std::set<std::pair<IpAddress, uint16_t>> seen;
+      for (const PeerPortBox& b : boxes) {
+        if (!isExact(b)) {
+          ranged.push_back(b);
+          continue;
+        }
+        if (!seen.insert({b.peer.address, b.ports.low}).second) continue;
+        for (const IpAddress& a : addrs) {
+          SetElement e;
+          putAddress(e.low, a);
+          putAddress(e.low, b.peer.address);
+          e.low.push_back(proto);
+          putPort(e.low, b.ports.low);
+          e.comment = b.origin;
+          exact.push_back(std::move(e));
+        }
+      }
+      emitIntervals(addrs, proto, ranged, set(name + "_ranges").elements);
+    }
+  }
+
+  void addIntervals(const FamilyNames& f, const std::vector<IpAddress>& addrs,
+                    const std::vector<const Rule*>& rules, std::vector<SetElement>& out) {
+    for (const auto& [proto, boxes] : boxesByProto(f, rules))
+      emitIntervals(addrs, proto, boxes, out);
+  }
+
+  static void emitIntervals(const std::vector<IpAddress>& addrs, uint8_t proto,
+                            const std::vector<PeerPortBox>& boxes, std::vector<SetElement>& out) {
+    if (boxes.empty()) return;
+    for (const PeerPortBox& b : disjointBoxes(boxes)) {
+      for (const IpAddress& a : addrs) {
+        SetElement e;
+        putAddress(e.low, a);
+        putAddress(e.high, a);
+        putAddress(e.low, b.peer.address);
+        putAddress(e.high, b.peer.last());
+        e.low.push_back(proto);
+        e.high.push_back(proto);
+        putPort(e.low, b.ports.low);
+        putPort(e.high, b.ports.high);
+        e.comment = b.origin;
+        out.push_back(std::move(e));
+      }
+    }
+  }
+
+  void buildChains();
+
+  const Policy& policy_;
+  Plan plan_;
+  std::map<std::string, size_t> index_;
+};
+
+}  // namespace
+
+void Compiler::buildChains() { plan_.chains = buildRulesetChains(policy_.config); }
+
+Plan compilePlan(const Policy& policy) { return Compiler(policy).run(); }
+
+}  // namespace ringfence::policy

@@ -1,0 +1,204 @@
+#include "policy/loader.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <system_error>
+
+#include "policy/profile_parser.h"
+
+namespace ringfence::policy {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool isProfileFileName(const std::string& name) {
+  if (name.empty() || name[0] == '.') return false;
+  auto endsWith = [&](std::string_view suffix) {
+    return name.size() > suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return endsWith(".yaml") || endsWith(".yml");
+}
+
+std::vector<std::string> listProfileFiles(const std::string& dir, Diagnostics& diags) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    diags.error({dir, 1, 1}, "profiles directory does not exist or is not a directory");
+    return files;
+  }
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (!isProfileFileName(name)) continue;
+    std::error_code typeError;
+    if (!fs::is_regular_file(it->path(), typeError)) continue;
+    files.push_back(it->path().string());
+  }
+  if (ec) diags.error({dir, 1, 1}, "cannot list profiles directory: " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+class Resolver {
+ public:
+  Resolver(Policy& policy, Diagnostics& diags) : policy_(policy), diags_(diags) {}
+
+  void run() {
+    std::map<std::string, const Device*> names;
+    std::map<IpAddress, std::pair<const Device*, SourceLocation>> addresses;
+    std::map<MacAddress, const Device*> macs;
+    for (Device& d : policy_.devices) {
+      auto [it, fresh] = names.try_emplace(d.name, &d);
+      if (!fresh) {
+        diags_.error(d.where, "device '" + d.name + "' is already defined in " +
+                                  formatLocation(it->second->where));
+      }
+      for (size_t i = 0; i < d.addresses.size(); ++i) {
+        auto [a, freshAddress] = addresses.try_emplace(d.addresses[i], &d, d.addressWhere[i]);
+        if (!freshAddress) {
+          diags_.error(d.addressWhere[i],
+                       "address " + toString(d.addresses[i]) + " is already claimed by device '" +
+                           a->second.first->name + "' (" + formatLocation(a->second.second) + ")");
+        }
+      }
+      if (d.mac) {
+        auto [m, freshMac] = macs.try_emplace(*d.mac, &d);
+        if (!freshMac) {
+          diags_.error(d.macWhere, "MAC " + toString(*d.mac) + " is already claimed by device '" +
+                                       m->second->name + "' (" +
+                                       formatLocation(m->second->macWhere) + ")");
+        }
+      }
+      checkInterface(d);
+      for (auto* rules : {&d.outbound, &d.inbound, &d.maintenance}) {
+        for (Rule& r : *rules) resolveRule(d, r);
+      }
+    }
+    std::stable_sort(policy_.devices.begin(), policy_.devices.end(),
+                     [](const Device& a, const Device& b) { return a.name < b.name; });
+  }
+
+ private:
+  void checkInterface(const Device& d) {
+    const auto& ifs = policy_.config.deviceInterfaces;
+    if (d.interface.empty() || ifs.empty()) return;
+    if (std::find(ifs.begin(), ifs.end(), d.interface) == ifs.end()) {
+      diags_.warning(d.where, "device '" + d.name + "' is bound to interface '" + d.interface +
+                                  "', which is not among device_interfaces");
+    }
+  }
+
+  // A peer family is usable when the device has an address of that family and
+  // the protocol can carry it.
+  static bool usable(const Device& d, const Rule& r, Family f) {
+    if (r.proto == Proto::Icmp && f != Family::V4) return false;
+    if (r.proto == Proto::Icmpv6 && f != Family::V6) return false;
+    return d.hasFamily(f);
+  }
+
+  void add(Rule& r, const IpPrefix& p, const std::string& via) {
+    for (const ResolvedPeer& existing : r.resolved) {
+      if (existing.prefix == p) return;
+    }
+    r.resolved.push_back({p, via});
+  }
+
+  void resolveRule(const Device& d, Rule& r) {
+    for (const PeerSpec& peer : r.peers) {
+      switch (peer.kind) {
+        case PeerSpec::Kind::Prefix:
+          if (usable(d, r, peer.prefix.address.family)) {
+            add(r, peer.prefix, "");
+          } else {
+            diags_.warning(peer.where, "peer " + toString(peer.prefix) +
+                                           " can never match: device '" + d.name + "' has no " +
+                                           familyName(peer.prefix.address.family) + " address");
+          }
+          break;
+        case PeerSpec::Kind::Any: {
+          bool any = false;
+          for (Family f : {Family::V4, Family::V6}) {
+            if (!usable(d, r, f)) continue;
+            IpPrefix all;
+            all.address.family = f;
+            add(r, all, "any");
+            any = true;
+          }
+          if (!any)
+            diags_.warning(peer.where, "'any' can never match for this device and protocol");
+          break;
+        }
+        case PeerSpec::Kind::Group: {
+          auto g = policy_.groups.find(peer.group);
+          if (g == policy_.groups.end()) {
+            diags_.error(peer.where, "undefined group '@" + peer.group + "'");
+            break;
+          }
+          size_t before = r.resolved.size();
+          for (const IpPrefix& member : g->second.members) {
+            if (usable(d, r, member.address.family)) add(r, member, "@" + peer.group);
+          }
+          if (r.resolved.size() == before && !g->second.members.empty()) {
+            diags_.warning(peer.where,
+                           "group '@" + peer.group +
+                               "' has no member that can match this device and protocol");
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  static const char* familyName(Family f) { return f == Family::V4 ? "IPv4" : "IPv6"; }
+
+  Policy& policy_;
+  Diagnostics& diags_;
+};
+
+}  // namespace
+
+void resolvePolicy(Policy& policy, Diagnostics& diags) { Resolver(policy, diags).run(); }
+
+LoadResult loadPolicy(const LoadOptions& options) {
+  LoadResult result;
+  Diagnostics& diags = result.diagnostics;
+  Policy& policy = result.policy;
+
+  std::error_code ec;
+  if (fs::exists(options.configFile, ec)) {
+    if (auto root = parseYamlFile(options.configFile, diags)) {
+      policy.config = parseConfig(*root, options.configFile, diags);
+    }
+  } else if (options.configRequired) {
+    diags.error({options.configFile, 1, 1}, "configuration file does not exist");
+  }
+  DaemonConfig& config = policy.config;
+  if (options.profilesDir) config.profilesDir = *options.profilesDir;
+  if (options.groupsFile) config.groupsFile = *options.groupsFile;
+  if (options.stateDir) config.stateDir = *options.stateDir;
+  if (options.table) {
+    if (isValidTableName(*options.table)) {
+      config.table = *options.table;
+    } else {
+      diags.error({"--table", 1, 1}, "invalid table name '" + *options.table + "'");
+    }
+  }
+
+  if (fs::exists(config.groupsFile, ec)) {
+    if (auto root = parseYamlFile(config.groupsFile, diags)) {
+      policy.groups = parseGroups(*root, config.groupsFile, diags);
+    }
+  }
+
+  for (const std::string& file : listProfileFiles(config.profilesDir, diags)) {
+    auto root = parseYamlFile(file, diags);
+    if (!root) continue;
+    if (auto device = parseProfile(*root, file, diags))
+      policy.devices.push_back(std::move(*device));
+  }
+  resolvePolicy(policy, diags);
+  return result;
+}
+
+}  // namespace ringfence::policy

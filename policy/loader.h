@@ -1,0 +1,44 @@
+// Loading a whole policy: configuration, groups and every profile, with all
+// errors of all files reported in one run.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "policy/diagnostic.h"
+#include "policy/model.h"
+#include "policy/yaml_tree.h"
+
+namespace ringfence::policy {
+
+inline constexpr const char* kDefaultConfigFile = "/etc/ringfence/ringfence.yaml";
+
+struct LoadOptions {
+  std::string configFile = kDefaultConfigFile;
+  // A configuration named by the admin must exist; the default one may be absent.
+  bool configRequired = false;
+  // Command-line overrides (relative to the working directory, as usual for options).
+  std::optional<std::string> profilesDir;
+  std::optional<std::string> groupsFile;
+  std::optional<std::string> stateDir;
+  std::optional<std::string> table;
+};
+
+struct LoadResult {
+  Policy policy;
+  Diagnostics diagnostics;
+  bool ok() const { return !diagnostics.hasErrors(); }
+};
+
+// Reads everything; the policy is usable only when ok().
+LoadResult loadPolicy(const LoadOptions& options);
+
+// The configuration alone (used by loadPolicy; exposed for tests).
+DaemonConfig parseConfig(const YamlNode& root, const std::string& file, Diagnostics& diags);
+
+// Cross-file checks and group resolution over already parsed devices.
+void resolvePolicy(Policy& policy, Diagnostics& diags);
+
+bool isValidTableName(std::string_view name);
+
+}  // namespace ringfence::policy

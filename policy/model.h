@@ -1,0 +1,117 @@
+// The validated policy: what the admin's files mean, independent of YAML and
+// of the kernel. Everything here has passed validation.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "policy/diagnostic.h"
+#include "policy/net_types.h"
+
+namespace ringfence::policy {
+
+enum class Mode { Enforce, Monitor, Learn };
+enum class Proto { Tcp, Udp, Icmp, Icmpv6 };
+enum class Direction { Outbound, Inbound };
+enum class ViolationAction { Isolate, Alert };
+enum class UnknownDevices { Drop, Alert, Allow };
+
+const char* toString(Mode m);
+const char* toString(Proto p);
+const char* toString(Direction d);
+const char* toString(ViolationAction a);
+const char* toString(UnknownDevices u);
+std::optional<Proto> parseProto(std::string_view text);
+uint8_t ipProtocolNumber(Proto p);
+
+struct PortRange {
+  uint16_t low = 0;
+  uint16_t high = 0;
+  auto operator<=>(const PortRange&) const = default;
+};
+
+// One value of `to:` / `from:`, as written.
+struct PeerSpec {
+  enum class Kind { Prefix, Group, Any };
+  Kind kind = Kind::Prefix;
+  IpPrefix prefix;    // Kind::Prefix
+  std::string group;  // Kind::Group, without '@'
+  SourceLocation where;
+};
+
+// A peer prefix after groups are resolved, remembering where it came from.
+struct ResolvedPeer {
+  IpPrefix prefix;
+  std::string via;  // "@group" or "any", empty for a literal address
+};
+
+struct Rule {
+  Direction direction = Direction::Outbound;
+  std::vector<PeerSpec> peers;
+  std::vector<ResolvedPeer> resolved;  // filled by the loader once groups are known
+  Proto proto = Proto::Tcp;
+  std::vector<PortRange> ports;  // empty for icmp/icmpv6
+  std::string comment;
+  bool critical = false;
+  SourceLocation where;  // the rule's own node
+};
+
+struct ViolationPolicy {
+  ViolationAction action = ViolationAction::Isolate;
+  uint32_t threshold = 1;
+  std::chrono::seconds window{60};
+  std::optional<std::chrono::seconds> release;  // nullopt = manual
+};
+
+struct Device {
+  std::string name;
+  std::string file;
+  SourceLocation where;  // the `device:` value
+  std::string description;
+  std::vector<std::pair<std::string, std::string>> inventory;  // file order
+  std::vector<IpAddress> addresses;
+  std::vector<SourceLocation> addressWhere;  // parallel to `addresses`
+  std::optional<MacAddress> mac;
+  SourceLocation macWhere;
+  std::string interface;  // empty = any
+  Mode mode = Mode::Enforce;
+  std::vector<Rule> outbound;
+  std::vector<Rule> inbound;
+  std::vector<Rule> maintenance;  // outbound-shaped, open only during a window
+  ViolationPolicy violations;
+  std::optional<uint32_t> inboundNewPerSecond;
+
+  bool hasFamily(Family f) const;
+};
+
+struct Group {
+  std::string name;
+  std::vector<IpPrefix> members;
+  SourceLocation where;
+};
+
+struct DaemonConfig {
+  std::string file;  // the configuration file read, empty if none
+  std::string profilesDir = "/etc/ringfence/profiles";
+  std::string groupsFile = "/etc/ringfence/groups.yaml";
+  std::string stateDir = "/var/lib/ringfence";
+  std::string table = "ringfence";
+  std::vector<std::string> deviceInterfaces;
+  UnknownDevices unknownDevices = UnknownDevices::Drop;
+  std::string adminGroup = "ringfence";
+};
+
+struct Policy {
+  DaemonConfig config;
+  std::map<std::string, Group> groups;
+  std::vector<Device> devices;  // sorted by name
+
+  const Device* findDevice(std::string_view name) const;
+};
+
+}  // namespace ringfence::policy

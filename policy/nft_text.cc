@@ -1,0 +1,208 @@
+#include "policy/nft_text.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "policy/net_types.h"
+
+namespace ringfence::policy {
+namespace {
+
+std::string hex32(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", v);
+  return buf;
+}
+
+std::string quote(const std::string& s) { return "\"" + s + "\""; }
+
+IpAddress addressAt(const std::vector<uint8_t>& bytes, size_t offset, Family f) {
+  IpAddress a;
+  a.family = f;
+  for (size_t i = 0; i < a.size(); ++i) a.bytes[i] = bytes[offset + i];
+  return a;
+}
+
+// The prefix length covering exactly [low, high], or -1.
+int prefixLength(const IpAddress& low, const IpAddress& high) {
+  int bits = static_cast<int>(low.size() * 8);
+  for (int len = 0; len <= bits; ++len) {
+    IpPrefix p{low, len};
+    bool aligned = true;
+    for (int b = len; b < bits && aligned; ++b) aligned = !((low.bytes[b / 8] >> (7 - b % 8)) & 1);
+    if (aligned && p.last() == high) return len;
+  }
+  return -1;
+}
+
+std::string renderProto(uint8_t p) {
+  switch (p) {
+    case 6:
+      return "tcp";
+    case 17:
+      return "udp";
+    case 1:
+      return "icmp";
+    default:
+      return std::to_string(p);  // 58 (icmpv6) has no name nft accepts in every setup
+  }
+}
+
+std::string renderPart(KeyType t, const std::vector<uint8_t>& low, const std::vector<uint8_t>& high,
+                       size_t offset) {
+  bool range = !high.empty();
+  switch (t) {
+    case KeyType::Ipv4Addr:
+    case KeyType::Ipv6Addr: {
+      Family f = t == KeyType::Ipv4Addr ? Family::V4 : Family::V6;
+      IpAddress lo = addressAt(low, offset, f);
+      if (!range) return toString(lo);
+      IpAddress hi = addressAt(high, offset, f);
+      if (lo == hi) return toString(lo);
+      int len = prefixLength(lo, hi);
+      if (len >= 0) return toString(IpPrefix{lo, len});
+      return toString(lo) + "-" + toString(hi);
+    }
+    case KeyType::InetProto:
+      return renderProto(low[offset]);
+    case KeyType::InetService: {
+      auto port = [&](const std::vector<uint8_t>& b) { return (b[offset] << 8) | b[offset + 1]; };
+      int lo = port(low);
+      if (!range || port(high) == lo) return std::to_string(lo);
+      return std::to_string(lo) + "-" + std::to_string(port(high));
+    }
+    case KeyType::EtherAddr: {
+      MacAddress m;
+      for (size_t i = 0; i < 6; ++i) m.bytes[i] = low[offset + i];
+      return toString(m);
+    }
+    case KeyType::IfName: {
+      std::string name;
+      for (size_t i = 0; i < keyLength(t) && low[offset + i]; ++i)
+        name += static_cast<char>(low[offset + i]);
+      return quote(name);
+    }
+    case KeyType::LimitObject:
+      return "?";
+  }
+  return "?";
+}
+
+std::string renderExpr(const Expr& e) {
+  struct Visitor {
+    std::string operator()(const Lookup& l) const {
+      std::string key;
+      for (size_t i = 0; i < l.key.size(); ++i)
+        key += (i ? " . " : "") + std::string(nftFieldText(l.key[i]));
+      return key + (l.negate ? " != @" : " @") + l.set;
+    }
+    std::string operator()(const CtStateIs& c) const {
+      std::string out;
+      auto add = [&](uint32_t bit, const char* name) {
+        if (c.states & bit) out += (out.empty() ? "" : ",") + std::string(name);
+      };
+      add(kCtInvalid, "invalid");
+      add(kCtEstablished, "established");
+      add(kCtRelated, "related");
+      add(kCtNew, "new");
+      return "ct state " + out;
+    }
+    std::string operator()(const CtMarkHas& m) const {
+      return "ct mark & " + hex32(m.bits) + " == " + hex32(m.bits);
+    }
+    std::string operator()(const LimitByMap& l) const {
+      return std::string("limit name ") + nftFieldText(l.key) + " map @" + l.map;
+    }
+    std::string operator()(const CtMarkOr& m) const {
+      return "ct mark set ct mark | " + hex32(m.bits);
+    }
+    std::string operator()(const Log& l) const {
+      return "log prefix " + quote(l.prefix) + " group " + std::to_string(l.group);
+    }
+    std::string operator()(const Counter&) const { return "counter"; }
+  };
+  return std::visit(Visitor{}, e);
+}
+
+}  // namespace
+
+std::string renderElementKey(const SetDef& set, const SetElement& element) {
+  std::string out;
+  size_t offset = 0;
+  for (size_t i = 0; i < set.key.size(); ++i) {
+    if (i) out += " . ";
+    out += renderPart(set.key[i], element.low, element.high, offset);
+    offset += keyLength(set.key[i]);
+  }
+  return out;
+}
+
+std::string renderRule(const PlanRule& rule) {
+  std::string out;
+  for (const Expr& e : rule.exprs) out += (out.empty() ? "" : " ") + renderExpr(e);
+  std::string v;
+  switch (rule.verdict.kind) {
+    case VerdictKind::Continue:
+      break;
+    case VerdictKind::Accept:
+      v = "accept";
+      break;
+    case VerdictKind::Drop:
+      v = "drop";
+      break;
+    case VerdictKind::Return:
+      v = "return";
+      break;
+    case VerdictKind::Jump:
+      v = "jump " + rule.verdict.chain;
+      break;
+  }
+  if (!v.empty()) out += (out.empty() ? "" : " ") + v;
+  if (!rule.comment.empty()) out += " comment " + quote(rule.comment);
+  return out;
+}
+
+std::string renderNft(const Plan& plan) {
+  std::ostringstream o;
+  o << "table inet " << plan.table << " {\n";
+  for (const LimitObject& l : plan.limits) {
+    o << "\tlimit " << l.name << " {\n\t\trate over " << l.perSecond << "/second burst " << l.burst
+      << " packets\n\t}\n\n";
+  }
+  for (const SetDef& s : plan.sets) {
+    o << "\t" << (s.data ? "map " : "set ") << s.name << " {\n\t\ttype ";
+    for (size_t i = 0; i < s.key.size(); ++i) o << (i ? " . " : "") << nftTypeName(s.key[i]);
+    if (s.data) o << " : " << nftTypeName(*s.data);
+    o << "\n";
+    if (s.interval || s.timeout) {
+      o << "\t\tflags " << (s.interval ? "interval" : "") << (s.interval && s.timeout ? "," : "")
+        << (s.timeout ? "timeout" : "") << "\n";
+    }
+    o << "\t\tcomment " << quote(s.comment) << "\n";
+    if (!s.elements.empty()) {
+      o << "\t\telements = {";
+      for (size_t i = 0; i < s.elements.size(); ++i) {
+        const SetElement& e = s.elements[i];
+        o << (i ? ",\n\t\t\t     " : " ") << renderElementKey(s, e);
+        if (!e.comment.empty()) o << " comment " << quote(e.comment);
+        if (s.data) o << " : " << e.data;
+      }
+      o << " }\n";
+    }
+    o << "\t}\n\n";
+  }
+  for (size_t c = 0; c < plan.chains.size(); ++c) {
+    const Chain& chain = plan.chains[c];
+    o << "\tchain " << chain.name << " {\n";
+    if (chain.base) {
+      o << "\t\ttype filter hook " << chain.base->hook << " priority " << chain.base->priority
+        << "; policy " << (chain.base->acceptByDefault ? "accept" : "drop") << ";\n";
+    }
+    for (const PlanRule& r : chain.rules) o << "\t\t" << renderRule(r) << "\n";
+    o << "\t}\n" << (c + 1 < plan.chains.size() ? "\n" : "");
+  }
+  o << "}\n";
+  return o.str();
+}
+
+}  // namespace ringfence::policy

@@ -1,0 +1,110 @@
+#include "policy/plan.h"
+
+#include <algorithm>
+
+namespace ringfence::policy {
+
+size_t keyLength(KeyType t) {
+  switch (t) {
+    case KeyType::Ipv4Addr:
+      return 4;
+    case KeyType::Ipv6Addr:
+      return 16;
+    case KeyType::InetProto:
+      return 1;
+    case KeyType::InetService:
+      return 2;
+    case KeyType::EtherAddr:
+      return 6;
+    case KeyType::IfName:
+      return 16;
+    case KeyType::LimitObject:
+      return 0;
+  }
+  return 0;
+}
+
+const char* nftTypeName(KeyType t) {
+  switch (t) {
+    case KeyType::Ipv4Addr:
+      return "ipv4_addr";
+    case KeyType::Ipv6Addr:
+      return "ipv6_addr";
+    case KeyType::InetProto:
+      return "inet_proto";
+    case KeyType::InetService:
+      return "inet_service";
+    case KeyType::EtherAddr:
+      return "ether_addr";
+    case KeyType::IfName:
+      return "ifname";
+    case KeyType::LimitObject:
+      return "limit";
+  }
+  return "?";
+}
+
+KeyType fieldType(Field f) {
+  switch (f) {
+    case Field::IpSaddr:
+    case Field::IpDaddr:
+      return KeyType::Ipv4Addr;
+    case Field::Ip6Saddr:
+    case Field::Ip6Daddr:
+      return KeyType::Ipv6Addr;
+    case Field::L4Proto:
+      return KeyType::InetProto;
+    case Field::ThDport:
+      return KeyType::InetService;
+    case Field::EtherSaddr:
+      return KeyType::EtherAddr;
+    case Field::Iifname:
+    case Field::Oifname:
+      return KeyType::IfName;
+  }
+  return KeyType::Ipv4Addr;
+}
+
+const char* nftFieldText(Field f) {
+  switch (f) {
+    case Field::IpSaddr:
+      return "ip saddr";
+    case Field::IpDaddr:
+      return "ip daddr";
+    case Field::Ip6Saddr:
+      return "ip6 saddr";
+    case Field::Ip6Daddr:
+      return "ip6 daddr";
+    case Field::L4Proto:
+      return "meta l4proto";
+    case Field::ThDport:
+      return "th dport";
+    case Field::EtherSaddr:
+      return "ether saddr";
+    case Field::Iifname:
+      return "iifname";
+    case Field::Oifname:
+      return "oifname";
+  }
+  return "?";
+}
+
+const SetDef* Plan::findSet(std::string_view name) const {
+  auto it = std::find_if(sets.begin(), sets.end(), [&](const SetDef& s) { return s.name == name; });
+  return it == sets.end() ? nullptr : &*it;
+}
+
+const DeviceElements* Plan::findDevice(std::string_view name) const {
+  auto it =
+      std::lower_bound(devices.begin(), devices.end(), name,
+                       [](const DeviceElements& d, std::string_view n) { return d.device < n; });
+  return (it != devices.end() && it->device == name) ? &*it : nullptr;
+}
+
+size_t Plan::elementCount() const {
+  size_t n = 0;
+  for (const SetDef& s : sets) n += s.elements.size();
+  return n;
+}
+
+}  // namespace ringfence::policy

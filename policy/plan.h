@@ -1,0 +1,163 @@
+// The compiled ruleset plan: one nftables `inet` table described without the
+// kernel. The nft text printer and the netlink layer both render this same
+// plan, so what `ringfencectl compile` shows is what the daemon sends.
+//
+// Design for scale: per-packet cost does not depend on the number of devices
+// or rules. Every per-device fact lives in a set or map keyed by the device's
+// address; chains hold a fixed number of rules. Exact peer+port pairs go to
+// hash sets, prefixes, port ranges and ICMP go to interval sets (which the
+// kernel evaluates more slowly), and elements of an interval set never
+// overlap (the kernel's concatenated-interval set refuses overlaps).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace ringfence::policy {
+
+enum class KeyType { Ipv4Addr, Ipv6Addr, InetProto, InetService, EtherAddr, IfName, LimitObject };
+size_t keyLength(KeyType t);  // bytes in a key (IfName: 16, LimitObject: 0 = a name)
+const char* nftTypeName(KeyType t);
+
+// One element: the concatenated key parts, each in network byte order.
+// For an interval set `high` holds the inclusive upper end of every part; for
+// an exact set it is empty.
+struct SetElement {
+  std::vector<uint8_t> low;
+  std::vector<uint8_t> high;
+  std::string data;     // a map's value (the limit object's name)
+  std::string comment;  // the profile line behind it, "file.yaml:12"
+  bool operator==(const SetElement&) const = default;
+};
+
+struct SetDef {
+  std::string name;
+  std::vector<KeyType> key;
+  std::optional<KeyType> data;  // set => map
+  bool interval = false;
+  bool timeout = false;  // elements may carry a timeout (maintenance windows)
+  std::string comment;
+  std::vector<SetElement> elements;
+};
+
+struct LimitObject {
+  std::string name;
+  uint32_t perSecond = 0;
+  uint32_t burst = 0;  // packets
+  std::string device;
+};
+
+// Packet and connection fields that rules and set keys are made of.
+enum class Field {
+  IpSaddr,
+  IpDaddr,
+  Ip6Saddr,
+  Ip6Daddr,
+  L4Proto,
+  ThDport,
+  EtherSaddr,
+  Iifname,
+  Oifname
+};
+KeyType fieldType(Field f);
+const char* nftFieldText(Field f);
+
+// Conntrack state bits, as the kernel numbers them.
+enum CtStateBit : uint32_t {
+  kCtInvalid = 1,
+  kCtEstablished = 2,
+  kCtRelated = 4,
+  kCtNew = 8,
+};
+
+// Bits of the conntrack mark that the ruleset sets; the rest of the mark is
+// left alone for the admin's own use.
+inline constexpr uint32_t kCtMarkObserve = 0x10000000;    // flow of a learn/monitor device
+inline constexpr uint32_t kCtMarkViolation = 0x20000000;  // monitor-mode flow outside the allowlist
+inline constexpr uint32_t kCtMarkCritical = 0x40000000;   // admitted by a `critical: true` rule
+
+inline constexpr uint16_t kNflogGroup = 7411;
+
+struct Lookup {  // key fields, concatenated, looked up in a set
+  std::vector<Field> key;
+  std::string set;
+  bool negate = false;
+};
+struct CtStateIs {
+  uint32_t states = 0;
+};
+struct CtMarkHas {
+  uint32_t bits = 0;
+};
+struct LimitByMap {  // the limit object named by looking `key` up in `map`; matches when over
+  Field key;
+  std::string map;
+};
+struct CtMarkOr {
+  uint32_t bits = 0;
+};
+struct Log {
+  uint16_t group = kNflogGroup;
+  std::string prefix;
+};
+struct Counter {};
+using Expr = std::variant<Lookup, CtStateIs, CtMarkHas, LimitByMap, CtMarkOr, Log, Counter>;
+
+enum class VerdictKind { Continue, Accept, Drop, Return, Jump };
+struct Verdict {
+  VerdictKind kind = VerdictKind::Continue;
+  std::string chain;  // Jump
+};
+
+struct PlanRule {
+  std::vector<Expr> exprs;
+  Verdict verdict;
+  std::string comment;
+};
+
+struct BaseHook {
+  std::string hook = "forward";
+  int priority = 0;
+  bool acceptByDefault = true;
+};
+
+struct Chain {
+  std::string name;
+  std::optional<BaseHook> base;
+  std::vector<PlanRule> rules;
+};
+
+// What the daemon changes at run time for one device, precomputed.
+struct DeviceElements {
+  std::string device;
+  std::vector<std::pair<std::string, SetElement>> isolation;    // set name, element
+  std::vector<std::pair<std::string, SetElement>> maintenance;  // added with a timeout
+};
+
+struct Plan {
+  std::string table;
+  std::vector<LimitObject> limits;
+  std::vector<SetDef> sets;
+  std::vector<Chain> chains;
+  std::vector<DeviceElements> devices;  // sorted by device name
+
+  const SetDef* findSet(std::string_view name) const;
+  const DeviceElements* findDevice(std::string_view name) const;
+  size_t elementCount() const;
+};
+
+// Names of the sets that the daemon fills at run time.
+namespace setname {
+inline constexpr const char* kIsolated4 = "isolated4";
+inline constexpr const char* kIsolated6 = "isolated6";
+inline constexpr const char* kMaintenance4 = "maintenance4";
+inline constexpr const char* kMaintenance6 = "maintenance6";
+}  // namespace setname
+
+// NFLOG prefixes: "<kLogPrefix><what> <direction> ", parsed back by the daemon.
+inline constexpr const char* kLogPrefix = "ringfence ";
+
+}  // namespace ringfence::policy
