@@ -70,7 +70,9 @@ std::string closestMatch(std::string_view word, std::initializer_list<std::strin
   std::string best;
   size_t bestDistance = 3;  // suggest only near misses
   for (std::string_view c : choices) {
-    size_t d = editDistance(word, c);
+    // A truncated key ("state" for "state_dir") is as near a miss as a typo.
+    bool truncated = word.size() >= 3 && c.size() > word.size() && c.substr(0, word.size()) == word;
+    size_t d = truncated ? 1 : editDistance(word, c);
     if (d < bestDistance) {
       bestDistance = d;
       best = c;

@@ -147,6 +147,11 @@ class TreeBuilder final : public YAML::EventHandler {
       acceptKey(parent, std::move(n));
       return;
     }
+    if (n.kind == YamlNode::Kind::Null) {
+      // yaml-cpp marks an empty value where the next token starts; the key is where it is.
+      n.line = parent.key->line;
+      n.column = parent.key->column;
+    }
     if (!parent.dropValue) parent.node.entries.emplace_back(std::move(*parent.key), std::move(n));
     parent.key.reset();
     parent.dropValue = false;

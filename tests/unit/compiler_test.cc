@@ -1,0 +1,130 @@
+// The compiled plan: a golden file for a configuration that uses every
+// feature, and properties that must hold for any plan.
+#include "policy/compiler.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "policy/loader.h"
+#include "policy/nft_text.h"
+#include "tests/support/temp_dir.h"
+
+namespace ringfence::policy {
+namespace {
+
+Policy loadOk(const std::string& config) {
+  LoadOptions o;
+  o.configFile = config;
+  o.configRequired = true;
+  LoadResult r = loadPolicy(o);
+  for (const Diagnostic& d : r.diagnostics.all()) ADD_FAILURE() << formatDiagnostic(d);
+  return std::move(r.policy);
+}
+
+std::vector<std::string> keys(const Plan& plan, const std::string& set) {
+  std::vector<std::string> out;
+  const SetDef* s = plan.findSet(set);
+  if (!s) {
+    ADD_FAILURE() << "no set " << set;
+    return out;
+  }
+  for (const SetElement& e : s->elements) out.push_back(renderElementKey(*s, e));
+  return out;
+}
+
+// Set RINGFENCE_UPDATE_GOLDEN=1 to rewrite the golden file after a reviewed change.
+TEST(Compiler, GoldenPlan) {
+  const std::string golden = RINGFENCE_TEST_DATA "/golden/expected.nft";
+  std::string text = renderNft(compilePlan(loadOk(RINGFENCE_TEST_DATA "/golden/ringfence.yaml")));
+  if (std::getenv("RINGFENCE_UPDATE_GOLDEN")) std::ofstream(golden) << text;
+  EXPECT_EQ(text, test::readFile(golden));
+}
+
+TEST(Compiler, ExactFlowsInHashSetsTheRestInIntervalSets) {
+  Plan plan = compilePlan(loadOk(RINGFENCE_TEST_DATA "/golden/ringfence.yaml"));
+  EXPECT_EQ(keys(plan, "allow_out4"),
+            (std::vector<std::string>{"198.51.100.10 . 203.0.113.5 . udp . 123",
+                                      "198.51.100.10 . 203.0.113.6 . udp . 123"}));
+  // The /24 on 443 and the /26 inside it on 8000-8010 become disjoint pieces.
+  EXPECT_EQ(keys(plan, "allow_out4_ranges"),
+            (std::vector<std::string>{
+                "198.51.100.10 . 203.0.113.1 . icmp . 0-65535",
+                "198.51.100.10 . 203.0.113.0/26 . tcp . 443",
+                "198.51.100.10 . 203.0.113.64/26 . tcp . 443",
+                "198.51.100.10 . 203.0.113.64/26 . tcp . 8000-8010",
+                "198.51.100.10 . 203.0.113.128/25 . tcp . 443",
+                "198.51.100.10 . 203.0.113.5 . udp . 5000-5001",
+                "198.51.100.10 . 203.0.113.6 . udp . 5000-5001",
+            }));
+  EXPECT_EQ(keys(plan, "critical_out6"),
+            (std::vector<std::string>{"2001:db8:100::10 . 2001:db8:200::20 . tcp . 443",
+                                      "2001:db8:100::10 . 2001:db8:200::20 . tcp . 8443"}));
+  EXPECT_EQ(keys(plan, "allow_in6_ranges"),
+            (std::vector<std::string>{"2001:db8:100::10 . 2001:db8:200::/64 . 58 . 0-65535"}));
+}
+
+TEST(Compiler, DeviceMembershipSets) {
+  Plan plan = compilePlan(loadOk(RINGFENCE_TEST_DATA "/golden/ringfence.yaml"));
+  EXPECT_EQ(keys(plan, "dev4"), (std::vector<std::string>{"198.51.100.10", "198.51.100.20"}));
+  EXPECT_EQ(keys(plan, "dev6"), (std::vector<std::string>{"2001:db8:100::10", "2001:db8:100::30"}));
+  EXPECT_EQ(keys(plan, "monitor4"), (std::vector<std::string>{"198.51.100.20"}));
+  EXPECT_EQ(keys(plan, "learn6"), (std::vector<std::string>{"2001:db8:100::30"}));
+  EXPECT_EQ(keys(plan, "observe4"), (std::vector<std::string>{"198.51.100.20"}));
+  EXPECT_EQ(keys(plan, "mac4"), (std::vector<std::string>{"198.51.100.10 . 02:00:00:00:00:10"}));
+  EXPECT_EQ(keys(plan, "iface6"), (std::vector<std::string>{"2001:db8:100::10 . \"dev0\"",
+                                                            "2001:db8:100::30 . \"dev1\""}));
+  EXPECT_EQ(keys(plan, "devifs"), (std::vector<std::string>{"\"dev0\"", "\"dev1\""}));
+  EXPECT_TRUE(keys(plan, "isolated4").empty()) << "isolation is run-time state";
+  EXPECT_TRUE(keys(plan, "maintenance4").empty()) << "maintenance is closed by default";
+  ASSERT_EQ(plan.limits.size(), 1u);
+  EXPECT_EQ(plan.limits[0].perSecond, 7u);
+}
+
+TEST(Compiler, RunTimeElementsPerDevice) {
+  Plan plan = compilePlan(loadOk(RINGFENCE_TEST_DATA "/golden/ringfence.yaml"));
+  const DeviceElements* pump = plan.findDevice("a-pump");
+  ASSERT_TRUE(pump);
+  ASSERT_EQ(pump->isolation.size(), 2u);
+  EXPECT_EQ(pump->isolation[0].first, "isolated4");
+  EXPECT_EQ(pump->isolation[1].first, "isolated6");
+  std::vector<std::string> maint;
+  for (const auto& [set, e] : pump->maintenance)
+    maint.push_back(set + " " + renderElementKey(*plan.findSet(set), e));
+  EXPECT_EQ(maint,
+            (std::vector<std::string>{"maintenance4 198.51.100.10 . 203.0.113.200 . tcp . 22",
+                                      "maintenance4 198.51.100.10 . 203.0.113.200 . tcp . 443"}));
+  EXPECT_FALSE(plan.findDevice("nope"));
+}
+
+TEST(Compiler, RuleCountDoesNotGrowWithDevices) {
+  test::TempDir dir;
+  dir.write("ringfence.yaml", "profiles: p\n");
+  auto ruleCount = [](const Plan& p) {
+    size_t n = 0;
+    for (const Chain& c : p.chains) n += c.rules.size();
+    return n;
+  };
+  dir.write("p/d0.yaml", "device: d0\nidentity:\n  addresses: [10.0.0.1]\n");
+  size_t one = ruleCount(compilePlan(loadOk(dir.file("ringfence.yaml"))));
+  for (int i = 1; i < 50; ++i) {
+    dir.write("p/d" + std::to_string(i) + ".yaml",
+              "device: d" + std::to_string(i) + "\nidentity:\n  addresses: [10.0.1." +
+                  std::to_string(i) +
+                  "]\nallow:\n  outbound:\n    - to: [10.9.0.0/16, 10.8.0.1]\n      proto: tcp\n   "
+                  "   ports: [1, \"5-9\"]\n");
+  }
+  Plan many = compilePlan(loadOk(dir.file("ringfence.yaml")));
+  EXPECT_EQ(ruleCount(many), one);
+  EXPECT_EQ(keys(many, "allow_out4").size(), 49u);
+  EXPECT_EQ(keys(many, "allow_out4_ranges").size(), 49u * 3);
+}
+
+TEST(Compiler, IsDeterministic) {
+  Policy p = loadOk(RINGFENCE_TEST_DATA "/golden/ringfence.yaml");
+  EXPECT_EQ(renderNft(compilePlan(p)), renderNft(compilePlan(p)));
+}
+
+}  // namespace
+}  // namespace ringfence::policy

@@ -1,0 +1,119 @@
+// ringfencectl's offline commands: output, options in any order, exit codes.
+#include "ctl/ctl.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "tests/support/temp_dir.h"
+
+namespace ringfence::ctl {
+namespace {
+
+struct CtlRun {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+CtlRun ctl(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  int code = runCtl(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+const std::string kExample = RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml";
+
+TEST(Ctl, ValidateTheExampleConfiguration) {
+  CtlRun r = ctl({"validate", "--config", kExample});
+  EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "valid: 5 devices, 8 groups, 0 errors, 0 warnings\n");
+}
+
+TEST(Ctl, OptionsBeforeOrAfterTheCommand) {
+  EXPECT_EQ(ctl({"--config", kExample, "validate"}).code, kExitOk);
+  EXPECT_EQ(ctl({"validate", "--config", kExample}).code, kExitOk);
+}
+
+TEST(Ctl, ValidateReportsEveryErrorAndExitsOne) {
+  test::TempDir dir;
+  dir.write("p/a.yaml", "device: a\nidentity:\n  addresses: [1.2.3.400]\nmode: x\n");
+  CtlRun r = ctl({"validate", "--profiles", dir.file("p"), "--config", dir.file("absent.yaml")});
+  EXPECT_EQ(r.code, kExitRefused);
+  EXPECT_EQ(r.out, dir.file("absent.yaml") + ":1:1: error: configuration file does not exist\n" +
+                       dir.file("p/a.yaml") + ":3:15: error: invalid address '1.2.3.400'\n" +
+                       dir.file("p/a.yaml") +
+                       ":4:7: error: invalid mode 'x' (enforce, monitor or learn)\n");
+}
+
+TEST(Ctl, ValidateJson) {
+  test::TempDir dir;
+  dir.write("p/a.yaml", "device: a\nidentity:\n  addresses: [1.2.3.4]\nmode: \"x\\\"y\"\n");
+  CtlRun r = ctl({"--json", "validate", "--profiles", dir.file("p")});
+  EXPECT_EQ(r.code, kExitRefused);
+  EXPECT_EQ(r.out,
+            "{\"valid\":false,\"devices\":1,\"groups\":0,\"errors\":1,\"warnings\":0,"
+            "\"diagnostics\":[{\"file\":\"" +
+                dir.file("p/a.yaml") +
+                "\",\"line\":4,\"column\":7,\"severity\":\"error\",\"message\":\"invalid mode "
+                "'x\\\"y' (enforce, monitor or learn)\"}]}\n");
+}
+
+TEST(Ctl, CompilePrintsTheRulesetAndRefusesBadPolicies) {
+  CtlRun good = ctl({"compile", "--config", kExample});
+  EXPECT_EQ(good.code, kExitOk);
+  EXPECT_EQ(good.out.rfind("table inet ringfence {\n", 0), 0u);
+  test::TempDir dir;
+  dir.write("p/a.yaml", "device: a\n");
+  CtlRun bad = ctl({"compile", "--profiles", dir.file("p")});
+  EXPECT_EQ(bad.code, kExitRefused);
+  EXPECT_EQ(bad.out, "");
+  EXPECT_NE(bad.err.find("missing required key 'identity'"), std::string::npos);
+}
+
+TEST(Ctl, CheckOffline) {
+  CtlRun allowed = ctl({"check", "--offline", "pump-3w-01", "--to", "203.0.113.21", "--proto",
+                        "tcp", "--port", "443", "--config", kExample});
+  EXPECT_EQ(allowed.code, kExitOk) << allowed.err;
+  EXPECT_EQ(allowed.out.rfind("allowed: ", 0), 0u);
+  EXPECT_NE(allowed.out.find("pump-3w-01.yaml:16 (outbound rule of pump-3w-01"), std::string::npos)
+      << allowed.out;
+
+  CtlRun denied = ctl({"check", "pump-3w-01", "--offline", "--to", "203.0.113.21", "--proto", "tcp",
+                       "--port", "22", "--config", kExample});
+  EXPECT_EQ(denied.code, kExitRefused);
+  EXPECT_EQ(denied.out.rfind("denied: no outbound rule of pump-3w-01 allows it", 0), 0u)
+      << denied.out;
+
+  CtlRun json = ctl({"--json", "check", "--offline", "ct-scanner-01", "--from", "203.0.113.30",
+                     "--proto", "tcp", "--port", "104", "--config", kExample});
+  EXPECT_EQ(json.code, kExitOk);
+  EXPECT_NE(json.out.find("\"allowed\":true"), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"direction\":\"inbound\""), std::string::npos);
+}
+
+TEST(Ctl, ExitCodes) {
+  EXPECT_EQ(ctl({"check", "--offline", "no-such", "--to", "203.0.113.1", "--proto", "tcp", "--port",
+                 "1", "--config", kExample})
+                .code,
+            kExitNoSuchDevice);
+  EXPECT_EQ(ctl({}).code, kExitUsage);
+  EXPECT_EQ(ctl({"frobnicate"}).code, kExitUsage);
+  EXPECT_EQ(ctl({"validate", "--no-such-option"}).code, kExitUsage);
+  EXPECT_EQ(ctl({"check", "--offline", "x", "--proto", "tcp"}).code, kExitUsage);
+  EXPECT_EQ(
+      ctl({"check", "--offline", "x", "--to", "1.2.3.4", "--from", "1.2.3.4", "--proto", "tcp"})
+          .code,
+      kExitUsage);
+  EXPECT_EQ(ctl({"check", "--offline", "pump-3w-01", "--to", "nonsense", "--proto", "tcp", "--port",
+                 "1", "--config", kExample})
+                .code,
+            kExitUsage);
+  EXPECT_EQ(ctl({"--help"}).code, kExitOk);
+  CtlRun version = ctl({"--version"});
+  EXPECT_EQ(version.out, std::string("ringfencectl ") + RINGFENCE_VERSION + "\n");
+}
+
+}  // namespace
+}  // namespace ringfence::ctl
