@@ -112,7 +112,7 @@ class TreeBuilder final : public YAML::EventHandler {
     Frame f = std::move(stack_.back());
     stack_.pop_back();
     if (f.key) {  // a map whose last key had no value: cannot happen with yaml-cpp, be safe
-      f.node.entries.emplace_back(std::move(*f.key), YamlNode{});
+      f.node.entries.push_back(YamlEntry{std::move(*f.key), YamlNode{}});
     }
     attach(std::move(f.node), f.anchor, f.size);
   }
@@ -152,7 +152,8 @@ class TreeBuilder final : public YAML::EventHandler {
       n.line = parent.key->line;
       n.column = parent.key->column;
     }
-    if (!parent.dropValue) parent.node.entries.emplace_back(std::move(*parent.key), std::move(n));
+    if (!parent.dropValue)
+      parent.node.entries.push_back(YamlEntry{std::move(*parent.key), std::move(n)});
     parent.key.reset();
     parent.dropValue = false;
   }

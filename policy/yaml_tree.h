@@ -14,15 +14,22 @@
 
 namespace ringfence::policy {
 
+struct YamlEntry;
+
 struct YamlNode {
   enum class Kind { Null, Scalar, Sequence, Map };
   Kind kind = Kind::Null;
   int line = 0;  // 1-based
   int column = 0;
-  std::string scalar;           // Kind::Scalar
-  bool quoted = false;          // a quoted scalar is always a string, never a number or a bool
-  std::vector<YamlNode> items;  // Kind::Sequence
-  std::vector<std::pair<YamlNode, YamlNode>> entries;  // Kind::Map, in file order, unique keys
+  std::string scalar;              // Kind::Scalar
+  bool quoted = false;             // a quoted scalar is always a string, never a number or a bool
+  std::vector<YamlNode> items;     // Kind::Sequence
+  std::vector<YamlEntry> entries;  // Kind::Map, in file order, unique keys
+};
+
+struct YamlEntry {
+  YamlNode key;
+  YamlNode value;
 };
 
 struct YamlLimits {

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  clang-format clang-19 libclang-rt-19-dev
+  clang-format clang-19 libclang-rt-19-dev llvm-19
   libyaml-cpp-dev libboost-program-options-dev
   libnftnl-dev libmnl-dev libsystemd-dev
   libgtest-dev libgmock-dev googletest

@@ -18,10 +18,10 @@ TEST(YamlTree, KeepsMarksAndQuoting) {
   ASSERT_TRUE(root);
   ASSERT_EQ(root->kind, YamlNode::Kind::Map);
   ASSERT_EQ(root->entries.size(), 3u);
-  EXPECT_FALSE(root->entries[0].second.quoted);
-  EXPECT_TRUE(root->entries[1].second.quoted);
-  EXPECT_EQ(root->entries[2].second.items[1].line, 3);
-  EXPECT_EQ(root->entries[2].second.items[1].column, 8);
+  EXPECT_FALSE(root->entries[0].value.quoted);
+  EXPECT_TRUE(root->entries[1].value.quoted);
+  EXPECT_EQ(root->entries[2].value.items[1].line, 3);
+  EXPECT_EQ(root->entries[2].value.items[1].column, 8);
   EXPECT_TRUE(d.all().empty());
 }
 
@@ -31,7 +31,7 @@ TEST(YamlTree, RefusesDuplicateKeysAndKeepsTheFirst) {
   ASSERT_TRUE(root);
   EXPECT_EQ(onlyMessage(d), "f.yaml:3:1: error: duplicate key 'a' (first at line 1, column 1)");
   ASSERT_EQ(root->entries.size(), 2u);
-  EXPECT_EQ(root->entries[0].second.scalar, "1");
+  EXPECT_EQ(root->entries[0].value.scalar, "1");
 }
 
 TEST(YamlTree, DuplicateKeysInFlowMappings) {
@@ -88,8 +88,8 @@ TEST(YamlTree, SmallAliasesExpand) {
   Diagnostics d;
   auto root = parseYaml("a: &p [1, 2]\nb: *p\n", "f.yaml", d);
   ASSERT_TRUE(root);
-  EXPECT_EQ(root->entries[1].second.items.size(), 2u);
-  EXPECT_EQ(root->entries[1].second.line, 2);
+  EXPECT_EQ(root->entries[1].value.items.size(), 2u);
+  EXPECT_EQ(root->entries[1].value.line, 2);
 }
 
 TEST(YamlTree, RefusesFilesOverOneMebibyte) {

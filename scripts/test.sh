@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets up the machine and runs every test: format check, the sanitizer build
+# with the whole unit suite, a bounded fuzzing run, then the release build's
+# unit and lab tests (lab tests need root; under CI=true they never skip).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+echo "== format"
+mapfile -t sources < <(git ls-files '*.cc' '*.h')
+clang-format --dry-run --Werror "${sources[@]}"
+echo "format: ${#sources[@]} files clean"
+
+echo "== sanitizer build (ASan + UBSan): unit suite"
+cmake -S . -B build-asan -G Ninja -DRINGFENCE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+ninja -C build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -L unit --output-on-failure -j2 | tail -n 8
+
+echo "== fuzzing the profile loader"
+bash scripts/fuzz.sh "${RINGFENCE_FUZZ_SECONDS:-60}"
+
+echo "== release build: unit and lab tests"
+cmake -S . -B build -G Ninja >/dev/null
+ninja -C build
+ctest --test-dir build --output-on-failure -j2 -L unit
+ctest --test-dir build --output-on-failure -L lab -V | grep -E '^\S+: \[ figure \]' || true
+ctest --test-dir build --output-on-failure

@@ -1,0 +1,47 @@
+#include "tests/support/policy_generator.h"
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace ringfence::test {
+
+std::filesystem::path writeGeneratedPolicy(const std::filesystem::path& dir, size_t devices) {
+  std::filesystem::create_directories(dir / "devices");
+  std::ofstream(dir / "ringfence.yaml") << "profiles: devices\ngroups: groups.yaml\n"
+                                           "device_interfaces: [dev0]\n";
+  std::ofstream(dir / "groups.yaml") << "groups:\n  ntp: [203.0.113.10, \"2001:db8:200::10\"]\n"
+                                        "  support: [203.0.113.64/26, \"2001:db8:200::/120\"]\n";
+  for (size_t i = 0; i < devices; ++i) {
+    std::string name = "gen-" + std::to_string(i);
+    std::string v4 = "100.64." + std::to_string(i / 256) + "." + std::to_string(i % 256);
+    std::string peer = "203.0.113." + std::to_string(1 + i % 200);
+    std::string text = "device: " + name + "\ninventory:\n  vendor: Generated\n  firmware: \"1." +
+                       std::to_string(i % 7) + "\"\nidentity:\n  addresses: [" + v4;
+    if (i % 2 == 0) text += ", \"2001:db8:64::" + std::to_string(i) + "\"";
+    text += "]\n";
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "02:01:%02x:%02x:%02x:%02x",
+                  static_cast<unsigned>((i >> 24) & 0xff), static_cast<unsigned>((i >> 16) & 0xff),
+                  static_cast<unsigned>((i >> 8) & 0xff), static_cast<unsigned>(i & 0xff));
+    text += "  mac: \"" + std::string(mac) + "\"\n";
+    text +=
+        "allow:\n  outbound:\n"
+        "    - to: " +
+        peer +
+        "\n      proto: tcp\n      ports: [443]\n"
+        "    - to: \"@ntp\"\n      proto: udp\n      ports: [123]\n"
+        "    - to: 198.18." +
+        std::to_string(i % 256) +
+        ".0/24\n      proto: tcp\n      ports: [\"8000-8010\", 104]\n"
+        "    - to: " +
+        peer +
+        "\n      proto: icmp\n"
+        "  inbound:\n"
+        "    - from: \"@support\"\n      proto: tcp\n      ports: [22]\n";
+    std::ofstream(dir / "devices" / (name + ".yaml")) << text;
+  }
+  return dir / "ringfence.yaml";
+}
+
+}  // namespace ringfence::test
