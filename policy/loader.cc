@@ -1,9 +1,11 @@
 #include "policy/loader.h"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <system_error>
+#include <thread>
 
 #include "policy/profile_parser.h"
 
@@ -156,6 +158,32 @@ class Resolver {
   Diagnostics& diags_;
 };
 
+struct ParsedProfile {
+  std::optional<Device> device;
+  Diagnostics diags;
+};
+
+// Profiles are independent until the cross-file checks, and yaml-cpp is the
+// bulk of loading a large policy: parse them on every core.
+std::vector<ParsedProfile> parseProfiles(const std::vector<std::string>& files) {
+  std::vector<ParsedProfile> out(files.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < files.size(); i = next++) {
+      if (auto root = parseYamlFile(files[i], out[i].diags)) {
+        out[i].device = parseProfile(*root, files[i], out[i].diags);
+      }
+    }
+  };
+  constexpr size_t kFilesPerThread = 64;
+  size_t threads = std::min<size_t>(
+      {std::max(1u, std::thread::hardware_concurrency()), 8, files.size() / kFilesPerThread + 1});
+  std::vector<std::jthread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  return out;
+}
+
 }  // namespace
 
 void resolvePolicy(Policy& policy, Diagnostics& diags) { Resolver(policy, diags).run(); }
@@ -191,11 +219,10 @@ LoadResult loadPolicy(const LoadOptions& options) {
     }
   }
 
-  for (const std::string& file : listProfileFiles(config.profilesDir, diags)) {
-    auto root = parseYamlFile(file, diags);
-    if (!root) continue;
-    if (auto device = parseProfile(*root, file, diags))
-      policy.devices.push_back(std::move(*device));
+  std::vector<ParsedProfile> parsed = parseProfiles(listProfileFiles(config.profilesDir, diags));
+  for (ParsedProfile& p : parsed) {  // in file order, whatever thread parsed it
+    diags.append(p.diags);
+    if (p.device) policy.devices.push_back(std::move(*p.device));
   }
   resolvePolicy(policy, diags);
   return result;

@@ -265,10 +265,14 @@ std::optional<YamlNode> parseYamlFile(const std::string& path, Diagnostics& diag
     diags.error({path, 1, 1}, "cannot read file");
     return std::nullopt;
   }
-  // Read at most one byte past the limit: a huge file is refused without loading it.
-  std::string text(limits.maxBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
+  // Read in chunks and stop one byte past the limit: a huge file is refused
+  // without loading it, and a small one costs only its own size.
+  std::string text;
+  char chunk[16384];
+  while (in && text.size() <= limits.maxBytes) {
+    in.read(chunk, sizeof chunk);
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+  }
   if (in.bad()) {
     diags.error({path, 1, 1}, "cannot read file");
     return std::nullopt;
