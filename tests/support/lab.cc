@@ -1,5 +1,7 @@
 #include "tests/support/lab.h"
 
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,6 +65,19 @@ ScopedNetns::~ScopedNetns() { run("ip netns del " + shellQuote(name_)); }
 
 int ScopedNetns::exec(const std::string& command, std::string* output) const {
   return run("ip netns exec " + shellQuote(name_) + " " + command, output);
+}
+
+int runInNetns(const ScopedNetns& ns, const std::function<int()>& fn) {
+  pid_t child = fork();
+  if (child < 0) return -1;
+  if (child == 0) {
+    int fd = ::open(("/var/run/netns/" + ns.name()).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) _exit(255);
+    _exit(fn());
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 }  // namespace ringfence::test

@@ -42,3 +42,13 @@ class ScopedNetns {
 void removeStaleNamespaces();
 
 }  // namespace ringfence::test
+
+#include <functional>
+
+namespace ringfence::test {
+
+// Runs `fn` in a child process that has joined network namespace `ns`;
+// returns fn's result (or -1 if the child could not join or crashed).
+int runInNetns(const ScopedNetns& ns, const std::function<int()>& fn);
+
+}  // namespace ringfence::test

@@ -1,0 +1,40 @@
+#include "netlink/batch.h"
+
+#include <libnftnl/common.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+
+namespace ringfence::netlink {
+
+Batch::Batch(uint32_t firstSeq) : firstSeq_(firstSeq), nextSeq_(firstSeq) {
+  reserve();
+  nlmsghdr* begin = nftnl_batch_begin(buffer_.data() + used_, nextSeq_++);
+  used_ += NLMSG_ALIGN(begin->nlmsg_len);
+}
+
+void Batch::reserve() {
+  if (buffer_.size() < used_ + kMaxMessage)
+    buffer_.resize(std::max(buffer_.size() * 2, used_ + kMaxMessage));
+}
+
+nlmsghdr* Batch::start(uint16_t type, uint16_t flags, std::string what) {
+  reserve();
+  described_.push_back(std::move(what));
+  return nftnl_nlmsg_build_hdr(buffer_.data() + used_, type, NFPROTO_INET, flags | NLM_F_ACK,
+                               nextSeq_++);
+}
+
+void Batch::commit(nlmsghdr* message) { used_ += NLMSG_ALIGN(message->nlmsg_len); }
+
+void Batch::finish() {
+  reserve();
+  nlmsghdr* end = nftnl_batch_end(buffer_.data() + used_, nextSeq_++);
+  used_ += NLMSG_ALIGN(end->nlmsg_len);
+}
+
+std::string Batch::describe(uint32_t seq) const {
+  if (seq <= firstSeq_ || seq - firstSeq_ - 1 >= described_.size()) return {};
+  return described_[seq - firstSeq_ - 1];
+}
+
+}  // namespace ringfence::netlink

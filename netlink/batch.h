@@ -1,0 +1,46 @@
+// One nftables transaction being built: a BEGIN, messages each with its own
+// sequence number and a description of what it carries (so a kernel refusal
+// names the device and profile line behind it), and an END.
+#pragma once
+
+#include <linux/netlink.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ringfence::netlink {
+
+class Batch {
+ public:
+  explicit Batch(uint32_t firstSeq);
+
+  // Starts a message in the buffer; fill its payload, then call commit().
+  // Every message asks for an acknowledgement.
+  nlmsghdr* start(uint16_t type, uint16_t flags, std::string what);
+  void commit(nlmsghdr* message);
+  // Replaces the description of the message committed last.
+  void redescribeLast(std::string what) { described_.back() = std::move(what); }
+  // Adds the END; no message may follow.
+  void finish();
+
+  const char* data() const { return buffer_.data(); }
+  size_t size() const { return used_; }
+  // Messages that expect an acknowledgement, in order.
+  size_t messageCount() const { return described_.size(); }
+  uint32_t firstSeq() const { return firstSeq_; }
+  // What message `seq` carried, or empty for BEGIN/END/unknown.
+  std::string describe(uint32_t seq) const;
+
+  static constexpr size_t kMaxMessage = 128 * 1024;  // element lists stop well below
+
+ private:
+  void reserve();
+  std::vector<char> buffer_;
+  size_t used_ = 0;
+  uint32_t firstSeq_;
+  uint32_t nextSeq_;
+  std::vector<std::string> described_;  // index = seq - firstSeq_ - 1
+};
+
+}  // namespace ringfence::netlink

@@ -1,0 +1,316 @@
+#include "netlink/encoder.h"
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+#include <set>
+#include <stdexcept>
+
+#include "netlink/handles.h"
+#include "netlink/rules.h"
+
+namespace ringfence::netlink {
+namespace {
+
+using policy::KeyType;
+using policy::Plan;
+using policy::SetDef;
+using policy::SetElement;
+
+// Datatype numbers of nftables (src/datatype.h): they tell `nft list` how to print keys.
+uint32_t datatypeNumber(KeyType t) {
+  switch (t) {
+    case KeyType::Ipv4Addr:
+      return 7;
+    case KeyType::Ipv6Addr:
+      return 8;
+    case KeyType::EtherAddr:
+      return 9;
+    case KeyType::InetProto:
+      return 12;
+    case KeyType::InetService:
+      return 13;
+    case KeyType::IfName:
+      return 41;
+    case KeyType::LimitObject:
+      return 0;
+  }
+  return 0;
+}
+
+// nftables byte order hints: 0 invalid (concatenations), 1 host, 2 big endian.
+uint32_t keyByteOrder(const SetDef& s) {
+  if (s.key.size() > 1) return 0;
+  return s.key[0] == KeyType::IfName ? 1 : 2;
+}
+
+size_t keyBytes(const SetDef& s) {
+  size_t n = 0;
+  for (KeyType t : s.key) n += paddedLength(t);
+  return n;
+}
+
+// The plan stores each key part unpadded; the kernel wants each part in its own
+// 4-byte-aligned register slot.
+std::vector<uint8_t> padded(const SetDef& s, const std::vector<uint8_t>& raw) {
+  size_t expected = 0;
+  for (KeyType t : s.key) expected += policy::keyLength(t);
+  if (raw.size() != expected) {
+    throw std::logic_error("element of set " + s.name + " has a " + std::to_string(raw.size()) +
+                           "-byte key, expected " + std::to_string(expected));
+  }
+  std::vector<uint8_t> out(keyBytes(s), 0);
+  size_t from = 0, to = 0;
+  for (KeyType t : s.key) {
+    size_t len = policy::keyLength(t);
+    std::memcpy(out.data() + to, raw.data() + from, len);
+    from += len;
+    to += paddedLength(t);
+  }
+  return out;
+}
+
+template <typename Ptr, typename Alloc>
+Ptr alloc(Alloc f) {
+  Ptr p(f());
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+// Without flags, NEWTABLE on an existing table changes nothing.
+void addTable(Batch& b, const std::string& name, std::optional<uint32_t> flags) {
+  auto t = alloc<TablePtr>(nftnl_table_alloc);
+  nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NFPROTO_INET);
+  nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, name.c_str());
+  if (flags) nftnl_table_set_u32(t.get(), NFTNL_TABLE_FLAGS, *flags);
+  nlmsghdr* m = b.start(NFT_MSG_NEWTABLE, NLM_F_CREATE, "table inet " + name);
+  nftnl_table_nlmsg_build_payload(m, t.get());
+  b.commit(m);
+}
+
+void deleteTable(Batch& b, const std::string& name) {
+  auto t = alloc<TablePtr>(nftnl_table_alloc);
+  nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NFPROTO_INET);
+  nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, name.c_str());
+  nlmsghdr* m = b.start(NFT_MSG_DELTABLE, 0, "delete table inet " + name);
+  nftnl_table_nlmsg_build_payload(m, t.get());
+  b.commit(m);
+}
+
+void addSet(Batch& b, const std::string& table, const SetDef& s, uint32_t id) {
+  auto set = alloc<SetPtr>(nftnl_set_alloc);
+  nftnl_set_set_u32(set.get(), NFTNL_SET_FAMILY, NFPROTO_INET);
+  nftnl_set_set_str(set.get(), NFTNL_SET_TABLE, table.c_str());
+  nftnl_set_set_str(set.get(), NFTNL_SET_NAME, s.name.c_str());
+  nftnl_set_set_u32(set.get(), NFTNL_SET_ID, id);
+  uint32_t flags = 0;
+  if (s.interval) flags |= NFT_SET_INTERVAL;
+  if (s.timeout) flags |= NFT_SET_TIMEOUT;
+  if (s.interval && s.key.size() > 1) flags |= NFT_SET_CONCAT;
+  if (s.data == KeyType::LimitObject) flags |= NFT_SET_OBJECT;
+  nftnl_set_set_u32(set.get(), NFTNL_SET_FLAGS, flags);
+  nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_TYPE, kernelKeyType(s.key));
+  nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_LEN, static_cast<uint32_t>(keyBytes(s)));
+  if (s.data == KeyType::LimitObject)
+    nftnl_set_set_u32(set.get(), NFTNL_SET_OBJ_TYPE, NFT_OBJECT_LIMIT);
+  if (flags & NFT_SET_CONCAT) {
+    uint8_t fields[NFT_REG32_COUNT] = {};
+    for (size_t i = 0; i < s.key.size(); ++i)
+      fields[i] = static_cast<uint8_t>(policy::keyLength(s.key[i]));
+    nftnl_set_set_data(set.get(), NFTNL_SET_DESC_CONCAT, fields,
+                       static_cast<uint32_t>(s.key.size()));
+  }
+  UdataPtr u(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+  nftnl_udata_put_u32(u.get(), NFTNL_UDATA_SET_KEYBYTEORDER, keyByteOrder(s));
+  nftnl_udata_put_strz(u.get(), NFTNL_UDATA_SET_COMMENT, s.comment.c_str());
+  nftnl_set_set_data(set.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(u.get()),
+                     nftnl_udata_buf_len(u.get()));
+  nlmsghdr* m = b.start(NFT_MSG_NEWSET, NLM_F_CREATE, "set " + s.name);
+  nftnl_set_nlmsg_build_payload(m, set.get());
+  b.commit(m);
+}
+
+std::string describeElements(const SetDef& s, const std::vector<const SetElement*>& elements,
+                             size_t from, size_t to, const char* verb) {
+  std::set<std::string> origins;
+  for (size_t i = from; i < to; ++i) origins.insert(elements[i]->comment);
+  std::string what =
+      std::string(verb) + " " + std::to_string(to - from) + " elements of set " + s.name + " (";
+  size_t shown = 0;
+  for (const std::string& o : origins) {
+    if (shown++ == 3) {
+      what += ", ...";
+      break;
+    }
+    what += (shown > 1 ? ", " : "") + o;
+  }
+  return what + ")";
+}
+
+// Element lists, encoded with libmnl directly: one message per ~48 KiB.
+void elementMessages(Batch& b, const std::string& table, const SetDef& s,
+                     const std::vector<const SetElement*>& elements, bool add) {
+  constexpr size_t kPayloadBudget = 48 * 1024;
+  size_t i = 0;
+  while (i < elements.size()) {
+    size_t first = i;
+    nlmsghdr* m =
+        b.start(add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0, {});
+    mnl_attr_put_strz(m, NFTA_SET_ELEM_LIST_TABLE, table.c_str());
+    mnl_attr_put_strz(m, NFTA_SET_ELEM_LIST_SET, s.name.c_str());
+    nlattr* list = mnl_attr_nest_start(m, NFTA_SET_ELEM_LIST_ELEMENTS);
+    for (; i < elements.size() && m->nlmsg_len < kPayloadBudget; ++i) {
+      const SetElement& e = *elements[i];
+      nlattr* item = mnl_attr_nest_start(m, NFTA_LIST_ELEM);
+      std::vector<uint8_t> key = padded(s, e.low);
+      nlattr* k = mnl_attr_nest_start(m, NFTA_SET_ELEM_KEY);
+      mnl_attr_put(m, NFTA_DATA_VALUE, key.size(), key.data());
+      mnl_attr_nest_end(m, k);
+      if (!e.high.empty()) {
+        std::vector<uint8_t> end = padded(s, e.high);
+        nlattr* ke = mnl_attr_nest_start(m, NFTA_SET_ELEM_KEY_END);
+        mnl_attr_put(m, NFTA_DATA_VALUE, end.size(), end.data());
+        mnl_attr_nest_end(m, ke);
+      }
+      if (add && s.data == KeyType::LimitObject)
+        mnl_attr_put_strz(m, NFTA_SET_ELEM_OBJREF, e.data.c_str());
+      if (add && !e.comment.empty()) {
+        // NFTNL_UDATA_SET_ELEM_COMMENT TLV: type, length, NUL-terminated text.
+        std::vector<uint8_t> udata = {NFTNL_UDATA_SET_ELEM_COMMENT,
+                                      static_cast<uint8_t>(e.comment.size() + 1)};
+        udata.insert(udata.end(), e.comment.begin(), e.comment.end());
+        udata.push_back(0);
+        mnl_attr_put(m, NFTA_SET_ELEM_USERDATA, udata.size(), udata.data());
+      }
+      mnl_attr_nest_end(m, item);
+    }
+    mnl_attr_nest_end(m, list);
+    b.commit(m);
+    // Described after the fact, now that we know which elements went in.
+    b.redescribeLast(describeElements(s, elements, first, i, add ? "add" : "delete"));
+  }
+}
+
+std::vector<const SetElement*> pointers(const std::vector<SetElement>& elements) {
+  std::vector<const SetElement*> out;
+  out.reserve(elements.size());
+  for (const SetElement& e : elements) out.push_back(&e);
+  return out;
+}
+
+void limitObject(Batch& b, const std::string& table, const policy::LimitObject& l, bool add) {
+  auto o = alloc<ObjPtr>(nftnl_obj_alloc);
+  nftnl_obj_set_u32(o.get(), NFTNL_OBJ_FAMILY, NFPROTO_INET);
+  nftnl_obj_set_str(o.get(), NFTNL_OBJ_TABLE, table.c_str());
+  nftnl_obj_set_str(o.get(), NFTNL_OBJ_NAME, l.name.c_str());
+  nftnl_obj_set_u32(o.get(), NFTNL_OBJ_TYPE, NFT_OBJECT_LIMIT);
+  if (add) {
+    nftnl_obj_set_u64(o.get(), NFTNL_OBJ_LIMIT_RATE, l.perSecond);
+    nftnl_obj_set_u64(o.get(), NFTNL_OBJ_LIMIT_UNIT, 1);
+    nftnl_obj_set_u32(o.get(), NFTNL_OBJ_LIMIT_BURST, l.burst);
+    nftnl_obj_set_u32(o.get(), NFTNL_OBJ_LIMIT_TYPE, NFT_LIMIT_PKTS);
+    nftnl_obj_set_u32(o.get(), NFTNL_OBJ_LIMIT_FLAGS, NFT_LIMIT_F_INV);
+  }
+  nlmsghdr* m = b.start(
+      add ? NFT_MSG_NEWOBJ : NFT_MSG_DELOBJ, add ? NLM_F_CREATE : 0,
+      std::string(add ? "limit " : "delete limit ") + l.name + " (device " + l.device + ")");
+  nftnl_obj_nlmsg_build_payload(m, o.get());
+  b.commit(m);
+}
+
+uint32_t hookNumber(const std::string& hook) {
+  if (hook == "input") return NF_INET_LOCAL_IN;
+  if (hook == "output") return NF_INET_LOCAL_OUT;
+  if (hook == "prerouting") return NF_INET_PRE_ROUTING;
+  if (hook == "postrouting") return NF_INET_POST_ROUTING;
+  return NF_INET_FORWARD;
+}
+
+void chainMessage(Batch& b, const std::string& table, const policy::Chain& c, uint16_t type) {
+  auto ch = alloc<ChainPtr>(nftnl_chain_alloc);
+  nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+  nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, table.c_str());
+  nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, c.name.c_str());
+  if (type == NFT_MSG_NEWCHAIN && c.base) {
+    nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_HOOKNUM, hookNumber(c.base->hook));
+    nftnl_chain_set_s32(ch.get(), NFTNL_CHAIN_PRIO, c.base->priority);
+    nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TYPE, "filter");
+    nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_POLICY,
+                        c.base->acceptByDefault ? NF_ACCEPT : NF_DROP);
+  }
+  const char* verb = type == NFT_MSG_NEWCHAIN ? "chain " : "flush chain ";
+  nlmsghdr* m = b.start(type, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0, verb + c.name);
+  nftnl_chain_nlmsg_build_payload(m, ch.get());
+  b.commit(m);
+}
+
+void flushChainRules(Batch& b, const std::string& table, const policy::Chain& c) {
+  auto r = alloc<RulePtr>(nftnl_rule_alloc);
+  nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, c.name.c_str());
+  nlmsghdr* m = b.start(NFT_MSG_DELRULE, 0, "flush chain " + c.name);
+  nftnl_rule_nlmsg_build_payload(m, r.get());
+  b.commit(m);
+}
+
+void addRules(Batch& b, const std::string& table, const policy::Chain& c) {
+  for (size_t i = 0; i < c.rules.size(); ++i) {
+    RulePtr r = buildRule(table, c.name, c.rules[i]);
+    nlmsghdr* m = b.start(
+        NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
+        "rule " + std::to_string(i + 1) + " of chain " + c.name + " (" + c.rules[i].comment + ")");
+    nftnl_rule_nlmsg_build_payload(m, r.get());
+    b.commit(m);
+  }
+}
+
+}  // namespace
+
+uint32_t kernelKeyType(const std::vector<KeyType>& key) {
+  uint32_t type = 0;
+  for (KeyType t : key) type = (type << 6) | datatypeNumber(t);
+  return type;
+}
+
+void encodeDeleteTable(Batch& batch, const std::string& table) { deleteTable(batch, table); }
+
+void encodeFullApply(Batch& b, const Plan& plan, const FullApply& how) {
+  if (how.replaceExisting) {
+    // Create-then-delete-then-create: the first NEWTABLE makes the DELTABLE safe
+    // even if the table vanished since we looked; the transaction is atomic.
+    addTable(b, plan.table, std::nullopt);
+    deleteTable(b, plan.table);
+  }
+  addTable(b, plan.table, how.tableFlags);
+  for (const policy::LimitObject& l : plan.limits) limitObject(b, plan.table, l, true);
+  uint32_t id = 1;
+  for (const SetDef& s : plan.sets) addSet(b, plan.table, s, id++);
+  for (const SetDef& s : plan.sets) {
+    if (!s.elements.empty()) elementMessages(b, plan.table, s, pointers(s.elements), true);
+  }
+  for (const policy::Chain& c : plan.chains) chainMessage(b, plan.table, c, NFT_MSG_NEWCHAIN);
+  for (const policy::Chain& c : plan.chains) addRules(b, plan.table, c);
+}
+
+void encodeDiff(Batch& b, const Plan& running, const Plan& next, const policy::PlanDiff& diff) {
+  (void)running;
+  const std::string& table = next.table;
+  for (const policy::SetChange& c : diff.sets) {
+    if (!c.removed.empty()) elementMessages(b, table, *next.findSet(c.set), c.removed, false);
+  }
+  for (const policy::LimitObject* l : diff.limitsRemoved) limitObject(b, table, *l, false);
+  for (const policy::LimitObject* l : diff.limitsAdded) limitObject(b, table, *l, true);
+  for (const policy::SetChange& c : diff.sets) {
+    if (!c.added.empty()) elementMessages(b, table, *next.findSet(c.set), c.added, true);
+  }
+  for (const policy::Chain* c : diff.chainsRewritten) {
+    flushChainRules(b, table, *c);
+    addRules(b, table, *c);
+  }
+}
+
+}  // namespace ringfence::netlink

@@ -1,0 +1,51 @@
+// RAII for libnftnl and libmnl handles: every C handle has an owner.
+#pragma once
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/object.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
+#include <memory>
+
+namespace ringfence::netlink {
+
+struct MnlSocketCloser {
+  void operator()(mnl_socket* s) const { mnl_socket_close(s); }
+};
+struct TableFree {
+  void operator()(nftnl_table* t) const { nftnl_table_free(t); }
+};
+struct ChainFree {
+  void operator()(nftnl_chain* c) const { nftnl_chain_free(c); }
+};
+struct RuleFree {
+  void operator()(nftnl_rule* r) const { nftnl_rule_free(r); }
+};
+struct SetFree {
+  void operator()(nftnl_set* s) const { nftnl_set_free(s); }
+};
+struct ObjFree {
+  void operator()(nftnl_obj* o) const { nftnl_obj_free(o); }
+};
+struct ExprFree {
+  void operator()(nftnl_expr* e) const { nftnl_expr_free(e); }
+};
+struct UdataFree {
+  void operator()(nftnl_udata_buf* u) const { nftnl_udata_buf_free(u); }
+};
+
+using MnlSocketPtr = std::unique_ptr<mnl_socket, MnlSocketCloser>;
+using TablePtr = std::unique_ptr<nftnl_table, TableFree>;
+using ChainPtr = std::unique_ptr<nftnl_chain, ChainFree>;
+using RulePtr = std::unique_ptr<nftnl_rule, RuleFree>;
+using SetPtr = std::unique_ptr<nftnl_set, SetFree>;
+using ObjPtr = std::unique_ptr<nftnl_obj, ObjFree>;
+using ExprPtr = std::unique_ptr<nftnl_expr, ExprFree>;
+using UdataPtr = std::unique_ptr<nftnl_udata_buf, UdataFree>;
+
+}  // namespace ringfence::netlink

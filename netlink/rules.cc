@@ -1,0 +1,241 @@
+#include "netlink/rules.h"
+
+#include <linux/if_arp.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <stdexcept>
+#include <variant>
+
+namespace ringfence::netlink {
+namespace {
+
+using policy::Field;
+
+class RuleBuilder {
+ public:
+  explicit RuleBuilder(nftnl_rule* rule) : rule_(rule) {}
+
+  void add(const char* type, auto&& configure) {
+    nftnl_expr* e = nftnl_expr_alloc(type);
+    if (!e) throw std::bad_alloc();
+    configure(e);
+    nftnl_rule_add_expr(rule_, e);  // the rule owns it now
+  }
+
+  void cmp(uint32_t reg, uint32_t op, const void* data, uint32_t len) {
+    add("cmp", [&](nftnl_expr* e) {
+      nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, reg);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+      nftnl_expr_set_data(e, NFTNL_EXPR_CMP_DATA, data, len);
+    });
+  }
+  void meta(uint32_t key, uint32_t reg) {
+    add("meta", [&](nftnl_expr* e) {
+      nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, reg);
+    });
+  }
+  void payload(uint32_t base, uint32_t offset, uint32_t len, uint32_t reg) {
+    add("payload", [&](nftnl_expr* e) {
+      nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, reg);
+    });
+  }
+  void ctLoad(uint32_t key, uint32_t reg) {
+    add("ct", [&](nftnl_expr* e) {
+      nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, reg);
+    });
+  }
+  void bitwise(uint32_t reg, uint32_t mask, uint32_t xorValue) {
+    add("bitwise", [&](nftnl_expr* e) {
+      nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, sizeof(uint32_t));
+      nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_MASK, &mask, sizeof mask);
+      nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, &xorValue, sizeof xorValue);
+    });
+  }
+
+  // Protocol checks that a field needs, each once per rule, as nft adds them.
+  void dependency(Field f) {
+    switch (f) {
+      case Field::IpSaddr:
+      case Field::IpDaddr:
+        once(haveIpv4_, [&] { nfproto(NFPROTO_IPV4); });
+        break;
+      case Field::Ip6Saddr:
+      case Field::Ip6Daddr:
+        once(haveIpv6_, [&] { nfproto(NFPROTO_IPV6); });
+        break;
+      case Field::EtherSaddr:
+        once(haveEther_, [&] {
+          meta(NFT_META_IIFTYPE, NFT_REG_1);
+          uint16_t ether = ARPHRD_ETHER;
+          cmp(NFT_REG_1, NFT_CMP_EQ, &ether, sizeof ether);
+        });
+        break;
+      case Field::L4Proto:
+      case Field::ThDport:
+      case Field::Iifname:
+      case Field::Oifname:
+        break;
+    }
+  }
+
+  void load(Field f, uint32_t reg) {
+    switch (f) {
+      case Field::IpSaddr:
+        return payload(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, reg);
+      case Field::IpDaddr:
+        return payload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4, reg);
+      case Field::Ip6Saddr:
+        return payload(NFT_PAYLOAD_NETWORK_HEADER, 8, 16, reg);
+      case Field::Ip6Daddr:
+        return payload(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, reg);
+      case Field::L4Proto:
+        return meta(NFT_META_L4PROTO, reg);
+      case Field::ThDport:
+        return payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg);
+      case Field::EtherSaddr:
+        return payload(NFT_PAYLOAD_LL_HEADER, 6, 6, reg);
+      case Field::Iifname:
+        return meta(NFT_META_IIFNAME, reg);
+      case Field::Oifname:
+        return meta(NFT_META_OIFNAME, reg);
+    }
+  }
+
+  void loadKey(const std::vector<Field>& key) {
+    for (Field f : key) dependency(f);
+    size_t offset = 0;
+    for (Field f : key) {
+      load(f, keyRegister(offset));
+      offset += paddedLength(policy::fieldType(f));
+    }
+  }
+
+  void expr(const policy::Expr& e) {
+    std::visit([this](const auto& x) { emit(x); }, e);
+  }
+
+  void emit(const policy::Lookup& l) {
+    loadKey(l.key);
+    add("lookup", [&](nftnl_expr* e) {
+      nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+      nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, l.set.c_str());
+      if (l.negate) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+    });
+  }
+  void emit(const policy::CtStateIs& c) {
+    ctLoad(NFT_CT_STATE, NFT_REG_1);
+    bitwise(NFT_REG_1, c.states, 0);
+    uint32_t zero = 0;
+    cmp(NFT_REG_1, NFT_CMP_NEQ, &zero, sizeof zero);
+  }
+  void emit(const policy::CtMarkHas& m) {
+    ctLoad(NFT_CT_MARK, NFT_REG_1);
+    bitwise(NFT_REG_1, m.bits, 0);
+    cmp(NFT_REG_1, NFT_CMP_EQ, &m.bits, sizeof m.bits);
+  }
+  void emit(const policy::LimitByMap& l) {
+    loadKey({l.key});
+    add("objref", [&](nftnl_expr* e) {
+      nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_SREG, NFT_REG_1);
+      nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_SET_NAME, l.map.c_str());
+    });
+  }
+  void emit(const policy::CtMarkOr& m) {
+    ctLoad(NFT_CT_MARK, NFT_REG_1);
+    bitwise(NFT_REG_1, ~m.bits, m.bits);
+    add("ct", [&](nftnl_expr* e) {
+      nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
+    });
+  }
+  void emit(const policy::Log& l) {
+    add("log", [&](nftnl_expr* e) {
+      nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, l.prefix.c_str());
+      nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, l.group);
+    });
+  }
+  void emit(const policy::Counter&) {
+    add("counter", [](nftnl_expr*) {});
+  }
+
+  void verdict(const policy::Verdict& v) {
+    int code = 0;
+    switch (v.kind) {
+      case policy::VerdictKind::Continue:
+        return;
+      case policy::VerdictKind::Accept:
+        code = NF_ACCEPT;
+        break;
+      case policy::VerdictKind::Drop:
+        code = NF_DROP;
+        break;
+      case policy::VerdictKind::Return:
+        code = NFT_RETURN;
+        break;
+      case policy::VerdictKind::Jump:
+        code = NFT_JUMP;
+        break;
+    }
+    add("immediate", [&](nftnl_expr* e) {
+      nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, static_cast<uint32_t>(code));
+      if (v.kind == policy::VerdictKind::Jump)
+        nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, v.chain.c_str());
+    });
+  }
+
+ private:
+  void nfproto(uint8_t proto) {
+    meta(NFT_META_NFPROTO, NFT_REG_1);
+    cmp(NFT_REG_1, NFT_CMP_EQ, &proto, sizeof proto);
+  }
+  template <typename F>
+  void once(bool& done, F&& f) {
+    if (!done) f();
+    done = true;
+  }
+
+  nftnl_rule* rule_;
+  bool haveIpv4_ = false;
+  bool haveIpv6_ = false;
+  bool haveEther_ = false;
+};
+
+}  // namespace
+
+uint32_t keyRegister(size_t offset) {
+  // nft names 16-byte aligned parts by the 128-bit registers, the rest by 32-bit ones.
+  if (offset % 16 == 0) return NFT_REG_1 + static_cast<uint32_t>(offset / 16);
+  return NFT_REG32_00 + static_cast<uint32_t>(offset / 4);
+}
+
+size_t paddedLength(policy::KeyType t) { return (policy::keyLength(t) + 3) / 4 * 4; }
+
+RulePtr buildRule(const std::string& table, const std::string& chain,
+                  const policy::PlanRule& rule) {
+  RulePtr r(nftnl_rule_alloc());
+  if (!r) throw std::bad_alloc();
+  nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
+  RuleBuilder b(r.get());
+  for (const policy::Expr& e : rule.exprs) b.expr(e);
+  b.verdict(rule.verdict);
+  if (!rule.comment.empty()) {
+    UdataPtr u(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+    nftnl_udata_put_strz(u.get(), NFTNL_UDATA_RULE_COMMENT, rule.comment.c_str());
+    nftnl_rule_set_data(r.get(), NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u.get()),
+                        nftnl_udata_buf_len(u.get()));
+  }
+  return r;
+}
+
+}  // namespace ringfence::netlink

@@ -1,0 +1,141 @@
+#include "policy/plan_diff.h"
+
+#include <algorithm>
+#include <tuple>
+#include <unordered_map>
+
+#include "policy/nft_text.h"
+
+namespace ringfence::policy {
+namespace {
+
+bool sameShape(const SetDef& a, const SetDef& b) {
+  return a.key == b.key && a.data == b.data && a.interval == b.interval && a.timeout == b.timeout &&
+         a.comment == b.comment;
+}
+
+bool sameChainHead(const Chain& a, const Chain& b) {
+  if (a.base.has_value() != b.base.has_value()) return false;
+  if (!a.base) return true;
+  return a.base->hook == b.base->hook && a.base->priority == b.base->priority &&
+         a.base->acceptByDefault == b.base->acceptByDefault;
+}
+
+std::string elementKey(const SetElement& e) {
+  std::string k(e.low.begin(), e.low.end());
+  k.push_back('\0');
+  k.append(e.high.begin(), e.high.end());
+  return k;
+}
+
+SetChange diffElements(const SetDef& before, const SetDef& after) {
+  SetChange change;
+  change.set = after.name;
+  std::unordered_map<std::string, const SetElement*> old;
+  old.reserve(before.elements.size());
+  for (const SetElement& e : before.elements) old.emplace(elementKey(e), &e);
+  for (const SetElement& e : after.elements) {
+    auto it = old.find(elementKey(e));
+    if (it == old.end()) {
+      change.added.push_back(&e);
+      continue;
+    }
+    if (!(*it->second == e)) {  // same key, other data or comment: replace it
+      change.removed.push_back(it->second);
+      change.added.push_back(&e);
+    }
+    old.erase(it);
+  }
+  for (const SetElement& e : before.elements) {
+    if (old.count(elementKey(e))) change.removed.push_back(&e);
+  }
+  return change;
+}
+
+bool sameLimit(const LimitObject& a, const LimitObject& b) {
+  return std::tie(a.name, a.perSecond, a.burst) == std::tie(b.name, b.perSecond, b.burst);
+}
+
+bool sameRules(const Chain& a, const Chain& b) {
+  if (a.rules.size() != b.rules.size()) return false;
+  for (size_t i = 0; i < a.rules.size(); ++i) {
+    if (renderRule(a.rules[i]) != renderRule(b.rules[i])) return false;
+  }
+  return true;
+}
+
+// A limit object in use cannot be deleted: the map elements that name a
+// replaced limit are removed before it and added back after it.
+void replaceReferencesToReplacedLimits(const Plan& running, const Plan& next, PlanDiff& diff) {
+  for (const LimitObject* removed : diff.limitsRemoved) {
+    bool replaced = std::any_of(diff.limitsAdded.begin(), diff.limitsAdded.end(),
+                                [&](const LimitObject* l) { return l->name == removed->name; });
+    if (!replaced) continue;
+    for (size_t i = 0; i < next.sets.size(); ++i) {
+      if (next.sets[i].data != KeyType::LimitObject) continue;
+      auto it = std::find_if(diff.sets.begin(), diff.sets.end(),
+                             [&](const SetChange& c) { return c.set == next.sets[i].name; });
+      if (it == diff.sets.end()) {
+        diff.sets.push_back(SetChange{next.sets[i].name, {}, {}});
+        it = diff.sets.end() - 1;
+      }
+      auto add = [](std::vector<const SetElement*>& list, const SetElement& e) {
+        if (std::find(list.begin(), list.end(), &e) == list.end()) list.push_back(&e);
+      };
+      for (const SetElement& e : running.sets[i].elements) {
+        if (e.data == removed->name) add(it->removed, e);
+      }
+      for (const SetElement& e : next.sets[i].elements) {
+        if (e.data == removed->name) add(it->added, e);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+size_t PlanDiff::elementChanges() const {
+  size_t n = 0;
+  for (const SetChange& s : sets) n += s.added.size() + s.removed.size();
+  return n;
+}
+
+PlanDiff diffPlans(const Plan& running, const Plan& next) {
+  PlanDiff diff;
+  bool sameSets = running.sets.size() == next.sets.size();
+  for (size_t i = 0; sameSets && i < next.sets.size(); ++i) {
+    sameSets =
+        running.sets[i].name == next.sets[i].name && sameShape(running.sets[i], next.sets[i]);
+  }
+  bool sameChains = running.chains.size() == next.chains.size();
+  for (size_t i = 0; sameChains && i < next.chains.size(); ++i) {
+    sameChains = running.chains[i].name == next.chains[i].name &&
+                 sameChainHead(running.chains[i], next.chains[i]);
+  }
+  if (running.table != next.table || !sameSets || !sameChains) {
+    diff.rebuild = true;
+    return diff;
+  }
+  for (size_t i = 0; i < next.sets.size(); ++i) {
+    SetChange change = diffElements(running.sets[i], next.sets[i]);
+    if (!change.added.empty() || !change.removed.empty()) diff.sets.push_back(std::move(change));
+  }
+  for (const LimitObject& old : running.limits) {
+    auto it = std::find_if(next.limits.begin(), next.limits.end(),
+                           [&](const LimitObject& l) { return l.name == old.name; });
+    if (it == next.limits.end() || !sameLimit(old, *it)) diff.limitsRemoved.push_back(&old);
+  }
+  for (const LimitObject& fresh : next.limits) {
+    auto it = std::find_if(running.limits.begin(), running.limits.end(),
+                           [&](const LimitObject& l) { return l.name == fresh.name; });
+    if (it == running.limits.end() || !sameLimit(*it, fresh)) diff.limitsAdded.push_back(&fresh);
+  }
+  replaceReferencesToReplacedLimits(running, next, diff);
+  for (size_t i = 0; i < next.chains.size(); ++i) {
+    if (!sameRules(running.chains[i], next.chains[i]))
+      diff.chainsRewritten.push_back(&next.chains[i]);
+  }
+  return diff;
+}
+
+}  // namespace ringfence::policy
