@@ -1,0 +1,40 @@
+// Keeps the kernel's table equal to the policy: applies the first plan,
+// moves to a new one by its difference, and puts the running one back when
+// the table was tampered with. Pure over a RulesetSink; no I/O of its own.
+#pragma once
+
+#include <expected>
+#include <optional>
+#include <string>
+
+#include "policy/plan.h"
+#include "policy/ruleset_sink.h"
+
+namespace ringfence::daemon {
+
+struct ApplyReport {
+  bool rebuilt = false;       // the whole table was replaced
+  size_t elementChanges = 0;  // for an update: elements added + removed
+  policy::ApplyStats stats;
+};
+
+class Enforcer {
+ public:
+  explicit Enforcer(policy::RulesetSink& sink) : sink_(sink) {}
+
+  // Replaces any existing table with `plan` (start and takeover).
+  std::expected<ApplyReport, std::string> start(policy::Plan plan);
+  // Applies only what differs from the running plan; on error the running
+  // plan stays in force (in the kernel and here).
+  std::expected<ApplyReport, std::string> reload(policy::Plan next);
+  // Writes the running plan again in full (after someone changed the table).
+  std::expected<ApplyReport, std::string> reassert();
+
+  const policy::Plan* running() const { return running_ ? &*running_ : nullptr; }
+
+ private:
+  policy::RulesetSink& sink_;
+  std::optional<policy::Plan> running_;
+};
+
+}  // namespace ringfence::daemon

@@ -1,0 +1,88 @@
+#include "daemon/log.h"
+
+#include <sys/stat.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace ringfence::daemon {
+namespace {
+
+LogLevel threshold = LogLevel::Info;
+
+bool stderrIsJournal() {
+  static const bool journal = [] {
+    const char* env = std::getenv("JOURNAL_STREAM");
+    struct stat st {};
+    if (!env || fstat(STDERR_FILENO, &st) != 0) return false;
+    unsigned long dev = 0, ino = 0;
+    return std::sscanf(env, "%lu:%lu", &dev, &ino) == 2 && dev == st.st_dev && ino == st.st_ino;
+  }();
+  return journal;
+}
+
+const char* levelName(LogLevel l) {
+  switch (l) {
+    case LogLevel::Debug:
+      return "debug";
+    case LogLevel::Info:
+      return "info";
+    case LogLevel::Warning:
+      return "warning";
+    case LogLevel::Error:
+      return "error";
+  }
+  return "?";
+}
+
+int syslogPriority(LogLevel l) {
+  switch (l) {
+    case LogLevel::Debug:
+      return LOG_DEBUG;
+    case LogLevel::Info:
+      return LOG_INFO;
+    case LogLevel::Warning:
+      return LOG_WARNING;
+    case LogLevel::Error:
+      return LOG_ERR;
+  }
+  return LOG_INFO;
+}
+
+}  // namespace
+
+std::optional<LogLevel> parseLogLevel(std::string_view s) {
+  for (LogLevel l : {LogLevel::Debug, LogLevel::Info, LogLevel::Warning, LogLevel::Error}) {
+    if (s == levelName(l)) return l;
+  }
+  return std::nullopt;
+}
+
+void setLogLevel(LogLevel level) { threshold = level; }
+
+void log(LogLevel level, std::string_view event, const std::string& message,
+         const std::string& device) {
+  if (level < threshold) return;
+  std::string ev(event);
+  if (stderrIsJournal()) {
+    if (device.empty()) {
+      sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=%i", syslogPriority(level),
+                      "RINGFENCE_EVENT=%s", ev.c_str(), nullptr);
+    } else {
+      sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=%i", syslogPriority(level),
+                      "RINGFENCE_EVENT=%s", ev.c_str(), "RINGFENCE_DEVICE=%s", device.c_str(),
+                      nullptr);
+    }
+    return;
+  }
+  std::string line = std::string(levelName(level)) + ": " + message + " [event=" + ev;
+  if (!device.empty()) line += " device=" + device;
+  line += "]\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace ringfence::daemon

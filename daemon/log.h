@@ -1,0 +1,21 @@
+// One line per event on stderr; under systemd (JOURNAL_STREAM names our
+// stderr) the same events go to the journal with structured fields
+// RINGFENCE_EVENT= and RINGFENCE_DEVICE=.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ringfence::daemon {
+
+enum class LogLevel { Debug, Info, Warning, Error };
+
+std::optional<LogLevel> parseLogLevel(std::string_view s);
+void setLogLevel(LogLevel level);
+
+// `event` is a short machine-readable name ("policy-applied"); `device` may be empty.
+void log(LogLevel level, std::string_view event, const std::string& message,
+         const std::string& device = {});
+
+}  // namespace ringfence::daemon

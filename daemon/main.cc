@@ -1,0 +1,14 @@
+// ringfenced: see daemon/manager.h.
+#include <iostream>
+
+#include "daemon/manager.h"
+
+int main(int argc, char** argv) {
+  using namespace ringfence::daemon;
+  auto parsed = parseDaemonOptions({argv + 1, argv + argc}, std::cout, std::cerr);
+  if (const int* code = std::get_if<int>(&parsed)) return *code;
+  DaemonOptions options = std::get<DaemonOptions>(std::move(parsed));
+  setLogLevel(options.logLevel);
+  if (options.check) return runCheck(options);
+  return Manager(std::move(options)).run();
+}

@@ -1,0 +1,48 @@
+// The daemon: loads the policy, applies it, and serves on sd-event: SIGHUP
+// reloads, SIGTERM/SIGINT stop (leaving the ruleset in force), nftables
+// notifications reveal a tampered table, which is put back at once.
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include <memory>
+#include <optional>
+
+#include "daemon/enforcer.h"
+#include "daemon/options.h"
+#include "netlink/monitor.h"
+#include "netlink/netlink_sink.h"
+
+namespace ringfence::daemon {
+
+struct EventLoopFree {
+  void operator()(sd_event* e) const { sd_event_unref(e); }
+};
+
+class Manager {
+ public:
+  explicit Manager(DaemonOptions options) : options_(std::move(options)) {}  // no I/O
+  // Loads, applies and serves until stopped; returns the process exit code.
+  int run();
+
+ private:
+  std::optional<policy::Plan> loadPlan(const char* why);
+  int setupLoop();
+  void reload();
+  void reassert();
+
+  static int onSignal(sd_event_source*, const struct signalfd_siginfo* info, void* self) noexcept;
+  static int onMonitor(sd_event_source*, int fd, uint32_t revents, void* self) noexcept;
+
+  DaemonOptions options_;
+  std::unique_ptr<sd_event, EventLoopFree> loop_;
+  std::optional<netlink::NetlinkSink> sink_;
+  std::optional<netlink::NftMonitor> monitor_;
+  std::optional<Enforcer> enforcer_;
+  uint64_t generation_ = 0;
+};
+
+// ringfenced --check: validate and print the plan; never touches the kernel.
+int runCheck(const DaemonOptions& options);
+
+}  // namespace ringfence::daemon

@@ -1,0 +1,35 @@
+// RulesetSink over nfnetlink. Marks the table OWNER|PERSIST where the kernel
+// supports it (no other process may change it; it stays when we exit), and
+// falls back to an unowned table on older kernels, where the daemon's
+// monitor puts a flushed table back.
+#pragma once
+
+#include "netlink/nft_socket.h"
+#include "policy/ruleset_sink.h"
+
+namespace ringfence::netlink {
+
+class NetlinkSink final : public policy::RulesetSink {
+ public:
+  static std::expected<NetlinkSink, std::string> open(bool ownTable = true);
+
+  std::expected<policy::ApplyStats, std::string> replace(const policy::Plan& plan,
+                                                         const std::string& alsoDelete) override;
+  std::expected<policy::ApplyStats, std::string> update(const policy::Plan& running,
+                                                        const policy::Plan& next,
+                                                        const policy::PlanDiff& diff) override;
+
+  uint32_t portId() const { return socket_.portId(); }
+  bool ownsTable() const { return tableFlags_ != 0; }
+
+ private:
+  explicit NetlinkSink(NftSocket s, bool own) : socket_(std::move(s)), wantOwner_(own) {}
+  std::expected<policy::ApplyStats, std::string> send(Batch& batch);
+
+  NftSocket socket_;
+  bool wantOwner_;
+  uint32_t tableFlags_ = 0;
+  bool probed_ = false;
+};
+
+}  // namespace ringfence::netlink
