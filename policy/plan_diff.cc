@@ -73,21 +73,28 @@ void replaceReferencesToReplacedLimits(const Plan& running, const Plan& next, Pl
     if (!replaced) continue;
     for (size_t i = 0; i < next.sets.size(); ++i) {
       if (next.sets[i].data != KeyType::LimitObject) continue;
-      auto it = std::find_if(diff.sets.begin(), diff.sets.end(),
-                             [&](const SetChange& c) { return c.set == next.sets[i].name; });
-      if (it == diff.sets.end()) {
-        diff.sets.push_back(SetChange{next.sets[i].name, {}, {}});
-        it = diff.sets.end() - 1;
-      }
-      auto add = [](std::vector<const SetElement*>& list, const SetElement& e) {
-        if (std::find(list.begin(), list.end(), &e) == list.end()) list.push_back(&e);
-      };
+      SetChange extra{next.sets[i].name, {}, {}};
       for (const SetElement& e : running.sets[i].elements) {
-        if (e.data == removed->name) add(it->removed, e);
+        if (e.data == removed->name) extra.removed.push_back(&e);
       }
       for (const SetElement& e : next.sets[i].elements) {
-        if (e.data == removed->name) add(it->added, e);
+        if (e.data == removed->name) extra.added.push_back(&e);
       }
+      if (extra.removed.empty() && extra.added.empty()) continue;
+      auto it = std::find_if(diff.sets.begin(), diff.sets.end(),
+                             [&](const SetChange& c) { return c.set == extra.set; });
+      if (it == diff.sets.end()) {
+        diff.sets.push_back(std::move(extra));
+        continue;
+      }
+      auto merge = [](std::vector<const SetElement*>& into,
+                      const std::vector<const SetElement*>& from) {
+        for (const SetElement* e : from) {
+          if (std::find(into.begin(), into.end(), e) == into.end()) into.push_back(e);
+        }
+      };
+      merge(it->removed, extra.removed);
+      merge(it->added, extra.added);
     }
   }
 }

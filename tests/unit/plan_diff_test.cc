@@ -1,0 +1,140 @@
+#include "policy/plan_diff.h"
+
+#include <gtest/gtest.h>
+
+#include "daemon/enforcer.h"
+#include "policy/compiler.h"
+#include "policy/loader.h"
+#include "policy/nft_text.h"
+#include "tests/support/temp_dir.h"
+
+namespace ringfence::policy {
+namespace {
+
+class Diff : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir.write("ringfence.yaml", "profiles: p\n");
+    write("a", "198.51.100.1", "[443]", "");
+    write("b", "198.51.100.2", "[22]", "limits:\n  inbound_new_per_second: 5\n");
+  }
+  void write(const std::string& name, const std::string& addr, const std::string& ports,
+             const std::string& extra) {
+    dir.write("p/" + name + ".yaml",
+              "device: " + name + "\nidentity:\n  addresses: [" + addr +
+                  "]\nallow:\n  outbound:\n    - to: 203.0.113.0/24\n      proto: tcp\n"
+                  "      ports: " +
+                  ports +
+                  "\n    - to: 203.0.113.9\n      proto: udp\n"
+                  "      ports: [53]\n" +
+                  extra);
+  }
+  Plan compile(const std::string& extraConfig = "") {
+    dir.write("ringfence.yaml", "profiles: p\n" + extraConfig);
+    LoadOptions o;
+    o.configFile = dir.file("ringfence.yaml");
+    LoadResult r = loadPolicy(o);
+    EXPECT_TRUE(r.ok());
+    return compilePlan(r.policy);
+  }
+  test::TempDir dir;
+};
+
+TEST_F(Diff, SamePolicyNoChange) {
+  Plan a = compile(), b = compile();
+  EXPECT_TRUE(diffPlans(a, b).empty());
+}
+
+TEST_F(Diff, OneDeviceEditTouchesOnlyItsElements) {
+  Plan before = compile();
+  write("a", "198.51.100.1", "[443, 8443]", "");
+  Plan after = compile();
+  PlanDiff d = diffPlans(before, after);
+  EXPECT_FALSE(d.rebuild);
+  ASSERT_EQ(d.sets.size(), 1u);
+  EXPECT_EQ(d.sets[0].set, "allow_out4_ranges");
+  EXPECT_EQ(d.sets[0].removed.size(), 0u);
+  ASSERT_EQ(d.sets[0].added.size(), 1u);
+  EXPECT_EQ(renderElementKey(*after.findSet("allow_out4_ranges"), *d.sets[0].added[0]),
+            "198.51.100.1 . 203.0.113.0/24 . tcp . 8443");
+  EXPECT_TRUE(d.chainsRewritten.empty());
+}
+
+TEST_F(Diff, RemovedDeviceRemovesItsElementsAndLimit) {
+  Plan before = compile();
+  std::filesystem::remove(dir.file("p/b.yaml"));
+  Plan after = compile();
+  PlanDiff d = diffPlans(before, after);
+  EXPECT_FALSE(d.rebuild);
+  ASSERT_EQ(d.limitsRemoved.size(), 1u);
+  EXPECT_TRUE(d.limitsAdded.empty());
+  size_t removed = 0;
+  for (const SetChange& c : d.sets) {
+    removed += c.removed.size();
+    EXPECT_TRUE(c.added.empty());
+  }
+  EXPECT_EQ(removed, 4u);  // dev4, allow_out4 (udp 53), allow_out4_ranges, inlimit4
+}
+
+TEST_F(Diff, ChangedLimitReplacesObjectAndItsMapElement) {
+  Plan before = compile();
+  write("b", "198.51.100.2", "[22]", "limits:\n  inbound_new_per_second: 9\n");
+  Plan after = compile();
+  PlanDiff d = diffPlans(before, after);
+  ASSERT_EQ(d.limitsRemoved.size(), 1u);
+  ASSERT_EQ(d.limitsAdded.size(), 1u);
+  ASSERT_EQ(d.sets.size(), 1u);
+  EXPECT_EQ(d.sets[0].set, "inlimit4");
+  EXPECT_EQ(d.sets[0].removed.size(), 1u);
+  EXPECT_EQ(d.sets[0].added.size(), 1u);
+}
+
+TEST_F(Diff, ConfigurationChangesRewriteChainsOrRebuild) {
+  Plan before = compile();
+  PlanDiff chains = diffPlans(before, compile("unknown_devices: allow\n"));
+  EXPECT_FALSE(chains.rebuild);
+  ASSERT_EQ(chains.chainsRewritten.size(), 2u);
+  EXPECT_EQ(chains.chainsRewritten[0]->name, "unknown_src");
+  EXPECT_TRUE(diffPlans(before, compile("table: other\n")).rebuild);
+}
+
+class FakeSink : public RulesetSink {
+ public:
+  std::expected<ApplyStats, std::string> replace(const Plan& plan,
+                                                 const std::string& alsoDelete) override {
+    calls.push_back("replace " + plan.table + (alsoDelete.empty() ? "" : " delete " + alsoDelete));
+    if (refuse) return std::unexpected(std::string("refused"));
+    return ApplyStats{1, 1};
+  }
+  std::expected<ApplyStats, std::string> update(const Plan&, const Plan&,
+                                                const PlanDiff& d) override {
+    calls.push_back("update " + std::to_string(d.elementChanges()));
+    if (refuse) return std::unexpected(std::string("refused"));
+    return ApplyStats{1, 1};
+  }
+  std::vector<std::string> calls;
+  bool refuse = false;
+};
+
+TEST_F(Diff, EnforcerUsesTheDifferenceAndKeepsTheRunningPlanOnRefusal) {
+  FakeSink sink;
+  daemon::Enforcer e(sink);
+  ASSERT_TRUE(e.start(compile()));
+  write("a", "198.51.100.1", "[443, 8443]", "");
+  auto report = e.reload(compile());
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->elementChanges, 1u);
+  EXPECT_TRUE(e.reload(compile()));  // nothing changed: the kernel is not asked
+  sink.refuse = true;
+  write("a", "198.51.100.1", "[1]", "");
+  EXPECT_FALSE(e.reload(compile()));
+  sink.refuse = false;
+  EXPECT_NE(renderNft(*e.running()).find("8443"), std::string::npos)
+      << "refused plan must not replace the running one";
+  EXPECT_TRUE(e.reload(compile("table: other\n")));
+  EXPECT_EQ(sink.calls, (std::vector<std::string>{"replace ringfence", "update 1", "update 3",
+                                                  "replace other delete ringfence"}));
+}
+
+}  // namespace
+}  // namespace ringfence::policy
