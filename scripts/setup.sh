@@ -9,7 +9,7 @@ PACKAGES=(
   libyaml-cpp-dev libboost-program-options-dev
   libnftnl-dev libmnl-dev libsystemd-dev
   libgtest-dev libgmock-dev googletest
-  nftables iproute2 conntrack socat netcat-openbsd iputils-ping iperf3
+  nftables iproute2 conntrack socat netcat-openbsd iputils-ping iperf3 ethtool
   dbus dbus-daemon python3
 )
 

@@ -7,6 +7,11 @@
 namespace ringfence::test {
 
 std::filesystem::path writeGeneratedPolicy(const std::filesystem::path& dir, size_t devices) {
+  return writeGeneratedPolicy(dir, devices, {}, 0);
+}
+
+std::filesystem::path writeGeneratedPolicy(const std::filesystem::path& dir, size_t devices,
+                                           const std::string& lastRulePeer, int lastRulePort) {
   std::filesystem::create_directories(dir / "devices");
   std::ofstream(dir / "ringfence.yaml") << "profiles: devices\ngroups: groups.yaml\n"
                                            "device_interfaces: [dev0]\n";
@@ -39,6 +44,11 @@ std::filesystem::path writeGeneratedPolicy(const std::filesystem::path& dir, siz
         "\n      proto: icmp\n"
         "  inbound:\n"
         "    - from: \"@support\"\n      proto: tcp\n      ports: [22]\n";
+    if (i + 1 == devices && !lastRulePeer.empty()) {
+      text.insert(text.find("  inbound:\n"), "    - to: " + lastRulePeer +
+                                                 "\n      proto: tcp\n      ports: [" +
+                                                 std::to_string(lastRulePort) + "]\n");
+    }
     std::ofstream(dir / "devices" / (name + ".yaml")) << text;
   }
   return dir / "ringfence.yaml";

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <string>
 
 namespace ringfence::test {
 
@@ -11,5 +12,11 @@ namespace ringfence::test {
 // the configuration file. Device i has 100.64.(i/256).(i%256) and, for every
 // other device, an IPv6 address too.
 std::filesystem::path writeGeneratedPolicy(const std::filesystem::path& dir, size_t devices);
+
+// The last device's profile gets one more outbound rule, last: tcp to
+// `peer`:`port` (an exact host and port, so a hash-set element). Benchmarks
+// measure a flow that only this rule allows.
+std::filesystem::path writeGeneratedPolicy(const std::filesystem::path& dir, size_t devices,
+                                           const std::string& lastRulePeer, int lastRulePort);
 
 }  // namespace ringfence::test

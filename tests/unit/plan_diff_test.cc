@@ -91,7 +91,8 @@ TEST_F(Diff, ChangedLimitReplacesObjectAndItsMapElement) {
 
 TEST_F(Diff, ConfigurationChangesRewriteChainsOrRebuild) {
   Plan before = compile();
-  PlanDiff chains = diffPlans(before, compile("unknown_devices: allow\n"));
+  Plan allowUnknown = compile("unknown_devices: allow\n");  // the diff points into it
+  PlanDiff chains = diffPlans(before, allowUnknown);
   EXPECT_FALSE(chains.rebuild);
   ASSERT_EQ(chains.chainsRewritten.size(), 2u);
   EXPECT_EQ(chains.chainsRewritten[0]->name, "unknown_src");

@@ -1,0 +1,129 @@
+// Timing of the control plane: validate+compile, a full apply through
+// netlink, `nft -f` on the same text, and a one-device change applied by
+// reload. Run inside a fresh network namespace (scripts/bench.sh does);
+// prints medians and asserts nothing.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "daemon/enforcer.h"
+#include "netlink/netlink_sink.h"
+#include "policy/compiler.h"
+#include "policy/loader.h"
+#include "policy/nft_text.h"
+#include "tests/support/policy_generator.h"
+
+using namespace ringfence;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+double timeMs(const std::function<void()>& f) {
+  auto start = Clock::now();
+  f();
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+policy::Plan loadAndCompile(const std::string& config) {
+  policy::LoadOptions o;
+  o.configFile = config;
+  o.configRequired = true;
+  policy::LoadResult r = policy::loadPolicy(o);
+  if (!r.ok()) {
+    std::cerr << "generated policy invalid\n";
+    std::exit(1);
+  }
+  return policy::compilePlan(r.policy);
+}
+
+void run(const std::string& command) {
+  if (std::system(command.c_str()) != 0) {
+    std::cerr << "failed: " << command << "\n";
+    std::exit(1);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::cerr << "usage: bench_apply DEVICES RUNS WORKDIR   (inside a network namespace)\n";
+    return 2;
+  }
+  size_t devices = std::stoul(argv[1]);
+  int runs = std::stoi(argv[2]);
+  std::filesystem::path work = argv[3];
+  std::string config = test::writeGeneratedPolicy(work / "policy", devices).string();
+
+  std::vector<double> compileMs, applyMs, nftMs, changeApplyMs, changeReloadMs;
+  policy::Plan plan;
+  for (int i = 0; i < runs; ++i)
+    compileMs.push_back(timeMs([&] { plan = loadAndCompile(config); }));
+  std::string text = (work / "ruleset.nft").string();
+  std::ofstream(text) << policy::renderNft(plan);
+
+  for (int i = 0; i < runs; ++i) {
+    run("nft delete table inet ringfence 2>/dev/null || true");
+    auto sink = netlink::NetlinkSink::open(false);
+    applyMs.push_back(timeMs([&] {
+      if (auto r = sink->replace(plan, {}); !r) {
+        std::cerr << r.error() << "\n";
+        std::exit(1);
+      }
+    }));
+  }
+  for (int i = 0; i < runs; ++i) {
+    run("nft delete table inet ringfence 2>/dev/null || true");
+    nftMs.push_back(timeMs([&] { run("nft -f " + text); }));
+  }
+
+  // One device's profile changes (a port added, then removed again) and the daemon reloads.
+  run("nft delete table inet ringfence 2>/dev/null || true");
+  auto sink = netlink::NetlinkSink::open(false);
+  daemon::Enforcer enforcer(*sink);
+  if (!enforcer.start(plan)) return 1;
+  std::filesystem::path victim =
+      work / "policy" / "devices" / ("gen-" + std::to_string(devices / 2) + ".yaml");
+  std::string original;
+  {
+    std::ifstream in(victim);
+    original.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  for (int i = 0; i < runs; ++i) {
+    std::string edited = original;
+    if (i % 2 == 0) edited.replace(edited.find("ports: [443]"), 12, "ports: [443, 444]");
+    std::ofstream(victim) << edited;
+    policy::Plan next;
+    double reload = timeMs([&] {
+      next = loadAndCompile(config);
+      double apply = timeMs([&] {
+        if (!enforcer.reload(std::move(next))) std::exit(1);
+      });
+      changeApplyMs.push_back(apply);
+    });
+    changeReloadMs.push_back(reload);
+  }
+  run("nft delete table inet ringfence 2>/dev/null || true");
+
+  double c = median(compileMs), a = median(applyMs), n = median(nftMs);
+  std::printf(
+      "| %6zu devices | %7zu elements | validate+compile %7.1f ms | apply %7.1f ms | nft -f %7.1f "
+      "ms | "
+      "apply/nft %.2f | (validate+compile+apply)/nft %.2f | one-device change: apply %5.2f ms, "
+      "whole reload %6.1f ms |\n",
+      devices, plan.elementCount(), c, a, n, a / n, (c + a) / n, median(changeApplyMs),
+      median(changeReloadMs));
+  return 0;
+}
