@@ -18,6 +18,7 @@
 #include "policy/compiler.h"
 #include "policy/loader.h"
 #include "policy/nft_text.h"
+#include "policy/plan_diff.h"
 #include "tests/support/policy_generator.h"
 
 using namespace ringfence;
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
   std::filesystem::path work = argv[3];
   std::string config = test::writeGeneratedPolicy(work / "policy", devices).string();
 
-  std::vector<double> compileMs, applyMs, nftMs, changeApplyMs, changeReloadMs;
+  std::vector<double> compileMs, applyMs, nftMs, changeApplyMs, changeReloadMs, diffMs;
   policy::Plan plan;
   for (int i = 0; i < runs; ++i)
     compileMs.push_back(timeMs([&] { plan = loadAndCompile(config); }));
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
     policy::Plan next;
     double reload = timeMs([&] {
       next = loadAndCompile(config);
+      diffMs.push_back(timeMs([&] { (void)policy::diffPlans(*enforcer.running(), next); }));
       double apply = timeMs([&] {
         if (!enforcer.reload(std::move(next))) std::exit(1);
       });
@@ -119,11 +121,9 @@ int main(int argc, char** argv) {
 
   double c = median(compileMs), a = median(applyMs), n = median(nftMs);
   std::printf(
-      "| %6zu devices | %7zu elements | validate+compile %7.1f ms | apply %7.1f ms | nft -f %7.1f "
-      "ms | "
-      "apply/nft %.2f | (validate+compile+apply)/nft %.2f | one-device change: apply %5.2f ms, "
-      "whole reload %6.1f ms |\n",
+      "| %6zu | %7zu | %8.1f ms | %8.1f ms | %8.1f ms | %5.2f | %5.2f | %6.2f ms (diff %5.2f ms) | "
+      "%6.1f ms |\n",
       devices, plan.elementCount(), c, a, n, a / n, (c + a) / n, median(changeApplyMs),
-      median(changeReloadMs));
+      median(diffMs), median(changeReloadMs));
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "netlink/encoder.h"
 
+#include <endian.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
@@ -36,6 +37,7 @@ uint32_t datatypeNumber(KeyType t) {
     case KeyType::IfName:
       return 41;
     case KeyType::LimitObject:
+    case KeyType::Verdict:
       return 0;
   }
   return 0;
@@ -111,11 +113,14 @@ void addSet(Batch& b, const std::string& table, const SetDef& s, uint32_t id) {
   if (s.timeout) flags |= NFT_SET_TIMEOUT;
   if (s.interval && s.key.size() > 1) flags |= NFT_SET_CONCAT;
   if (s.data == KeyType::LimitObject) flags |= NFT_SET_OBJECT;
+  if (s.data == KeyType::Verdict) flags |= NFT_SET_MAP;
   nftnl_set_set_u32(set.get(), NFTNL_SET_FLAGS, flags);
   nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_TYPE, kernelKeyType(s.key));
   nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_LEN, static_cast<uint32_t>(keyBytes(s)));
   if (s.data == KeyType::LimitObject)
     nftnl_set_set_u32(set.get(), NFTNL_SET_OBJ_TYPE, NFT_OBJECT_LIMIT);
+  if (s.data == KeyType::Verdict)
+    nftnl_set_set_u32(set.get(), NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
   if (flags & NFT_SET_CONCAT) {
     uint8_t fields[NFT_REG32_COUNT] = {};
     for (size_t i = 0; i < s.key.size(); ++i)
@@ -150,6 +155,19 @@ std::string describeElements(const SetDef& s, const std::vector<const SetElement
   return what + ")";
 }
 
+// "goto CHAIN" / "jump CHAIN" as element data of a verdict map.
+void putVerdictData(nlmsghdr* m, const std::string& data) {
+  size_t space = data.find(' ');
+  std::string kind = data.substr(0, space), chain = data.substr(space + 1);
+  nlattr* d = mnl_attr_nest_start(m, NFTA_SET_ELEM_DATA);
+  nlattr* v = mnl_attr_nest_start(m, NFTA_DATA_VERDICT);
+  mnl_attr_put_u32(m, NFTA_VERDICT_CODE,
+                   htobe32(static_cast<uint32_t>(kind == "goto" ? NFT_GOTO : NFT_JUMP)));
+  mnl_attr_put_strz(m, NFTA_VERDICT_CHAIN, chain.c_str());
+  mnl_attr_nest_end(m, v);
+  mnl_attr_nest_end(m, d);
+}
+
 // Element lists, encoded with libmnl directly: one message per ~48 KiB.
 void elementMessages(Batch& b, const std::string& table, const SetDef& s,
                      const std::vector<const SetElement*>& elements, bool add) {
@@ -177,6 +195,7 @@ void elementMessages(Batch& b, const std::string& table, const SetDef& s,
       }
       if (add && s.data == KeyType::LimitObject)
         mnl_attr_put_strz(m, NFTA_SET_ELEM_OBJREF, e.data.c_str());
+      if (add && s.data == KeyType::Verdict) putVerdictData(m, e.data);
       if (add && !e.comment.empty()) {
         // NFTNL_UDATA_SET_ELEM_COMMENT TLV: type, length, NUL-terminated text.
         std::vector<uint8_t> udata = {NFTNL_UDATA_SET_ELEM_COMMENT,
@@ -289,10 +308,11 @@ void encodeFullApply(Batch& b, const Plan& plan, const FullApply& how) {
   for (const policy::LimitObject& l : plan.limits) limitObject(b, plan.table, l, true);
   uint32_t id = 1;
   for (const SetDef& s : plan.sets) addSet(b, plan.table, s, id++);
+  // Chains before elements: verdict map elements name the chains they go to.
+  for (const policy::Chain& c : plan.chains) chainMessage(b, plan.table, c, NFT_MSG_NEWCHAIN);
   for (const SetDef& s : plan.sets) {
     if (!s.elements.empty()) elementMessages(b, plan.table, s, pointers(s.elements), true);
   }
-  for (const policy::Chain& c : plan.chains) chainMessage(b, plan.table, c, NFT_MSG_NEWCHAIN);
   for (const policy::Chain& c : plan.chains) addRules(b, plan.table, c);
 }
 

@@ -130,6 +130,14 @@ class RuleBuilder {
       if (l.negate) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
     });
   }
+  void emit(const policy::VerdictMapLookup& v) {
+    loadKey(v.key);
+    add("lookup", [&](nftnl_expr* e) {
+      nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+      nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, v.map.c_str());
+    });
+  }
   void emit(const policy::CtStateIs& c) {
     ctLoad(NFT_CT_STATE, NFT_REG_1);
     bitwise(NFT_REG_1, c.states, 0);
@@ -183,12 +191,14 @@ class RuleBuilder {
       case policy::VerdictKind::Jump:
         code = NFT_JUMP;
         break;
+      case policy::VerdictKind::Goto:
+        code = NFT_GOTO;
+        break;
     }
     add("immediate", [&](nftnl_expr* e) {
       nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
       nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, static_cast<uint32_t>(code));
-      if (v.kind == policy::VerdictKind::Jump)
-        nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, v.chain.c_str());
+      if (!v.chain.empty()) nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, v.chain.c_str());
     });
   }
 

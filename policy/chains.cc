@@ -27,16 +27,20 @@ PlanRule rule(std::vector<Expr> exprs, Verdict v, std::string comment) {
   return PlanRule{std::move(exprs), std::move(v), std::move(comment)};
 }
 
+std::string twoDigits(unsigned n) { return (n < 10 ? "0" : "") + std::to_string(n); }
+
 // Rules for one direction of a device's new flows. `device` is the device's
-// address field, `peer` the other end's.
-Chain deviceChain(const FamilyFields& f, bool outbound) {
+// address field, `peer` the other end's. A `return` means allowed.
+std::vector<Chain> deviceChains(const FamilyFields& f, bool outbound) {
   Field device = outbound ? f.saddr : f.daddr;
   Field peer = outbound ? f.daddr : f.saddr;
-  const char* dir = outbound ? "out" : "in";
+  const std::string dir = outbound ? "out" : "in";
+  const std::string base = dir + f.suffix;  // out4
   std::vector<Field> flow = {device, peer, Field::L4Proto, Field::ThDport};
   std::string allow = std::string(outbound ? "allow_out" : "allow_in") + f.suffix;
+
   Chain c;
-  c.name = std::string(dir) + f.suffix;
+  c.name = base;
   c.rules.push_back(rule({CtStateIs{kCtInvalid}, Counter{}}, verdict(VerdictKind::Drop),
                          "packets that belong to no valid connection"));
   c.rules.push_back(rule({in({device}, s("observe", f)), CtMarkOr{kCtMarkObserve}},
@@ -52,21 +56,35 @@ Chain deviceChain(const FamilyFields& f, bool outbound) {
             CtMarkOr{kCtMarkCritical}},
            verdict(VerdictKind::Return), "critical flows (kept open during isolation)"));
   c.rules.push_back(rule({in(flow, allow)}, verdict(VerdictKind::Return), "allowed flows, exact"));
-  c.rules.push_back(rule({in(flow, allow + "_ranges")}, verdict(VerdictKind::Return),
-                         "allowed flows, prefixes and ranges"));
+  c.rules.push_back(rule({VerdictMapLookup{{device}, "shard_" + base}},
+                         verdict(VerdictKind::Continue),
+                         "prefixes and ranges: on to the device's shard"));
+  c.rules.push_back(rule({}, Verdict{VerdictKind::Goto, base + "_rest"}, "no shard"));
+
+  Chain rest;
+  rest.name = base + "_rest";
   if (outbound) {
-    c.rules.push_back(rule({in(flow, s("maintenance", f))}, verdict(VerdictKind::Return),
-                           "maintenance flows during a window"));
+    rest.rules.push_back(rule({in(flow, s("maintenance", f))}, verdict(VerdictKind::Return),
+                              "maintenance flows during a window"));
   }
-  c.rules.push_back(rule({in({device}, s("learn", f))}, verdict(VerdictKind::Return),
-                         "learn mode: everything passes"));
-  c.rules.push_back(rule({in({device}, s("monitor", f)), CtMarkOr{kCtMarkViolation},
-                          log(std::string("monitor ") + dir)},
-                         verdict(VerdictKind::Return),
-                         "monitor mode: passes, reported as a violation"));
-  c.rules.push_back(rule({log(std::string("drop ") + dir)}, verdict(VerdictKind::Drop),
-                         "enforce mode: a violation"));
-  return c;
+  rest.rules.push_back(rule({in({device}, s("learn", f))}, verdict(VerdictKind::Return),
+                            "learn mode: everything passes"));
+  rest.rules.push_back(
+      rule({in({device}, s("monitor", f)), CtMarkOr{kCtMarkViolation}, log("monitor " + dir)},
+           verdict(VerdictKind::Return), "monitor mode: passes, reported as a violation"));
+  rest.rules.push_back(
+      rule({log("drop " + dir)}, verdict(VerdictKind::Drop), "enforce mode: a violation"));
+
+  std::vector<Chain> out = {std::move(c), std::move(rest)};
+  for (unsigned shard = 0; shard < kRangeShards; ++shard) {
+    Chain r;
+    r.name = rangeChainName(base, shard);
+    r.rules.push_back(rule({in(flow, rangeSetName(allow, shard))}, verdict(VerdictKind::Return),
+                           "allowed flows, prefixes and ranges"));
+    r.rules.push_back(rule({}, Verdict{VerdictKind::Goto, base + "_rest"}, "not allowed here"));
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 Chain isolatedChain(const FamilyFields& f, bool outbound) {
@@ -109,6 +127,14 @@ Chain unknownChain(UnknownDevices mode, bool source) {
 
 }  // namespace
 
+std::string rangeSetName(const std::string& allowSet, unsigned shard) {
+  return allowSet + "_ranges_" + twoDigits(shard);
+}
+
+std::string rangeChainName(const std::string& deviceChain, unsigned shard) {
+  return "ranges_" + deviceChain + "_" + twoDigits(shard);
+}
+
 std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
   Chain forward;
   forward.name = "forward";
@@ -148,8 +174,9 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
   for (const FamilyFields& f : kFamilies) {
     chains.push_back(isolatedChain(f, true));
     chains.push_back(isolatedChain(f, false));
-    chains.push_back(deviceChain(f, true));
-    chains.push_back(deviceChain(f, false));
+    for (bool outbound : {true, false}) {
+      for (Chain& c : deviceChains(f, outbound)) chains.push_back(std::move(c));
+    }
   }
   return chains;
 }

@@ -93,9 +93,17 @@ class Compiler {
         declare(n("inlimit", f), {a}, "device address : its inbound new-connection limit");
     limits.data = KeyType::LimitObject;
     declare(n("allow_out", f), flow, "device . peer . proto . port the device may open");
-    declare(n("allow_out", f) + "_ranges", flow, "as allow_out, with prefixes and ranges", true);
     declare(n("allow_in", f), flow, "device . peer . proto . port a peer may open");
-    declare(n("allow_in", f) + "_ranges", flow, "as allow_in, with prefixes and ranges", true);
+    for (const char* dir : {"out", "in"}) {
+      SetDef& shards =
+          declare("shard_" + std::string(dir) + f.suffix, {a}, "device address : its range shard");
+      shards.data = KeyType::Verdict;
+      std::string allow = std::string("allow_") + dir + f.suffix;
+      for (unsigned shard = 0; shard < kRangeShards; ++shard) {
+        declare(rangeSetName(allow, shard), flow, "as " + allow + ", with prefixes and ranges",
+                true);
+      }
+    }
     declare(n("critical_out", f), flow, "outbound flows that stay open during isolation", true);
     declare(n("critical_in", f), flow, "inbound flows that stay open during isolation", true);
     SetDef& maint =
@@ -145,6 +153,11 @@ class Compiler {
           e.data = limitName(d);
           set(n("inlimit", f)).elements.push_back(std::move(e));
         }
+        for (const char* dir : {"out", "in"}) {
+          SetElement e = addressElement(a, d.name);
+          e.data = "goto " + rangeChainName(dir + std::string(f.suffix), rangeShard(d.name));
+          set("shard_" + std::string(dir) + f.suffix).elements.push_back(std::move(e));
+        }
       }
       auto flows = [&](const std::vector<Rule>& rules, Direction dir, bool critical) {
         std::vector<const Rule*> out;
@@ -153,8 +166,9 @@ class Compiler {
         }
         return out;
       };
-      addFlows(f, addrs, flows(d.outbound, Direction::Outbound, false), n("allow_out", f));
-      addFlows(f, addrs, flows(d.inbound, Direction::Inbound, false), n("allow_in", f));
+      unsigned shard = rangeShard(d.name);
+      addFlows(f, addrs, flows(d.outbound, Direction::Outbound, false), n("allow_out", f), shard);
+      addFlows(f, addrs, flows(d.inbound, Direction::Inbound, false), n("allow_in", f), shard);
       addIntervals(f, addrs, flows(d.outbound, Direction::Outbound, true),
                    set(n("critical_out", f)).elements);
       addIntervals(f, addrs, flows(d.inbound, Direction::Inbound, true),
@@ -194,9 +208,9 @@ class Compiler {
     return out;
   }
 
-  // Exact host+port flows go to the hash set `name`, the rest to `name_ranges`.
+  // Exact host+port flows go to the hash set `name`, the rest to the device's range shard.
   void addFlows(const FamilyNames& f, const std::vector<IpAddress>& addrs,
-                const std::vector<const Rule*>& rules, const std::string& name) {
+                const std::vector<const Rule*>& rules, const std::string& name, unsigned shard) {
     std::vector<SetElement>& exact = set(name).elements;
     for (const auto& [proto, boxes] : boxesByProto(f, rules)) {
       std::vector<PeerPortBox> ranged;
@@ -217,7 +231,7 @@ class Compiler {
           exact.push_back(std::move(e));
         }
       }
-      emitIntervals(addrs, proto, ranged, set(name + "_ranges").elements);
+      emitIntervals(addrs, proto, ranged, set(rangeSetName(name, shard)).elements);
     }
   }
 

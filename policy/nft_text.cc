@@ -83,6 +83,7 @@ std::string renderPart(KeyType t, const std::vector<uint8_t>& low, const std::ve
       return quote(name);
     }
     case KeyType::LimitObject:
+    case KeyType::Verdict:
       return "?";
   }
   return "?";
@@ -112,6 +113,12 @@ std::string renderExpr(const Expr& e) {
     }
     std::string operator()(const LimitByMap& l) const {
       return std::string("limit name ") + nftFieldText(l.key) + " map @" + l.map;
+    }
+    std::string operator()(const VerdictMapLookup& v) const {
+      std::string key;
+      for (size_t i = 0; i < v.key.size(); ++i)
+        key += (i ? " . " : "") + std::string(nftFieldText(v.key[i]));
+      return key + " vmap @" + v.map;
     }
     std::string operator()(const CtMarkOr& m) const {
       return "ct mark set ct mark | " + hex32(m.bits);
@@ -155,6 +162,9 @@ std::string renderRule(const PlanRule& rule) {
       break;
     case VerdictKind::Jump:
       v = "jump " + rule.verdict.chain;
+      break;
+    case VerdictKind::Goto:
+      v = "goto " + rule.verdict.chain;
       break;
   }
   if (!v.empty()) out += (out.empty() ? "" : " ") + v;

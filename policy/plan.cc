@@ -19,6 +19,7 @@ size_t keyLength(KeyType t) {
     case KeyType::IfName:
       return 16;
     case KeyType::LimitObject:
+    case KeyType::Verdict:
       return 0;
   }
   return 0;
@@ -40,6 +41,8 @@ const char* nftTypeName(KeyType t) {
       return "ifname";
     case KeyType::LimitObject:
       return "limit";
+    case KeyType::Verdict:
+      return "verdict";
   }
   return "?";
 }
@@ -87,6 +90,12 @@ const char* nftFieldText(Field f) {
       return "oifname";
   }
   return "?";
+}
+
+unsigned rangeShard(std::string_view device) {
+  uint32_t h = 2166136261u;  // FNV-1a: stable across runs and builds
+  for (char c : device) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
+  return h % kRangeShards;
 }
 
 const SetDef* Plan::findSet(std::string_view name) const {

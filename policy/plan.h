@@ -18,7 +18,16 @@
 
 namespace ringfence::policy {
 
-enum class KeyType { Ipv4Addr, Ipv6Addr, InetProto, InetService, EtherAddr, IfName, LimitObject };
+enum class KeyType {
+  Ipv4Addr,
+  Ipv6Addr,
+  InetProto,
+  InetService,
+  EtherAddr,
+  IfName,
+  LimitObject,
+  Verdict
+};
 size_t keyLength(KeyType t);  // bytes in a key (IfName: 16, LimitObject: 0 = a name)
 const char* nftTypeName(KeyType t);
 
@@ -28,7 +37,7 @@ const char* nftTypeName(KeyType t);
 struct SetElement {
   std::vector<uint8_t> low;
   std::vector<uint8_t> high;
-  std::string data;     // a map's value (the limit object's name)
+  std::string data;     // a map's value: a limit object's name, or "goto CHAIN"
   std::string comment;  // the profile line behind it, "file.yaml:12"
   bool operator==(const SetElement&) const = default;
 };
@@ -81,6 +90,14 @@ inline constexpr uint32_t kCtMarkCritical = 0x40000000;   // admitted by a `crit
 
 inline constexpr uint16_t kNflogGroup = 7411;
 
+// Range sets (CIDR peers, port ranges, ICMP) are split into shards by device:
+// the kernel's concatenated interval sets cost time in proportion to their
+// size on every insert, so 16 small sets apply about 16 times faster than
+// one big one, and a one-device change touches one small set. A verdict map
+// sends each device's packets to its shard: per-packet cost stays constant.
+inline constexpr unsigned kRangeShards = 16;
+unsigned rangeShard(std::string_view device);
+
 struct Lookup {  // key fields, concatenated, looked up in a set
   std::vector<Field> key;
   std::string set;
@@ -96,6 +113,10 @@ struct LimitByMap {  // the limit object named by looking `key` up in `map`; mat
   Field key;
   std::string map;
 };
+struct VerdictMapLookup {  // key fields looked up in a verdict map; its verdict applies
+  std::vector<Field> key;
+  std::string map;
+};
 struct CtMarkOr {
   uint32_t bits = 0;
 };
@@ -104,12 +125,13 @@ struct Log {
   std::string prefix;
 };
 struct Counter {};
-using Expr = std::variant<Lookup, CtStateIs, CtMarkHas, LimitByMap, CtMarkOr, Log, Counter>;
+using Expr = std::variant<Lookup, CtStateIs, CtMarkHas, LimitByMap, VerdictMapLookup, CtMarkOr, Log,
+                          Counter>;
 
-enum class VerdictKind { Continue, Accept, Drop, Return, Jump };
+enum class VerdictKind { Continue, Accept, Drop, Return, Jump, Goto };
 struct Verdict {
   VerdictKind kind = VerdictKind::Continue;
-  std::string chain;  // Jump
+  std::string chain;  // Jump, Goto
 };
 
 struct PlanRule {

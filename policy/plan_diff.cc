@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <tuple>
-#include <unordered_map>
+#include <unordered_set>
 
 #include "policy/nft_text.h"
 
@@ -21,33 +21,41 @@ bool sameChainHead(const Chain& a, const Chain& b) {
          a.base->acceptByDefault == b.base->acceptByDefault;
 }
 
-std::string elementKey(const SetElement& e) {
-  std::string k(e.low.begin(), e.low.end());
-  k.push_back('\0');
-  k.append(e.high.begin(), e.high.end());
-  return k;
-}
+// Elements are identified by their key (low and high ends), hashed in place.
+struct KeyHash {
+  size_t operator()(const SetElement* e) const {
+    uint64_t h = 1469598103934665603ull;
+    for (uint8_t b : e->low) h = (h ^ b) * 1099511628211ull;
+    for (uint8_t b : e->high) h = (h ^ b) * 1099511628211ull;
+    return h;
+  }
+};
+struct KeyEqual {
+  bool operator()(const SetElement* a, const SetElement* b) const {
+    return a->low == b->low && a->high == b->high;
+  }
+};
 
 SetChange diffElements(const SetDef& before, const SetDef& after) {
   SetChange change;
   change.set = after.name;
-  std::unordered_map<std::string, const SetElement*> old;
+  std::unordered_set<const SetElement*, KeyHash, KeyEqual> old;
   old.reserve(before.elements.size());
-  for (const SetElement& e : before.elements) old.emplace(elementKey(e), &e);
+  for (const SetElement& e : before.elements) old.insert(&e);
   for (const SetElement& e : after.elements) {
-    auto it = old.find(elementKey(e));
+    auto it = old.find(&e);
     if (it == old.end()) {
       change.added.push_back(&e);
       continue;
     }
-    if (!(*it->second == e)) {  // same key, other data or comment: replace it
-      change.removed.push_back(it->second);
+    if (!(**it == e)) {  // same key, other data or comment: replace it
+      change.removed.push_back(*it);
       change.added.push_back(&e);
     }
     old.erase(it);
   }
   for (const SetElement& e : before.elements) {
-    if (old.count(elementKey(e))) change.removed.push_back(&e);
+    if (old.count(&e)) change.removed.push_back(&e);
   }
   return change;
 }
@@ -124,6 +132,8 @@ PlanDiff diffPlans(const Plan& running, const Plan& next) {
     return diff;
   }
   for (size_t i = 0; i < next.sets.size(); ++i) {
+    // Most sets do not change at all: a plain comparison is far cheaper than hashing.
+    if (running.sets[i].elements == next.sets[i].elements) continue;
     SetChange change = diffElements(running.sets[i], next.sets[i]);
     if (!change.added.empty() || !change.removed.empty()) diff.sets.push_back(std::move(change));
   }

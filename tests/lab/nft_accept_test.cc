@@ -54,7 +54,7 @@ TEST(NftAccepts, LoadsIntoTheKernelAndListsBack) {
   ScopedNetns ns("load");
   std::string out;
   ASSERT_EQ(ns.exec("nft -f " + shellQuote(file), &out), 0) << out;
-  ASSERT_EQ(ns.exec("nft list set inet rf_golden allow_out4_ranges", &out), 0) << out;
+  ASSERT_EQ(ns.exec("nft list table inet rf_golden", &out), 0) << out;
   EXPECT_NE(out.find("198.51.100.10 . 203.0.113.64/26 . tcp . 8000-8010"), std::string::npos)
       << out;
   ASSERT_EQ(ns.exec("nft list chain inet rf_golden forward", &out), 0) << out;

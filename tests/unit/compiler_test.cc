@@ -23,6 +23,16 @@ Policy loadOk(const std::string& config) {
   return std::move(r.policy);
 }
 
+// Elements of a range set, whatever shard they are in.
+std::vector<std::string> rangeKeys(const Plan& plan, const std::string& allowSet) {
+  std::vector<std::string> out;
+  for (const SetDef& s : plan.sets) {
+    if (s.name.rfind(allowSet + "_ranges_", 0) != 0) continue;
+    for (const SetElement& e : s.elements) out.push_back(renderElementKey(s, e));
+  }
+  return out;
+}
+
 std::vector<std::string> keys(const Plan& plan, const std::string& set) {
   std::vector<std::string> out;
   const SetDef* s = plan.findSet(set);
@@ -48,20 +58,19 @@ TEST(Compiler, ExactFlowsInHashSetsTheRestInIntervalSets) {
             (std::vector<std::string>{"198.51.100.10 . 203.0.113.5 . udp . 123",
                                       "198.51.100.10 . 203.0.113.6 . udp . 123"}));
   // The /24 on 443 and the /26 inside it on 8000-8010 become disjoint pieces.
-  EXPECT_EQ(keys(plan, "allow_out4_ranges"),
-            (std::vector<std::string>{
-                "198.51.100.10 . 203.0.113.1 . icmp . 0-65535",
-                "198.51.100.10 . 203.0.113.0/26 . tcp . 443",
-                "198.51.100.10 . 203.0.113.64/26 . tcp . 443",
-                "198.51.100.10 . 203.0.113.64/26 . tcp . 8000-8010",
-                "198.51.100.10 . 203.0.113.128/25 . tcp . 443",
-                "198.51.100.10 . 203.0.113.5 . udp . 5000-5001",
-                "198.51.100.10 . 203.0.113.6 . udp . 5000-5001",
-            }));
+  EXPECT_EQ(rangeKeys(plan, "allow_out4"), (std::vector<std::string>{
+                                               "198.51.100.10 . 203.0.113.1 . icmp . 0-65535",
+                                               "198.51.100.10 . 203.0.113.0/26 . tcp . 443",
+                                               "198.51.100.10 . 203.0.113.64/26 . tcp . 443",
+                                               "198.51.100.10 . 203.0.113.64/26 . tcp . 8000-8010",
+                                               "198.51.100.10 . 203.0.113.128/25 . tcp . 443",
+                                               "198.51.100.10 . 203.0.113.5 . udp . 5000-5001",
+                                               "198.51.100.10 . 203.0.113.6 . udp . 5000-5001",
+                                           }));
   EXPECT_EQ(keys(plan, "critical_out6"),
             (std::vector<std::string>{"2001:db8:100::10 . 2001:db8:200::20 . tcp . 443",
                                       "2001:db8:100::10 . 2001:db8:200::20 . tcp . 8443"}));
-  EXPECT_EQ(keys(plan, "allow_in6_ranges"),
+  EXPECT_EQ(rangeKeys(plan, "allow_in6"),
             (std::vector<std::string>{"2001:db8:100::10 . 2001:db8:200::/64 . 58 . 0-65535"}));
 }
 
@@ -118,7 +127,20 @@ TEST(Compiler, RuleCountDoesNotGrowWithDevices) {
   Plan many = compilePlan(loadOk(dir.file("ringfence.yaml")));
   EXPECT_EQ(ruleCount(many), one);
   EXPECT_EQ(keys(many, "allow_out4").size(), 49u);
-  EXPECT_EQ(keys(many, "allow_out4_ranges").size(), 49u * 3);
+  EXPECT_EQ(rangeKeys(many, "allow_out4").size(), 49u * 3);
+}
+
+TEST(Compiler, EachDeviceGoesToItsRangeShard) {
+  Plan plan = compilePlan(loadOk(RINGFENCE_TEST_DATA "/golden/ringfence.yaml"));
+  std::string chain = "goto ranges_out4_" + std::string(rangeShard("a-pump") < 10 ? "0" : "") +
+                      std::to_string(rangeShard("a-pump"));
+  const SetDef* shards = plan.findSet("shard_out4");
+  ASSERT_TRUE(shards);
+  EXPECT_EQ(shards->elements[0].data, chain);
+  std::string set = "allow_out4_ranges_" + chain.substr(chain.size() - 2);
+  EXPECT_EQ(plan.findSet(set)->elements.size(), 7u) << set;
+  EXPECT_LT(rangeShard("a-pump"), kRangeShards);
+  EXPECT_EQ(rangeShard("a-pump"), rangeShard(std::string("a-pump"))) << "stable";
 }
 
 TEST(Compiler, IsDeterministic) {

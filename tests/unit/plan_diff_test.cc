@@ -52,10 +52,12 @@ TEST_F(Diff, OneDeviceEditTouchesOnlyItsElements) {
   PlanDiff d = diffPlans(before, after);
   EXPECT_FALSE(d.rebuild);
   ASSERT_EQ(d.sets.size(), 1u);
-  EXPECT_EQ(d.sets[0].set, "allow_out4_ranges");
+  unsigned shard = rangeShard("a");
+  EXPECT_EQ(d.sets[0].set,
+            std::string("allow_out4_ranges_") + (shard < 10 ? "0" : "") + std::to_string(shard));
   EXPECT_EQ(d.sets[0].removed.size(), 0u);
   ASSERT_EQ(d.sets[0].added.size(), 1u);
-  EXPECT_EQ(renderElementKey(*after.findSet("allow_out4_ranges"), *d.sets[0].added[0]),
+  EXPECT_EQ(renderElementKey(*after.findSet(d.sets[0].set), *d.sets[0].added[0]),
             "198.51.100.1 . 203.0.113.0/24 . tcp . 8443");
   EXPECT_TRUE(d.chainsRewritten.empty());
 }
@@ -73,7 +75,8 @@ TEST_F(Diff, RemovedDeviceRemovesItsElementsAndLimit) {
     removed += c.removed.size();
     EXPECT_TRUE(c.added.empty());
   }
-  EXPECT_EQ(removed, 4u);  // dev4, allow_out4 (udp 53), allow_out4_ranges, inlimit4
+  EXPECT_EQ(removed,
+            6u);  // dev4, shard_out4, shard_in4, allow_out4 (udp 53), its range shard, inlimit4
 }
 
 TEST_F(Diff, ChangedLimitReplacesObjectAndItsMapElement) {
