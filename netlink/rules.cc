@@ -144,11 +144,6 @@ class RuleBuilder {
     uint32_t zero = 0;
     cmp(NFT_REG_1, NFT_CMP_NEQ, &zero, sizeof zero);
   }
-  void emit(const policy::CtMarkHas& m) {
-    ctLoad(NFT_CT_MARK, NFT_REG_1);
-    bitwise(NFT_REG_1, m.bits, 0);
-    cmp(NFT_REG_1, NFT_CMP_EQ, &m.bits, sizeof m.bits);
-  }
   void emit(const policy::LimitByMap& l) {
     loadKey({l.key});
     add("objref", [&](nftnl_expr* e) {

@@ -93,8 +93,6 @@ Chain isolatedChain(const FamilyFields& f, bool outbound) {
   const char* dir = outbound ? "out" : "in";
   Chain c;
   c.name = std::string("isolated_") + dir + f.suffix;
-  c.rules.push_back(rule({CtMarkHas{kCtMarkCritical}}, verdict(VerdictKind::Return),
-                         "established critical flows"));
   c.rules.push_back(rule(
       {CtStateIs{kCtNew}, in({device, peer, Field::L4Proto, Field::ThDport},
                              std::string(outbound ? "critical_out" : "critical_in") + f.suffix)},
@@ -140,6 +138,18 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
   forward.name = "forward";
   forward.base = BaseHook{"forward", 0, true};
   auto& r = forward.rules;
+  // Established flows first: per-packet cost is one conntrack lookup. Everything
+  // below judges new flows only; isolation cuts established ones by deleting the
+  // device's conntrack entries (critical flows keep theirs), and a packet that
+  // arrives after that starts a new entry and is judged here.
+  r.push_back(rule({CtStateIs{kCtEstablished | kCtRelated}}, verdict(VerdictKind::Accept),
+                   "replies and established flows"));
+  for (const FamilyFields& f : kFamilies) {
+    r.push_back(
+        rule({in({f.saddr}, s("isolated", f))}, jump(s("isolated_out", f)), "isolated devices"));
+    r.push_back(
+        rule({in({f.daddr}, s("isolated", f))}, jump(s("isolated_in", f)), "isolated devices"));
+  }
   for (const FamilyFields& f : kFamilies) {
     r.push_back(rule({in({f.saddr}, s("macbound", f)),
                       notIn({f.saddr, Field::EtherSaddr}, s("mac", f)), log("spoof mac")},
@@ -154,14 +164,6 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
     r.push_back(rule({in({Field::Oifname}, "devifs"), notIn({f.daddr}, s("dev", f))},
                      jump("unknown_dst"), "to a host that no profile claims"));
   }
-  for (const FamilyFields& f : kFamilies) {
-    r.push_back(
-        rule({in({f.saddr}, s("isolated", f))}, jump(s("isolated_out", f)), "isolated devices"));
-    r.push_back(
-        rule({in({f.daddr}, s("isolated", f))}, jump(s("isolated_in", f)), "isolated devices"));
-  }
-  r.push_back(rule({CtStateIs{kCtEstablished | kCtRelated}}, verdict(VerdictKind::Accept),
-                   "replies and established flows"));
   for (const FamilyFields& f : kFamilies) {
     r.push_back(rule({in({f.saddr}, s("dev", f))}, jump(s("out", f)), "new flows from devices"));
     r.push_back(rule({in({f.daddr}, s("dev", f))}, jump(s("in", f)), "new flows to devices"));

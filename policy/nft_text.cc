@@ -108,9 +108,6 @@ std::string renderExpr(const Expr& e) {
       add(kCtNew, "new");
       return "ct state " + out;
     }
-    std::string operator()(const CtMarkHas& m) const {
-      return "ct mark & " + hex32(m.bits) + " == " + hex32(m.bits);
-    }
     std::string operator()(const LimitByMap& l) const {
       return std::string("limit name ") + nftFieldText(l.key) + " map @" + l.map;
     }

@@ -106,9 +106,6 @@ struct Lookup {  // key fields, concatenated, looked up in a set
 struct CtStateIs {
   uint32_t states = 0;
 };
-struct CtMarkHas {
-  uint32_t bits = 0;
-};
 struct LimitByMap {  // the limit object named by looking `key` up in `map`; matches when over
   Field key;
   std::string map;
@@ -125,8 +122,7 @@ struct Log {
   std::string prefix;
 };
 struct Counter {};
-using Expr = std::variant<Lookup, CtStateIs, CtMarkHas, LimitByMap, VerdictMapLookup, CtMarkOr, Log,
-                          Counter>;
+using Expr = std::variant<Lookup, CtStateIs, LimitByMap, VerdictMapLookup, CtMarkOr, Log, Counter>;
 
 enum class VerdictKind { Continue, Accept, Drop, Return, Jump, Goto };
 struct Verdict {
