@@ -1,0 +1,124 @@
+// What we send to the kernel, without a socket: the golden plan is encoded
+// into one batch in memory, every message is parsed back with libnftnl and
+// printed, and the print must equal the reviewed golden file.
+#include <gtest/gtest.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "netlink/encoder.h"
+#include "netlink/handles.h"
+#include "policy/compiler.h"
+#include "policy/loader.h"
+#include "tests/support/temp_dir.h"
+
+namespace ringfence::netlink {
+namespace {
+
+policy::Plan goldenPlan() {
+  policy::LoadOptions o;
+  o.configFile = RINGFENCE_TEST_DATA "/golden/ringfence.yaml";
+  o.configRequired = true;
+  policy::LoadResult r = policy::loadPolicy(o);
+  EXPECT_TRUE(r.ok());
+  return policy::compilePlan(r.policy);
+}
+
+// One line per message: its type, then libnftnl's own print of it.
+std::string printBatch(const Batch& batch) {
+  std::string out;
+  const auto* nlh = reinterpret_cast<const nlmsghdr*>(batch.data());
+  int len = static_cast<int>(batch.size());
+  char buf[8192];
+  for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+    uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+    if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN || nlh->nlmsg_type == NFNL_MSG_BATCH_END) {
+      out += nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN ? "batch begin\n" : "batch end\n";
+      continue;
+    }
+    switch (type) {
+      case NFT_MSG_NEWRULE: {
+        RulePtr r(nftnl_rule_alloc());
+        EXPECT_EQ(nftnl_rule_nlmsg_parse(nlh, r.get()), 0);
+        nftnl_rule_snprintf(buf, sizeof buf, r.get(), NFTNL_OUTPUT_DEFAULT, 0);
+        out += std::string("rule ") + buf + "\n";
+        break;
+      }
+      case NFT_MSG_NEWSET: {
+        SetPtr s(nftnl_set_alloc());
+        EXPECT_EQ(nftnl_set_nlmsg_parse(nlh, s.get()), 0);
+        out += std::string("set ") + nftnl_set_get_str(s.get(), NFTNL_SET_NAME) + " flags " +
+               std::to_string(nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS)) + " keytype " +
+               std::to_string(nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_TYPE)) + " keylen " +
+               std::to_string(nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_LEN)) + "\n";
+        break;
+      }
+      case NFT_MSG_NEWSETELEM: {
+        SetPtr s(nftnl_set_alloc());
+        EXPECT_EQ(nftnl_set_elems_nlmsg_parse(nlh, s.get()), 0);
+        nftnl_set_snprintf(buf, sizeof buf, s.get(), NFTNL_OUTPUT_DEFAULT, 0);
+        out += std::string("elements ") + buf + "\n";
+        break;
+      }
+      case NFT_MSG_NEWCHAIN: {
+        ChainPtr c(nftnl_chain_alloc());
+        EXPECT_EQ(nftnl_chain_nlmsg_parse(nlh, c.get()), 0);
+        nftnl_chain_snprintf(buf, sizeof buf, c.get(), NFTNL_OUTPUT_DEFAULT, 0);
+        out += std::string("chain ") + buf + "\n";
+        break;
+      }
+      default:
+        out += "message " + std::to_string(type) + " seq " +
+               std::to_string(nlh->nlmsg_seq - batch.firstSeq()) + "\n";
+    }
+  }
+  return out;
+}
+
+// RINGFENCE_UPDATE_GOLDEN=1 rewrites the golden file after a reviewed change.
+TEST(NetlinkEncode, GoldenBatch) {
+  policy::Plan plan = goldenPlan();
+  Batch batch(1000);
+  encodeFullApply(batch, plan, {true, kTableFlagOwner | kTableFlagPersist});
+  batch.finish();
+  std::string printed = printBatch(batch);
+  const std::string golden = RINGFENCE_TEST_DATA "/golden/expected-netlink.txt";
+  if (std::getenv("RINGFENCE_UPDATE_GOLDEN")) std::ofstream(golden) << printed;
+  EXPECT_EQ(printed, test::readFile(golden));
+}
+
+TEST(NetlinkEncode, EveryMessageHasItsOwnSequenceAndDescription) {
+  policy::Plan plan = goldenPlan();
+  Batch batch(77);
+  encodeFullApply(batch, plan, {false, 0});
+  batch.finish();
+  const auto* nlh = reinterpret_cast<const nlmsghdr*>(batch.data());
+  int len = static_cast<int>(batch.size());
+  uint32_t expected = 77;
+  size_t acked = 0;
+  for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len), ++expected) {
+    EXPECT_EQ(nlh->nlmsg_seq, expected);
+    if (nlh->nlmsg_flags & NLM_F_ACK) {
+      ++acked;
+      EXPECT_FALSE(batch.describe(nlh->nlmsg_seq).empty()) << nlh->nlmsg_seq;
+    }
+  }
+  EXPECT_EQ(acked, batch.messageCount());
+  EXPECT_EQ(len, 0) << "the batch parses to its end";
+}
+
+TEST(NetlinkEncode, KeyTypesAreNftDatatypes) {
+  using policy::KeyType;
+  EXPECT_EQ(kernelKeyType({KeyType::Ipv4Addr}), 7u);
+  EXPECT_EQ(kernelKeyType(
+                {KeyType::Ipv4Addr, KeyType::Ipv4Addr, KeyType::InetProto, KeyType::InetService}),
+            (((7u << 6 | 7u) << 6 | 12u) << 6) | 13u);
+}
+
+}  // namespace
+}  // namespace ringfence::netlink
