@@ -77,8 +77,7 @@ DaemonConfig parseConfig(const YamlNode& root, const std::string& file, Diagnost
         auto t = r.text(*item, "an interface");
         if (!t) continue;
         if (!isValidInterfaceName(*t)) {
-          r.error(*item, "invalid interface name '" + *t +
-                             "' (1 to 15 characters, no '/', ':' or spaces)");
+          r.error(*item, interfaceNameError(*t));
         } else if (std::find(c.deviceInterfaces.begin(), c.deviceInterfaces.end(), *t) !=
                    c.deviceInterfaces.end()) {
           r.error(*item, "interface '" + *t + "' is listed twice");

@@ -121,8 +121,7 @@ class ProfileParser {
         if (isValidInterfaceName(*t)) {
           d.interface = *t;
         } else {
-          r_.error(*i, "invalid interface name '" + *t +
-                           "' (1 to 15 characters, no '/', ':' or spaces)");
+          r_.error(*i, interfaceNameError(*t));
         }
       }
     }
@@ -392,6 +391,10 @@ class ProfileParser {
 };
 
 }  // namespace
+
+std::string interfaceNameError(const std::string& name) {
+  return "invalid interface name '" + name + "' (1 to 15 characters, no '/', ':' or spaces)";
+}
 
 bool isValidInterfaceName(std::string_view name) {
   if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;

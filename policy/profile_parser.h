@@ -20,5 +20,6 @@ std::map<std::string, Group> parseGroups(const YamlNode& root, const std::string
 
 // Linux interface names: 1..15 characters, no '/', ':' or white space.
 bool isValidInterfaceName(std::string_view name);
+std::string interfaceNameError(const std::string& name);
 
 }  // namespace ringfence::policy

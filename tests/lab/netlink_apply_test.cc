@@ -9,20 +9,12 @@
 #include "policy/compiler.h"
 #include "policy/loader.h"
 #include "policy/nft_text.h"
+#include "tests/support/compile.h"
 #include "tests/support/lab.h"
 #include "tests/support/temp_dir.h"
 
 namespace ringfence::test {
 namespace {
-
-policy::Plan compileConfig(const std::string& config) {
-  policy::LoadOptions o;
-  o.configFile = config;
-  o.configRequired = true;
-  policy::LoadResult r = policy::loadPolicy(o);
-  for (const auto& d : r.diagnostics.all()) ADD_FAILURE() << policy::formatDiagnostic(d);
-  return policy::compilePlan(r.policy);
-}
 
 int applyFull(const policy::Plan& plan, uint32_t flags) {
   auto sock = netlink::NftSocket::open();
@@ -53,7 +45,7 @@ TEST(NetlinkApply, SameRulesetAsNftLoadingTheText) {
   RINGFENCE_REQUIRE_ROOT();
   for (const std::string config : {RINGFENCE_TEST_DATA "/golden/ringfence.yaml",
                                    RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml"}) {
-    policy::Plan plan = compileConfig(config);
+    policy::Plan plan = compileValidConfig(config);
     ScopedNetns viaNetlink("nl"), viaNft("nft");
     ASSERT_EQ(runInNetns(viaNetlink, [&] { return applyFull(plan, 0); }), 0);
     TempDir dir;
@@ -66,7 +58,7 @@ TEST(NetlinkApply, SameRulesetAsNftLoadingTheText) {
 
 TEST(NetlinkApply, ReplacesAnExistingTableAtomically) {
   RINGFENCE_REQUIRE_ROOT();
-  policy::Plan plan = compileConfig(RINGFENCE_TEST_DATA "/golden/ringfence.yaml");
+  policy::Plan plan = compileValidConfig(RINGFENCE_TEST_DATA "/golden/ringfence.yaml");
   ScopedNetns ns("replace");
   std::string out;
   ASSERT_EQ(ns.exec("nft 'add table inet rf_golden; add chain inet rf_golden stale'", &out), 0)
@@ -79,7 +71,7 @@ TEST(NetlinkApply, ReplacesAnExistingTableAtomically) {
 
 TEST(NetlinkApply, KernelRefusalNamesTheMessage) {
   RINGFENCE_REQUIRE_ROOT();
-  policy::Plan plan = compileConfig(RINGFENCE_TEST_DATA "/golden/ringfence.yaml");
+  policy::Plan plan = compileValidConfig(RINGFENCE_TEST_DATA "/golden/ringfence.yaml");
   // A map element naming a limit object that does not exist: the kernel refuses it.
   for (auto& s : plan.sets) {
     if (s.name == "inlimit4") s.elements[0].data = "no_such_limit";

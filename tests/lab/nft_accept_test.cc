@@ -9,6 +9,7 @@
 #include "policy/compiler.h"
 #include "policy/loader.h"
 #include "policy/nft_text.h"
+#include "tests/support/compile.h"
 #include "tests/support/lab.h"
 #include "tests/support/policy_generator.h"
 #include "tests/support/temp_dir.h"
@@ -19,12 +20,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::string compileConfig(const std::string& config) {
-  policy::LoadOptions o;
-  o.configFile = config;
-  o.configRequired = true;
-  policy::LoadResult r = policy::loadPolicy(o);
-  for (const auto& d : r.diagnostics.all()) ADD_FAILURE() << policy::formatDiagnostic(d);
-  return policy::renderNft(policy::compilePlan(r.policy));
+  return policy::renderNft(compileValidConfig(config));
 }
 
 void expectNftAccepts(const std::string& text, const std::string& what) {

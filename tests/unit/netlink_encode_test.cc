@@ -15,18 +15,14 @@
 #include "netlink/handles.h"
 #include "policy/compiler.h"
 #include "policy/loader.h"
+#include "tests/support/compile.h"
 #include "tests/support/temp_dir.h"
 
 namespace ringfence::netlink {
 namespace {
 
 policy::Plan goldenPlan() {
-  policy::LoadOptions o;
-  o.configFile = RINGFENCE_TEST_DATA "/golden/ringfence.yaml";
-  o.configRequired = true;
-  policy::LoadResult r = policy::loadPolicy(o);
-  EXPECT_TRUE(r.ok());
-  return policy::compilePlan(r.policy);
+  return test::compileValidConfig(RINGFENCE_TEST_DATA "/golden/ringfence.yaml");
 }
 
 // One line per message: its type, then libnftnl's own print of it.
