@@ -10,10 +10,10 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "daemon/enforcer.h"
 #include "netlink/netlink_sink.h"
 #include "policy/compiler.h"
 #include "policy/loader.h"
@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   std::string config = test::writeGeneratedPolicy(work / "policy", devices).string();
 
   std::vector<double> compileMs, applyMs, nftMs, changeApplyMs, changeReloadMs, diffMs;
+  size_t changedElements = 0;
   policy::Plan plan;
   for (int i = 0; i < runs; ++i)
     compileMs.push_back(timeMs([&] { plan = loadAndCompile(config); }));
@@ -93,8 +94,8 @@ int main(int argc, char** argv) {
   // One device's profile changes (a port added, then removed again) and the daemon reloads.
   run("nft delete table inet ringfence 2>/dev/null || true");
   auto sink = netlink::NetlinkSink::open(false);
-  daemon::Enforcer enforcer(*sink);
-  if (!enforcer.start(plan)) return 1;
+  if (!sink->replace(plan, {})) return 1;
+  auto running = std::make_unique<policy::Plan>(plan);
   std::filesystem::path victim =
       work / "policy" / "devices" / ("gen-" + std::to_string(devices / 2) + ".yaml");
   std::string original;
@@ -109,17 +110,24 @@ int main(int argc, char** argv) {
     policy::Plan next;
     double reload = timeMs([&] {
       next = loadAndCompile(config);
-      diffMs.push_back(timeMs([&] { (void)policy::diffPlans(*enforcer.running(), next); }));
-      double apply = timeMs([&] {
-        if (!enforcer.reload(std::move(next))) std::exit(1);
-      });
-      changeApplyMs.push_back(apply);
+      policy::PlanDiff diff;
+      diffMs.push_back(timeMs([&] { diff = policy::diffPlans(*running, next); }));
+      changedElements += diff.elementChanges();
+      changeApplyMs.push_back(timeMs([&] {
+        if (!sink->update(*running, next, diff)) std::exit(1);
+      }));
+      running = std::make_unique<policy::Plan>(std::move(next));
     });
     changeReloadMs.push_back(reload);
   }
   run("nft delete table inet ringfence 2>/dev/null || true");
 
   double c = median(compileMs), a = median(applyMs), n = median(nftMs);
+  if (changedElements != static_cast<size_t>(runs)) {
+    std::fprintf(stderr, "expected one element change per edit, got %zu in %d edits\n",
+                 changedElements, runs);
+    return 1;
+  }
   std::printf(
       "| %6zu | %7zu | %8.1f ms | %8.1f ms | %8.1f ms | %5.2f | %5.2f | %6.2f ms (diff %5.2f ms) | "
       "%6.1f ms |\n",

@@ -120,6 +120,33 @@ class Compiler {
   }
 
   void addDevice(const Device& d) {
+    std::vector<size_t> before(plan_.sets.size());
+    for (size_t i = 0; i < plan_.sets.size(); ++i) before[i] = plan_.sets[i].elements.size();
+    DeviceElements runtime = addDeviceElements(d);
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&h](const auto& bytes) {
+      for (auto b : bytes) h = (h ^ static_cast<uint8_t>(b)) * 1099511628211ull;
+      h = (h ^ 0xff) * 1099511628211ull;
+    };
+    for (size_t i = 0; i < plan_.sets.size(); ++i) {
+      size_t end = plan_.sets[i].elements.size();
+      if (end == before[i]) continue;
+      runtime.slices.push_back(
+          {static_cast<uint32_t>(i), static_cast<uint32_t>(before[i]), static_cast<uint32_t>(end)});
+      mix(std::to_string(i));
+      for (size_t e = before[i]; e < end; ++e) {
+        const SetElement& el = plan_.sets[i].elements[e];
+        mix(el.low);
+        mix(el.high);
+        mix(el.data);
+        mix(el.comment);
+      }
+    }
+    runtime.fingerprint = h;
+    plan_.devices.push_back(std::move(runtime));
+  }
+
+  DeviceElements addDeviceElements(const Device& d) {
     DeviceElements runtime;
     runtime.device = d.name;
     for (const FamilyNames& f : kFamilies) {
@@ -182,7 +209,7 @@ class Compiler {
       plan_.limits.push_back(
           {limitName(d), *d.inboundNewPerSecond, *d.inboundNewPerSecond, d.name});
     }
-    plan_.devices.push_back(std::move(runtime));
+    return runtime;
   }
 
   static std::string limitName(const Device& d) { return "lim_" + d.name; }

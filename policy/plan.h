@@ -148,9 +148,20 @@ struct Chain {
   std::vector<PlanRule> rules;
 };
 
-// What the daemon changes at run time for one device, precomputed.
+// Where one device's elements sit in a set: elements[begin, end).
+struct ElementSlice {
+  uint32_t set = 0;  // index into Plan::sets
+  uint32_t begin = 0;
+  uint32_t end = 0;
+};
+
+// What the daemon changes at run time for one device, precomputed, and where
+// the compiler put the device's elements (so a reload diffs only the devices
+// that changed).
 struct DeviceElements {
   std::string device;
+  std::vector<ElementSlice> slices;
+  uint64_t fingerprint = 0;                                     // of every element in `slices`
   std::vector<std::pair<std::string, SetElement>> isolation;    // set name, element
   std::vector<std::pair<std::string, SetElement>> maintenance;  // added with a timeout
 };

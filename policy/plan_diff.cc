@@ -36,13 +36,27 @@ struct KeyEqual {
   }
 };
 
+// Elements come out of the compiler in device order, so two plans of the same
+// set usually differ only in a window (the changed devices): the common
+// prefix and suffix are skipped with plain comparisons, and only the window
+// is hashed. Keys are unique within a set, so this is exact.
 SetChange diffElements(const SetDef& before, const SetDef& after) {
   SetChange change;
   change.set = after.name;
+  const auto& b = before.elements;
+  const auto& a = after.elements;
+  size_t prefix = 0;
+  while (prefix < b.size() && prefix < a.size() && b[prefix] == a[prefix]) ++prefix;
+  size_t suffix = 0;
+  while (suffix < b.size() - prefix && suffix < a.size() - prefix &&
+         b[b.size() - 1 - suffix] == a[a.size() - 1 - suffix]) {
+    ++suffix;
+  }
   std::unordered_set<const SetElement*, KeyHash, KeyEqual> old;
-  old.reserve(before.elements.size());
-  for (const SetElement& e : before.elements) old.insert(&e);
-  for (const SetElement& e : after.elements) {
+  old.reserve(b.size() - prefix - suffix);
+  for (size_t i = prefix; i < b.size() - suffix; ++i) old.insert(&b[i]);
+  for (size_t i = prefix; i < a.size() - suffix; ++i) {
+    const SetElement& e = a[i];
     auto it = old.find(&e);
     if (it == old.end()) {
       change.added.push_back(&e);
@@ -54,10 +68,94 @@ SetChange diffElements(const SetDef& before, const SetDef& after) {
     }
     old.erase(it);
   }
-  for (const SetElement& e : before.elements) {
-    if (old.count(&e)) change.removed.push_back(&e);
+  for (size_t i = prefix; i < b.size() - suffix; ++i) {
+    if (old.count(&b[i])) change.removed.push_back(&b[i]);
   }
   return change;
+}
+
+// Key-based difference of two small lists (one device's elements in one set).
+void diffLists(const std::vector<const SetElement*>& before,
+               const std::vector<const SetElement*>& after, SetChange& change) {
+  std::unordered_set<const SetElement*, KeyHash, KeyEqual> old(before.begin(), before.end());
+  for (const SetElement* e : after) {
+    auto it = old.find(e);
+    if (it == old.end()) {
+      change.added.push_back(e);
+      continue;
+    }
+    if (!(**it == *e)) {
+      change.removed.push_back(*it);
+      change.added.push_back(e);
+    }
+    old.erase(it);
+  }
+  for (const SetElement* e : before) {
+    if (old.count(e)) change.removed.push_back(e);
+  }
+}
+
+std::vector<std::vector<const SetElement*>> elementsBySet(const Plan& plan,
+                                                          const DeviceElements& d) {
+  std::vector<std::vector<const SetElement*>> out(plan.sets.size());
+  for (const ElementSlice& slice : d.slices) {
+    for (uint32_t i = slice.begin; i < slice.end; ++i)
+      out[slice.set].push_back(&plan.sets[slice.set].elements[i]);
+  }
+  return out;
+}
+
+// The element changes, device by device: devices whose elements have the same
+// fingerprint are skipped without looking at their elements. Sets that hold
+// elements of no device (the device interfaces) are compared whole.
+std::vector<SetChange> diffByDevice(const Plan& running, const Plan& next) {
+  size_t sets = next.sets.size();
+  std::vector<SetChange> changes(sets);
+  for (size_t i = 0; i < sets; ++i) changes[i].set = next.sets[i].name;
+  auto covered = [&](const Plan& p) {
+    std::vector<size_t> n(sets, 0);
+    for (const DeviceElements& d : p.devices) {
+      for (const ElementSlice& slice : d.slices) n[slice.set] += slice.end - slice.begin;
+    }
+    return n;
+  };
+  std::vector<size_t> coveredOld = covered(running), coveredNew = covered(next);
+  std::vector<bool> whole(sets, false);
+  for (size_t i = 0; i < sets; ++i) {
+    whole[i] = coveredOld[i] != running.sets[i].elements.size() ||
+               coveredNew[i] != next.sets[i].elements.size();
+    if (whole[i]) changes[i] = diffElements(running.sets[i], next.sets[i]);
+  }
+  auto take = [&](const Plan& p, const DeviceElements& d, bool added) {
+    for (const ElementSlice& slice : d.slices) {
+      if (whole[slice.set]) continue;
+      auto& list = added ? changes[slice.set].added : changes[slice.set].removed;
+      for (uint32_t i = slice.begin; i < slice.end; ++i)
+        list.push_back(&p.sets[slice.set].elements[i]);
+    }
+  };
+  size_t i = 0, j = 0;
+  while (i < running.devices.size() || j < next.devices.size()) {
+    const DeviceElements* old = i < running.devices.size() ? &running.devices[i] : nullptr;
+    const DeviceElements* fresh = j < next.devices.size() ? &next.devices[j] : nullptr;
+    if (old && fresh && old->device == fresh->device) {
+      if (old->fingerprint != fresh->fingerprint) {
+        auto before = elementsBySet(running, *old), after = elementsBySet(next, *fresh);
+        for (size_t s = 0; s < sets; ++s) {
+          if (!whole[s] && (!before[s].empty() || !after[s].empty()))
+            diffLists(before[s], after[s], changes[s]);
+        }
+      }
+      ++i, ++j;
+    } else if (old && (!fresh || old->device < fresh->device)) {
+      take(running, *old, false);
+      ++i;
+    } else {
+      take(next, *fresh, true);
+      ++j;
+    }
+  }
+  return changes;
 }
 
 bool sameLimit(const LimitObject& a, const LimitObject& b) {
@@ -131,12 +229,10 @@ PlanDiff diffPlans(const Plan& running, const Plan& next) {
     diff.rebuild = true;
     return diff;
   }
-  for (size_t i = 0; i < next.sets.size(); ++i) {
-    // Most sets do not change at all: a plain comparison is far cheaper than hashing.
-    if (running.sets[i].elements == next.sets[i].elements) continue;
-    SetChange change = diffElements(running.sets[i], next.sets[i]);
+  for (SetChange& change : diffByDevice(running, next)) {
     if (!change.added.empty() || !change.removed.empty()) diff.sets.push_back(std::move(change));
   }
+
   for (const LimitObject& old : running.limits) {
     auto it = std::find_if(next.limits.begin(), next.limits.end(),
                            [&](const LimitObject& l) { return l.name == old.name; });

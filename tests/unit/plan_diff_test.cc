@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "daemon/enforcer.h"
 #include "policy/compiler.h"
 #include "policy/loader.h"
@@ -100,6 +102,48 @@ TEST_F(Diff, ConfigurationChangesRewriteChainsOrRebuild) {
   ASSERT_EQ(chains.chainsRewritten.size(), 2u);
   EXPECT_EQ(chains.chainsRewritten[0]->name, "unknown_src");
   EXPECT_TRUE(diffPlans(before, compile("table: other\n")).rebuild);
+}
+
+// Applying the diff to the running plan's elements must give the next plan's.
+void expectDiffTransforms(const Plan& before, const Plan& after) {
+  PlanDiff d = diffPlans(before, after);
+  ASSERT_FALSE(d.rebuild);
+  for (size_t i = 0; i < after.sets.size(); ++i) {
+    auto render = [&](const SetElement& e) {
+      return renderElementKey(after.sets[i], e) + " : " + e.data + " # " + e.comment;
+    };
+    std::multiset<std::string> have;
+    for (const SetElement& e : before.sets[i].elements) have.insert(render(e));
+    for (const SetChange& c : d.sets) {
+      if (c.set != after.sets[i].name) continue;
+      for (const SetElement* e : c.removed) {
+        auto it = have.find(render(*e));
+        ASSERT_NE(it, have.end()) << "removing an element that is not there: " << render(*e);
+        have.erase(it);
+      }
+      for (const SetElement* e : c.added) have.insert(render(*e));
+    }
+    std::multiset<std::string> want;
+    for (const SetElement& e : after.sets[i].elements) want.insert(render(e));
+    EXPECT_EQ(have, want) << after.sets[i].name;
+  }
+}
+
+TEST_F(Diff, ApplyingTheDifferenceGivesTheNewPlan) {
+  Plan p0 = compile();
+  write("c", "198.51.100.3", "[1, \"5-9\"]", "");  // a new device
+  Plan p1 = compile();
+  expectDiffTransforms(p0, p1);
+  std::filesystem::remove(dir.file("p/a.yaml"));  // a device removed, another's ports changed
+  write("b", "198.51.100.2", "[22, 23]", "limits:\n  inbound_new_per_second: 5\n");
+  Plan p2 = compile();
+  expectDiffTransforms(p1, p2);
+  write("c", "198.51.100.1", "[1]", "");  // an address moves to another device
+  Plan p3 = compile();
+  expectDiffTransforms(p2, p3);
+  Plan p4 = compile("device_interfaces: [dev0]\n");  // elements that belong to no device
+  expectDiffTransforms(p3, p4);
+  expectDiffTransforms(p4, p0);
 }
 
 class FakeSink : public RulesetSink {
