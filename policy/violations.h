@@ -1,0 +1,104 @@
+// Deciding what a violation means: events and time in, actions out, no I/O.
+// A violation is one forbidden flow (a 5-tuple): the retransmissions of one
+// attempt count once. `violations.threshold` violations within
+// `violations.window` trigger `violations.action`. Monitor and learn devices
+// are never isolated automatically. Isolations end by hand or, with
+// `violations.release`, when their time is up.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policy/model.h"
+
+namespace ringfence::policy {
+
+using WallClock = std::chrono::system_clock;
+using WallTime = WallClock::time_point;
+
+struct FlowKey {
+  IpAddress src;
+  IpAddress dst;
+  uint8_t proto = 0;
+  uint16_t sport = 0;
+  uint16_t dport = 0;
+  auto operator<=>(const FlowKey&) const = default;
+};
+std::string describeFlow(const FlowKey& f);
+
+struct Violation {
+  std::string device;
+  Direction direction = Direction::Outbound;
+  FlowKey flow;
+  bool dropped = true;  // false: a monitor-mode flow that was let through
+};
+
+struct Isolation {
+  std::string device;
+  std::string reason;
+  std::string by;  // "policy" for automatic isolation, else the caller ("uid:0")
+  WallTime since;
+  std::optional<WallTime> releaseAt;
+};
+
+enum class ActionKind { Isolate, Release, Alert };
+struct Action {
+  ActionKind kind;
+  std::string device;
+  std::string reason;
+  std::string by;
+};
+
+class ViolationJudge {
+ public:
+  // The policy supplies each device's mode and `violations` settings; it must
+  // outlive the judge or be replaced with setPolicy (on reload).
+  explicit ViolationJudge(const Policy& policy) : policy_(&policy) {}
+  void setPolicy(const Policy& policy);
+
+  // One observed violation. Returns nothing when it is a repeat of a flow
+  // already counted, or when it does not reach the threshold.
+  std::vector<Action> observe(const Violation& v, WallTime now);
+  // Automatic releases that are due.
+  std::vector<Action> tick(WallTime now);
+  // When tick() next has something to do.
+  std::optional<WallTime> nextRelease() const;
+
+  // By hand (D-Bus, ctl). Isolating an isolated device or releasing a free
+  // one changes nothing and returns nullopt.
+  std::optional<Action> isolate(const std::string& device, const std::string& reason,
+                                const std::string& by, WallTime now);
+  std::optional<Action> release(const std::string& device, const std::string& reason,
+                                const std::string& by);
+  // Isolations read back at start; devices no longer in the policy stay
+  // isolated (so an edit can never release anyone by accident).
+  void restore(const std::vector<Isolation>& isolations);
+
+  const std::map<std::string, Isolation>& isolations() const { return isolations_; }
+  bool isIsolated(const std::string& device) const { return isolations_.count(device) > 0; }
+  uint64_t violations(const std::string& device) const;
+  uint64_t violationsTotal() const { return total_; }
+  std::optional<WallTime> lastViolation(const std::string& device) const;
+  size_t rememberedFlows(const std::string& device) const;  // bounded, for a flood
+
+ private:
+  struct DeviceState {
+    std::map<FlowKey, WallTime> recentFlows;  // flows already counted, by last sighting
+    std::deque<WallTime> window;              // times of counted violations
+    uint64_t count = 0;
+    std::optional<WallTime> last;
+    std::optional<WallTime> alertedAt;
+  };
+
+  const Policy* policy_;
+  std::map<std::string, DeviceState> devices_;
+  std::map<std::string, Isolation> isolations_;
+  uint64_t total_ = 0;
+};
+
+}  // namespace ringfence::policy

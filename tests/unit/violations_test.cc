@@ -1,0 +1,141 @@
+// The violation/isolation decisions, driven by a fake clock.
+#include "policy/violations.h"
+
+#include <gtest/gtest.h>
+
+#include "policy/loader.h"
+#include "tests/support/temp_dir.h"
+
+namespace ringfence::policy {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Judge : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir.write("p/pump.yaml", "device: pump\nidentity:\n  addresses: [198.51.100.10]\n");
+    dir.write("p/ws.yaml",
+              "device: ws\nidentity:\n  addresses: [198.51.100.50]\nviolations:\n  threshold: 3\n"
+              "  window: 60s\n  release: 1h\n");
+    dir.write(
+        "p/alarm.yaml",
+        "device: alarm\nidentity:\n  addresses: [198.51.100.60]\nviolations:\n  action: alert\n");
+    dir.write("p/mon.yaml",
+              "device: mon\nidentity:\n  addresses: [198.51.100.30]\nmode: monitor\n");
+    LoadOptions o;
+    o.configFile = dir.file("absent.yaml");
+    o.profilesDir = dir.file("p");
+    LoadResult r = loadPolicy(o);
+    ASSERT_TRUE(r.ok());
+    policy = std::move(r.policy);
+  }
+  Violation v(const std::string& device, uint16_t dport, uint16_t sport = 40000) {
+    Violation x;
+    x.device = device;
+    x.flow = {*parseIpAddress("198.51.100.10"), *parseIpAddress("203.0.113.99"), 6, sport, dport};
+    return x;
+  }
+  test::TempDir dir;
+  Policy policy;
+  WallTime t0 = WallTime{} + 1000h;
+};
+
+TEST_F(Judge, FirstViolationIsolatesWithTheDefaults) {
+  ViolationJudge j(policy);
+  auto actions = j.observe(v("pump", 443), t0);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].kind, ActionKind::Isolate);
+  EXPECT_EQ(actions[0].by, "policy");
+  EXPECT_EQ(actions[0].reason,
+            "1 violation within 60s, last: tcp 198.51.100.10:40000 -> 203.0.113.99:443");
+  EXPECT_TRUE(j.isIsolated("pump"));
+  EXPECT_FALSE(j.isolations().at("pump").releaseAt) << "release: manual by default";
+  EXPECT_TRUE(j.observe(v("pump", 22), t0 + 1s).empty()) << "already isolated";
+  EXPECT_EQ(j.violations("pump"), 2u);
+}
+
+TEST_F(Judge, RetransmissionsOfOneAttemptCountOnce) {
+  ViolationJudge j(policy);
+  j.observe(v("ws", 443), t0);
+  for (int i = 1; i < 10; ++i)
+    EXPECT_TRUE(j.observe(v("ws", 443), t0 + std::chrono::seconds(i)).empty());
+  EXPECT_EQ(j.violations("ws"), 1u);
+  EXPECT_EQ(j.violationsTotal(), 1u);
+  j.observe(v("ws", 443), t0 + 2min);  // a new attempt, long after
+  EXPECT_EQ(j.violations("ws"), 2u);
+}
+
+TEST_F(Judge, ThresholdWithinTheWindow) {
+  ViolationJudge j(policy);
+  EXPECT_TRUE(j.observe(v("ws", 1), t0).empty());
+  EXPECT_TRUE(j.observe(v("ws", 2), t0 + 30s).empty());
+  EXPECT_TRUE(j.observe(v("ws", 3), t0 + 61s).empty()) << "the first fell out of the window";
+  auto actions = j.observe(v("ws", 4), t0 + 62s);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].kind, ActionKind::Isolate);
+  EXPECT_EQ(j.isolations().at("ws").releaseAt, t0 + 62s + 1h);
+}
+
+TEST_F(Judge, AutomaticRelease) {
+  ViolationJudge j(policy);
+  for (uint16_t p = 1; p <= 3; ++p) j.observe(v("ws", p), t0);
+  ASSERT_TRUE(j.isIsolated("ws"));
+  EXPECT_EQ(j.nextRelease(), t0 + 1h);
+  EXPECT_TRUE(j.tick(t0 + 59min).empty());
+  auto released = j.tick(t0 + 1h);
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(released[0].kind, ActionKind::Release);
+  EXPECT_FALSE(j.isIsolated("ws"));
+  EXPECT_FALSE(j.nextRelease());
+  EXPECT_TRUE(j.observe(v("ws", 9), t0 + 1h + 1s).empty())
+      << "a released device starts with a clean slate";
+}
+
+TEST_F(Judge, AlertActionNeverIsolatesAndAlertsOncePerWindow) {
+  ViolationJudge j(policy);
+  auto first = j.observe(v("alarm", 1), t0);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].kind, ActionKind::Alert);
+  EXPECT_TRUE(j.observe(v("alarm", 2), t0 + 10s).empty());
+  EXPECT_EQ(j.observe(v("alarm", 3), t0 + 61s).size(), 1u);
+  EXPECT_FALSE(j.isIsolated("alarm"));
+}
+
+TEST_F(Judge, MonitorDevicesAreNeverIsolatedAutomatically) {
+  ViolationJudge j(policy);
+  for (uint16_t p = 1; p < 50; ++p) EXPECT_TRUE(j.observe(v("mon", p), t0).empty());
+  EXPECT_FALSE(j.isIsolated("mon"));
+  EXPECT_EQ(j.violations("mon"), 49u);
+}
+
+TEST_F(Judge, ManualIsolationAndRelease) {
+  ViolationJudge j(policy);
+  auto iso = j.isolate("mon", "suspicious", "uid:0", t0);
+  ASSERT_TRUE(iso);
+  EXPECT_EQ(iso->by, "uid:0");
+  EXPECT_FALSE(j.isolate("mon", "again", "uid:0", t0));
+  EXPECT_TRUE(j.release("mon", "checked", "uid:0"));
+  EXPECT_FALSE(j.release("mon", "again", "uid:0"));
+}
+
+TEST_F(Judge, RestoredIsolationsStayEvenForUnknownDevices) {
+  ViolationJudge j(policy);
+  j.restore({{"pump", "earlier", "policy", t0, std::nullopt},
+             {"gone", "earlier", "uid:0", t0, std::nullopt}});
+  EXPECT_TRUE(j.isIsolated("pump"));
+  EXPECT_TRUE(j.isIsolated("gone"));
+  EXPECT_TRUE(j.tick(t0 + 1000h).empty());
+}
+
+TEST_F(Judge, ScanningEveryPortCountsEveryFlowInBoundedMemory) {
+  ViolationJudge j(policy);
+  for (uint32_t p = 1; p <= 60000; ++p) {
+    j.observe(v("mon", static_cast<uint16_t>(p)), t0 + std::chrono::milliseconds(p));
+  }
+  EXPECT_EQ(j.violations("mon"), 60000u) << "every distinct flow counts, exactly";
+  EXPECT_LE(j.rememberedFlows("mon"), 4097u);
+}
+
+}  // namespace
+}  // namespace ringfence::policy
