@@ -28,6 +28,27 @@ std::expected<ApplyReport, std::string> Enforcer::reload(policy::Plan next) {
   return report;
 }
 
+std::expected<ApplyReport, std::string> Enforcer::changeElements(const Elements& add,
+                                                                 const Elements& remove) {
+  if (!running_) return std::unexpected(std::string("no policy in force"));
+  policy::PlanDiff diff;
+  auto changeFor = [&](const std::string& set) -> policy::SetChange& {
+    for (policy::SetChange& c : diff.sets) {
+      if (c.set == set) return c;
+    }
+    diff.sets.push_back(policy::SetChange{set, {}, {}});
+    return diff.sets.back();
+  };
+  for (const auto& [set, e] : remove) changeFor(set).removed.push_back(&e);
+  for (const auto& [set, e] : add) changeFor(set).added.push_back(&e);
+  if (diff.empty()) return ApplyReport{};
+  auto stats = sink_.update(*running_, *running_, diff);
+  if (!stats) return std::unexpected(stats.error());
+  running_->removeElements(remove);
+  running_->addElements(add);
+  return ApplyReport{false, diff.elementChanges(), *stats};
+}
+
 std::expected<ApplyReport, std::string> Enforcer::reassert() {
   if (!running_) return std::unexpected(std::string("no policy in force"));
   auto stats = sink_.replace(*running_, {});

@@ -27,6 +27,11 @@ class Enforcer {
   // Applies only what differs from the running plan; on error the running
   // plan stays in force (in the kernel and here).
   std::expected<ApplyReport, std::string> reload(policy::Plan next);
+  // Adds and removes run-time elements (isolation, maintenance windows) in
+  // one small transaction, without touching anything else.
+  using Elements = std::vector<std::pair<std::string, policy::SetElement>>;
+  std::expected<ApplyReport, std::string> changeElements(const Elements& add,
+                                                         const Elements& remove);
   // Writes the running plan again in full (after someone changed the table).
   std::expected<ApplyReport, std::string> reassert();
 

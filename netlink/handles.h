@@ -39,6 +39,25 @@ struct UdataFree {
   void operator()(nftnl_udata_buf* u) const { nftnl_udata_buf_free(u); }
 };
 
+// libmnl's attribute iteration macros do not compile as C++; these do the same.
+template <typename F>
+void forEachAttr(const void* begin, const void* end, F&& f) {
+  const auto* a = static_cast<const nlattr*>(begin);
+  while (mnl_attr_ok(
+      a, static_cast<int>(static_cast<const char*>(end) - reinterpret_cast<const char*>(a)))) {
+    f(a);
+    a = mnl_attr_next(a);
+  }
+}
+template <typename F>
+void forEachNested(const nlattr* nest, F&& f) {
+  forEachAttr(mnl_attr_get_payload(nest), reinterpret_cast<const char*>(nest) + nest->nla_len, f);
+}
+template <typename F>
+void forEachInMessage(const nlmsghdr* nlh, size_t offset, F&& f) {
+  forEachAttr(mnl_nlmsg_get_payload_offset(nlh, offset), mnl_nlmsg_get_payload_tail(nlh), f);
+}
+
 using MnlSocketPtr = std::unique_ptr<mnl_socket, MnlSocketCloser>;
 using TablePtr = std::unique_ptr<nftnl_table, TableFree>;
 using ChainPtr = std::unique_ptr<nftnl_chain, ChainFree>;

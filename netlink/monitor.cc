@@ -42,16 +42,9 @@ bool NftMonitor::tableTouchedByOthers(const std::string& table, uint32_t ownPort
       uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
       if (type == NFT_MSG_NEWGEN || nlh->nlmsg_pid == ownPortId) continue;
       // Every table-scoped message starts with NFTA_*_TABLE (attribute 1) after the nfgenmsg.
-      const char* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
-      const auto* attr =
-          static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
-      while (mnl_attr_ok(attr, static_cast<int>(tail - reinterpret_cast<const char*>(attr)))) {
-        if (mnl_attr_get_type(attr) == 1) {
-          if (table == mnl_attr_get_str(attr)) touched = true;
-          break;
-        }
-        attr = mnl_attr_next(attr);
-      }
+      forEachInMessage(nlh, sizeof(nfgenmsg), [&](const nlattr* attr) {
+        if (mnl_attr_get_type(attr) == 1 && table == mnl_attr_get_str(attr)) touched = true;
+      });
     }
   }
 }

@@ -23,14 +23,11 @@ std::string extAckMessage(const nlmsghdr* nlh) {
   const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
   size_t offset = sizeof(nlmsgerr);
   if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) offset += err->msg.nlmsg_len - sizeof(nlmsghdr);
-  const char* end = reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len;
-  const auto* attr = reinterpret_cast<const nlattr*>(
-      static_cast<const char*>(mnl_nlmsg_get_payload(nlh)) + offset);
-  while (mnl_attr_ok(attr, static_cast<int>(end - reinterpret_cast<const char*>(attr)))) {
-    if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG) return mnl_attr_get_str(attr);
-    attr = mnl_attr_next(attr);
-  }
-  return {};
+  std::string message;
+  forEachInMessage(nlh, offset, [&](const nlattr* attr) {
+    if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG) message = mnl_attr_get_str(attr);
+  });
+  return message;
 }
 
 }  // namespace

@@ -103,6 +103,24 @@ const SetDef* Plan::findSet(std::string_view name) const {
   return it == sets.end() ? nullptr : &*it;
 }
 
+void Plan::addElements(const std::vector<std::pair<std::string, SetElement>>& elements) {
+  for (const auto& [name, e] : elements) {
+    for (SetDef& s : sets) {
+      if (s.name == name) s.elements.push_back(e);
+    }
+  }
+}
+
+void Plan::removeElements(const std::vector<std::pair<std::string, SetElement>>& elements) {
+  for (const auto& [name, e] : elements) {
+    for (SetDef& s : sets) {
+      if (s.name != name) continue;
+      std::erase_if(s.elements,
+                    [&](const SetElement& x) { return x.low == e.low && x.high == e.high; });
+    }
+  }
+}
+
 const DeviceElements* Plan::findDevice(std::string_view name) const {
   auto it =
       std::lower_bound(devices.begin(), devices.end(), name,

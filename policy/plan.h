@@ -174,6 +174,10 @@ struct Plan {
   std::vector<DeviceElements> devices;  // sorted by device name
 
   const SetDef* findSet(std::string_view name) const;
+  // Adds run-time elements (isolation, maintenance) to the named sets.
+  void addElements(const std::vector<std::pair<std::string, SetElement>>& elements);
+  // Removes elements with the same key from the named sets.
+  void removeElements(const std::vector<std::pair<std::string, SetElement>>& elements);
   const DeviceElements* findDevice(std::string_view name) const;
   size_t elementCount() const;
 };

@@ -1,0 +1,134 @@
+#include "daemon/state_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace ringfence::daemon {
+namespace {
+
+constexpr const char* kHeader = "ringfence-isolations 1";
+
+std::string escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\' || i + 1 == s.size()) {
+      out += s[i];
+      continue;
+    }
+    char n = s[++i];
+    out += n == 't' ? '\t' : n == 'n' ? '\n' : n;
+  }
+  return out;
+}
+
+int64_t micros(policy::WallTime t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+policy::WallTime fromMicros(int64_t us) {
+  return policy::WallTime{} + std::chrono::microseconds(us);
+}
+
+std::vector<std::string> split(const std::string& line) {
+  std::vector<std::string> fields;
+  std::string field;
+  std::istringstream in(line);
+  while (std::getline(in, field, '\t')) fields.push_back(field);
+  return fields;
+}
+
+bool writeAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+LoadedState StateStore::load() const {
+  LoadedState state;
+  std::ifstream in(path());
+  if (!in) {
+    if (errno != ENOENT)
+      state.problems.push_back("cannot read " + path() + ": " + std::strerror(errno));
+    return state;
+  }
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (number == 1 && line == kHeader) continue;
+    std::vector<std::string> f = split(line);
+    try {
+      if (f.size() != 6 || f[0] != "isolated" || f[1].empty()) throw std::invalid_argument("shape");
+      policy::Isolation iso;
+      iso.device = unescape(f[1]);
+      iso.since = fromMicros(std::stoll(f[2]));
+      if (f[3] != "-") iso.releaseAt = fromMicros(std::stoll(f[3]));
+      iso.by = unescape(f[4]);
+      iso.reason = unescape(f[5]);
+      state.isolations.push_back(std::move(iso));
+    } catch (const std::exception&) {
+      state.problems.push_back(path() + ":" + std::to_string(number) + ": unreadable line skipped");
+    }
+  }
+  if (in.bad()) state.problems.push_back("error while reading " + path());
+  return state;
+}
+
+std::expected<void, std::string> StateStore::save(
+    const std::vector<policy::Isolation>& isolations) const {
+  std::string text = std::string(kHeader) + "\n";
+  for (const policy::Isolation& iso : isolations) {
+    text += "isolated\t" + escape(iso.device) + "\t" + std::to_string(micros(iso.since)) + "\t" +
+            (iso.releaseAt ? std::to_string(micros(*iso.releaseAt)) : "-") + "\t" + escape(iso.by) +
+            "\t" + escape(iso.reason) + "\n";
+  }
+  auto fail = [&](const std::string& what) {
+    return std::unexpected(what + " " + path() + ": " + std::strerror(errno));
+  };
+  if (mkdir(dir_.c_str(), 0750) != 0 && errno != EEXIST)
+    return fail("cannot create the directory of");
+  std::string tmp = path() + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return fail("cannot write");
+  bool ok = writeAll(fd, text) && fsync(fd) == 0;
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  if (!ok) return fail("cannot write");
+  if (rename(tmp.c_str(), path().c_str()) != 0) return fail("cannot replace");
+  int dfd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+  return {};
+}
+
+}  // namespace ringfence::daemon

@@ -1,0 +1,33 @@
+// Isolations on disk: written atomically (write, fsync, rename, fsync the
+// directory) on every change, read back before the policy is applied at
+// start, so a restart or a reboot never releases a device. A line that
+// cannot be read is reported and skipped; the others still count.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <vector>
+
+#include "policy/violations.h"
+
+namespace ringfence::daemon {
+
+struct LoadedState {
+  std::vector<policy::Isolation> isolations;
+  std::vector<std::string> problems;  // each one a reason to say so loudly
+};
+
+class StateStore {
+ public:
+  explicit StateStore(std::string dir) : dir_(std::move(dir)) {}
+
+  std::string path() const { return dir_ + "/isolations"; }
+  // A missing file is an empty state; an unreadable one is a problem (and an empty list).
+  LoadedState load() const;
+  std::expected<void, std::string> save(const std::vector<policy::Isolation>& isolations) const;
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace ringfence::daemon

@@ -1,0 +1,46 @@
+// Packets the ruleset logs to NFLOG (dropped by the policy, monitor-mode
+// violations, spoofing, unknown hosts), read from nfnetlink_log with libmnl.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "netlink/handles.h"
+#include "policy/net_types.h"
+
+namespace ringfence::netlink {
+
+struct LoggedPacket {
+  std::string prefix;  // the rule's log prefix, e.g. "ringfence drop out "
+  policy::IpAddress src;
+  policy::IpAddress dst;
+  uint8_t proto = 0;
+  uint16_t sport = 0;
+  uint16_t dport = 0;
+  uint32_t inIfindex = 0;
+  std::string mac;  // source MAC as text, when the kernel gave one
+};
+
+// Parses one NFULNL_MSG_PACKET message; nothing if it is not one or is malformed.
+std::optional<LoggedPacket> parseLogMessage(const nlmsghdr* nlh);
+// Parses an IPv4/IPv6 packet (from the network header) into `out`.
+bool parsePacket(const uint8_t* data, size_t len, LoggedPacket& out);
+
+class NflogReader {
+ public:
+  // Binds NFLOG `group`, copying the first 128 bytes of each packet.
+  static std::expected<NflogReader, std::string> open(uint16_t group);
+  int fd() const;
+  // Reads what is pending without blocking. `lost` grows when the kernel had
+  // to drop messages for us (ENOBUFS): the count is reported, never hidden.
+  std::vector<LoggedPacket> read(uint64_t& lost);
+
+ private:
+  explicit NflogReader(MnlSocketPtr s) : socket_(std::move(s)) {}
+  MnlSocketPtr socket_;
+};
+
+}  // namespace ringfence::netlink
