@@ -36,7 +36,7 @@ void logDiagnostics(const policy::Diagnostics& diags) {
 
 }  // namespace
 
-std::optional<policy::Plan> Manager::loadPlan(const char* why) {
+std::optional<Manager::Loaded> Manager::load(const char* why) {
   policy::LoadResult r = policy::loadPolicy(options_.load);
   logDiagnostics(r.diagnostics);
   if (!r.ok()) {
@@ -47,7 +47,9 @@ std::optional<policy::Plan> Manager::loadPlan(const char* why) {
                                                : "nothing applied"));
     return std::nullopt;
   }
-  return policy::compilePlan(r.policy);
+  Loaded loaded{std::make_unique<policy::Policy>(std::move(r.policy)), {}};
+  loaded.plan = policy::compilePlan(*loaded.policy);
+  return loaded;
 }
 
 int Manager::run() {
@@ -56,8 +58,8 @@ int Manager::run() {
         "this build does not serve D-Bus yet; running as with --bus none");
   }
   auto started = Clock::now();
-  std::optional<policy::Plan> plan = loadPlan("start");
-  if (!plan) return 1;  // a table left by an earlier run stays in force (fail closed)
+  std::optional<Loaded> loaded = load("start");
+  if (!loaded) return 1;  // a table left by an earlier run stays in force (fail closed)
 
   auto sink = netlink::NetlinkSink::open(options_.ownTable);
   if (!sink) {
@@ -71,7 +73,18 @@ int Manager::run() {
     return 1;
   }
   monitor_.emplace(std::move(*monitor));
+  auto nflog = netlink::NflogReader::open(policy::kNflogGroup);
+  if (!nflog) {
+    log(LogLevel::Error, "netlink-error", nflog.error());
+    return 1;
+  }
+  nflog_.emplace(std::move(*nflog));
   enforcer_.emplace(*sink_);
+  containment_.emplace(*enforcer_, StateStore(loaded->policy->config.stateDir));
+  containment_->restore();  // before the policy is applied: a restart never releases anyone
+  containment_->usePolicy(*loaded->policy, &loaded->plan);
+  policy_ = std::move(loaded->policy);
+  std::optional<policy::Plan> plan = std::move(loaded->plan);
 
   std::string table = plan->table;
   size_t elements = plan->elementCount(), devices = plan->devices.size();
@@ -112,6 +125,12 @@ int Manager::setupLoop() {
   }
   if (int rc = sd_event_add_io(e, nullptr, monitor_->fd(), EPOLLIN, onMonitor, this); rc < 0)
     return rc;
+  if (int rc = sd_event_add_io(e, nullptr, nflog_->fd(), EPOLLIN, onNflog, this); rc < 0) return rc;
+  if (int rc = sd_event_add_time(e, &timer_, CLOCK_REALTIME, UINT64_MAX, 0, onTimer, this);
+      rc < 0) {
+    return rc;
+  }
+  armTimer();
   return sd_event_set_watchdog(e, true);
 }
 
@@ -144,6 +163,44 @@ int Manager::onMonitor(sd_event_source*, int, uint32_t, void* self) noexcept {
   return 0;
 }
 
+int Manager::onNflog(sd_event_source*, int, uint32_t, void* self) noexcept {
+  try {
+    auto* m = static_cast<Manager*>(self);
+    uint64_t lostBefore = m->nflogLost_;
+    std::vector<netlink::LoggedPacket> packets = m->nflog_->read(m->nflogLost_);
+    if (m->nflogLost_ != lostBefore) m->containment_->reportLoss(m->nflogLost_);
+    log(LogLevel::Debug, "nflog", std::to_string(packets.size()) + " logged packets read");
+    m->containment_->onPackets(packets, policy::WallClock::now());
+    m->armTimer();
+  } catch (const std::exception& ex) {
+    log(LogLevel::Error, "internal-error", std::string("NFLOG handling failed: ") + ex.what());
+  }
+  return 0;
+}
+
+int Manager::onTimer(sd_event_source*, uint64_t, void* self) noexcept {
+  try {
+    auto* m = static_cast<Manager*>(self);
+    m->containment_->onTime(policy::WallClock::now());
+    m->armTimer();
+  } catch (const std::exception& ex) {
+    log(LogLevel::Error, "internal-error", std::string("timer handling failed: ") + ex.what());
+  }
+  return 0;
+}
+
+void Manager::armTimer() {
+  std::optional<policy::WallTime> next = containment_->nextDeadline();
+  if (!next) {
+    sd_event_source_set_enabled(timer_, SD_EVENT_OFF);
+    return;
+  }
+  auto usec =
+      std::chrono::duration_cast<std::chrono::microseconds>(next->time_since_epoch()).count();
+  sd_event_source_set_time(timer_, static_cast<uint64_t>(std::max<int64_t>(usec, 1)));
+  sd_event_source_set_enabled(timer_, SD_EVENT_ONESHOT);
+}
+
 void Manager::reload() {
   auto started = Clock::now();
   sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lu",
@@ -151,9 +208,15 @@ void Manager::reload() {
                                             Clock::now().time_since_epoch())
                                             .count()));
   log(LogLevel::Info, "reload", "reloading the policy");
-  if (std::optional<policy::Plan> plan = loadPlan("reload")) {
-    size_t devices = plan->devices.size();
-    auto applied = enforcer_->reload(std::move(*plan));
+  if (std::optional<Loaded> loaded = load("reload")) {
+    size_t devices = loaded->plan.devices.size();
+    containment_->usePolicy(*loaded->policy, &loaded->plan);
+    auto applied = enforcer_->reload(std::move(loaded->plan));
+    if (applied) {
+      policy_ = std::move(loaded->policy);
+    } else if (policy_) {
+      containment_->usePolicy(*policy_, nullptr);  // back to the policy in force
+    }
     if (!applied) {
       log(LogLevel::Error, "apply-failed",
           "the kernel refused the new policy; the running policy stays in force: " +

@@ -129,6 +129,9 @@ std::expected<NflogReader, std::string> NflogReader::open(uint16_t group) {
   mode.copy_range = htobe32(128);
   mode.copy_mode = NFULNL_COPY_PACKET;
   mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof mode, &mode);
+  // Deliver every packet at once: the default batches up to 100 packets or 1 s,
+  // and an isolation must not wait for that. Floods are absorbed by the buffer.
+  mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htobe32(1));
   if (auto r = talk(s.get(), nlh); !r) return std::unexpected("configure NFLOG: " + r.error());
   int flags = fcntl(mnl_socket_get_fd(s.get()), F_GETFL);
   fcntl(mnl_socket_get_fd(s.get()), F_SETFL, flags | O_NONBLOCK);

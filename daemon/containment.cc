@@ -1,0 +1,217 @@
+#include "daemon/containment.h"
+
+#include <net/if.h>
+
+#include "daemon/log.h"
+#include "netlink/conntrack.h"
+
+namespace ringfence::daemon {
+namespace {
+
+constexpr int kLinesPerSecond = 10;  // per device: a flood cannot fill the disk
+
+struct Prefix {
+  std::string what;  // drop, monitor, isolated, spoof, unknown
+  policy::Direction direction = policy::Direction::Outbound;
+};
+
+std::optional<Prefix> parsePrefix(const std::string& prefix) {
+  const std::string base = policy::kLogPrefix;
+  if (prefix.rfind(base, 0) != 0) return std::nullopt;
+  std::string rest = prefix.substr(base.size());
+  auto space = rest.find(' ');
+  Prefix p{rest.substr(0, space)};
+  if (rest.find(" in ") != std::string::npos) p.direction = policy::Direction::Inbound;
+  return p;
+}
+
+std::string interfaceName(uint32_t index) {
+  char name[IF_NAMESIZE] = {};
+  return index && if_indextoname(index, name) ? name : "?";
+}
+
+}  // namespace
+
+void Containment::restore() {
+  LoadedState state = store_.load();
+  for (const std::string& problem : state.problems) {
+    log(LogLevel::Error, "state-unreadable",
+        "STATE PROBLEM: " + problem + "; every isolation that can be read stays in force");
+  }
+  restored_ = std::move(state.isolations);
+  for (const policy::Isolation& iso : restored_) {
+    log(LogLevel::Info, "isolation-restored",
+        "device " + iso.device + " stays isolated: " + iso.reason, iso.device);
+  }
+}
+
+void Containment::usePolicy(const policy::Policy& policy, policy::Plan* plan) {
+  if (!judge_) {
+    judge_.emplace(policy);
+    judge_->restore(restored_);
+  } else {
+    judge_->setPolicy(policy);
+  }
+  owners_.clear();
+  for (const policy::Device& d : policy.devices) {
+    for (const policy::IpAddress& a : d.addresses) owners_[a] = d.name;
+  }
+  if (!plan) return;
+  for (const auto& [device, iso] : judge_->isolations()) {
+    const policy::DeviceElements* elements = plan->findDevice(device);
+    if (!elements) {
+      log(LogLevel::Warning, "isolation-orphaned",
+          "device " + device + " is isolated but no longer in the policy; the isolation is kept",
+          device);
+      continue;
+    }
+    plan->addElements(elements->isolation);
+  }
+}
+
+std::string Containment::deviceOf(const policy::IpAddress& a) const {
+  auto it = owners_.find(a);
+  return it == owners_.end() ? std::string() : it->second;
+}
+
+bool Containment::mayLog(const std::string& key, policy::WallTime now) {
+  LogBudget& b = logBudget_[key];
+  if (now - b.since >= std::chrono::seconds(1)) {
+    if (b.suppressed) {
+      log(LogLevel::Warning, "log-suppressed",
+          std::to_string(b.suppressed) + " more events of " + key +
+              " were counted but not logged (rate limit)",
+          key);
+    }
+    b = LogBudget{now, 0, 0};
+  }
+  if (b.used < kLinesPerSecond) {
+    ++b.used;
+    return true;
+  }
+  ++b.suppressed;
+  return false;
+}
+
+void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
+                            policy::WallTime now) {
+  for (const netlink::LoggedPacket& p : packets) {
+    std::optional<Prefix> prefix = parsePrefix(p.prefix);
+    if (!prefix) continue;
+    policy::FlowKey flow{p.src, p.dst, p.proto, p.sport, p.dport};
+    if (prefix->what == "drop" || prefix->what == "monitor") {
+      bool out = prefix->direction == policy::Direction::Outbound;
+      std::string device = deviceOf(out ? p.src : p.dst);
+      if (device.empty()) continue;
+      policy::Violation v{device, prefix->direction, flow, prefix->what == "drop"};
+      uint64_t before = judge_->violations(device);
+      std::vector<policy::Action> actions = judge_->observe(v, now);
+      if (judge_->violations(device) != before && mayLog(device, now)) {
+        log(LogLevel::Warning, "violation",
+            "violation by " + device + " (" + policy::toString(prefix->direction) + "): " +
+                policy::describeFlow(flow) + (v.dropped ? ", dropped" : ", allowed (monitor mode)"),
+            device);
+      }
+      for (const policy::Action& a : actions) perform(a);
+    } else if (prefix->what == "unknown") {
+      std::string key = policy::toString(p.src) + "/" + p.mac + "/" + interfaceName(p.inIfindex);
+      if (unknownReported_.insert(key).second) {
+        log(LogLevel::Warning, "unknown-host",
+            "unknown host " + policy::toString(p.src) + " (MAC " + (p.mac.empty() ? "?" : p.mac) +
+                ") on " + interfaceName(p.inIfindex) + ": no profile claims it");
+      }
+    } else if (prefix->what == "spoof") {
+      std::string device = deviceOf(p.src);
+      if (mayLog("spoof " + device, now)) {
+        log(LogLevel::Warning, "spoofing",
+            "packet with " + device + "'s address " + policy::toString(p.src) + " from MAC " +
+                (p.mac.empty() ? "?" : p.mac) + " on " + interfaceName(p.inIfindex) + " dropped",
+            device);
+      }
+    }
+  }
+}
+
+void Containment::onTime(policy::WallTime now) {
+  for (const policy::Action& a : judge_->tick(now)) perform(a);
+}
+
+void Containment::reportLoss(uint64_t lostBatches) {
+  log(LogLevel::Error, "events-lost",
+      "the kernel dropped NFLOG messages for us " + std::to_string(lostBatches) +
+          " times (receive buffer full); violations in them were not counted");
+}
+
+bool Containment::isolate(const std::string& device, const std::string& reason,
+                          const std::string& by, policy::WallTime now) {
+  auto a = judge_->isolate(device, reason, by, now);
+  if (a) perform(*a);
+  return a.has_value();
+}
+
+bool Containment::release(const std::string& device, const std::string& reason,
+                          const std::string& by) {
+  auto a = judge_->release(device, reason, by);
+  if (a) perform(*a);
+  return a.has_value();
+}
+
+bool Containment::applyIsolation(const std::string& device, bool isolate) {
+  const policy::Plan* plan = enforcer_.running();
+  const policy::DeviceElements* elements = plan ? plan->findDevice(device) : nullptr;
+  if (!elements) return false;
+  Enforcer::Elements none;
+  auto applied = isolate ? enforcer_.changeElements(elements->isolation, none)
+                         : enforcer_.changeElements(none, elements->isolation);
+  if (!applied) {
+    log(LogLevel::Error, "apply-failed",
+        "cannot change isolation of " + device + ": " + applied.error(), device);
+    return false;
+  }
+  if (isolate) {
+    std::vector<policy::IpAddress> addresses;
+    for (const auto& [set, e] : elements->isolation) {
+      policy::IpAddress a;
+      a.family = e.low.size() == 4 ? policy::Family::V4 : policy::Family::V6;
+      std::copy(e.low.begin(), e.low.end(), a.bytes.begin());
+      addresses.push_back(a);
+    }
+    auto cut = netlink::deleteConntrackFlows(addresses, policy::kCtMarkCritical);
+    if (!cut)
+      log(LogLevel::Error, "conntrack-error",
+          "cannot cut live flows of " + device + ": " + cut.error(), device);
+  }
+  return true;
+}
+
+void Containment::perform(const policy::Action& a) {
+  switch (a.kind) {
+    case policy::ActionKind::Isolate:
+      applyIsolation(a.device, true);
+      save();
+      log(LogLevel::Warning, "device-isolated",
+          "device " + a.device + " isolated by " + a.by + ": " + a.reason, a.device);
+      break;
+    case policy::ActionKind::Release:
+      applyIsolation(a.device, false);
+      save();
+      log(LogLevel::Info, "device-released",
+          "device " + a.device + " released by " + a.by + ": " + a.reason, a.device);
+      break;
+    case policy::ActionKind::Alert:
+      log(LogLevel::Warning, "alert", "ALERT for " + a.device + ": " + a.reason, a.device);
+      break;
+  }
+}
+
+void Containment::save() {
+  std::vector<policy::Isolation> all;
+  for (const auto& [device, iso] : judge_->isolations()) all.push_back(iso);
+  if (auto saved = store_.save(all); !saved) {
+    log(LogLevel::Error, "state-unwritable",
+        "cannot save isolations: " + saved.error() +
+            "; they stay in force now but may not survive a restart");
+  }
+}
+
+}  // namespace ringfence::daemon

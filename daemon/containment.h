@@ -1,0 +1,67 @@
+// Violations to isolation: logged packets are attributed to their device and
+// judged; isolations go into the kernel as set elements (a small
+// transaction), live flows are cut by deleting conntrack entries (critical
+// ones stay), and every change is written to the state directory.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "daemon/enforcer.h"
+#include "daemon/state_store.h"
+#include "netlink/nflog.h"
+#include "policy/violations.h"
+
+namespace ringfence::daemon {
+
+class Containment {
+ public:
+  Containment(Enforcer& enforcer, StateStore store)
+      : enforcer_(enforcer), store_(std::move(store)) {}
+
+  // Before the first apply: reads the isolations on disk (never releasing
+  // anyone over a problem, only saying so).
+  void restore();
+  // A policy about to be applied (start, reload): devices are looked up in
+  // it, and `plan` (if given) gets the isolation elements of every isolated device.
+  void usePolicy(const policy::Policy& policy, policy::Plan* plan);
+
+  void onPackets(const std::vector<netlink::LoggedPacket>& packets, policy::WallTime now);
+  void onTime(policy::WallTime now);
+  std::optional<policy::WallTime> nextDeadline() const {
+    return judge_ ? judge_->nextRelease() : std::nullopt;
+  }
+  void reportLoss(uint64_t lostBatches);
+
+  // By hand (D-Bus, ctl); false when nothing changed.
+  bool isolate(const std::string& device, const std::string& reason, const std::string& by,
+               policy::WallTime now);
+  bool release(const std::string& device, const std::string& reason, const std::string& by);
+
+  const policy::ViolationJudge* judge() const { return judge_ ? &*judge_ : nullptr; }
+
+ private:
+  void perform(const policy::Action& action);
+  bool applyIsolation(const std::string& device, bool isolate);
+  void save();
+  std::string deviceOf(const policy::IpAddress& a) const;
+  bool mayLog(const std::string& key, policy::WallTime now);
+
+  Enforcer& enforcer_;
+  StateStore store_;
+  std::vector<policy::Isolation> restored_;
+  std::optional<policy::ViolationJudge> judge_;
+  std::map<policy::IpAddress, std::string> owners_;
+  std::set<std::string> unknownReported_;
+  struct LogBudget {
+    policy::WallTime since;
+    int used = 0;
+    uint64_t suppressed = 0;
+  };
+  std::map<std::string, LogBudget> logBudget_;
+};
+
+}  // namespace ringfence::daemon
