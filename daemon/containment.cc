@@ -39,6 +39,16 @@ void Containment::restore() {
         "STATE PROBLEM: " + problem + "; every isolation that can be read stays in force");
   }
   restored_ = std::move(state.isolations);
+  if (auto text = store_.loadLearned(); !text) {
+    log(LogLevel::Error, "state-unreadable",
+        "STATE PROBLEM: " + text.error() + "; learning starts afresh");
+  } else {
+    std::vector<std::string> problems;
+    learned_ = policy::LearnedFlows::parse(*text, problems);
+    for (const std::string& p : problems) {
+      log(LogLevel::Warning, "state-unreadable", store_.learnedPath() + ": " + p);
+    }
+  }
   for (const policy::Isolation& iso : restored_) {
     log(LogLevel::Info, "isolation-restored",
         "device " + iso.device + " stays isolated: " + iso.reason, iso.device);
@@ -129,6 +139,38 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
             device);
       }
     }
+  }
+}
+
+void Containment::onConntrack(const std::vector<netlink::CtFlow>& flows, bool lost) {
+  bool fresh = false;
+  auto learn = [&](const netlink::CtFlow& f) {
+    if (!(f.mark & policy::kCtMarkObserve)) return;  // only flows the ruleset marked
+    bool isIcmp = f.proto == 1 || f.proto == 58;
+    uint16_t port = isIcmp ? 0 : f.dport;
+    if (std::string d = deviceOf(f.src); !d.empty()) {
+      fresh |= learned_.record(d, {policy::Direction::Outbound, f.dst, f.proto, port});
+    }
+    if (std::string d = deviceOf(f.dst); !d.empty()) {
+      fresh |= learned_.record(d, {policy::Direction::Inbound, f.src, f.proto, port});
+    }
+  };
+  for (const netlink::CtFlow& f : flows) learn(f);
+  if (lost) {
+    log(LogLevel::Error, "events-lost",
+        "conntrack events were lost (receive buffer full); resynchronising from the table");
+    if (auto all = netlink::dumpConntrack(); all) {
+      for (const netlink::CtFlow& f : *all) learn(f);
+    } else {
+      log(LogLevel::Error, "conntrack-error", "resynchronisation failed: " + all.error());
+    }
+  }
+  if (fresh) saveLearned();
+}
+
+void Containment::saveLearned() {
+  if (auto saved = store_.saveLearned(learned_.serialize()); !saved) {
+    log(LogLevel::Error, "state-unwritable", "cannot save learned flows: " + saved.error());
   }
 }
 

@@ -12,7 +12,9 @@
 
 #include "daemon/enforcer.h"
 #include "daemon/state_store.h"
+#include "netlink/conntrack.h"
 #include "netlink/nflog.h"
+#include "policy/learning.h"
 #include "policy/violations.h"
 
 namespace ringfence::daemon {
@@ -35,6 +37,12 @@ class Containment {
     return judge_ ? judge_->nextRelease() : std::nullopt;
   }
   void reportLoss(uint64_t lostBatches);
+  // New conntrack entries: flows of learn/monitor devices are recorded.
+  // `lost` means the kernel dropped events: the table is dumped to catch up.
+  void onConntrack(const std::vector<netlink::CtFlow>& flows, bool lost);
+  // Writes what was learned (counts included); called at stop.
+  void saveLearned();
+  const policy::LearnedFlows& learned() const { return learned_; }
 
   // By hand (D-Bus, ctl); false when nothing changed.
   bool isolate(const std::string& device, const std::string& reason, const std::string& by,
@@ -56,6 +64,7 @@ class Containment {
   std::optional<policy::ViolationJudge> judge_;
   std::map<policy::IpAddress, std::string> owners_;
   std::set<std::string> unknownReported_;
+  policy::LearnedFlows learned_;
   struct LogBudget {
     policy::WallTime since;
     int used = 0;

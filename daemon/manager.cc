@@ -79,6 +79,12 @@ int Manager::run() {
     return 1;
   }
   nflog_.emplace(std::move(*nflog));
+  auto ctEvents = netlink::ConntrackEvents::open();
+  if (!ctEvents) {
+    log(LogLevel::Error, "netlink-error", ctEvents.error());
+    return 1;
+  }
+  ctEvents_.emplace(std::move(*ctEvents));
   enforcer_.emplace(*sink_);
   containment_.emplace(*enforcer_, StateStore(loaded->policy->config.stateDir));
   containment_->restore();  // before the policy is applied: a restart never releases anyone
@@ -109,6 +115,15 @@ int Manager::run() {
              static_cast<unsigned long>(generation_));
   int rc = sd_event_loop(loop_.get());
   sd_notify(0, "STOPPING=1");
+  containment_->saveLearned();
+  if (const policy::ViolationJudge* j = containment_->judge()) {
+    std::string counts;
+    for (const policy::Device& d : policy_->devices) {
+      if (uint64_t n = j->violations(d.name)) counts += " " + d.name + "=" + std::to_string(n);
+    }
+    log(LogLevel::Info, "violations-summary",
+        "violations since start: total=" + std::to_string(j->violationsTotal()) + counts);
+  }
   log(LogLevel::Info, "stopping", "stopping; the ruleset stays in force in the kernel");
   return rc < 0 ? 1 : 0;
 }
@@ -126,6 +141,9 @@ int Manager::setupLoop() {
   if (int rc = sd_event_add_io(e, nullptr, monitor_->fd(), EPOLLIN, onMonitor, this); rc < 0)
     return rc;
   if (int rc = sd_event_add_io(e, nullptr, nflog_->fd(), EPOLLIN, onNflog, this); rc < 0) return rc;
+  if (int rc = sd_event_add_io(e, nullptr, ctEvents_->fd(), EPOLLIN, onConntrack, this); rc < 0) {
+    return rc;
+  }
   if (int rc = sd_event_add_time(e, &timer_, CLOCK_REALTIME, UINT64_MAX, 0, onTimer, this);
       rc < 0) {
     return rc;
@@ -174,6 +192,19 @@ int Manager::onNflog(sd_event_source*, int, uint32_t, void* self) noexcept {
     m->armTimer();
   } catch (const std::exception& ex) {
     log(LogLevel::Error, "internal-error", std::string("NFLOG handling failed: ") + ex.what());
+  }
+  return 0;
+}
+
+int Manager::onConntrack(sd_event_source*, int, uint32_t, void* self) noexcept {
+  try {
+    auto* m = static_cast<Manager*>(self);
+    bool lost = false;
+    std::vector<netlink::CtFlow> flows = m->ctEvents_->read(lost);
+    m->containment_->onConntrack(flows, lost);
+  } catch (const std::exception& ex) {
+    log(LogLevel::Error, "internal-error",
+        std::string("conntrack event handling failed: ") + ex.what());
   }
   return 0;
 }

@@ -42,6 +42,7 @@ class Manager {
   static int onMonitor(sd_event_source*, int fd, uint32_t revents, void* self) noexcept;
   static int onNflog(sd_event_source*, int fd, uint32_t revents, void* self) noexcept;
   static int onTimer(sd_event_source*, uint64_t usec, void* self) noexcept;
+  static int onConntrack(sd_event_source*, int fd, uint32_t revents, void* self) noexcept;
 
   DaemonOptions options_;
   std::unique_ptr<sd_event, EventLoopFree> loop_;
@@ -49,6 +50,7 @@ class Manager {
   std::optional<netlink::NftMonitor> monitor_;
   std::optional<Enforcer> enforcer_;
   std::optional<netlink::NflogReader> nflog_;
+  std::optional<netlink::ConntrackEvents> ctEvents_;
   std::optional<Containment> containment_;
   std::unique_ptr<policy::Policy> policy_;
   sd_event_source* timer_ = nullptr;

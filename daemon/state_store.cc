@@ -109,12 +109,31 @@ std::expected<void, std::string> StateStore::save(
             (iso.releaseAt ? std::to_string(micros(*iso.releaseAt)) : "-") + "\t" + escape(iso.by) +
             "\t" + escape(iso.reason) + "\n";
   }
+  return writeAtomically(path(), text);
+}
+
+std::expected<std::string, std::string> StateStore::loadLearned() const {
+  std::ifstream in(learnedPath());
+  if (!in) {
+    if (errno == ENOENT) return std::string();
+    return std::unexpected("cannot read " + learnedPath() + ": " + std::strerror(errno));
+  }
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::expected<void, std::string> StateStore::saveLearned(const std::string& text) const {
+  return writeAtomically(learnedPath(), text);
+}
+
+// Write, fsync, rename, fsync the directory: a crash leaves the old file or the new one.
+std::expected<void, std::string> StateStore::writeAtomically(const std::string& target,
+                                                             const std::string& text) const {
   auto fail = [&](const std::string& what) {
-    return std::unexpected(what + " " + path() + ": " + std::strerror(errno));
+    return std::unexpected(what + " " + target + ": " + std::strerror(errno));
   };
   if (mkdir(dir_.c_str(), 0750) != 0 && errno != EEXIST)
     return fail("cannot create the directory of");
-  std::string tmp = path() + ".tmp";
+  std::string tmp = target + ".tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return fail("cannot write");
   bool ok = writeAll(fd, text) && fsync(fd) == 0;
@@ -122,7 +141,7 @@ std::expected<void, std::string> StateStore::save(
   close(fd);
   errno = saved;
   if (!ok) return fail("cannot write");
-  if (rename(tmp.c_str(), path().c_str()) != 0) return fail("cannot replace");
+  if (rename(tmp.c_str(), target.c_str()) != 0) return fail("cannot replace");
   int dfd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     fsync(dfd);

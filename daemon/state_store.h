@@ -26,7 +26,14 @@ class StateStore {
   LoadedState load() const;
   std::expected<void, std::string> save(const std::vector<policy::Isolation>& isolations) const;
 
+  // Flows learned for learn/monitor devices (policy::LearnedFlows text).
+  std::string learnedPath() const { return dir_ + "/learned"; }
+  std::expected<std::string, std::string> loadLearned() const;  // empty if absent
+  std::expected<void, std::string> saveLearned(const std::string& text) const;
+
  private:
+  std::expected<void, std::string> writeAtomically(const std::string& path,
+                                                   const std::string& text) const;
   std::string dir_;
 };
 

@@ -4,6 +4,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include <array>
 #include <stdexcept>
 #include <variant>
 
@@ -137,6 +138,24 @@ class RuleBuilder {
       nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
       nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, v.map.c_str());
     });
+  }
+  void emit(const policy::InPrefix& p) {
+    dependency(p.field);
+    uint32_t len = static_cast<uint32_t>(p.prefix.address.size());
+    load(p.field, NFT_REG_1);
+    if (!p.prefix.isHost()) {
+      std::array<uint8_t, 16> mask{}, zero{};
+      for (int bit = 0; bit < p.prefix.length; ++bit)
+        mask[bit / 8] |= static_cast<uint8_t>(0x80 >> (bit % 8));
+      add("bitwise", [&](nftnl_expr* e) {
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+        nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_MASK, mask.data(), len);
+        nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, zero.data(), len);
+      });
+    }
+    cmp(NFT_REG_1, NFT_CMP_EQ, p.prefix.address.bytes.data(), len);
   }
   void emit(const policy::CtStateIs& c) {
     ctLoad(NFT_CT_STATE, NFT_REG_1);

@@ -123,6 +123,15 @@ Chain unknownChain(UnknownDevices mode, bool source) {
   return c;
 }
 
+std::vector<std::pair<Field, IpPrefix>> linkScope() {
+  auto p = [](const char* text) { return *parseIpPrefix(text).prefix; };
+  return {{Field::IpSaddr, p("0.0.0.0/32")},         {Field::IpSaddr, p("169.254.0.0/16")},
+          {Field::IpDaddr, p("169.254.0.0/16")},     {Field::IpDaddr, p("224.0.0.0/24")},
+          {Field::IpDaddr, p("255.255.255.255/32")}, {Field::Ip6Saddr, p("::/128")},
+          {Field::Ip6Saddr, p("fe80::/10")},         {Field::Ip6Daddr, p("fe80::/10")},
+          {Field::Ip6Daddr, p("ff02::/16")}};
+}
+
 }  // namespace
 
 std::string rangeSetName(const std::string& allowSet, unsigned shard) {
@@ -149,6 +158,14 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
         rule({in({f.saddr}, s("isolated", f))}, jump(s("isolated_out", f)), "isolated devices"));
     r.push_back(
         rule({in({f.daddr}, s("isolated", f))}, jump(s("isolated_in", f)), "isolated devices"));
+  }
+  // Link-scope traffic (DHCP, neighbour discovery, link-local multicast) never
+  // leaves the segment and is no host's identity: it is neither a violation
+  // nor an unknown host. It reaches this chain when the device interfaces are
+  // bridges with br_netfilter.
+  for (const auto& [field, prefix] : linkScope()) {
+    r.push_back(
+        rule({InPrefix{field, prefix}}, verdict(VerdictKind::Accept), "link-scope traffic"));
   }
   for (const FamilyFields& f : kFamilies) {
     r.push_back(rule({in({f.saddr}, s("macbound", f)),

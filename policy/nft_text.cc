@@ -97,6 +97,9 @@ std::string renderExpr(const Expr& e) {
         key += (i ? " . " : "") + std::string(nftFieldText(l.key[i]));
       return key + (l.negate ? " != @" : " @") + l.set;
     }
+    std::string operator()(const InPrefix& p) const {
+      return std::string(nftFieldText(p.field)) + " " + toString(p.prefix);
+    }
     std::string operator()(const CtStateIs& c) const {
       std::string out;
       auto add = [&](uint32_t bit, const char* name) {

@@ -16,6 +16,8 @@
 #include <variant>
 #include <vector>
 
+#include "policy/net_types.h"
+
 namespace ringfence::policy {
 
 enum class KeyType {
@@ -103,6 +105,10 @@ struct Lookup {  // key fields, concatenated, looked up in a set
   std::string set;
   bool negate = false;
 };
+struct InPrefix {  // an address field within a prefix
+  Field field;
+  IpPrefix prefix;
+};
 struct CtStateIs {
   uint32_t states = 0;
 };
@@ -122,7 +128,8 @@ struct Log {
   std::string prefix;
 };
 struct Counter {};
-using Expr = std::variant<Lookup, CtStateIs, LimitByMap, VerdictMapLookup, CtMarkOr, Log, Counter>;
+using Expr =
+    std::variant<Lookup, InPrefix, CtStateIs, LimitByMap, VerdictMapLookup, CtMarkOr, Log, Counter>;
 
 enum class VerdictKind { Continue, Accept, Drop, Return, Jump, Goto };
 struct Verdict {

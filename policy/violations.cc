@@ -9,7 +9,7 @@ namespace {
 // connection come within seconds; a new attempt after this is counted again.
 constexpr std::chrono::seconds kSameAttempt{30};
 // Bound on remembered flows per device, so a scan of every port cannot grow memory.
-constexpr size_t kMaxRememberedFlows = 4096;
+constexpr size_t kMaxRememberedFlows = 65536;  // about 6 MB for a device that floods
 
 std::string protoName(uint8_t p) {
   switch (p) {
@@ -31,14 +31,14 @@ std::string protoName(uint8_t p) {
 // later counts again, so counts are exact up to kMaxRememberedFlows distinct
 // flows per kSameAttempt and over-count (never under-count) beyond that.
 void forgetOldestHalf(std::map<FlowKey, WallTime>& flows) {
-  std::vector<WallTime> times;
-  times.reserve(flows.size());
-  for (const auto& [flow, t] : flows) times.push_back(t);
-  auto middle = times.begin() + static_cast<long>(times.size() / 2);
-  std::nth_element(times.begin(), middle, times.end());
-  WallTime cutoff = *middle;
-  for (auto it = flows.begin(); it != flows.end();)
-    it = it->second < cutoff ? flows.erase(it) : std::next(it);
+  std::vector<std::map<FlowKey, WallTime>::iterator> all;
+  all.reserve(flows.size());
+  for (auto it = flows.begin(); it != flows.end(); ++it) all.push_back(it);
+  auto half = all.begin() + static_cast<long>(all.size() / 2);
+  std::nth_element(all.begin(), half, all.end(),
+                   [](auto a, auto b) { return a->second < b->second; });
+  for (auto it = all.begin(); it != half; ++it)
+    flows.erase(*it);  // exactly half, even when times tie
 }
 
 }  // namespace

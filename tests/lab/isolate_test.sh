@@ -25,6 +25,8 @@ config="$work/etc/ringfence.yaml"
 lab_host pump dev0 198.51.100.10 "" 02:00:00:00:00:10
 lab_host ws dev0 198.51.100.50 "" 02:00:00:00:00:50
 lab_host mon dev0 198.51.100.30 "" 02:00:00:00:00:30
+lab_host learner dev0 198.51.100.40 "" 02:00:00:00:00:40
+lab_host flood dev0 198.51.100.60 "" 02:00:00:00:00:60
 lab_host srv lan0 203.0.113.20
 lab_host crit lan0 203.0.113.21
 lab_host other lan0 203.0.113.99
@@ -117,5 +119,33 @@ sleep 0.3
 expect_true "reported once for five attempts ($(grep -c 'unknown host 198.51.100.77' "$daemon_log") lines)" \
   test "$(grep -c 'unknown host 198.51.100.77 (MAC 02:00:00:00:00:77) on dev0' "$daemon_log")" -eq 1
 
+echo "# learning"
+lab_tcp learner 203.0.113.20 443; lab_tcp learner 203.0.113.20 443; lab_tcp learner 203.0.113.99 22
+lab_tcp srv 198.51.100.40 443
+sleep 0.5
+expect_true "a new learned flow is saved at once" grep -q "^learner	outbound	203.0.113.99	6	22	1$" "$work/state/learned"
+expect_true "monitor-mode flows are learned too" grep -q "^mon	outbound	203.0.113.99	6	22	" "$work/state/learned"
+expect_drop "the learn device was not isolated" isolated 198.51.100.40
+
+echo "# a flood: 100,000 forbidden packets, 20,000 distinct flows"
+in_ns flood python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for round in range(5):          # every flow 5 times: retransmissions count once
+    for port in range(1, 20001):
+        s.sendto(b"x", ("203.0.113.99", port))
+PY
+start=$(date +%s%N)
+expect_pass "during the aftermath the daemon still enforces new decisions (pump isolated, critical ok)" lab_tcp pump 203.0.113.21 443
+lab_tcp ws 203.0.113.99 1; lab_tcp ws 203.0.113.99 2; lab_tcp ws 203.0.113.99 3
+expect_true "and still isolates within a second after the flood" wait_isolated 198.51.100.50 2
+sleep 2
 stop_daemon
+expect_true "stopping saved the learned counts" grep -q "^learner	outbound	203.0.113.20	6	443	2$" "$work/state/learned"
+summary=$(grep "violations since start" "$daemon_log" | tail -1)
+expect_true "the flood's violations were counted exactly: ${summary##*flood=}" sh -c "echo '$summary' | grep -q ' flood=20000\b'"
+expect_true "the flood did not flood the log ($(grep -c 'violation by flood' "$daemon_log") lines)" \
+  test "$(grep -c 'violation by flood' "$daemon_log")" -lt 200
+expect_true "no events were lost" sh -c "! grep -q 'events-lost' '$daemon_log'"
+
 lab_summary
