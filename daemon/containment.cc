@@ -155,8 +155,12 @@ void Containment::onConntrack(const std::vector<netlink::CtFlow>& flows, bool lo
       fresh |= learned_.record(d, {policy::Direction::Inbound, f.src, f.proto, port});
     }
   };
-  for (const netlink::CtFlow& f : flows) learn(f);
+  for (const netlink::CtFlow& f : flows) {
+    if (f.mark & policy::kCtMarkObserve) ++observedEvents_;
+    learn(f);
+  }
   if (lost) {
+    ++eventLosses_;
     log(LogLevel::Error, "events-lost",
         "conntrack events were lost (receive buffer full); resynchronising from the table");
     if (auto all = netlink::dumpConntrack(); all) {
@@ -166,6 +170,22 @@ void Containment::onConntrack(const std::vector<netlink::CtFlow>& flows, bool lo
     }
   }
   if (fresh) saveLearned();
+}
+
+void Containment::logLearnedSummary() const {
+  size_t flows = 0;
+  for (const auto& [device, n] : learnedCounts()) flows += n;
+  log(LogLevel::Info, "learned-summary",
+      "conntrack events of observed flows: " + std::to_string(observedEvents_) + " received, " +
+          std::to_string(eventLosses_) + " losses (each healed by a resync); " +
+          std::to_string(flows) + " distinct flows kept (at most " +
+          std::to_string(policy::LearnedFlows::kMaxFlowsPerDevice) + " per device)");
+}
+
+std::map<std::string, size_t> Containment::learnedCounts() const {
+  std::map<std::string, size_t> out;
+  for (const auto& [a, device] : owners_) out[device] = learned_.flows(device).size();
+  return out;
 }
 
 void Containment::saveLearned() {

@@ -42,6 +42,7 @@ class Containment {
   void onConntrack(const std::vector<netlink::CtFlow>& flows, bool lost);
   // Writes what was learned (counts included); called at stop.
   void saveLearned();
+  void logLearnedSummary() const;
   const policy::LearnedFlows& learned() const { return learned_; }
 
   // By hand (D-Bus, ctl); false when nothing changed.
@@ -57,6 +58,7 @@ class Containment {
   void save();
   std::string deviceOf(const policy::IpAddress& a) const;
   bool mayLog(const std::string& key, policy::WallTime now);
+  std::map<std::string, size_t> learnedCounts() const;
 
   Enforcer& enforcer_;
   StateStore store_;
@@ -65,6 +67,8 @@ class Containment {
   std::map<policy::IpAddress, std::string> owners_;
   std::set<std::string> unknownReported_;
   policy::LearnedFlows learned_;
+  uint64_t observedEvents_ = 0;  // conntrack events of observed flows received
+  uint64_t eventLosses_ = 0;     // times the kernel dropped events for us
   struct LogBudget {
     policy::WallTime since;
     int used = 0;

@@ -82,3 +82,7 @@ kill -TERM "$daemon"; wait "$daemon" || true
 echo "10,000 devices, last rule:       $with Gbit/s"
 python3 -c "print('ratio to no ruleset:            %.2f' % ($with / $bare))"
 python3 -c "print('ratio to conntrack only:        %.2f' % ($with / $stateful))"
+
+echo; echo "== containment"
+lab_down
+bash bench/containment.sh build
