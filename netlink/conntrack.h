@@ -32,8 +32,8 @@ std::expected<std::vector<CtFlow>, std::string> dumpConntrack();
 // Deletes every entry whose original source or destination is one of
 // `addresses`, except entries whose mark has any of `keepMarkBits` (flows
 // admitted by a critical rule). Returns how many were deleted.
-std::expected<size_t, std::string> deleteConntrackFlows(const std::vector<policy::IpAddress>& addresses,
-                                                        uint32_t keepMarkBits);
+std::expected<size_t, std::string> deleteConntrackFlows(
+    const std::vector<policy::IpAddress>& addresses, uint32_t keepMarkBits);
 
 // New conntrack entries as they are created.
 class ConntrackEvents {

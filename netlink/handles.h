@@ -53,9 +53,12 @@ template <typename F>
 void forEachNested(const nlattr* nest, F&& f) {
   forEachAttr(mnl_attr_get_payload(nest), reinterpret_cast<const char*>(nest) + nest->nla_len, f);
 }
+// Ends at nlmsg_len itself, not at libmnl's aligned tail, which can lie past
+// the buffer of a message whose length is not a multiple of 4.
 template <typename F>
 void forEachInMessage(const nlmsghdr* nlh, size_t offset, F&& f) {
-  forEachAttr(mnl_nlmsg_get_payload_offset(nlh, offset), mnl_nlmsg_get_payload_tail(nlh), f);
+  forEachAttr(mnl_nlmsg_get_payload_offset(nlh, offset),
+              reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len, f);
 }
 
 using MnlSocketPtr = std::unique_ptr<mnl_socket, MnlSocketCloser>;

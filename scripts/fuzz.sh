@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target with clang and runs it for a bounded time,
-# seeded with the example configuration and the rejection corpus.
-# Usage: scripts/fuzz.sh [SECONDS]   (default 60)
+# Builds the libFuzzer targets with clang and runs each for a bounded time:
+# the profile loader (seeded with the example configuration and the
+# rejection corpus) and the netlink message parsers (NFLOG, conntrack).
+# Usage: scripts/fuzz.sh [SECONDS]   (default 60, split between the targets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 build=build-fuzz
 CXX=clang++-19 cmake -S . -B "$build" -G Ninja -DRINGFENCE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C "$build" fuzz_profile >/dev/null
+ninja -C "$build" fuzz_profile fuzz_netlink >/dev/null
 
 symbolizer=/usr/lib/llvm-19/bin/llvm-symbolizer
 [[ -x $symbolizer ]] && export ASAN_SYMBOLIZER_PATH=$symbolizer
 
 corpus=$(mktemp -d)
-trap 'rm -rf "$corpus"' EXIT
+trap 'rm -rf "$corpus" "$corpus".*.log' EXIT
 for seed in profiles/*.yaml profiles/devices/*.yaml tests/data/reject/*.yaml \
             tests/data/golden/profiles/* tests/data/groups.yaml; do
   cp "$seed" "$corpus/$(echo "$seed" | tr / _)"
 done
-echo "fuzz: profile loader for ${seconds}s, $(ls "$corpus" | wc -l) seeds"
-"$build"/fuzz/fuzz_profile "$corpus" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
-  -rss_limit_mb=2048 -print_final_stats=1 2>&1 | grep -E '^(stat::number_of_executed_units|stat::new_units_added|==|SUMMARY|INFO: a crash|Done)' || true
-exit "${PIPESTATUS[0]}"
+run() {  # TARGET SECONDS CORPUS...: fails (and so does this script) on any finding
+  local target=$1 time=$2 rc=0; shift 2
+  "$build/fuzz/$target" "$@" -max_total_time="$time" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 >"$corpus.$target.log" 2>&1 || rc=$?
+  grep -E '^(stat::number_of_executed_units|stat::new_units_added|==|SUMMARY|INFO: a crash|Done)' "$corpus.$target.log" || true
+  [[ $rc -eq 0 ]] || { echo "fuzz: $target found a problem (exit $rc); full output:"; tail -40 "$corpus.$target.log"; }
+  return "$rc"
+}
+echo "fuzz: profile loader for $((seconds * 2 / 3))s, $(ls "$corpus" | wc -l) seeds"
+run fuzz_profile $((seconds * 2 / 3)) "$corpus"
+echo "fuzz: netlink parsers (NFLOG, conntrack) for $((seconds / 3))s"
+run fuzz_netlink $((seconds / 3))
