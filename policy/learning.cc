@@ -6,18 +6,8 @@ namespace ringfence::policy {
 namespace {
 
 const char* protoText(uint8_t p) {
-  switch (p) {
-    case 6:
-      return "tcp";
-    case 17:
-      return "udp";
-    case 1:
-      return "icmp";
-    case 58:
-      return "icmpv6";
-    default:
-      return nullptr;
-  }
+  auto proto = protoFromNumber(p);
+  return proto ? toString(*proto) : nullptr;  // the allowlist speaks only these
 }
 
 }  // namespace

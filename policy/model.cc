@@ -83,6 +83,13 @@ uint8_t ipProtocolNumber(Proto p) {
   return 0;
 }
 
+std::optional<Proto> protoFromNumber(uint8_t number) {
+  for (Proto p : {Proto::Tcp, Proto::Udp, Proto::Icmp, Proto::Icmpv6}) {
+    if (ipProtocolNumber(p) == number) return p;
+  }
+  return std::nullopt;
+}
+
 bool Device::hasFamily(Family f) const {
   return std::any_of(addresses.begin(), addresses.end(),
                      [f](const IpAddress& a) { return a.family == f; });

@@ -28,6 +28,7 @@ const char* toString(ViolationAction a);
 const char* toString(UnknownDevices u);
 std::optional<Proto> parseProto(std::string_view text);
 uint8_t ipProtocolNumber(Proto p);
+std::optional<Proto> protoFromNumber(uint8_t number);  // nothing for other protocols
 
 struct PortRange {
   uint16_t low = 0;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "policy/model.h"
 #include "policy/net_types.h"
 
 namespace ringfence::policy {
@@ -36,16 +37,10 @@ int prefixLength(const IpAddress& low, const IpAddress& high) {
 }
 
 std::string renderProto(uint8_t p) {
-  switch (p) {
-    case 6:
-      return "tcp";
-    case 17:
-      return "udp";
-    case 1:
-      return "icmp";
-    default:
-      return std::to_string(p);  // 58 (icmpv6) has no name nft accepts in every setup
-  }
+  // 58 (icmpv6) has no name that nft accepts in every setup: it stays a number.
+  auto proto = protoFromNumber(p);
+  if (!proto || *proto == Proto::Icmpv6) return std::to_string(p);
+  return toString(*proto);
 }
 
 std::string renderPart(KeyType t, const std::vector<uint8_t>& low, const std::vector<uint8_t>& high,

@@ -12,18 +12,8 @@ constexpr std::chrono::seconds kSameAttempt{30};
 constexpr size_t kMaxRememberedFlows = 65536;  // about 6 MB for a device that floods
 
 std::string protoName(uint8_t p) {
-  switch (p) {
-    case 6:
-      return "tcp";
-    case 17:
-      return "udp";
-    case 1:
-      return "icmp";
-    case 58:
-      return "icmpv6";
-    default:
-      return "proto " + std::to_string(p);
-  }
+  auto proto = protoFromNumber(p);
+  return proto ? toString(*proto) : "proto " + std::to_string(p);
 }
 
 // Keeps the most recently seen half: amortised O(log n) per violation even
