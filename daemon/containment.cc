@@ -122,10 +122,19 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
                 policy::describeFlow(flow) + (v.dropped ? ", dropped" : ", allowed (monitor mode)"),
             device);
       }
+      if (events_ && judge_->violations(device) != before) {
+        auto proto = policy::protoFromNumber(p.proto);
+        events_->violation(device, policy::toString(prefix->direction), policy::toString(p.src),
+                           policy::toString(p.dst),
+                           proto ? policy::toString(*proto) : std::to_string(p.proto), p.sport,
+                           p.dport, v.dropped);
+      }
       for (const policy::Action& a : actions) perform(a);
     } else if (prefix->what == "unknown") {
       std::string key = policy::toString(p.src) + "/" + p.mac + "/" + interfaceName(p.inIfindex);
       if (unknownReported_.insert(key).second) {
+        if (events_)
+          events_->unknownHost(policy::toString(p.src), p.mac, interfaceName(p.inIfindex));
         log(LogLevel::Warning, "unknown-host",
             "unknown host " + policy::toString(p.src) + " (MAC " + (p.mac.empty() ? "?" : p.mac) +
                 ") on " + interfaceName(p.inIfindex) + ": no profile claims it");
@@ -253,12 +262,14 @@ void Containment::perform(const policy::Action& a) {
       save();
       log(LogLevel::Warning, "device-isolated",
           "device " + a.device + " isolated by " + a.by + ": " + a.reason, a.device);
+      if (events_) events_->isolated(a.device, a.reason, a.by);
       break;
     case policy::ActionKind::Release:
       applyIsolation(a.device, false);
       save();
       log(LogLevel::Info, "device-released",
           "device " + a.device + " released by " + a.by + ": " + a.reason, a.device);
+      if (events_) events_->released(a.device, a.reason, a.by);
       break;
     case policy::ActionKind::Alert:
       log(LogLevel::Warning, "alert", "ALERT for " + a.device + ": " + a.reason, a.device);

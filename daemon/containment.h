@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "daemon/enforcer.h"
+#include "daemon/gateway.h"
 #include "daemon/state_store.h"
 #include "netlink/conntrack.h"
 #include "netlink/nflog.h"
@@ -51,6 +52,8 @@ class Containment {
   bool release(const std::string& device, const std::string& reason, const std::string& by);
 
   const policy::ViolationJudge* judge() const { return judge_ ? &*judge_ : nullptr; }
+  // Where violations, isolations, releases and unknown hosts are announced.
+  void setEvents(GatewayEvents* events) { events_ = events; }
 
  private:
   void perform(const policy::Action& action);
@@ -67,6 +70,7 @@ class Containment {
   std::map<policy::IpAddress, std::string> owners_;
   std::set<std::string> unknownReported_;
   policy::LearnedFlows learned_;
+  GatewayEvents* events_ = nullptr;
   uint64_t observedEvents_ = 0;  // conntrack events of observed flows received
   uint64_t eventLosses_ = 0;     // times the kernel dropped events for us
   struct LogBudget {

@@ -36,29 +36,37 @@ void logDiagnostics(const policy::Diagnostics& diags) {
 
 }  // namespace
 
-std::optional<Manager::Loaded> Manager::load(const char* why) {
+std::expected<Manager::Loaded, std::vector<std::string>> Manager::load(const char* why) {
   policy::LoadResult r = policy::loadPolicy(options_.load);
   logDiagnostics(r.diagnostics);
+  std::vector<std::string> errors, warnings;
+  for (const policy::Diagnostic& d : r.diagnostics.sorted()) {
+    (d.severity == policy::Severity::Error ? errors : warnings)
+        .push_back(policy::formatDiagnostic(d));
+  }
   if (!r.ok()) {
     log(LogLevel::Error, "policy-refused",
         std::string(why) + ": policy refused with " + std::to_string(r.diagnostics.errorCount()) +
             " errors; " +
             (enforcer_ && enforcer_->running() ? "the running policy stays in force"
                                                : "nothing applied"));
-    return std::nullopt;
+    return std::unexpected(std::move(errors));
   }
-  Loaded loaded{std::make_unique<policy::Policy>(std::move(r.policy)), {}};
+  Loaded loaded{std::make_unique<policy::Policy>(std::move(r.policy)), {}, std::move(warnings)};
   loaded.plan = policy::compilePlan(*loaded.policy);
   return loaded;
 }
 
+void Manager::stamp() {
+  ++generation_;
+  loadedAt_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        policy::WallClock::now().time_since_epoch())
+                                        .count());
+}
+
 int Manager::run() {
-  if (options_.bus != "none") {
-    log(LogLevel::Warning, "dbus-unavailable",
-        "this build does not serve D-Bus yet; running as with --bus none");
-  }
   auto started = Clock::now();
-  std::optional<Loaded> loaded = load("start");
+  auto loaded = load("start");
   if (!loaded) return 1;  // a table left by an earlier run stays in force (fail closed)
 
   auto sink = netlink::NetlinkSink::open(options_.ownTable);
@@ -99,7 +107,7 @@ int Manager::run() {
     log(LogLevel::Error, "apply-failed", "the kernel refused the policy: " + applied.error());
     return 1;
   }
-  ++generation_;
+  stamp();
   log(LogLevel::Info, "policy-applied",
       "policy applied: table inet " + table + ", " + std::to_string(devices) + " devices, " +
           std::to_string(elements) + " set elements, " + std::to_string(applied->stats.messages) +
@@ -110,6 +118,15 @@ int Manager::run() {
     log(LogLevel::Error, "event-loop",
         std::string("cannot set up the event loop: ") + strerror(-rc));
     return 1;
+  }
+  if (options_.bus != "none") {
+    auto bus = BusService::open(loop_.get(), options_.bus, *this, policy_->config.adminGroup);
+    if (!bus) {
+      log(LogLevel::Error, "dbus-error", bus.error());
+      return 1;
+    }
+    bus_ = std::move(*bus);
+    containment_->setEvents(bus_.get());
   }
   sd_notifyf(0, "READY=1\nSTATUS=Enforcing %zu devices (generation %lu)", devices,
              static_cast<unsigned long>(generation_));
@@ -158,7 +175,7 @@ int Manager::onSignal(sd_event_source* source, const struct signalfd_siginfo* in
   try {
     auto* m = static_cast<Manager*>(self);
     if (info->ssi_signo == SIGHUP) {
-      m->reload();
+      (void)m->reload();  // the outcome is logged
     } else {
       log(LogLevel::Info, "signal",
           std::string("received ") + strsignal(static_cast<int>(info->ssi_signo)));
@@ -233,38 +250,46 @@ void Manager::armTimer() {
   sd_event_source_set_enabled(timer_, SD_EVENT_ONESHOT);
 }
 
-void Manager::reload() {
+std::expected<std::pair<uint64_t, std::vector<std::string>>, std::vector<std::string>>
+Manager::reload() {
   auto started = Clock::now();
   sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lu",
              static_cast<unsigned long>(std::chrono::duration_cast<std::chrono::microseconds>(
                                             Clock::now().time_since_epoch())
                                             .count()));
   log(LogLevel::Info, "reload", "reloading the policy");
-  if (std::optional<Loaded> loaded = load("reload")) {
-    size_t devices = loaded->plan.devices.size();
-    containment_->usePolicy(*loaded->policy, &loaded->plan);
-    auto applied = enforcer_->reload(std::move(loaded->plan));
-    if (applied) {
-      policy_ = std::move(loaded->policy);
-    } else if (policy_) {
-      containment_->usePolicy(*policy_, nullptr);  // back to the policy in force
-    }
-    if (!applied) {
-      log(LogLevel::Error, "apply-failed",
-          "the kernel refused the new policy; the running policy stays in force: " +
-              applied.error());
-    } else {
-      ++generation_;
-      log(LogLevel::Info, "policy-applied",
-          std::string("policy reloaded: ") + std::to_string(devices) + " devices, " +
-              (applied->rebuilt ? "table rebuilt"
-                                : std::to_string(applied->elementChanges) + " element changes") +
-              ", " + std::to_string(applied->stats.messages) + " messages in one transaction, " +
-              fixed1(msSince(started)) + " ms");
-    }
+  auto done = [&](auto result) {
+    sd_notifyf(0, "READY=1\nSTATUS=Enforcing (generation %lu)",
+               static_cast<unsigned long>(generation_));
+    return result;
+  };
+  auto loaded = load("reload");
+  if (!loaded) return done(std::unexpected(std::move(loaded.error())));
+  size_t devices = loaded->plan.devices.size();
+  std::vector<std::string> before = deviceNames();
+  containment_->usePolicy(*loaded->policy, &loaded->plan);
+  auto applied = enforcer_->reload(std::move(loaded->plan));
+  if (!applied) {
+    containment_->usePolicy(*policy_, nullptr);  // back to the policy in force
+    log(LogLevel::Error, "apply-failed",
+        "the kernel refused the new policy; the running policy stays in force: " + applied.error());
+    return done(std::unexpected(
+        std::vector<std::string>{"the kernel refused the policy: " + applied.error()}));
   }
-  sd_notifyf(0, "READY=1\nSTATUS=Enforcing (generation %lu)",
-             static_cast<unsigned long>(generation_));
+  policy_ = std::move(loaded->policy);
+  stamp();
+  log(LogLevel::Info, "policy-applied",
+      std::string("policy reloaded: ") + std::to_string(devices) + " devices, " +
+          (applied->rebuilt ? "table rebuilt"
+                            : std::to_string(applied->elementChanges) + " element changes") +
+          ", " + std::to_string(applied->stats.messages) + " messages in one transaction, " +
+          fixed1(msSince(started)) + " ms");
+  if (bus_) {
+    bus_->setAdminGroup(policy_->config.adminGroup);
+    bus_->devicesChanged(before, deviceNames());
+    bus_->policyReloaded(generation_);
+  }
+  return done(std::pair{generation_, std::move(loaded->warnings)});
 }
 
 void Manager::reassert() {

@@ -8,8 +8,10 @@
 #include <memory>
 #include <optional>
 
+#include "daemon/bus.h"
 #include "daemon/containment.h"
 #include "daemon/enforcer.h"
+#include "daemon/gateway.h"
 #include "daemon/options.h"
 #include "netlink/monitor.h"
 #include "netlink/netlink_sink.h"
@@ -21,22 +23,41 @@ struct EventLoopFree {
   void operator()(sd_event* e) const { sd_event_unref(e); }
 };
 
-class Manager {
+class Manager final : public Gateway {
  public:
   explicit Manager(DaemonOptions options) : options_(std::move(options)) {}  // no I/O
   // Loads, applies and serves until stopped; returns the process exit code.
   int run();
 
+  // Gateway (manager_gateway.cc): what the D-Bus service reads and asks for.
+  uint64_t policyGeneration() const override { return generation_; }
+  uint64_t policyLoadedAt() const override { return loadedAt_; }
+  std::vector<std::string> deviceNames() const override;
+  std::optional<DeviceStatus> device(const std::string& name) const override;
+  uint32_t isolatedCount() const override;
+  uint64_t violationsTotal() const override;
+  std::map<policy::ObservedFlow, uint64_t> observedFlows(const std::string& name) const override;
+  std::expected<policy::FlowVerdict, policy::FlowCheckFailure> check(
+      const policy::FlowQuery& q) const override;
+  std::expected<void, MutationError> isolate(const std::string& name, const std::string& reason,
+                                             const std::string& by) override;
+  std::expected<void, MutationError> release(const std::string& name, const std::string& reason,
+                                             const std::string& by) override;
+  std::expected<std::pair<uint64_t, std::vector<std::string>>, std::vector<std::string>> reload()
+      override;
+
  private:
   struct Loaded {
     std::unique_ptr<policy::Policy> policy;  // stable address: the judge refers to it
     policy::Plan plan;
+    std::vector<std::string> warnings;
   };
-  std::optional<Loaded> load(const char* why);
+  // The policy, or every error line when it is refused.
+  std::expected<Loaded, std::vector<std::string>> load(const char* why);
   void armTimer();
   int setupLoop();
-  void reload();
   void reassert();
+  void stamp();  // a policy was applied: generation and time
 
   static int onSignal(sd_event_source*, const struct signalfd_siginfo* info, void* self) noexcept;
   static int onMonitor(sd_event_source*, int fd, uint32_t revents, void* self) noexcept;
@@ -56,6 +77,8 @@ class Manager {
   sd_event_source* timer_ = nullptr;
   uint64_t nflogLost_ = 0;
   uint64_t generation_ = 0;
+  uint64_t loadedAt_ = 0;
+  std::unique_ptr<BusService> bus_;
 };
 
 // ringfenced --check: validate and print the plan; never touches the kernel.

@@ -1,0 +1,75 @@
+// What the D-Bus service asks of the daemon, and what the daemon tells it:
+// the seam between daemon/bus*.cc and the rest, so the bus code never
+// reaches into the manager's internals.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policy/flow_check.h"
+#include "policy/learning.h"
+
+namespace ringfence::daemon {
+
+struct DeviceStatus {
+  std::string name, description, mode, state;  // state: normal, isolated, maintenance
+  std::vector<std::string> addresses;
+  std::string mac, interface;
+  std::vector<std::pair<std::string, std::string>> inventory;
+  uint64_t violations = 0;
+  uint64_t lastViolationAt = 0;  // CLOCK_REALTIME microseconds, 0 = never
+  uint64_t isolatedSince = 0;
+  std::string isolationReason;
+  uint64_t maintenanceUntil = 0;
+  uint64_t packetsAllowed = 0;
+  uint64_t packetsDropped = 0;
+};
+
+enum class MutationError { NoSuchDevice, NothingToDo, Failed };
+
+class Gateway {
+ public:
+  virtual ~Gateway() = default;
+  virtual uint64_t policyGeneration() const = 0;
+  virtual uint64_t policyLoadedAt() const = 0;  // CLOCK_REALTIME microseconds
+  virtual std::vector<std::string> deviceNames() const = 0;
+  virtual std::optional<DeviceStatus> device(const std::string& name) const = 0;
+  virtual uint32_t isolatedCount() const = 0;
+  virtual uint64_t violationsTotal() const = 0;
+  virtual std::map<policy::ObservedFlow, uint64_t> observedFlows(const std::string& name) const = 0;
+  // The verdict now: isolation counts, unless a critical rule allows the flow.
+  virtual std::expected<policy::FlowVerdict, policy::FlowCheckFailure> check(
+      const policy::FlowQuery& q) const = 0;
+
+  virtual std::expected<void, MutationError> isolate(const std::string& name,
+                                                     const std::string& reason,
+                                                     const std::string& by) = 0;
+  virtual std::expected<void, MutationError> release(const std::string& name,
+                                                     const std::string& reason,
+                                                     const std::string& by) = 0;
+  // The new generation and its warnings, or every error line of a refused policy.
+  virtual std::expected<std::pair<uint64_t, std::vector<std::string>>, std::vector<std::string>>
+  reload() = 0;
+};
+
+// Events as they happen (the bus turns them into signals).
+class GatewayEvents {
+ public:
+  virtual ~GatewayEvents() = default;
+  virtual void violation(const std::string& device, const std::string& direction,
+                         const std::string& src, const std::string& dst, const std::string& proto,
+                         uint16_t sport, uint16_t dport, bool dropped) = 0;
+  virtual void isolated(const std::string& device, const std::string& reason,
+                        const std::string& by) = 0;
+  virtual void released(const std::string& device, const std::string& reason,
+                        const std::string& by) = 0;
+  virtual void unknownHost(const std::string& address, const std::string& mac,
+                           const std::string& interface) = 0;
+  virtual void policyReloaded(uint64_t generation) = 0;
+};
+
+}  // namespace ringfence::daemon

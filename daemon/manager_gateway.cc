@@ -1,0 +1,98 @@
+// The Manager as the D-Bus service sees it (daemon/gateway.h).
+#include <algorithm>
+
+#include "daemon/log.h"
+#include "daemon/manager.h"
+
+namespace ringfence::daemon {
+namespace {
+
+uint64_t micros(policy::WallTime t) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
+}
+
+}  // namespace
+
+std::vector<std::string> Manager::deviceNames() const {
+  std::vector<std::string> out;
+  if (!policy_) return out;
+  for (const policy::Device& d : policy_->devices) out.push_back(d.name);
+  return out;
+}
+
+std::optional<DeviceStatus> Manager::device(const std::string& name) const {
+  const policy::Device* d = policy_ ? policy_->findDevice(name) : nullptr;
+  if (!d) return std::nullopt;
+  DeviceStatus s;
+  s.name = d->name;
+  s.description = d->description;
+  s.mode = policy::toString(d->mode);
+  for (const policy::IpAddress& a : d->addresses) s.addresses.push_back(policy::toString(a));
+  s.mac = d->mac ? policy::toString(*d->mac) : "";
+  s.interface = d->interface;
+  s.inventory = d->inventory;
+  s.state = "normal";
+  if (const policy::ViolationJudge* j = containment_->judge()) {
+    s.violations = j->violations(name);
+    if (auto last = j->lastViolation(name)) s.lastViolationAt = micros(*last);
+    if (auto it = j->isolations().find(name); it != j->isolations().end()) {
+      s.state = "isolated";
+      s.isolatedSince = micros(it->second.since);
+      s.isolationReason = it->second.reason;
+    }
+  }
+  return s;
+}
+
+uint32_t Manager::isolatedCount() const {
+  const policy::ViolationJudge* j = containment_->judge();
+  return j ? static_cast<uint32_t>(j->isolations().size()) : 0;
+}
+
+uint64_t Manager::violationsTotal() const {
+  const policy::ViolationJudge* j = containment_->judge();
+  return j ? j->violationsTotal() : 0;
+}
+
+std::map<policy::ObservedFlow, uint64_t> Manager::observedFlows(const std::string& name) const {
+  return containment_->learned().flows(name);
+}
+
+std::expected<policy::FlowVerdict, policy::FlowCheckFailure> Manager::check(
+    const policy::FlowQuery& q) const {
+  auto verdict = policy::checkFlow(*policy_, q);
+  const policy::ViolationJudge* j = containment_->judge();
+  if (verdict && verdict->allowed && !verdict->critical && j && j->isIsolated(q.device)) {
+    const policy::Isolation& iso = j->isolations().at(q.device);
+    return policy::FlowVerdict{
+        false, q.device + " is isolated (" + iso.reason + "; by " + iso.by + ")", false};
+  }
+  return verdict;
+}
+
+std::expected<void, MutationError> Manager::isolate(const std::string& name,
+                                                    const std::string& reason,
+                                                    const std::string& by) {
+  if (!policy_->findDevice(name)) return std::unexpected(MutationError::NoSuchDevice);
+  log(LogLevel::Info, "isolate-request",
+      "isolation of " + name + " requested by " + by + ": " + reason, name);
+  if (!containment_->isolate(name, reason, by, policy::WallClock::now())) {
+    return std::unexpected(MutationError::NothingToDo);
+  }
+  return {};
+}
+
+std::expected<void, MutationError> Manager::release(const std::string& name,
+                                                    const std::string& reason,
+                                                    const std::string& by) {
+  const policy::ViolationJudge* j = containment_->judge();
+  bool known = policy_->findDevice(name) || (j && j->isIsolated(name));
+  if (!known) return std::unexpected(MutationError::NoSuchDevice);
+  log(LogLevel::Info, "release-request",
+      "release of " + name + " requested by " + by + ": " + reason, name);
+  if (!containment_->release(name, reason, by)) return std::unexpected(MutationError::NothingToDo);
+  return {};
+}
+
+}  // namespace ringfence::daemon
