@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The D-Bus service against a private dbus-daemon: properties, methods,
+# signals, error names, objects following reloads, and who may do what, with a
+# real unprivileged user and a member of the admin group (both created here).
+# Usage: dbus_test.sh BUILD_DIR
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:?build dir}" && pwd)
+source "$here/lab.sh"
+lab_require_root
+
+work=$(mktemp -d)
+chmod 755 "$work"
+user="rfu$$"; admin="rfa$$"; group="rfadm$$"
+daemon_log="$work/ringfenced.log"
+cleanup() {
+  if [[ $LAB_FAILED -gt 0 ]]; then echo "# daemon log:"; sed "s/^/#   /" "$daemon_log"; fi
+  lab_down
+  userdel "$user" 2>/dev/null; userdel "$admin" 2>/dev/null; groupdel "$group" 2>/dev/null
+  rm -rf "$work"
+}
+lab_up
+trap cleanup EXIT
+groupadd "$group" && useradd -M -N -s /usr/sbin/nologin "$user" && useradd -M -N -G "$group" -s /usr/sbin/nologin "$admin"
+cp -r "$here/../data/isolate" "$work/etc"
+printf 'state_dir: %s/state\nadmin_group: %s\n' "$work" "$group" >> "$work/etc/ringfence.yaml"
+
+bus="unix:path=$work/bus"
+dbus-daemon --config-file="$here/../data/dbus/test-bus.conf" --address="$bus" --nofork --nopidfile &
+LAB_PIDS+=($!)
+for _ in $(seq 50); do [[ -S $work/bus ]] && break; sleep 0.1; done
+chmod 777 "$work/bus"
+
+lab_host pump dev0 198.51.100.10 "" 02:00:00:00:00:10
+lab_host other lan0 203.0.113.99
+lab_listen other tcp 443
+
+ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$work/etc/ringfence.yaml" --bus "$bus" >"$daemon_log" 2>&1 &
+DAEMON=$!
+for _ in $(seq 50); do busctl --address="$bus" status io.ringfence.Gateway1 >/dev/null 2>&1 && break; sleep 0.1; done
+
+M=(io.ringfence.Gateway1 /io/ringfence/Gateway1 io.ringfence.Gateway1.Manager)
+as() { local who=$1; shift; runuser -u "$who" -- "$@"; }
+call() { busctl --address="$bus" call "${M[@]}" "$@"; }
+prop() { busctl --address="$bus" get-property "${M[@]}" "$1"; }
+dprop() { busctl --address="$bus" get-property io.ringfence.Gateway1 "/io/ringfence/Gateway1/device/$1" io.ringfence.Gateway1.Device "$2"; }
+is() { [[ "$("${@:2}" 2>&1)" == "$1" ]]; }
+has() { "${@:2}" 2>&1 | grep -q -- "$1"; }
+# The D-Bus error name a call ends with (busctl prints only the message): METHOD ARGS...
+error_of() {
+  local method=$1; shift
+  dbus-send --bus="$bus" --print-reply --dest=io.ringfence.Gateway1 /io/ringfence/Gateway1 \
+    "io.ringfence.Gateway1.Manager.$method" "$@" 2>&1 | sed -n 's/^Error \([^:]*\):.*/\1/p'
+}
+
+busctl --address="$bus" monitor io.ringfence.Gateway1 > "$work/signals" 2>&1 &
+LAB_PIDS+=($!)
+sleep 0.3
+
+echo "# properties and introspection"
+expect_true "Version" is "s \"0.1.0\"" prop Version
+expect_true "DeviceCount" is "u 5" prop DeviceCount
+expect_true "PolicyGeneration" is "t 1" prop PolicyGeneration
+expect_true "IsolatedCount" is "u 0" prop IsolatedCount
+expect_true "busctl introspect lists the methods" has ".Isolate" busctl --address="$bus" introspect "${M[@]}"
+expect_true "a device object's Inventory-free properties" is "as 1 \"198.51.100.10\"" dprop pump Addresses
+expect_true "a device object's Mode" is 's "monitor"' dprop mon Mode
+expect_true "ObjectManager knows the device objects" has "/io/ringfence/Gateway1/device/ws" \
+  busctl --address="$bus" call io.ringfence.Gateway1 /io/ringfence/Gateway1 org.freedesktop.DBus.ObjectManager GetManagedObjects
+
+echo "# methods and errors"
+expect_true "ListDevices" has '"pump" "enforce" "normal" 0 "/io/ringfence/Gateway1/device/pump"' call ListDevices
+expect_true "GetDevice" is 'o "/io/ringfence/Gateway1/device/pump"' call GetDevice s pump
+expect_true "GetDevice of an unknown device: NoSuchDevice" is "io.ringfence.Gateway1.Error.NoSuchDevice" \
+  error_of GetDevice string:nope
+expect_true "Check allowed" has "bs true" call Check ssssq pump outbound 203.0.113.20 tcp 443
+expect_true "Check denied" has "bs false" call Check ssssq pump outbound 203.0.113.99 tcp 443
+expect_true "Check with a bad direction: InvalidArgument" is "io.ringfence.Gateway1.Error.InvalidArgument" \
+  error_of Check string:pump string:sideways string:203.0.113.20 string:tcp uint16:443
+expect_true "GetObservedFlows" has "a(sssqt)" call GetObservedFlows s learner
+
+echo "# who may do what"
+expect_true "an unprivileged user may read" is "u 5" as "$user" busctl --address="$bus" get-property "${M[@]}" DeviceCount
+expect_true "an unprivileged user may not isolate: AccessDenied" is "org.freedesktop.DBus.Error.AccessDenied" \
+  as "$user" bash -c "$(declare -f error_of); bus='$bus'; error_of Isolate string:pump string:'not allowed'"
+expect_true "the refusal is logged with the caller" grep -q "Isolate refused for uid:$(id -u "$user")" "$daemon_log"
+expect_true "nobody was isolated by it" is "u 0" prop IsolatedCount
+expect_true "a member of the admin group may isolate" is "" as "$admin" busctl --address="$bus" call "${M[@]}" Isolate ss pump "suspicious traffic"
+expect_true "the isolation is logged with the caller and reason" grep -q "device pump isolated by uid:$(id -u "$admin"): suspicious traffic" "$daemon_log"
+expect_true "State is isolated" is 's "isolated"' dprop pump State
+expect_true "IsolatedCount is 1" is "u 1" prop IsolatedCount
+expect_drop "and the kernel enforces it" lab_tcp pump 203.0.113.99 443
+expect_true "isolating again: InvalidArgument" is "io.ringfence.Gateway1.Error.InvalidArgument" \
+  error_of Isolate string:pump string:again
+expect_true "root may release" is "" call Release ss pump "checked by biomed"
+expect_true "State is normal again" is 's "normal"' dprop pump State
+expect_true "an unprivileged user may not reload" is "org.freedesktop.DBus.Error.AccessDenied" \
+  as "$user" bash -c "$(declare -f error_of); bus='$bus'; error_of Reload"
+
+echo "# reload: objects follow the policy; a refused policy is InvalidPolicy"
+printf 'device: newcomer\nidentity:\n  addresses: [198.51.100.90]\n' > "$work/etc/profiles/newcomer.yaml"
+expect_true "Reload returns the new generation" has "tas 2 0" call Reload
+expect_true "the new device has an object" is 's "newcomer"' dprop newcomer Name
+echo "mode: bogus" >> "$work/etc/profiles/newcomer.yaml"
+expect_true "a refused policy is the error InvalidPolicy" is "io.ringfence.Gateway1.Error.InvalidPolicy" error_of Reload
+expect_true "its message is every error line" has "newcomer.yaml:4:7: error: invalid mode 'bogus'" \
+  dbus-send --bus="$bus" --print-reply --dest=io.ringfence.Gateway1 /io/ringfence/Gateway1 io.ringfence.Gateway1.Manager.Reload
+rm "$work/etc/profiles/newcomer.yaml"
+call Reload >/dev/null
+expect_true "the removed device's object is gone" is "org.freedesktop.DBus.Error.UnknownObject" \
+  sh -c "dbus-send --bus='$bus' --print-reply --dest=io.ringfence.Gateway1 /io/ringfence/Gateway1/device/newcomer org.freedesktop.DBus.Properties.Get string:io.ringfence.Gateway1.Device string:Name 2>&1 | sed -n 's/^Error \\([^:]*\\):.*/\\1/p'"
+
+echo "# signals"
+sleep 0.3
+expect_true "DeviceIsolated was signalled" grep -q "Member=DeviceIsolated" "$work/signals"
+expect_true "DeviceReleased was signalled" grep -q "Member=DeviceReleased" "$work/signals"
+expect_true "PolicyReloaded was signalled" grep -q "Member=PolicyReloaded" "$work/signals"
+expect_true "PropertiesChanged was signalled" grep -q "Member=PropertiesChanged" "$work/signals"
+expect_true "InterfacesAdded for the new device" grep -q "Member=InterfacesAdded" "$work/signals"
+lab_tcp pump 203.0.113.99 22
+sleep 0.5
+expect_true "Violation was signalled" grep -q "Member=Violation" "$work/signals"
+
+kill -TERM "$DAEMON"; wait "$DAEMON" 2>/dev/null
+lab_summary
