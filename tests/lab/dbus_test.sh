@@ -45,7 +45,7 @@ call() { busctl --address="$bus" call "${M[@]}" "$@"; }
 prop() { busctl --address="$bus" get-property "${M[@]}" "$1"; }
 dprop() { busctl --address="$bus" get-property io.ringfence.Gateway1 "/io/ringfence/Gateway1/device/$1" io.ringfence.Gateway1.Device "$2"; }
 is() { [[ "$("${@:2}" 2>&1)" == "$1" ]]; }
-has() { "${@:2}" 2>&1 | grep -q -- "$1"; }
+has() { local out; out=$("${@:2}" 2>&1); grep -q -- "$1" <<<"$out"; }  # whatever the command's exit code
 # The D-Bus error name a call ends with (busctl prints only the message): METHOD ARGS...
 error_of() {
   local method=$1; shift
