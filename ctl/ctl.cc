@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "ctl/offline.h"
+#include "ctl/online.h"
 
 namespace ringfence::ctl {
 namespace po = boost::program_options;
@@ -81,9 +82,11 @@ int runCheck(const Parsed& p, OutputMode mode, std::ostream& out, std::ostream& 
   c.proto = p.vm["proto"].as<std::string>();
   if (p.vm.count("port")) c.port = p.vm["port"].as<unsigned>();
   if (!p.vm.count("offline")) {
-    err << "ringfencectl: cannot reach the daemon: this build has no D-Bus client yet; use "
-           "--offline\n";
-    return kExitUnreachable;
+    OnlineArgs a;
+    a.command = "check";
+    a.bus = p.vm["bus"].as<std::string>();
+    a.check = c;
+    return runOnline(a, mode, out, err);
   }
   return runCheckOffline(loadOptions(p.vm), c, mode, out, err);
 }
@@ -126,12 +129,20 @@ int runCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
                                    : runCompile(loadOptions(p.vm), mode, out, err);
   }
   if (p.command == "check") return runCheck(p, mode, out, err);
-  for (const char* online :
-       {"status", "list", "show", "isolate", "release", "reload", "maintain", "events", "learn"}) {
-    if (p.command == online) {
-      err << "ringfencectl: cannot reach the daemon: this build has no D-Bus client yet\n";
-      return kExitUnreachable;
-    }
+  if (p.command == "events") return runEvents(p.vm["bus"].as<std::string>(), mode, out, err);
+  if (p.command == "maintain") {
+    err << "ringfencectl: maintenance windows are not available in this version of ringfenced\n";
+    return kExitRefused;
+  }
+  for (const char* online : {"status", "list", "show", "isolate", "release", "reload", "learn"}) {
+    if (p.command != online) continue;
+    OnlineArgs a;
+    a.command = p.command;
+    a.args = p.args;
+    a.bus = p.vm["bus"].as<std::string>();
+    if (p.vm.count("reason")) a.reason = p.vm["reason"].as<std::string>();
+    a.load = loadOptions(p.vm);
+    return runOnline(a, mode, out, err);
   }
   return usage(err, "unknown command '" + p.command + "'");
 }

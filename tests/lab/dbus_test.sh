@@ -32,8 +32,12 @@ for _ in $(seq 50); do [[ -S $work/bus ]] && break; sleep 0.1; done
 chmod 777 "$work/bus"
 
 lab_host pump dev0 198.51.100.10 "" 02:00:00:00:00:10
+lab_host ws dev0 198.51.100.50 "" 02:00:00:00:00:50
+lab_host learner dev0 198.51.100.40 "" 02:00:00:00:00:40
+lab_host srv lan0 203.0.113.20
 lab_host other lan0 203.0.113.99
 lab_listen other tcp 443
+lab_listen srv tcp 443
 
 ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$work/etc/ringfence.yaml" --bus "$bus" >"$daemon_log" 2>&1 &
 DAEMON=$!
@@ -120,6 +124,46 @@ expect_true "InterfacesAdded for the new device" grep -q "Member=InterfacesAdded
 lab_tcp pump 203.0.113.99 22
 sleep 0.5
 expect_true "Violation was signalled" grep -q "Member=Violation" "$work/signals"
+
+echo "# ringfencectl against the running daemon"
+ctl() { "$build/ctl/ringfencectl" --bus "$bus" "$@"; }
+code() { "$@" >/dev/null 2>&1; echo $?; }
+call Release ss pump "before the ctl checks" >/dev/null 2>&1
+expect_true "status" has "devices:    5 (0 isolated)" ctl status
+expect_true "status --json" has '"DeviceCount":5' ctl status --json
+expect_true "list shows an aligned table" has "^pump  *enforce  *normal  *[0-9]*  *198.51.100.10" ctl list
+expect_true "show DEVICE" has "Mode:  *monitor" ctl show mon
+expect_true "show of an unknown device exits 5" is 5 code ctl show nope
+"$build/ctl/ringfencectl" --bus "$bus" events > "$work/events" 2>&1 &
+events=$!
+LAB_PIDS+=($events)
+sleep 0.5
+expect_pass "before: pump -> other tcp/443 is a forbidden flow, so use an allowed one" lab_tcp pump 203.0.113.20 443 || true
+expect_true "an unprivileged user cannot isolate: exit 4" is 4 code as "$user" "$build/ctl/ringfencectl" --bus "$bus" isolate pump --reason x
+expect_true "isolate from the command line" is 0 code ctl isolate ws --reason "maintenance of the ward switch"
+expect_true "isolate without --reason is a usage error (exit 2)" is 2 code ctl isolate ws
+expect_true "isolate an unknown device: exit 5" is 5 code ctl isolate nope --reason x
+expect_true "check (online) answers isolated" has "denied: ws is isolated" ctl check ws --to 203.0.113.20 --proto tcp --port 443
+expect_true "check (online) exits 1 when denied" is 1 code ctl check ws --to 203.0.113.20 --proto tcp --port 443
+expect_true "release from the command line" is 0 code ctl release ws --reason "done"
+sleep 0.5
+expect_true "events printed the isolation as it happened" grep -q "DeviceIsolated ws by uid:0: maintenance of the ward switch" "$work/events"
+expect_true "events printed the release" grep -q "DeviceReleased ws by uid:0: done" "$work/events"
+lab_tcp pump 203.0.113.99 443
+sleep 0.5
+expect_true "events printed the violation and the automatic isolation" grep -q "DeviceIsolated pump by policy" "$work/events"
+expect_drop "the isolation changed real traffic" lab_tcp pump 203.0.113.20 443
+expect_true "release pump from the command line" is 0 code ctl release pump --reason "checked"
+expect_pass "after release the pump works again" lab_tcp pump 203.0.113.20 443
+lab_tcp learner 203.0.113.20 443 || true
+sleep 0.3
+ctl learn learner > "$work/learned.yaml"
+expect_true "learn prints an allow: block" grep -q "^allow:" "$work/learned.yaml"
+mkdir -p "$work/proposed"
+{ printf 'device: learner\nidentity:\n  addresses: [198.51.100.40]\n'; grep -v '^#' "$work/learned.yaml"; } > "$work/proposed/learner.yaml"
+expect_true "validate accepts the proposed profile" "$build/ctl/ringfencectl" validate --profiles "$work/proposed"
+expect_true "reload from the command line" has "policy generation [0-9]* applied" ctl reload
+expect_true "a daemon that cannot be reached: exit 3" is 3 code "$build/ctl/ringfencectl" --bus "unix:path=$work/nothing" status
 
 kill -TERM "$DAEMON"; wait "$DAEMON" 2>/dev/null
 lab_summary

@@ -1,0 +1,117 @@
+// ringfencectl events: follows the daemon's signals, one line each, until interrupted.
+#include <systemd/sd-bus.h>
+
+#include <cstring>
+#include <ctime>
+#include <ostream>
+
+#include "ctl/ctl.h"
+#include "ctl/json.h"
+#include "ctl/online.h"
+
+namespace ringfence::ctl {
+namespace {
+
+struct Context {
+  std::ostream* out;
+  bool json;
+};
+
+std::string now() {
+  time_t t = time(nullptr);
+  struct tm tm {};
+  localtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+int onSignal(sd_bus_message* m, void* userdata, sd_bus_error*) noexcept {
+  auto* ctx = static_cast<Context*>(userdata);
+  std::string member = sd_bus_message_get_member(m) ? sd_bus_message_get_member(m) : "";
+  JsonWriter j;
+  j.beginObject().key("time").value(now()).key("event").value(member);
+  std::string line = now() + " " + member;
+  if (member == "Violation") {
+    const char *device, *dir, *src, *dst, *proto, *verdict;
+    uint16_t sport, dport;
+    if (sd_bus_message_read(m, "sssssqqs", &device, &dir, &src, &dst, &proto, &sport, &dport,
+                            &verdict) < 0)
+      return 0;
+    line += std::string(" ") + device + " " + dir + " " + proto + " " + src + ":" +
+            std::to_string(sport) + " -> " + dst + ":" + std::to_string(dport) + " " + verdict;
+    j.key("device")
+        .value(device)
+        .key("direction")
+        .value(dir)
+        .key("src")
+        .value(src)
+        .key("dst")
+        .value(dst)
+        .key("proto")
+        .value(proto)
+        .key("sport")
+        .value(static_cast<unsigned>(sport))
+        .key("dport")
+        .value(static_cast<unsigned>(dport))
+        .key("verdict")
+        .value(verdict);
+  } else if (member == "DeviceIsolated" || member == "DeviceReleased") {
+    const char *device, *reason, *by;
+    if (sd_bus_message_read(m, "sss", &device, &reason, &by) < 0) return 0;
+    line += std::string(" ") + device + " by " + by + ": " + reason;
+    j.key("device").value(device).key("reason").value(reason).key("by").value(by);
+  } else if (member == "UnknownHost") {
+    const char *address, *mac, *iface;
+    if (sd_bus_message_read(m, "sss", &address, &mac, &iface) < 0) return 0;
+    line += std::string(" ") + address + " MAC " + mac + " on " + iface;
+    j.key("address").value(address).key("mac").value(mac).key("interface").value(iface);
+  } else if (member == "PolicyReloaded") {
+    uint64_t generation = 0;
+    if (sd_bus_message_read(m, "t", &generation) < 0) return 0;
+    line += " generation " + std::to_string(generation);
+    j.key("generation").value(generation);
+  } else {
+    return 0;
+  }
+  *ctx->out << (ctx->json ? j.endObject().str() : line)
+            << std::endl;  // flushed: people and pipes follow it live
+  return 0;
+}
+
+}  // namespace
+
+int runEvents(const std::string& address, OutputMode mode, std::ostream& out, std::ostream& err) {
+  sd_bus* bus = nullptr;
+  int r = 0;
+  if (address == "system") {
+    r = sd_bus_open_system(&bus);
+  } else if (address == "session") {
+    r = sd_bus_open_user(&bus);
+  } else {
+    r = sd_bus_new(&bus);
+    if (r >= 0) r = sd_bus_set_address(bus, address.c_str());
+    if (r >= 0) r = sd_bus_set_bus_client(bus, 1);
+    if (r >= 0) r = sd_bus_start(bus);
+  }
+  Context ctx{&out, mode.json};
+  if (r >= 0) {
+    r = sd_bus_match_signal(bus, nullptr, "io.ringfence.Gateway1", "/io/ringfence/Gateway1",
+                            "io.ringfence.Gateway1.Manager", nullptr, onSignal, &ctx);
+  }
+  if (r < 0) {
+    err << "ringfencectl: cannot reach the daemon: " << std::strerror(-r) << "\n";
+    if (bus) sd_bus_unref(bus);
+    return kExitUnreachable;
+  }
+  for (;;) {  // until interrupted (SIGINT/SIGTERM end the process)
+    r = sd_bus_process(bus, nullptr);
+    if (r < 0) break;
+    if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0) break;
+  }
+  err << "ringfencectl: lost the bus: " << std::strerror(-r) << "\n";
+  sd_bus_unref(bus);
+  return kExitUnreachable;
+}
+
+}  // namespace ringfence::ctl

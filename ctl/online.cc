@@ -1,0 +1,420 @@
+#include "ctl/online.h"
+
+#include <systemd/sd-bus.h>
+
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <variant>
+
+#include "ctl/ctl.h"
+#include "ctl/json.h"
+#include "policy/learning.h"
+
+namespace ringfence::ctl {
+namespace {
+
+constexpr const char* kName = "io.ringfence.Gateway1";
+constexpr const char* kPath = "/io/ringfence/Gateway1";
+constexpr const char* kManager = "io.ringfence.Gateway1.Manager";
+constexpr const char* kDevice = "io.ringfence.Gateway1.Device";
+
+struct BusFree {
+  void operator()(sd_bus* b) const { sd_bus_flush_close_unref(b); }
+};
+struct MessageFree {
+  void operator()(sd_bus_message* m) const { sd_bus_message_unref(m); }
+};
+using BusPtr = std::unique_ptr<sd_bus, BusFree>;
+using MessagePtr = std::unique_ptr<sd_bus_message, MessageFree>;
+
+struct Failure {
+  int code;
+  std::string message;
+};
+
+int exitCodeFor(const sd_bus_error& e) {
+  if (sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED)) return kExitAccessDenied;
+  if (sd_bus_error_has_name(&e, "io.ringfence.Gateway1.Error.NoSuchDevice"))
+    return kExitNoSuchDevice;
+  if (sd_bus_error_has_names(&e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+                             SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_DISCONNECTED,
+                             SD_BUS_ERROR_TIMEOUT)) {
+    return kExitUnreachable;
+  }
+  return kExitRefused;
+}
+
+class Client {
+ public:
+  static std::variant<Client, Failure> connect(const std::string& address) {
+    sd_bus* bus = nullptr;
+    int r = 0;
+    if (address == "system") {
+      r = sd_bus_open_system(&bus);
+    } else if (address == "session") {
+      r = sd_bus_open_user(&bus);
+    } else {
+      r = sd_bus_new(&bus);
+      if (r >= 0) r = sd_bus_set_address(bus, address.c_str());
+      if (r >= 0) r = sd_bus_set_bus_client(bus, 1);
+      if (r >= 0) r = sd_bus_start(bus);
+    }
+    if (r < 0) {
+      if (bus) sd_bus_unref(bus);
+      return Failure{kExitUnreachable, "cannot reach the daemon: cannot connect to the bus " +
+                                           address + ": " + std::strerror(-r)};
+    }
+    return Client(BusPtr(bus));
+  }
+
+  // Calls a manager method; the arguments follow `types` as for sd_bus_call_method.
+  template <typename... Args>
+  std::variant<MessagePtr, Failure> call(const char* member, const char* types, Args... args) {
+    return callOn(kPath, kManager, member, types, args...);
+  }
+  template <typename... Args>
+  std::variant<MessagePtr, Failure> callOn(const char* path, const char* iface, const char* member,
+                                           const char* types, Args... args) {
+    sd_bus_error error = SD_BUS_ERROR_NULL;
+    sd_bus_message* reply = nullptr;
+    int r =
+        sd_bus_call_method(bus_.get(), kName, path, iface, member, &error, &reply, types, args...);
+    if (r < 0) {
+      Failure f{exitCodeFor(error), error.message ? error.message : std::strerror(-r)};
+      if (f.code == kExitUnreachable) f.message = "cannot reach the daemon: " + f.message;
+      sd_bus_error_free(&error);
+      return f;
+    }
+    return MessagePtr(reply);
+  }
+  sd_bus* bus() { return bus_.get(); }
+
+ private:
+  explicit Client(BusPtr b) : bus_(std::move(b)) {}
+  BusPtr bus_;
+};
+
+// Reads a{sv} of GetAll into text values (strings, numbers, lists of strings, dicts).
+std::map<std::string, std::string> readProperties(
+    sd_bus_message* m, std::map<std::string, std::vector<std::string>>& lists,
+    std::vector<std::pair<std::string, std::string>>& dict) {
+  std::map<std::string, std::string> out;
+  sd_bus_message_enter_container(m, 'a', "{sv}");
+  while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+    const char* name = nullptr;
+    sd_bus_message_read(m, "s", &name);
+    const char* contents = nullptr;
+    char type = 0;
+    sd_bus_message_peek_type(m, &type, &contents);
+    sd_bus_message_enter_container(m, 'v', contents);
+    std::string c = contents ? contents : "";
+    if (c == "s") {
+      const char* v = nullptr;
+      sd_bus_message_read(m, "s", &v);
+      out[name] = v ? v : "";
+    } else if (c == "t") {
+      uint64_t v = 0;
+      sd_bus_message_read(m, "t", &v);
+      out[name] = std::to_string(v);
+    } else if (c == "u") {
+      uint32_t v = 0;
+      sd_bus_message_read(m, "u", &v);
+      out[name] = std::to_string(v);
+    } else if (c == "as") {
+      sd_bus_message_enter_container(m, 'a', "s");
+      const char* v = nullptr;
+      while (sd_bus_message_read(m, "s", &v) > 0) lists[name].push_back(v);
+      sd_bus_message_exit_container(m);
+    } else if (c == "a{ss}") {
+      sd_bus_message_enter_container(m, 'a', "{ss}");
+      const char *k = nullptr, *v = nullptr;
+      while (sd_bus_message_read(m, "{ss}", &k, &v) > 0) dict.emplace_back(k, v);
+      sd_bus_message_exit_container(m);
+    } else {
+      sd_bus_message_skip(m, contents);
+    }
+    sd_bus_message_exit_container(m);
+    sd_bus_message_exit_container(m);
+  }
+  return out;
+}
+
+std::string localTime(uint64_t usec) {
+  if (!usec) return "never";
+  time_t t = static_cast<time_t>(usec / 1000000);
+  char buf[64];
+  struct tm tm {};
+  localtime_r(&t, &tm);
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %Z", &tm);
+  long age = static_cast<long>(time(nullptr) - t);
+  std::string ago = age < 60      ? std::to_string(age) + "s ago"
+                    : age < 3600  ? std::to_string(age / 60) + "min ago"
+                    : age < 86400 ? std::to_string(age / 3600) + "h ago"
+                                  : std::to_string(age / 86400) + "d ago";
+  return std::string(buf) + " (" + ago + ")";
+}
+
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], row[i].size());
+    }
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+int fail(std::ostream& err, const Failure& f) {
+  err << "ringfencectl: " << f.message << "\n";
+  return f.code;
+}
+
+#define CALL(var, expr)                                              \
+  auto var##_ = (expr);                                              \
+  if (auto* f = std::get_if<Failure>(&var##_)) return fail(err, *f); \
+  sd_bus_message* var = std::get<MessagePtr>(var##_).get();
+
+}  // namespace
+
+int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostream& err) {
+  auto connected = Client::connect(a.bus);
+  if (auto* f = std::get_if<Failure>(&connected)) return fail(err, *f);
+  Client& c = std::get<Client>(connected);
+  const std::string& cmd = a.command;
+
+  if (cmd == "status") {
+    CALL(m, c.callOn(kPath, "org.freedesktop.DBus.Properties", "GetAll", "s", kManager));
+    std::map<std::string, std::vector<std::string>> lists;
+    std::vector<std::pair<std::string, std::string>> dict;
+    auto p = readProperties(m, lists, dict);
+    if (mode.json) {
+      JsonWriter j;
+      j.beginObject().key("version").value(p["Version"]);
+      for (const char* k : {"PolicyGeneration", "PolicyLoadedAt", "DeviceCount", "IsolatedCount",
+                            "ViolationsTotal"}) {
+        j.key(k).value(static_cast<uint64_t>(std::stoull(p[k].empty() ? "0" : p[k])));
+      }
+      out << j.endObject().str() << "\n";
+    } else {
+      out << "ringfenced " << p["Version"] << "\n"
+          << "policy:     generation " << p["PolicyGeneration"] << ", applied "
+          << localTime(std::stoull(p["PolicyLoadedAt"])) << "\n"
+          << "devices:    " << p["DeviceCount"] << " (" << p["IsolatedCount"] << " isolated)\n"
+          << "violations: " << p["ViolationsTotal"] << " since the daemon started\n";
+    }
+    return kExitOk;
+  }
+
+  if (cmd == "list") {
+    CALL(m, c.call("ListDevices", ""));
+    std::vector<std::vector<std::string>> rows = {
+        {"DEVICE", "MODE", "STATE", "VIOLATIONS", "ADDRESSES", "FIRMWARE"}};
+    JsonWriter j;
+    j.beginArray();
+    sd_bus_message_enter_container(m, 'a', "(sssto)");
+    const char *name, *devmode, *state, *path;
+    uint64_t violations;
+    while (sd_bus_message_read(m, "(sssto)", &name, &devmode, &state, &violations, &path) > 0) {
+      std::map<std::string, std::vector<std::string>> lists;
+      std::vector<std::pair<std::string, std::string>> inventory;
+      std::string firmware;
+      auto props = c.callOn(path, "org.freedesktop.DBus.Properties", "GetAll", "s", kDevice);
+      if (auto* pm = std::get_if<MessagePtr>(&props)) readProperties(pm->get(), lists, inventory);
+      for (const auto& [k, v] : inventory) {
+        if (k == "firmware") firmware = v;
+      }
+      std::string addresses;
+      for (const std::string& ad : lists["Addresses"])
+        addresses += (addresses.empty() ? "" : ",") + ad;
+      rows.push_back({name, devmode, state, std::to_string(violations), addresses, firmware});
+      j.beginObject()
+          .key("name")
+          .value(name)
+          .key("mode")
+          .value(devmode)
+          .key("state")
+          .value(state)
+          .key("violations")
+          .value(violations)
+          .key("addresses")
+          .beginArray();
+      for (const std::string& ad : lists["Addresses"]) j.value(ad);
+      j.endArray().key("firmware").value(firmware).endObject();
+    }
+    j.endArray();
+    out << (mode.json ? j.str() + "\n" : table(rows));
+    return kExitOk;
+  }
+
+  if (cmd == "show") {
+    if (a.args.size() != 1) return fail(err, {kExitUsage, "show takes exactly one DEVICE"});
+    CALL(m, c.call("GetDevice", "s", a.args[0].c_str()));
+    const char* path = nullptr;
+    sd_bus_message_read(m, "o", &path);
+    CALL(pm, c.callOn(path, "org.freedesktop.DBus.Properties", "GetAll", "s", kDevice));
+    std::map<std::string, std::vector<std::string>> lists;
+    std::vector<std::pair<std::string, std::string>> inventory;
+    auto p = readProperties(pm, lists, inventory);
+    if (mode.json) {
+      JsonWriter j;
+      j.beginObject();
+      for (const auto& [k, v] : p) j.key(k).value(v);
+      for (const auto& [k, v] : lists) {
+        j.key(k).beginArray();
+        for (const std::string& x : v) j.value(x);
+        j.endArray();
+      }
+      j.key("Inventory").beginObject();
+      for (const auto& [k, v] : inventory) j.key(k).value(v);
+      out << j.endObject().endObject().str() << "\n";
+      return kExitOk;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const char* k :
+         {"Name", "Description", "Mode", "State", "Mac", "Interface", "IsolationReason"}) {
+      if (!p[k].empty()) rows.push_back({std::string(k) + ":", p[k]});
+    }
+    std::string addresses;
+    for (const std::string& ad : lists["Addresses"])
+      addresses += (addresses.empty() ? "" : ", ") + ad;
+    rows.push_back({"Addresses:", addresses});
+    for (const auto& [k, v] : inventory) rows.push_back({"  " + k + ":", v});
+    rows.push_back({"Violations:", p["Violations"] + " (last: " +
+                                       localTime(std::stoull(p["LastViolationAt"])) + ")"});
+    if (p["IsolatedSince"] != "0")
+      rows.push_back({"IsolatedSince:", localTime(std::stoull(p["IsolatedSince"]))});
+    if (p["MaintenanceUntil"] != "0")
+      rows.push_back({"MaintenanceUntil:", localTime(std::stoull(p["MaintenanceUntil"]))});
+    out << table(rows);
+    return kExitOk;
+  }
+
+  if (cmd == "isolate" || cmd == "release") {
+    if (a.args.size() != 1) return fail(err, {kExitUsage, cmd + " takes exactly one DEVICE"});
+    if (a.reason.empty()) return fail(err, {kExitUsage, cmd + " needs --reason (it is logged)"});
+    CALL(m, c.call(cmd == "isolate" ? "Isolate" : "Release", "ss", a.args[0].c_str(),
+                   a.reason.c_str()));
+    (void)m;
+    if (mode.json) {
+      out << "{\"device\":" << jsonEscape(a.args[0]) << ",\"done\":" << jsonEscape(cmd) << "}\n";
+    } else {
+      out << a.args[0] << (cmd == "isolate" ? " isolated\n" : " released\n");
+    }
+    return kExitOk;
+  }
+
+  if (cmd == "reload") {
+    CALL(m, c.call("Reload", ""));
+    uint64_t generation = 0;
+    sd_bus_message_read(m, "t", &generation);
+    std::vector<std::string> warnings;
+    sd_bus_message_enter_container(m, 'a', "s");
+    const char* w = nullptr;
+    while (sd_bus_message_read(m, "s", &w) > 0) warnings.push_back(w);
+    if (mode.json) {
+      JsonWriter j;
+      j.beginObject().key("generation").value(generation).key("warnings").beginArray();
+      for (const std::string& x : warnings) j.value(x);
+      out << j.endArray().endObject().str() << "\n";
+    } else {
+      for (const std::string& x : warnings) err << x << "\n";
+      out << "policy generation " << generation << " applied\n";
+    }
+    return kExitOk;
+  }
+
+  if (cmd == "check") {
+    const CheckArgs& k = a.check;
+    std::string direction = k.to ? "outbound" : "inbound";
+    std::string peer = k.to ? *k.to : *k.from;
+    CALL(m, c.call("Check", "ssssq", k.device.c_str(), direction.c_str(), peer.c_str(),
+                   k.proto.c_str(), static_cast<uint16_t>(k.port)));
+    int allowed = 0;
+    const char* by = nullptr;
+    sd_bus_message_read(m, "bs", &allowed, &by);
+    if (mode.json) {
+      JsonWriter j;
+      j.beginObject()
+          .key("device")
+          .value(k.device)
+          .key("direction")
+          .value(direction)
+          .key("peer")
+          .value(peer)
+          .key("proto")
+          .value(k.proto)
+          .key("port")
+          .value(k.port)
+          .key("allowed")
+          .value(allowed != 0)
+          .key("decided_by")
+          .value(by);
+      out << j.endObject().str() << "\n";
+    } else {
+      out << (allowed ? "allowed: " : "denied: ") << by << "\n";
+    }
+    return allowed ? kExitOk : kExitRefused;
+  }
+
+  if (cmd == "learn") {
+    if (a.args.size() != 1) return fail(err, {kExitUsage, "learn takes exactly one DEVICE"});
+    CALL(m, c.call("GetObservedFlows", "s", a.args[0].c_str()));
+    policy::LearnedFlows learned;
+    sd_bus_message_enter_container(m, 'a', "(sssqt)");
+    const char *direction, *peer, *proto;
+    uint16_t port;
+    uint64_t count;
+    while (sd_bus_message_read(m, "(sssqt)", &direction, &peer, &proto, &port, &count) > 0) {
+      auto address = policy::parseIpAddress(peer);
+      auto p = policy::parseProto(proto);
+      if (!address || !p) continue;
+      learned.record(a.args[0],
+                     {std::string(direction) == "inbound" ? policy::Direction::Inbound
+                                                          : policy::Direction::Outbound,
+                      *address, policy::ipProtocolNumber(*p), port},
+                     count);
+    }
+    if (mode.json) {
+      JsonWriter j;
+      j.beginArray();
+      for (const auto& [f, n] : learned.flows(a.args[0])) {
+        j.beginObject()
+            .key("direction")
+            .value(policy::toString(f.direction))
+            .key("peer")
+            .value(policy::toString(f.peer))
+            .key("proto")
+            .value(policy::toString(*policy::protoFromNumber(f.proto)))
+            .key("port")
+            .value(static_cast<unsigned>(f.port))
+            .key("count")
+            .value(n)
+            .endObject();
+      }
+      out << j.endArray().str() << "\n";
+    } else {
+      out << "# observed flows of " << a.args[0]
+          << ", as a proposed allowlist (review before use)\n"
+          << learned.allowBlock(a.args[0]);
+    }
+    return kExitOk;
+  }
+
+  return fail(err, {kExitUsage, "unknown command '" + cmd + "'"});
+}
+
+}  // namespace ringfence::ctl
