@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The systemd side: the unit verifies, its exposure score is 2.0 or better
+# (printed), sd_notify messages reach a NOTIFY_SOCKET the test listens on
+# (READY=1, RELOADING=1, STOPPING=1), and `cmake --install` installs every
+# file without overwriting an existing configuration.
+# Usage: systemd_test.sh BUILD_DIR
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+build=$(cd "${1:?build dir}" && pwd)
+source "$here/lab.sh"
+lab_require_root
+work=$(mktemp -d)
+cleanup() { lab_down; rm -rf "$work"; }
+lab_up
+trap cleanup EXIT
+
+echo "# the unit"
+sed "s|/usr/sbin/ringfenced|$build/daemon/ringfenced|" "$src/systemd/ringfenced.service" > "$work/ringfenced.service"
+expect_true "systemd-analyze verify passes" env MANPATH="$src/docs/man" systemd-analyze verify "$work/ringfenced.service"
+score=$(systemd-analyze security --offline=true "$work/ringfenced.service" 2>&1 | sed -n 's/.*Overall exposure level for ringfenced.service: \([0-9.]*\).*/\1/p')
+echo "# systemd-analyze security --offline=true: exposure $score"
+expect_true "exposure score $score is 2.0 or better" python3 -c "import sys; sys.exit(0 if float('$score') <= 2.0 else 1)"
+for key in "Type=notify" "WatchdogSec=" "ExecReload=/bin/kill -HUP \$MAINPID" "Before=network-pre.target" \
+           "StateDirectory=ringfence" "CapabilityBoundingSet=CAP_NET_ADMIN" "ProtectSystem=strict" \
+           "RestrictAddressFamilies=AF_UNIX AF_NETLINK"; do
+  expect_true "the unit has $key" grep -qF "$key" "$src/systemd/ringfenced.service"
+done
+
+echo "# sd_notify"
+python3 - "$work/notify" > "$work/notifications" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(15)
+try:
+    while True:
+        msg = s.recv(4096).decode()
+        print(msg.replace("\n", "|"), flush=True)
+        if "STOPPING=1" in msg:
+            break
+except socket.timeout:
+    pass
+PY
+listener=$!
+for _ in $(seq 50); do [[ -S $work/notify ]] && break; sleep 0.1; done
+cp -r "$src/tests/data/isolate" "$work/etc"
+echo "state_dir: $work/state" >> "$work/etc/ringfence.yaml"
+NOTIFY_SOCKET="$work/notify" WATCHDOG_USEC=2000000 \
+  ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$work/etc/ringfence.yaml" --bus none \
+  > "$work/log" 2>&1 &
+daemon=$!
+sleep 1
+kill -HUP "$daemon"; sleep 0.5
+sleep 2  # long enough for watchdog pings (every half of WATCHDOG_USEC)
+kill -TERM "$daemon"; wait "$daemon"
+wait "$listener"
+expect_true "READY=1 after the policy was applied" grep -q "^READY=1|STATUS=Enforcing 5 devices" "$work/notifications"
+expect_true "RELOADING=1 with MONOTONIC_USEC on SIGHUP" grep -q "^RELOADING=1|MONOTONIC_USEC=[0-9]*" "$work/notifications"
+expect_true "READY=1 again after the reload" test "$(grep -c '^READY=1' "$work/notifications")" -ge 2
+expect_true "WATCHDOG=1 fed from the event loop" grep -q "^WATCHDOG=1" "$work/notifications"
+expect_true "STOPPING=1 on SIGTERM" grep -q "^STOPPING=1" "$work/notifications"
+
+echo "# cmake --install"
+DESTDIR="$work/root" cmake --install "$build" --prefix /usr > "$work/install.log" 2>&1
+for f in usr/sbin/ringfenced usr/sbin/ringfencectl usr/lib/systemd/system/ringfenced.service \
+         usr/share/dbus-1/system.d/io.ringfence.Gateway1.conf usr/share/man/man8/ringfenced.8 \
+         usr/share/man/man8/ringfencectl.8 etc/ringfence/ringfence.yaml etc/ringfence/groups.yaml \
+         etc/ringfence/profiles/pump-3w-01.yaml; do
+  expect_true "installs /$f" test -f "$work/root/$f"
+done
+expect_true "the installed example configuration validates" "$build/ctl/ringfencectl" validate --config "$work/root/etc/ringfence/ringfence.yaml"
+echo "# an admin's edit" >> "$work/root/etc/ringfence/ringfence.yaml"
+DESTDIR="$work/root" cmake --install "$build" --prefix /usr > "$work/install.log" 2>&1
+expect_true "a second install keeps an existing configuration" grep -q "an admin's edit" "$work/root/etc/ringfence/ringfence.yaml"
+lab_summary
