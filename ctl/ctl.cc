@@ -130,17 +130,16 @@ int runCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
   }
   if (p.command == "check") return runCheck(p, mode, out, err);
   if (p.command == "events") return runEvents(p.vm["bus"].as<std::string>(), mode, out, err);
-  if (p.command == "maintain") {
-    err << "ringfencectl: maintenance windows are not available in this version of ringfenced\n";
-    return kExitRefused;
-  }
-  for (const char* online : {"status", "list", "show", "isolate", "release", "reload", "learn"}) {
+  for (const char* online :
+       {"status", "list", "show", "isolate", "release", "reload", "learn", "maintain"}) {
     if (p.command != online) continue;
     OnlineArgs a;
     a.command = p.command;
     a.args = p.args;
     a.bus = p.vm["bus"].as<std::string>();
     if (p.vm.count("reason")) a.reason = p.vm["reason"].as<std::string>();
+    if (p.vm.count("for")) a.duration = p.vm["for"].as<std::string>();
+    a.stop = p.vm.count("stop") > 0;
     a.load = loadOptions(p.vm);
     return runOnline(a, mode, out, err);
   }

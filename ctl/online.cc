@@ -13,6 +13,7 @@
 #include "ctl/ctl.h"
 #include "ctl/json.h"
 #include "policy/learning.h"
+#include "policy/schema.h"
 
 namespace ringfence::ctl {
 namespace {
@@ -314,6 +315,32 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
     } else {
       out << a.args[0] << (cmd == "isolate" ? " isolated\n" : " released\n");
     }
+    return kExitOk;
+  }
+
+  if (cmd == "maintain") {
+    if (a.args.size() != 1) return fail(err, {kExitUsage, "maintain takes exactly one DEVICE"});
+    if (a.stop == !a.duration.empty())
+      return fail(err, {kExitUsage, "maintain needs either --for DURATION or --stop"});
+    if (a.stop) {
+      CALL(m, c.call("StopMaintenance", "s", a.args[0].c_str()));
+      (void)m;
+      out << (mode.json ? "{\"device\":" + jsonEscape(a.args[0]) + ",\"maintenance\":false}\n"
+                        : a.args[0] + ": maintenance window closed\n");
+      return kExitOk;
+    }
+    auto seconds = policy::parseDuration(a.duration);
+    if (!seconds)
+      return fail(err, {kExitUsage, "invalid duration '" + a.duration + "' (such as 30m or 2h)"});
+    if (a.reason.empty()) return fail(err, {kExitUsage, "maintain needs --reason (it is logged)"});
+    CALL(m, c.call("StartMaintenance", "sts", a.args[0].c_str(),
+                   static_cast<uint64_t>(seconds->count()), a.reason.c_str()));
+    (void)m;
+    out << (mode.json
+                ? "{\"device\":" + jsonEscape(a.args[0]) + ",\"maintenance\":true,\"seconds\":" +
+                      std::to_string(seconds->count()) + "}\n"
+                : a.args[0] + ": maintenance flows open for " + a.duration +
+                      "; the kernel closes them on time\n");
     return kExitOk;
   }
 

@@ -14,6 +14,8 @@ struct OnlineArgs {
   std::vector<std::string> args;
   std::string bus = "system";
   std::string reason;
+  std::string duration;  // maintain --for
+  bool stop = false;     // maintain --stop
   CheckArgs check;
   policy::LoadOptions load;  // `show` prints the device's rules from the local files
 };

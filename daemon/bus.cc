@@ -135,6 +135,43 @@ int reloadMethod(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcep
   });
 }
 
+int startMaintenance(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept {
+  return guarded(error, [&] {
+    const char *name = nullptr, *reason = nullptr;
+    uint64_t seconds = 0;
+    if (int r = sd_bus_message_read(m, "sts", &name, &seconds, &reason); r < 0) return r;
+    std::string who;
+    if (!self(userdata)->mayMutate(m, error, "StartMaintenance", who)) return -EACCES;
+    if (seconds == 0 || seconds > 7 * 86400) {
+      return sd_bus_error_set(error, kErrorInvalidArgument,
+                              "a maintenance window lasts 1 second to 7 days");
+    }
+    auto done = self(userdata)->gateway().startMaintenance(name, seconds, reason, who);
+    if (!done && done.error() == MutationError::NothingToDo) {
+      return sd_bus_error_setf(error, kErrorInvalidArgument, "device '%s' has no maintenance flows",
+                               name);
+    }
+    if (!done) return mutationError(error, done.error(), name);
+    return sd_bus_reply_method_return(m, "");
+  });
+}
+
+int stopMaintenance(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept {
+  return guarded(error, [&] {
+    const char* name = nullptr;
+    if (int r = sd_bus_message_read(m, "s", &name); r < 0) return r;
+    std::string who;
+    if (!self(userdata)->mayMutate(m, error, "StopMaintenance", who)) return -EACCES;
+    auto done = self(userdata)->gateway().stopMaintenance(name, who);
+    if (!done && done.error() == MutationError::NothingToDo) {
+      return sd_bus_error_setf(error, kErrorInvalidArgument,
+                               "device '%s' has no open maintenance window", name);
+    }
+    if (!done) return mutationError(error, done.error(), name);
+    return sd_bus_reply_method_return(m, "");
+  });
+}
+
 int checkMethod(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept {
   return guarded(error, [&] {
     const char *name = nullptr, *direction = nullptr, *peer = nullptr, *proto = nullptr;
@@ -207,6 +244,8 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_METHOD("Isolate", "ss", "", isolateMethod, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("Release", "ss", "", releaseMethod, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("Reload", "", "tas", reloadMethod, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("StartMaintenance", "sts", "", startMaintenance, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("StopMaintenance", "s", "", stopMaintenance, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("Check", "ssssq", "bs", checkMethod, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("GetObservedFlows", "s", "a(sssqt)", observedFlows, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL("Violation", "sssssqqs", 0),
@@ -306,7 +345,7 @@ void BusService::managerChanged() {
 void BusService::deviceChanged(const std::string& device) {
   sd_bus_emit_properties_changed(bus_, devicePath(device).c_str(), kDeviceInterface, "State",
                                  "Violations", "LastViolationAt", "IsolatedSince",
-                                 "IsolationReason", nullptr);
+                                 "IsolationReason", "MaintenanceUntil", nullptr);
 }
 
 void BusService::devicesChanged(const std::vector<std::string>& before,

@@ -32,6 +32,10 @@ class Enforcer {
   using Elements = std::vector<std::pair<std::string, policy::SetElement>>;
   std::expected<ApplyReport, std::string> changeElements(const Elements& add,
                                                          const Elements& remove);
+  // Forgets elements the kernel removed by itself (expired timeouts): no transaction.
+  void forgetElements(const Elements& gone) {
+    if (running_) running_->removeElements(gone);
+  }
   // Writes the running plan again in full (after someone changed the table).
   std::expected<ApplyReport, std::string> reassert();
 

@@ -51,6 +51,14 @@ class Gateway {
   virtual std::expected<void, MutationError> release(const std::string& name,
                                                      const std::string& reason,
                                                      const std::string& by) = 0;
+  // Opens the device's maintenance flows for `seconds`; the kernel closes them
+  // on time even if the daemon is gone. A new window replaces a running one.
+  virtual std::expected<void, MutationError> startMaintenance(const std::string& name,
+                                                              uint64_t seconds,
+                                                              const std::string& reason,
+                                                              const std::string& by) = 0;
+  virtual std::expected<void, MutationError> stopMaintenance(const std::string& name,
+                                                             const std::string& by) = 0;
   // The new generation and its warnings, or every error line of a refused policy.
   virtual std::expected<std::pair<uint64_t, std::vector<std::string>>, std::vector<std::string>>
   reload() = 0;

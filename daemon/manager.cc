@@ -231,6 +231,7 @@ int Manager::onTimer(sd_event_source*, uint64_t, void* self) noexcept {
   try {
     auto* m = static_cast<Manager*>(self);
     m->containment_->onTime(policy::WallClock::now());
+    m->expireMaintenance(policy::WallClock::now());
     m->armTimer();
   } catch (const std::exception& ex) {
     log(LogLevel::Error, "internal-error", std::string("timer handling failed: ") + ex.what());
@@ -240,6 +241,9 @@ int Manager::onTimer(sd_event_source*, uint64_t, void* self) noexcept {
 
 void Manager::armTimer() {
   std::optional<policy::WallTime> next = containment_->nextDeadline();
+  for (const auto& [device, until] : maintenance_) {
+    if (!next || until < *next) next = until;
+  }
   if (!next) {
     sd_event_source_set_enabled(timer_, SD_EVENT_OFF);
     return;

@@ -43,6 +43,11 @@ class Manager final : public Gateway {
                                              const std::string& by) override;
   std::expected<void, MutationError> release(const std::string& name, const std::string& reason,
                                              const std::string& by) override;
+  std::expected<void, MutationError> startMaintenance(const std::string& name, uint64_t seconds,
+                                                      const std::string& reason,
+                                                      const std::string& by) override;
+  std::expected<void, MutationError> stopMaintenance(const std::string& name,
+                                                     const std::string& by) override;
   std::expected<std::pair<uint64_t, std::vector<std::string>>, std::vector<std::string>> reload()
       override;
 
@@ -58,6 +63,8 @@ class Manager final : public Gateway {
   int setupLoop();
   void reassert();
   void stamp();  // a policy was applied: generation and time
+  void expireMaintenance(policy::WallTime now);
+  Enforcer::Elements maintenanceElements(const std::string& name, uint64_t timeoutMs) const;
 
   static int onSignal(sd_event_source*, const struct signalfd_siginfo* info, void* self) noexcept;
   static int onMonitor(sd_event_source*, int fd, uint32_t revents, void* self) noexcept;
@@ -78,6 +85,7 @@ class Manager final : public Gateway {
   uint64_t nflogLost_ = 0;
   uint64_t generation_ = 0;
   uint64_t loadedAt_ = 0;
+  std::map<std::string, policy::WallTime> maintenance_;  // open windows, by device
   std::unique_ptr<BusService> bus_;
 };
 

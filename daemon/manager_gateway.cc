@@ -33,6 +33,10 @@ std::optional<DeviceStatus> Manager::device(const std::string& name) const {
   s.interface = d->interface;
   s.inventory = d->inventory;
   s.state = "normal";
+  if (auto m = maintenance_.find(name); m != maintenance_.end()) {
+    s.state = "maintenance";
+    s.maintenanceUntil = micros(m->second);
+  }
   if (const policy::ViolationJudge* j = containment_->judge()) {
     s.violations = j->violations(name);
     if (auto last = j->lastViolation(name)) s.lastViolationAt = micros(*last);
@@ -93,6 +97,72 @@ std::expected<void, MutationError> Manager::release(const std::string& name,
       "release of " + name + " requested by " + by + ": " + reason, name);
   if (!containment_->release(name, reason, by)) return std::unexpected(MutationError::NothingToDo);
   return {};
+}
+
+Enforcer::Elements Manager::maintenanceElements(const std::string& name, uint64_t timeoutMs) const {
+  Enforcer::Elements out;
+  const policy::Plan* plan = enforcer_->running();
+  const policy::DeviceElements* d = plan ? plan->findDevice(name) : nullptr;
+  if (!d) return out;
+  out = d->maintenance;
+  for (auto& [set, e] : out) e.timeoutMs = timeoutMs;
+  return out;
+}
+
+std::expected<void, MutationError> Manager::startMaintenance(const std::string& name,
+                                                             uint64_t seconds,
+                                                             const std::string& reason,
+                                                             const std::string& by) {
+  if (!policy_->findDevice(name)) return std::unexpected(MutationError::NoSuchDevice);
+  Enforcer::Elements open = maintenanceElements(name, seconds * 1000);
+  if (open.empty() || seconds == 0) return std::unexpected(MutationError::NothingToDo);
+  Enforcer::Elements running;
+  if (maintenance_.count(name)) running = maintenanceElements(name, 0);
+  auto applied = enforcer_->changeElements(open, running);
+  if (!applied) {
+    log(LogLevel::Error, "apply-failed",
+        "cannot open the maintenance window of " + name + ": " + applied.error(), name);
+    return std::unexpected(MutationError::Failed);
+  }
+  maintenance_[name] = policy::WallClock::now() + std::chrono::seconds(seconds);
+  log(LogLevel::Warning, "maintenance-started",
+      "maintenance window of " + name + " open for " + std::to_string(seconds) + "s, by " + by +
+          ": " + reason,
+      name);
+  if (bus_) bus_->deviceChanged(name);
+  armTimer();
+  return {};
+}
+
+std::expected<void, MutationError> Manager::stopMaintenance(const std::string& name,
+                                                            const std::string& by) {
+  if (!policy_->findDevice(name)) return std::unexpected(MutationError::NoSuchDevice);
+  if (!maintenance_.count(name)) return std::unexpected(MutationError::NothingToDo);
+  Enforcer::Elements elements = maintenanceElements(name, 0);
+  if (!enforcer_->changeElements({}, elements)) {
+    enforcer_->forgetElements(elements);  // already expired in the kernel: closed either way
+  }
+  maintenance_.erase(name);
+  log(LogLevel::Info, "maintenance-stopped", "maintenance window of " + name + " closed by " + by,
+      name);
+  if (bus_) bus_->deviceChanged(name);
+  armTimer();
+  return {};
+}
+
+void Manager::expireMaintenance(policy::WallTime now) {
+  for (auto it = maintenance_.begin(); it != maintenance_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    enforcer_->forgetElements(maintenanceElements(it->first, 0));  // the kernel closed it on time
+    log(LogLevel::Info, "maintenance-ended", "maintenance window of " + it->first + " ended",
+        it->first);
+    std::string device = it->first;
+    it = maintenance_.erase(it);
+    if (bus_) bus_->deviceChanged(device);
+  }
 }
 
 }  // namespace ringfence::daemon

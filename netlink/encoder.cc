@@ -196,6 +196,7 @@ void elementMessages(Batch& b, const std::string& table, const SetDef& s,
       if (add && s.data == KeyType::LimitObject)
         mnl_attr_put_strz(m, NFTA_SET_ELEM_OBJREF, e.data.c_str());
       if (add && s.data == KeyType::Verdict) putVerdictData(m, e.data);
+      if (add && e.timeoutMs) mnl_attr_put_u64(m, NFTA_SET_ELEM_TIMEOUT, htobe64(e.timeoutMs));
       if (add && !e.comment.empty()) {
         // NFTNL_UDATA_SET_ELEM_COMMENT TLV: type, length, NUL-terminated text.
         std::vector<uint8_t> udata = {NFTNL_UDATA_SET_ELEM_COMMENT,

@@ -39,8 +39,9 @@ const char* nftTypeName(KeyType t);
 struct SetElement {
   std::vector<uint8_t> low;
   std::vector<uint8_t> high;
-  std::string data;     // a map's value: a limit object's name, or "goto CHAIN"
-  std::string comment;  // the profile line behind it, "file.yaml:12"
+  std::string data;        // a map's value: a limit object's name, or "goto CHAIN"
+  std::string comment;     // the profile line behind it, "file.yaml:12"
+  uint64_t timeoutMs = 0;  // > 0: the kernel removes the element by itself after this long
   bool operator==(const SetElement&) const = default;
 };
 

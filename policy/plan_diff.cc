@@ -230,6 +230,9 @@ PlanDiff diffPlans(const Plan& running, const Plan& next) {
     return diff;
   }
   for (SetChange& change : diffByDevice(running, next)) {
+    // Sets with timeouts (maintenance windows) hold only run-time elements that
+    // the kernel expires by itself: a reload never touches them.
+    if (next.findSet(change.set)->timeout) continue;
     if (!change.added.empty() || !change.removed.empty()) diff.sets.push_back(std::move(change));
   }
 

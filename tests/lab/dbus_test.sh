@@ -34,10 +34,12 @@ chmod 777 "$work/bus"
 lab_host pump dev0 198.51.100.10 "" 02:00:00:00:00:10
 lab_host ws dev0 198.51.100.50 "" 02:00:00:00:00:50
 lab_host learner dev0 198.51.100.40 "" 02:00:00:00:00:40
+lab_host vendorbox dev0 198.51.100.70 "" 02:00:00:00:00:70
 lab_host srv lan0 203.0.113.20
 lab_host other lan0 203.0.113.99
 lab_listen other tcp 443
 lab_listen srv tcp 443
+lab_listen other tcp 8443
 
 ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$work/etc/ringfence.yaml" --bus "$bus" >"$daemon_log" 2>&1 &
 DAEMON=$!
@@ -63,7 +65,7 @@ sleep 0.3
 
 echo "# properties and introspection"
 expect_true "Version" is "s \"0.1.0\"" prop Version
-expect_true "DeviceCount" is "u 5" prop DeviceCount
+expect_true "DeviceCount" is "u 6" prop DeviceCount
 expect_true "PolicyGeneration" is "t 1" prop PolicyGeneration
 expect_true "IsolatedCount" is "u 0" prop IsolatedCount
 expect_true "busctl introspect lists the methods" has ".Isolate" busctl --address="$bus" introspect "${M[@]}"
@@ -84,7 +86,7 @@ expect_true "Check with a bad direction: InvalidArgument" is "io.ringfence.Gatew
 expect_true "GetObservedFlows" has "a(sssqt)" call GetObservedFlows s learner
 
 echo "# who may do what"
-expect_true "an unprivileged user may read" is "u 5" as "$user" busctl --address="$bus" get-property "${M[@]}" DeviceCount
+expect_true "an unprivileged user may read" is "u 6" as "$user" busctl --address="$bus" get-property "${M[@]}" DeviceCount
 expect_true "an unprivileged user may not isolate: AccessDenied" is "org.freedesktop.DBus.Error.AccessDenied" \
   as "$user" bash -c "$(declare -f error_of); bus='$bus'; error_of Isolate string:pump string:'not allowed'"
 expect_true "the refusal is logged with the caller" grep -q "Isolate refused for uid:$(id -u "$user")" "$daemon_log"
@@ -129,8 +131,8 @@ echo "# ringfencectl against the running daemon"
 ctl() { "$build/ctl/ringfencectl" --bus "$bus" "$@"; }
 code() { "$@" >/dev/null 2>&1; echo $?; }
 call Release ss pump "before the ctl checks" >/dev/null 2>&1
-expect_true "status" has "devices:    5 (0 isolated)" ctl status
-expect_true "status --json" has '"DeviceCount":5' ctl status --json
+expect_true "status" has "devices:    6 (0 isolated)" ctl status
+expect_true "status --json" has '"DeviceCount":6' ctl status --json
 expect_true "list shows an aligned table" has "^pump  *enforce  *normal  *[0-9]*  *198.51.100.10" ctl list
 expect_true "show DEVICE" has "Mode:  *monitor" ctl show mon
 expect_true "show of an unknown device exits 5" is 5 code ctl show nope
@@ -165,5 +167,19 @@ expect_true "validate accepts the proposed profile" "$build/ctl/ringfencectl" va
 expect_true "reload from the command line" has "policy generation [0-9]* applied" ctl reload
 expect_true "a daemon that cannot be reached: exit 3" is 3 code "$build/ctl/ringfencectl" --bus "unix:path=$work/nothing" status
 
-kill -TERM "$DAEMON"; wait "$DAEMON" 2>/dev/null
+echo "# maintenance windows"
+expect_drop "maintenance flows are closed by default" lab_tcp vendorbox 203.0.113.99 8443
+expect_true "an unprivileged user may not open a window: exit 4" is 4 code as "$user" "$build/ctl/ringfencectl" --bus "$bus" maintain vendorbox --for 1m --reason x
+expect_true "maintain DEVICE --for 1m" is 0 code ctl maintain vendorbox --for 1m --reason "firmware update"
+expect_true "State is maintenance" is 's "maintenance"' dprop vendorbox State
+expect_true "MaintenanceUntil is set" has "^t [1-9]" dprop vendorbox MaintenanceUntil
+expect_pass "the maintenance flow passes during the window" lab_tcp vendorbox 203.0.113.99 8443
+expect_true "maintain DEVICE --stop" is 0 code ctl maintain vendorbox --stop
+expect_drop "it is closed at once" lab_tcp vendorbox 203.0.113.99 8443
+expect_true "a device without maintenance flows: exit 1" is 1 code ctl maintain pump --for 1m --reason x
+expect_true "maintain DEVICE --for 2s" is 0 code ctl maintain vendorbox --for 2s --reason "short window"
+expect_pass "open again" lab_tcp vendorbox 203.0.113.99 8443
+kill -KILL "$DAEMON"; wait "$DAEMON" 2>/dev/null
+sleep 2.5
+expect_drop "with the daemon dead, the kernel closed the window on time" lab_tcp vendorbox 203.0.113.99 8443
 lab_summary
