@@ -55,7 +55,7 @@ kill -HUP "$daemon"; sleep 0.5
 sleep 2  # long enough for watchdog pings (every half of WATCHDOG_USEC)
 kill -TERM "$daemon"; wait "$daemon"
 wait "$listener"
-expect_true "READY=1 after the policy was applied" grep -q "^READY=1|STATUS=Enforcing 5 devices" "$work/notifications"
+expect_true "READY=1 after the policy was applied" grep -q "^READY=1|STATUS=Enforcing [0-9]* devices" "$work/notifications"
 expect_true "RELOADING=1 with MONOTONIC_USEC on SIGHUP" grep -q "^RELOADING=1|MONOTONIC_USEC=[0-9]*" "$work/notifications"
 expect_true "READY=1 again after the reload" test "$(grep -c '^READY=1' "$work/notifications")" -ge 2
 expect_true "WATCHDOG=1 fed from the event loop" grep -q "^WATCHDOG=1" "$work/notifications"
