@@ -179,6 +179,37 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+// The device's rules as the local profiles state them (the daemon does not
+// publish rules on the bus); silent when the files are not readable here.
+void printRules(const std::string& device, const policy::LoadOptions& load, std::ostream& out) {
+  policy::LoadResult r = policy::loadPolicy(load);
+  const policy::Device* d = r.ok() ? r.policy.findDevice(device) : nullptr;
+  if (!d) return;
+  out << "Rules (from " << d->file << "):\n";
+  auto print = [&](const char* kind, const std::vector<policy::Rule>& rules) {
+    for (const policy::Rule& rule : rules) {
+      std::string peers, ports;
+      for (const policy::PeerSpec& peer : rule.peers) {
+        peers += (peers.empty() ? "" : ", ") +
+                 (peer.kind == policy::PeerSpec::Kind::Group ? "@" + peer.group
+                  : peer.kind == policy::PeerSpec::Kind::Any ? std::string("any")
+                                                             : policy::toString(peer.prefix));
+      }
+      for (const policy::PortRange& pr : rule.ports) {
+        ports += (ports.empty() ? " " : ",") + std::to_string(pr.low) +
+                 (pr.high != pr.low ? "-" + std::to_string(pr.high) : "");
+      }
+      out << "  " << kind << " " << policy::toString(rule.proto) << ports
+          << (rule.direction == policy::Direction::Outbound ? " to " : " from ") << peers
+          << (rule.critical ? " [critical]" : "") << "  (line " << rule.where.line << ")"
+          << (rule.comment.empty() ? "" : "  " + rule.comment) << "\n";
+    }
+  };
+  print("outbound   ", d->outbound);
+  print("inbound    ", d->inbound);
+  print("maintenance", d->maintenance);
+}
+
 int fail(std::ostream& err, const Failure& f) {
   err << "ringfencectl: " << f.message << "\n";
   return f.code;
@@ -301,6 +332,7 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
     if (p["MaintenanceUntil"] != "0")
       rows.push_back({"MaintenanceUntil:", localTime(std::stoull(p["MaintenanceUntil"]))});
     out << table(rows);
+    printRules(a.args[0], a.load, out);
     return kExitOk;
   }
 

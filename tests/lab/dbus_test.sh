@@ -135,6 +135,8 @@ expect_true "status" has "devices:    6 (0 isolated)" ctl status
 expect_true "status --json" has '"DeviceCount":6' ctl status --json
 expect_true "list shows an aligned table" has "^pump  *enforce  *normal  *[0-9]*  *198.51.100.10" ctl list
 expect_true "show DEVICE" has "Mode:  *monitor" ctl show mon
+expect_true "show lists the device's rules from the local profiles" has "outbound    tcp 443 to 203.0.113.20  (line" \
+  ctl show mon --config "$work/etc/ringfence.yaml"
 expect_true "show of an unknown device exits 5" is 5 code ctl show nope
 "$build/ctl/ringfencectl" --bus "$bus" events > "$work/events" 2>&1 &
 events=$!
