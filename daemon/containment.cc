@@ -109,6 +109,10 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
     std::optional<Prefix> prefix = parsePrefix(p.prefix);
     if (!prefix) continue;
     policy::FlowKey flow{p.src, p.dst, p.proto, p.sport, p.dport};
+    if (prefix->what == "drop" || prefix->what == "isolated" || prefix->what == "spoof") {
+      bool out = prefix->what == "spoof" || prefix->direction == policy::Direction::Outbound;
+      if (std::string d = deviceOf(out ? p.src : p.dst); !d.empty()) ++dropped_[d];
+    }
     if (prefix->what == "drop" || prefix->what == "monitor") {
       bool out = prefix->direction == policy::Direction::Outbound;
       std::string device = deviceOf(out ? p.src : p.dst);

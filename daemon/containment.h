@@ -45,6 +45,12 @@ class Containment {
   void saveLearned();
   void logLearnedSummary() const;
   const policy::LearnedFlows& learned() const { return learned_; }
+  // Packets the ruleset dropped and logged for the device (policy, isolation,
+  // spoofing); drops of invalid packets and over-limit connections are not logged.
+  uint64_t packetsDropped(const std::string& device) const {
+    auto it = dropped_.find(device);
+    return it == dropped_.end() ? 0 : it->second;
+  }
 
   // By hand (D-Bus, ctl); false when nothing changed.
   bool isolate(const std::string& device, const std::string& reason, const std::string& by,
@@ -71,6 +77,7 @@ class Containment {
   std::set<std::string> unknownReported_;
   policy::LearnedFlows learned_;
   GatewayEvents* events_ = nullptr;
+  std::map<std::string, uint64_t> dropped_;
   uint64_t observedEvents_ = 0;  // conntrack events of observed flows received
   uint64_t eventLosses_ = 0;     // times the kernel dropped events for us
   struct LogBudget {

@@ -32,6 +32,7 @@ std::optional<DeviceStatus> Manager::device(const std::string& name) const {
   s.mac = d->mac ? policy::toString(*d->mac) : "";
   s.interface = d->interface;
   s.inventory = d->inventory;
+  s.packetsDropped = containment_->packetsDropped(name);
   s.state = "normal";
   if (auto m = maintenance_.find(name); m != maintenance_.end()) {
     s.state = "maintenance";
