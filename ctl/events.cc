@@ -8,6 +8,7 @@
 #include "ctl/ctl.h"
 #include "ctl/json.h"
 #include "ctl/online.h"
+#include "daemon/bus_names.h"
 
 namespace ringfence::ctl {
 namespace {
@@ -83,21 +84,11 @@ int onSignal(sd_bus_message* m, void* userdata, sd_bus_error*) noexcept {
 
 int runEvents(const std::string& address, OutputMode mode, std::ostream& out, std::ostream& err) {
   sd_bus* bus = nullptr;
-  int r = 0;
-  if (address == "system") {
-    r = sd_bus_open_system(&bus);
-  } else if (address == "session") {
-    r = sd_bus_open_user(&bus);
-  } else {
-    r = sd_bus_new(&bus);
-    if (r >= 0) r = sd_bus_set_address(bus, address.c_str());
-    if (r >= 0) r = sd_bus_set_bus_client(bus, 1);
-    if (r >= 0) r = sd_bus_start(bus);
-  }
+  int r = openBus(address, &bus);
   Context ctx{&out, mode.json};
   if (r >= 0) {
-    r = sd_bus_match_signal(bus, nullptr, "io.ringfence.Gateway1", "/io/ringfence/Gateway1",
-                            "io.ringfence.Gateway1.Manager", nullptr, onSignal, &ctx);
+    r = sd_bus_match_signal(bus, nullptr, kBusName, kManagerPath, kManagerInterface, nullptr,
+                            onSignal, &ctx);
   }
   if (r < 0) {
     err << "ringfencectl: cannot reach the daemon: " << std::strerror(-r) << "\n";

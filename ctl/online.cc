@@ -12,16 +12,17 @@
 
 #include "ctl/ctl.h"
 #include "ctl/json.h"
+#include "daemon/bus_names.h"
 #include "policy/learning.h"
 #include "policy/schema.h"
 
 namespace ringfence::ctl {
 namespace {
 
-constexpr const char* kName = "io.ringfence.Gateway1";
-constexpr const char* kPath = "/io/ringfence/Gateway1";
-constexpr const char* kManager = "io.ringfence.Gateway1.Manager";
-constexpr const char* kDevice = "io.ringfence.Gateway1.Device";
+constexpr const char* kName = kBusName;
+constexpr const char* kPath = kManagerPath;
+constexpr const char* kManager = kManagerInterface;
+constexpr const char* kDevice = kDeviceInterface;
 
 struct BusFree {
   void operator()(sd_bus* b) const { sd_bus_flush_close_unref(b); }
@@ -53,19 +54,8 @@ class Client {
  public:
   static std::variant<Client, Failure> connect(const std::string& address) {
     sd_bus* bus = nullptr;
-    int r = 0;
-    if (address == "system") {
-      r = sd_bus_open_system(&bus);
-    } else if (address == "session") {
-      r = sd_bus_open_user(&bus);
-    } else {
-      r = sd_bus_new(&bus);
-      if (r >= 0) r = sd_bus_set_address(bus, address.c_str());
-      if (r >= 0) r = sd_bus_set_bus_client(bus, 1);
-      if (r >= 0) r = sd_bus_start(bus);
-    }
+    int r = openBus(address, &bus);
     if (r < 0) {
-      if (bus) sd_bus_unref(bus);
       return Failure{kExitUnreachable, "cannot reach the daemon: cannot connect to the bus " +
                                            address + ": " + std::strerror(-r)};
     }

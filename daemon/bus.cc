@@ -270,19 +270,8 @@ std::expected<std::unique_ptr<BusService>, std::string> BusService::open(sd_even
                                                                          Gateway& gateway,
                                                                          std::string adminGroup) {
   sd_bus* bus = nullptr;
-  int r = 0;
-  if (address == "system") {
-    r = sd_bus_open_system(&bus);
-  } else if (address == "session") {
-    r = sd_bus_open_user(&bus);
-  } else {
-    r = sd_bus_new(&bus);
-    if (r >= 0) r = sd_bus_set_address(bus, address.c_str());
-    if (r >= 0) r = sd_bus_set_bus_client(bus, 1);
-    if (r >= 0) r = sd_bus_start(bus);
-  }
+  int r = openBus(address, &bus);
   if (r < 0) {
-    if (bus) sd_bus_unref(bus);
     return std::unexpected("cannot connect to the bus " + address + ": " + std::strerror(-r));
   }
   std::unique_ptr<BusService> service(new BusService(bus, gateway, std::move(adminGroup)));

@@ -11,15 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "daemon/bus_names.h"
 #include "daemon/gateway.h"
 
 namespace ringfence::daemon {
-
-inline constexpr const char* kBusName = "io.ringfence.Gateway1";
-inline constexpr const char* kManagerPath = "/io/ringfence/Gateway1";
-inline constexpr const char* kManagerInterface = "io.ringfence.Gateway1.Manager";
-inline constexpr const char* kDevicePrefix = "/io/ringfence/Gateway1/device";
-inline constexpr const char* kDeviceInterface = "io.ringfence.Gateway1.Device";
 
 class BusService final : public GatewayEvents {
  public:
