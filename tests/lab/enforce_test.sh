@@ -107,7 +107,7 @@ expect_true "the admin's table is untouched" sh -c "ip netns exec $(lab_ns gw) n
 echo "# spoofing and unknown hosts"
 lab_host rogue-mac dev0 198.51.100.11 "" 02:00:00:00:00:66
 in_ns rogue-mac ip addr add 198.51.100.10/32 dev eth0
-spoof_from() { in_ns "$1" timeout 3 socat -T2 - "TCP:$2:$3,bind=$4,connect-timeout=1" </dev/null 2>/dev/null | grep -q ok; }
+spoof_from() { local out; out=$(in_ns "$1" timeout 3 socat -T2 - "TCP:$2:$3,bind=$4,connect-timeout=1" </dev/null 2>/dev/null); [[ $out == *ok* ]]; }
 expect_drop "pump's address from another MAC" spoof_from rogue-mac 203.0.113.20 443 198.51.100.10
 lab_host rogue-if dev1 198.51.100.140 "" 02:00:00:00:00:67
 in_ns rogue-if ip addr add 198.51.100.40/32 dev eth0
@@ -149,7 +149,7 @@ expect_pass "ct unchanged" lab_tcp ct 203.0.113.30 104
 
 echo "# a restart never opens a gap"
 probe_log="$work/probe"
-probe() { in_ns pump timeout 1 socat -T1 - "TCP:203.0.113.99:443,connect-timeout=0.2" </dev/null 2>/dev/null | grep -q ok; }
+probe() { local out; out=$(in_ns pump timeout 1 socat -T1 - "TCP:203.0.113.99:443,connect-timeout=0.2" </dev/null 2>/dev/null); [[ $out == *ok* ]]; }
 ( for i in $(seq 40); do
     if probe; then echo "LEAK $i"; else echo "blocked $i"; fi
   done ) >"$probe_log" 2>&1 &

@@ -101,11 +101,14 @@ lab_listen() {
 # Connection attempts from host NAME; succeed only if the peer answered.
 lab_tcp() {  # NAME ADDR PORT
   local addr=$2; [[ $addr == *:* ]] && addr="[$addr]"
-  in_ns "$1" timeout 3 socat -T2 - "TCP:$addr:$3,connect-timeout=0.5" </dev/null 2>/dev/null | grep -q ok
+  # Output first, then grep: with pipefail, `| grep -q` fails when the writer gets SIGPIPE.
+  local out; out=$(in_ns "$1" timeout 3 socat -T2 - "TCP:$addr:$3,connect-timeout=0.5" </dev/null 2>/dev/null)
+  [[ $out == *ok* ]]
 }
 lab_udp() {  # NAME ADDR PORT
   local addr=$2; [[ $addr == *:* ]] && addr="[$addr]"
-  echo ping | in_ns "$1" timeout 3 socat -T0.5 - "UDP:$addr:$3" 2>/dev/null | grep -q ok
+  local out; out=$(echo ping | in_ns "$1" timeout 3 socat -T0.5 - "UDP:$addr:$3" 2>/dev/null)
+  [[ $out == *ok* ]]
 }
 lab_ping() {  # NAME ADDR
   in_ns "$1" ping -c1 -W0.5 -q "$2" >/dev/null 2>&1
