@@ -74,8 +74,7 @@ class Manager final : public Gateway {
 
   DaemonOptions options_;
   std::unique_ptr<sd_event, EventLoopFree> loop_;
-  // mutable: const accessors read counters through it (reads never change the ruleset)
-  mutable std::optional<netlink::NetlinkSink> sink_;
+  std::optional<netlink::NetlinkSink> sink_;
   std::optional<netlink::NftMonitor> monitor_;
   std::optional<Enforcer> enforcer_;
   std::optional<netlink::NflogReader> nflog_;
@@ -87,9 +86,6 @@ class Manager final : public Gateway {
   uint64_t generation_ = 0;
   uint64_t loadedAt_ = 0;
   std::map<std::string, policy::WallTime> maintenance_;  // open windows, by device
-  // Allowed-packet counters read from the kernel, at most once a second.
-  mutable std::map<std::string, uint64_t> counters_;
-  mutable std::chrono::steady_clock::time_point countersRead_{};
   std::unique_ptr<BusService> bus_;
 };
 

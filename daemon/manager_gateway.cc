@@ -33,12 +33,6 @@ std::optional<DeviceStatus> Manager::device(const std::string& name) const {
   s.interface = d->interface;
   s.inventory = d->inventory;
   s.packetsDropped = containment_->packetsDropped(name);
-  auto now = std::chrono::steady_clock::now();
-  if (now - countersRead_ > std::chrono::seconds(1) && enforcer_->running()) {
-    if (auto c = sink_->counters(enforcer_->running()->table)) counters_ = std::move(*c);
-    countersRead_ = now;
-  }
-  if (auto c = counters_.find("cnt_" + name); c != counters_.end()) s.packetsAllowed = c->second;
   s.state = "normal";
   if (auto m = maintenance_.find(name); m != maintenance_.end()) {
     s.state = "maintenance";

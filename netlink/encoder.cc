@@ -37,7 +37,6 @@ uint32_t datatypeNumber(KeyType t) {
     case KeyType::IfName:
       return 41;
     case KeyType::LimitObject:
-    case KeyType::CounterObject:
     case KeyType::Verdict:
       return 0;
   }
@@ -113,16 +112,13 @@ void addSet(Batch& b, const std::string& table, const SetDef& s, uint32_t id) {
   if (s.interval) flags |= NFT_SET_INTERVAL;
   if (s.timeout) flags |= NFT_SET_TIMEOUT;
   if (s.interval && s.key.size() > 1) flags |= NFT_SET_CONCAT;
-  if (s.data == KeyType::LimitObject || s.data == KeyType::CounterObject) flags |= NFT_SET_OBJECT;
+  if (s.data == KeyType::LimitObject) flags |= NFT_SET_OBJECT;
   if (s.data == KeyType::Verdict) flags |= NFT_SET_MAP;
   nftnl_set_set_u32(set.get(), NFTNL_SET_FLAGS, flags);
   nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_TYPE, kernelKeyType(s.key));
   nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_LEN, static_cast<uint32_t>(keyBytes(s)));
   if (s.data == KeyType::LimitObject)
     nftnl_set_set_u32(set.get(), NFTNL_SET_OBJ_TYPE, NFT_OBJECT_LIMIT);
-  if (s.data == KeyType::CounterObject) {
-    nftnl_set_set_u32(set.get(), NFTNL_SET_OBJ_TYPE, NFT_OBJECT_COUNTER);
-  }
   if (s.data == KeyType::Verdict)
     nftnl_set_set_u32(set.get(), NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
   if (flags & NFT_SET_CONCAT) {
@@ -197,9 +193,8 @@ void elementMessages(Batch& b, const std::string& table, const SetDef& s,
         mnl_attr_put(m, NFTA_DATA_VALUE, end.size(), end.data());
         mnl_attr_nest_end(m, ke);
       }
-      if (add && (s.data == KeyType::LimitObject || s.data == KeyType::CounterObject)) {
+      if (add && s.data == KeyType::LimitObject)
         mnl_attr_put_strz(m, NFTA_SET_ELEM_OBJREF, e.data.c_str());
-      }
       if (add && s.data == KeyType::Verdict) putVerdictData(m, e.data);
       if (add && e.timeoutMs) mnl_attr_put_u64(m, NFTA_SET_ELEM_TIMEOUT, htobe64(e.timeoutMs));
       if (add && !e.comment.empty()) {
@@ -242,23 +237,6 @@ void limitObject(Batch& b, const std::string& table, const policy::LimitObject& 
   nlmsghdr* m = b.start(
       add ? NFT_MSG_NEWOBJ : NFT_MSG_DELOBJ, add ? NLM_F_CREATE : 0,
       std::string(add ? "limit " : "delete limit ") + l.name + " (device " + l.device + ")");
-  nftnl_obj_nlmsg_build_payload(m, o.get());
-  b.commit(m);
-}
-
-void counterObject(Batch& b, const std::string& table, const policy::CounterObject& c, bool add) {
-  auto o = alloc<ObjPtr>(nftnl_obj_alloc);
-  nftnl_obj_set_u32(o.get(), NFTNL_OBJ_FAMILY, NFPROTO_INET);
-  nftnl_obj_set_str(o.get(), NFTNL_OBJ_TABLE, table.c_str());
-  nftnl_obj_set_str(o.get(), NFTNL_OBJ_NAME, c.name.c_str());
-  nftnl_obj_set_u32(o.get(), NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
-  if (add) {
-    nftnl_obj_set_u64(o.get(), NFTNL_OBJ_CTR_PKTS, 0);
-    nftnl_obj_set_u64(o.get(), NFTNL_OBJ_CTR_BYTES, 0);
-  }
-  nlmsghdr* m = b.start(
-      add ? NFT_MSG_NEWOBJ : NFT_MSG_DELOBJ, add ? NLM_F_CREATE : 0,
-      std::string(add ? "counter " : "delete counter ") + c.name + " (device " + c.device + ")");
   nftnl_obj_nlmsg_build_payload(m, o.get());
   b.commit(m);
 }
@@ -329,7 +307,6 @@ void encodeFullApply(Batch& b, const Plan& plan, const FullApply& how) {
   }
   addTable(b, plan.table, how.tableFlags);
   for (const policy::LimitObject& l : plan.limits) limitObject(b, plan.table, l, true);
-  for (const policy::CounterObject& c : plan.counters) counterObject(b, plan.table, c, true);
   uint32_t id = 1;
   for (const SetDef& s : plan.sets) addSet(b, plan.table, s, id++);
   // Chains before elements: verdict map elements name the chains they go to.
@@ -348,8 +325,6 @@ void encodeDiff(Batch& b, const Plan& running, const Plan& next, const policy::P
   }
   for (const policy::LimitObject* l : diff.limitsRemoved) limitObject(b, table, *l, false);
   for (const policy::LimitObject* l : diff.limitsAdded) limitObject(b, table, *l, true);
-  for (const policy::CounterObject* c : diff.countersRemoved) counterObject(b, table, *c, false);
-  for (const policy::CounterObject* c : diff.countersAdded) counterObject(b, table, *c, true);
   for (const policy::SetChange& c : diff.sets) {
     if (!c.added.empty()) elementMessages(b, table, *next.findSet(c.set), c.added, true);
   }

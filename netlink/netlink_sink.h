@@ -20,11 +20,6 @@ class NetlinkSink final : public policy::RulesetSink {
                                                         const policy::PlanDiff& diff) override;
 
   uint32_t portId() const { return socket_.portId(); }
-  std::expected<std::map<std::string, uint64_t>, std::string> counters(const std::string& table) {
-    auto c = socket_.getCounters(table);
-    if (!c) return std::unexpected(c.error().message());
-    return *c;
-  }
   bool ownsTable() const { return tableFlags_ != 0; }
 
  private:

@@ -124,40 +124,4 @@ std::expected<std::optional<TableInfo>, KernelError> NftSocket::getTable(const s
   }
 }
 
-std::expected<std::map<std::string, uint64_t>, KernelError> NftSocket::getCounters(
-    const std::string& table) {
-  std::vector<char> buf(1 << 17);
-  uint32_t seq = nextSeq();
-  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETOBJ, NFPROTO_INET, NLM_F_DUMP, seq);
-  ObjPtr filter(nftnl_obj_alloc());
-  nftnl_obj_set_str(filter.get(), NFTNL_OBJ_TABLE, table.c_str());
-  nftnl_obj_set_u32(filter.get(), NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
-  nftnl_obj_nlmsg_build_payload(nlh, filter.get());
-  if (mnl_socket_sendto(socket_.get(), nlh, nlh->nlmsg_len) < 0)
-    return failure(errno, "read counters");
-  std::map<std::string, uint64_t> out;
-  for (;;) {
-    ssize_t n = mnl_socket_recvfrom(socket_.get(), buf.data(), buf.size());
-    if (n < 0) return failure(errno, "read counters");
-    const auto* m = reinterpret_cast<const nlmsghdr*>(buf.data());
-    int len = static_cast<int>(n);
-    for (; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
-      if (m->nlmsg_seq != seq) continue;
-      if (m->nlmsg_type == NLMSG_DONE) return out;
-      if (m->nlmsg_type == NLMSG_ERROR) {
-        int error = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m))->error;
-        if (error != 0) return failure(error, "read counters");
-        continue;
-      }
-      ObjPtr obj(nftnl_obj_alloc());
-      if (nftnl_obj_nlmsg_parse(m, obj.get()) == 0 && nftnl_obj_is_set(obj.get(), NFTNL_OBJ_NAME) &&
-          nftnl_obj_get_u32(obj.get(), NFTNL_OBJ_TYPE) == NFT_OBJECT_COUNTER &&
-          table == nftnl_obj_get_str(obj.get(), NFTNL_OBJ_TABLE)) {
-        out[nftnl_obj_get_str(obj.get(), NFTNL_OBJ_NAME)] =
-            nftnl_obj_get_u64(obj.get(), NFTNL_OBJ_CTR_PKTS);
-      }
-    }
-  }
-}
-
 }  // namespace ringfence::netlink

@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <expected>
-#include <map>
 #include <optional>
 #include <string>
 
@@ -37,9 +36,6 @@ class NftSocket {
 
   // The table's flags, or nullopt when it does not exist.
   std::expected<std::optional<TableInfo>, KernelError> getTable(const std::string& name);
-
-  // Packets counted by every counter object of the table, by object name.
-  std::expected<std::map<std::string, uint64_t>, KernelError> getCounters(const std::string& table);
 
   uint32_t portId() const;
   uint32_t nextSeq() { return seq_ += 1 << 20; }  // room for any batch's messages

@@ -170,13 +170,6 @@ class RuleBuilder {
       nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_SET_NAME, l.map.c_str());
     });
   }
-  void emit(const policy::CounterByMap& c) {
-    loadKey({c.key});
-    add("objref", [&](nftnl_expr* e) {
-      nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_SREG, NFT_REG_1);
-      nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_SET_NAME, c.map.c_str());
-    });
-  }
   void emit(const policy::CtMarkOr& m) {
     ctLoad(NFT_CT_MARK, NFT_REG_1);
     bitwise(NFT_REG_1, ~m.bits, m.bits);

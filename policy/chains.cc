@@ -151,16 +151,6 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
   // below judges new flows only; isolation cuts established ones by deleting the
   // device's conntrack entries (critical flows keep theirs), and a packet that
   // arrives after that starts a new entry and is judged here.
-  // Allowed packets are counted per device (PacketsAllowed): established ones here, new
-  // ones at the end of the chain.
-  for (const FamilyFields& f : kFamilies) {
-    r.push_back(
-        rule({CtStateIs{kCtEstablished | kCtRelated}, CounterByMap{f.saddr, s("counters", f)}},
-             verdict(VerdictKind::Continue), "count, from a device"));
-    r.push_back(
-        rule({CtStateIs{kCtEstablished | kCtRelated}, CounterByMap{f.daddr, s("counters", f)}},
-             verdict(VerdictKind::Continue), "count, to a device"));
-  }
   r.push_back(rule({CtStateIs{kCtEstablished | kCtRelated}}, verdict(VerdictKind::Accept),
                    "replies and established flows"));
   for (const FamilyFields& f : kFamilies) {
@@ -194,13 +184,6 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
   for (const FamilyFields& f : kFamilies) {
     r.push_back(rule({in({f.saddr}, s("dev", f))}, jump(s("out", f)), "new flows from devices"));
     r.push_back(rule({in({f.daddr}, s("dev", f))}, jump(s("in", f)), "new flows to devices"));
-  }
-
-  for (const FamilyFields& f : kFamilies) {  // new flows that every check let through
-    r.push_back(rule({CounterByMap{f.saddr, s("counters", f)}}, verdict(VerdictKind::Continue),
-                     "count, from a device"));
-    r.push_back(rule({CounterByMap{f.daddr, s("counters", f)}}, verdict(VerdictKind::Continue),
-                     "count, to a device"));
   }
 
   std::vector<Chain> chains;

@@ -94,9 +94,6 @@ class Compiler {
     limits.data = KeyType::LimitObject;
     declare(n("allow_out", f), flow, "device . peer . proto . port the device may open");
     declare(n("allow_in", f), flow, "device . peer . proto . port a peer may open");
-    SetDef& counters =
-        declare(n("counters", f), {a}, "device address : its allowed-packets counter");
-    counters.data = KeyType::CounterObject;
     for (const char* dir : {"out", "in"}) {
       SetDef& shards =
           declare("shard_" + std::string(dir) + f.suffix, {a}, "device address : its range shard");
@@ -183,11 +180,6 @@ class Compiler {
           e.data = limitName(d);
           set(n("inlimit", f)).elements.push_back(std::move(e));
         }
-        {
-          SetElement e = addressElement(a, d.name);
-          e.data = "cnt_" + d.name;
-          set(n("counters", f)).elements.push_back(std::move(e));
-        }
         for (const char* dir : {"out", "in"}) {
           SetElement e = addressElement(a, d.name);
           e.data = "goto " + rangeChainName(dir + std::string(f.suffix), rangeShard(d.name));
@@ -213,7 +205,6 @@ class Compiler {
       for (SetElement& e : maint)
         runtime.maintenance.emplace_back(n("maintenance", f), std::move(e));
     }
-    plan_.counters.push_back({"cnt_" + d.name, d.name});
     if (d.inboundNewPerSecond) {
       plan_.limits.push_back(
           {limitName(d), *d.inboundNewPerSecond, *d.inboundNewPerSecond, d.name});

@@ -78,7 +78,6 @@ std::string renderPart(KeyType t, const std::vector<uint8_t>& low, const std::ve
       return quote(name);
     }
     case KeyType::LimitObject:
-    case KeyType::CounterObject:
     case KeyType::Verdict:
       return "?";
   }
@@ -109,9 +108,6 @@ std::string renderExpr(const Expr& e) {
     }
     std::string operator()(const LimitByMap& l) const {
       return std::string("limit name ") + nftFieldText(l.key) + " map @" + l.map;
-    }
-    std::string operator()(const CounterByMap& c) const {
-      return std::string("counter name ") + nftFieldText(c.key) + " map @" + c.map;
     }
     std::string operator()(const VerdictMapLookup& v) const {
       std::string key;
@@ -177,9 +173,6 @@ std::string renderNft(const Plan& plan) {
   for (const LimitObject& l : plan.limits) {
     o << "\tlimit " << l.name << " {\n\t\trate over " << l.perSecond << "/second burst " << l.burst
       << " packets\n\t}\n\n";
-  }
-  for (const CounterObject& c : plan.counters) {
-    o << "\tcounter " << c.name << " {\n\t\tpackets 0 bytes 0\n\t}\n\n";
   }
   for (const SetDef& s : plan.sets) {
     o << "\t" << (s.data ? "map " : "set ") << s.name << " {\n\t\ttype ";

@@ -19,7 +19,6 @@ size_t keyLength(KeyType t) {
     case KeyType::IfName:
       return 16;
     case KeyType::LimitObject:
-    case KeyType::CounterObject:
     case KeyType::Verdict:
       return 0;
   }
@@ -42,8 +41,6 @@ const char* nftTypeName(KeyType t) {
       return "ifname";
     case KeyType::LimitObject:
       return "limit";
-    case KeyType::CounterObject:
-      return "counter";
     case KeyType::Verdict:
       return "verdict";
   }

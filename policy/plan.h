@@ -28,7 +28,6 @@ enum class KeyType {
   EtherAddr,
   IfName,
   LimitObject,
-  CounterObject,
   Verdict
 };
 size_t keyLength(KeyType t);  // bytes in a key (IfName: 16, LimitObject: 0 = a name)
@@ -54,12 +53,6 @@ struct SetDef {
   bool timeout = false;  // elements may carry a timeout (maintenance windows)
   std::string comment;
   std::vector<SetElement> elements;
-};
-
-// Counts the packets the policy lets through for one device (PacketsAllowed).
-struct CounterObject {
-  std::string name;
-  std::string device;
 };
 
 struct LimitObject {
@@ -128,10 +121,6 @@ struct VerdictMapLookup {  // key fields looked up in a verdict map; its verdict
   std::vector<Field> key;
   std::string map;
 };
-struct CounterByMap {  // counts the packet in the counter object found by looking `key` up in `map`
-  Field key;
-  std::string map;
-};
 struct CtMarkOr {
   uint32_t bits = 0;
 };
@@ -140,8 +129,8 @@ struct Log {
   std::string prefix;
 };
 struct Counter {};
-using Expr = std::variant<Lookup, InPrefix, CtStateIs, LimitByMap, CounterByMap, VerdictMapLookup,
-                          CtMarkOr, Log, Counter>;
+using Expr =
+    std::variant<Lookup, InPrefix, CtStateIs, LimitByMap, VerdictMapLookup, CtMarkOr, Log, Counter>;
 
 enum class VerdictKind { Continue, Accept, Drop, Return, Jump, Goto };
 struct Verdict {
@@ -188,7 +177,6 @@ struct DeviceElements {
 struct Plan {
   std::string table;
   std::vector<LimitObject> limits;
-  std::vector<CounterObject> counters;
   std::vector<SetDef> sets;
   std::vector<Chain> chains;
   std::vector<DeviceElements> devices;  // sorted by device name

@@ -246,18 +246,6 @@ PlanDiff diffPlans(const Plan& running, const Plan& next) {
                            [&](const LimitObject& l) { return l.name == fresh.name; });
     if (it == running.limits.end() || !sameLimit(*it, fresh)) diff.limitsAdded.push_back(&fresh);
   }
-  auto names = [](const Plan& p) {
-    std::unordered_set<std::string> out;
-    for (const CounterObject& c : p.counters) out.insert(c.name);
-    return out;
-  };
-  std::unordered_set<std::string> before = names(running), after = names(next);
-  for (const CounterObject& c : running.counters) {
-    if (!after.count(c.name)) diff.countersRemoved.push_back(&c);
-  }
-  for (const CounterObject& c : next.counters) {
-    if (!before.count(c.name)) diff.countersAdded.push_back(&c);
-  }
   replaceReferencesToReplacedLimits(running, next, diff);
   for (size_t i = 0; i < next.chains.size(); ++i) {
     if (!sameRules(running.chains[i], next.chains[i]))

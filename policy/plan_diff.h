@@ -23,14 +23,12 @@ struct PlanDiff {
   bool rebuild = false;
   std::vector<SetChange> sets;  // only sets with changes
   std::vector<const LimitObject*> limitsRemoved;
-  std::vector<const LimitObject*> limitsAdded;        // changed ones are removed and added
-  std::vector<const CounterObject*> countersRemoved;  // of devices that left
-  std::vector<const CounterObject*> countersAdded;    // of devices that came
-  std::vector<const Chain*> chainsRewritten;          // new plan's chains whose rules changed
+  std::vector<const LimitObject*> limitsAdded;  // changed ones are removed and added
+  std::vector<const Chain*> chainsRewritten;    // new plan's chains whose rules changed
 
   bool empty() const {
     return !rebuild && sets.empty() && limitsRemoved.empty() && limitsAdded.empty() &&
-           countersRemoved.empty() && countersAdded.empty() && chainsRewritten.empty();
+           chainsRewritten.empty();
   }
   size_t elementChanges() const;
 };
