@@ -114,6 +114,8 @@ expect_drop "a monitor device is never isolated" isolated 198.51.100.30
 
 echo "# unknown hosts are reported once"
 lab_host stranger dev0 198.51.100.77 "" 02:00:00:00:00:77
+expect_true "a host joining the bridge leaves the gateway's MAC as it was" \
+  test "$(in_ns gw cat /sys/class/net/dev0/address)" = 02:00:00:00:fe:01
 for i in 1 2 3 4 5; do lab_tcp stranger 203.0.113.20 443; done
 sleep 0.3
 expect_true "reported once for five attempts ($(grep -c 'unknown host 198.51.100.77' "$daemon_log") lines)" \
@@ -148,22 +150,7 @@ kill -HUP "$DAEMON"
 reloaded() { [[ $(grep -c "policy reloaded" "$daemon_log") -gt $reloads ]]; }
 for _ in $(seq 20); do reloaded && break; sleep 0.1; done
 expect_true "after the flood the daemon still answers at once (a reload within 2 s)" reloaded
-# Measured, not asserted (an open question, see the closing note): how long
-# until the device bridge passes new connections again. In some runs it took
-# more than 30 s; the diagnostics below are for finding out why.
-recover_start=$(date +%s%N)
-recovered=no
-for _ in $(seq 6); do
-  if lab_tcp pump 203.0.113.21 443; then recovered=yes; break; fi
-  sleep 0.5
-done
-echo "# figure: new connections from the device bridge passed again after $(( ($(date +%s%N) - recover_start) / 1000000 )) ms (recovered: $recovered)"
-if [[ $recovered == no ]]; then
-  echo "# DIAG conntrack entries in the gateway: $(in_ns gw conntrack -C 2>&1)"
-  echo "# DIAG isolated4: $(in_ns gw nft list set inet ringfence isolated4 | grep elements)"
-  echo "# DIAG critical_out4: $(in_ns gw nft list set inet ringfence critical_out4 | grep -A3 elements | tr -s '\t\n' ' ')"
-  in_ns pump ip neigh | sed 's/^/# DIAG pump neighbours: /'
-fi
+expect_pass "after the flood the isolated pump's critical flow still opens at once" lab_tcp pump 203.0.113.21 443
 sleep 2
 stop_daemon
 expect_true "stopping saved the learned counts" grep -q "^learner	outbound	203.0.113.20	6	443	2$" "$work/state/learned"

@@ -39,9 +39,14 @@ lab_up() {
   ip netns add "$(lab_ns gw)"
   in_ns gw sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
   in_ns gw ip link set lo up
-  local br
+  # Each bridge gets a fixed MAC. Without one, a bridge takes the lowest MAC
+  # of its ports, so adding a host can change the gateway's MAC; the devices
+  # keep the old one in their ARP caches and their frames go to a port's MAC,
+  # which the gateway does not route (up to ~30 s until ARP re-resolves).
+  local br n=0
   for br in dev0 dev1 lan0; do
-    in_ns gw ip link add "$br" type bridge
+    n=$((n + 1))
+    in_ns gw ip link add "$br" address "02:00:00:00:fe:0$n" type bridge
     in_ns gw ip link set "$br" up
   done
   in_ns gw ip addr add 198.51.100.1/25 dev dev0
