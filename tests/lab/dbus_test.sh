@@ -14,7 +14,7 @@ chmod 755 "$work"
 user="rfu$$"; admin="rfa$$"; group="rfadm$$"
 daemon_log="$work/ringfenced.log"
 cleanup() {
-  if [[ $LAB_FAILED -gt 0 ]]; then echo "# daemon log:"; sed "s/^/#   /" "$daemon_log"; fi
+  lab_log_on_failure "${daemon_log:-}"
   lab_down
   userdel "$user" 2>/dev/null; userdel "$admin" 2>/dev/null; groupdel "$group" 2>/dev/null
   rm -rf "$work"

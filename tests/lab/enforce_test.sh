@@ -11,7 +11,7 @@ lab_require_root
 
 work=$(mktemp -d)
 cleanup() {
-  if [[ $LAB_FAILED -gt 0 ]]; then echo "# daemon log:"; sed "s/^/#   /" "$daemon_log"; fi
+  lab_log_on_failure "${daemon_log:-}"
   lab_down; rm -rf "$work"
 }
 lab_up

@@ -133,6 +133,12 @@ expect_drop() {  # DESCRIPTION COMMAND...
   else LAB_PASSED=$((LAB_PASSED + 1)); echo "ok - $what"; fi
 }
 expect_true() { expect_pass "$@"; }
+# lab_log_on_failure FILE: after a failed check, print FILE (the daemon's log)
+# as TAP comments, so that a CI log explains the failure.
+lab_log_on_failure() {
+  [[ $LAB_FAILED -gt 0 && -f $1 ]] || return 0
+  echo "# daemon log:"; sed "s/^/#   /" "$1"
+}
 lab_summary() {
   echo "$LAB_PASSED passed, $LAB_FAILED failed"
   [[ $LAB_FAILED -eq 0 ]]
