@@ -39,7 +39,7 @@ lab_listen ct-scanner-01 tcp 104
 sleep 0.3
 
 echo; echo "== starting ringfenced on the gateway"
-ip netns exec "$(lab_ns gw)" build/daemon/ringfenced --config "$config" --bus none 2>"$work/log" &
+ip netns exec "$(lab_ns gw)" build/daemon/ringfenced --config "$config" --state-dir "$work/state" --bus none 2>"$work/log" &
 daemon=$!
 for _ in $(seq 50); do grep -q "policy applied" "$work/log" && break; sleep 0.1; done
 cat "$work/log"

@@ -18,6 +18,7 @@ lab_up
 trap cleanup EXIT
 cp -r "$here/../data/lab" "$work/etc"
 config="$work/etc/ringfence.yaml"
+echo "state_dir: $work/state" >> "$config"  # never the host's /var/lib/ringfence
 
 # Devices: pump and analyzer behind dev0, ct behind dev1; LAN peers behind lan0.
 lab_host pump dev0 198.51.100.10 "" 02:00:00:00:00:10
