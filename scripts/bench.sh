@@ -63,12 +63,16 @@ stateful=$(throughput)
 in_ns gw nft delete table inet conntrack_only
 echo "conntrack only (one rule):       $stateful Gbit/s"
 cp -r "$work/cp10000/policy" "$work/dp"
+# Its own state directory: isolations must not outlive the run or touch /var/lib.
+echo "state_dir: $work/state" >> "$work/dp/ringfence.yaml"
 # The last device's last rule is the only one that allows the measured flow.
 python3 - "$work/dp/devices/gen-9999.yaml" <<'PY'
 import sys
 p = sys.argv[1]
 s = open(p).read()
 s = s.replace("  inbound:\n", "    - to: 203.0.113.99\n      proto: tcp\n      ports: [5201]\n  inbound:\n", 1)
+# The check below sends one forbidden flow: it must not isolate the device.
+s += "violations:\n  action: alert\n"
 open(p, "w").write(s)
 PY
 ip netns exec "$(lab_ns gw)" build/daemon/ringfenced --config "$work/dp/ringfence.yaml" --bus none 2>"$work/daemon.log" &
