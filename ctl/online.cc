@@ -12,6 +12,7 @@
 
 #include "ctl/ctl.h"
 #include "ctl/json.h"
+#include "ctl/present.h"
 #include "daemon/bus_names.h"
 #include "policy/learning.h"
 #include "policy/schema.h"
@@ -88,117 +89,6 @@ class Client {
   explicit Client(BusPtr b) : bus_(std::move(b)) {}
   BusPtr bus_;
 };
-
-// Reads a{sv} of GetAll into text values (strings, numbers, lists of strings, dicts).
-std::map<std::string, std::string> readProperties(
-    sd_bus_message* m, std::map<std::string, std::vector<std::string>>& lists,
-    std::vector<std::pair<std::string, std::string>>& dict) {
-  std::map<std::string, std::string> out;
-  sd_bus_message_enter_container(m, 'a', "{sv}");
-  while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
-    const char* name = nullptr;
-    sd_bus_message_read(m, "s", &name);
-    const char* contents = nullptr;
-    char type = 0;
-    sd_bus_message_peek_type(m, &type, &contents);
-    sd_bus_message_enter_container(m, 'v', contents);
-    std::string c = contents ? contents : "";
-    if (c == "s") {
-      const char* v = nullptr;
-      sd_bus_message_read(m, "s", &v);
-      out[name] = v ? v : "";
-    } else if (c == "t") {
-      uint64_t v = 0;
-      sd_bus_message_read(m, "t", &v);
-      out[name] = std::to_string(v);
-    } else if (c == "u") {
-      uint32_t v = 0;
-      sd_bus_message_read(m, "u", &v);
-      out[name] = std::to_string(v);
-    } else if (c == "as") {
-      sd_bus_message_enter_container(m, 'a', "s");
-      const char* v = nullptr;
-      while (sd_bus_message_read(m, "s", &v) > 0) lists[name].push_back(v);
-      sd_bus_message_exit_container(m);
-    } else if (c == "a{ss}") {
-      sd_bus_message_enter_container(m, 'a', "{ss}");
-      const char *k = nullptr, *v = nullptr;
-      while (sd_bus_message_read(m, "{ss}", &k, &v) > 0) dict.emplace_back(k, v);
-      sd_bus_message_exit_container(m);
-    } else {
-      sd_bus_message_skip(m, contents);
-    }
-    sd_bus_message_exit_container(m);
-    sd_bus_message_exit_container(m);
-  }
-  return out;
-}
-
-std::string localTime(uint64_t usec) {
-  if (!usec) return "never";
-  time_t t = static_cast<time_t>(usec / 1000000);
-  char buf[64];
-  struct tm tm {};
-  localtime_r(&t, &tm);
-  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %Z", &tm);
-  long age = static_cast<long>(time(nullptr) - t);
-  std::string ago = age < 60      ? std::to_string(age) + "s ago"
-                    : age < 3600  ? std::to_string(age / 60) + "min ago"
-                    : age < 86400 ? std::to_string(age / 3600) + "h ago"
-                                  : std::to_string(age / 86400) + "d ago";
-  return std::string(buf) + " (" + ago + ")";
-}
-
-std::string table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < row.size(); ++i) {
-      if (width.size() <= i) width.push_back(0);
-      width[i] = std::max(width[i], row[i].size());
-    }
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
-    }
-    out += line + "\n";
-  }
-  return out;
-}
-
-// The device's rules as the local profiles state them (the daemon does not
-// publish rules on the bus); silent when the files are not readable here.
-void printRules(const std::string& device, const policy::LoadOptions& load, std::ostream& out) {
-  policy::LoadResult r = policy::loadPolicy(load);
-  const policy::Device* d = r.ok() ? r.policy.findDevice(device) : nullptr;
-  if (!d) return;
-  out << "Rules (from " << d->file << "):\n";
-  auto print = [&](const char* kind, const std::vector<policy::Rule>& rules) {
-    for (const policy::Rule& rule : rules) {
-      std::string peers, ports;
-      for (const policy::PeerSpec& peer : rule.peers) {
-        peers += (peers.empty() ? "" : ", ") +
-                 (peer.kind == policy::PeerSpec::Kind::Group ? "@" + peer.group
-                  : peer.kind == policy::PeerSpec::Kind::Any ? std::string("any")
-                                                             : policy::toString(peer.prefix));
-      }
-      for (const policy::PortRange& pr : rule.ports) {
-        ports += (ports.empty() ? " " : ",") + std::to_string(pr.low) +
-                 (pr.high != pr.low ? "-" + std::to_string(pr.high) : "");
-      }
-      out << "  " << kind << " " << policy::toString(rule.proto) << ports
-          << (rule.direction == policy::Direction::Outbound ? " to " : " from ") << peers
-          << (rule.critical ? " [critical]" : "") << "  (line " << rule.where.line << ")"
-          << (rule.comment.empty() ? "" : "  " + rule.comment) << "\n";
-    }
-  };
-  print("outbound   ", d->outbound);
-  print("inbound    ", d->inbound);
-  print("maintenance", d->maintenance);
-}
 
 int fail(std::ostream& err, const Failure& f) {
   err << "ringfencectl: " << f.message << "\n";
@@ -291,6 +181,8 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
     std::map<std::string, std::vector<std::string>> lists;
     std::vector<std::pair<std::string, std::string>> inventory;
     auto p = readProperties(pm, lists, inventory);
+    CALL(vm, c.call("GetRecentViolations", "s", a.args[0].c_str()));
+    std::vector<RecentViolation> recent = readRecentViolations(vm);
     if (mode.json) {
       JsonWriter j;
       j.beginObject();
@@ -302,7 +194,28 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
       }
       j.key("Inventory").beginObject();
       for (const auto& [k, v] : inventory) j.key(k).value(v);
-      out << j.endObject().endObject().str() << "\n";
+      j.endObject().key("RecentViolations").beginArray();
+      for (const RecentViolation& v : recent) {
+        j.beginObject()
+            .key("at")
+            .value(v.at)
+            .key("direction")
+            .value(v.direction)
+            .key("src")
+            .value(v.src)
+            .key("dst")
+            .value(v.dst)
+            .key("proto")
+            .value(v.proto)
+            .key("sport")
+            .value(uint64_t{v.sport})
+            .key("dport")
+            .value(uint64_t{v.dport})
+            .key("verdict")
+            .value(v.verdict)
+            .endObject();
+      }
+      out << j.endArray().endObject().str() << "\n";
       return kExitOk;
     }
     std::vector<std::vector<std::string>> rows;
@@ -321,8 +234,11 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
       rows.push_back({"IsolatedSince:", localTime(std::stoull(p["IsolatedSince"]))});
     if (p["MaintenanceUntil"] != "0")
       rows.push_back({"MaintenanceUntil:", localTime(std::stoull(p["MaintenanceUntil"]))});
+    rows.push_back(
+        {"Packets:", p["PacketsAllowed"] + " allowed, " + p["PacketsDropped"] + " dropped"});
     out << table(rows);
     printRules(a.args[0], a.load, out);
+    printRecentViolations(recent, out);
     return kExitOk;
   }
 

@@ -230,6 +230,31 @@ int observedFlows(sd_bus_message* m, void* userdata, sd_bus_error* error) noexce
   });
 }
 
+// An extension of dbus.md: what `ringfencectl show` lists as recent violations.
+int recentViolations(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept {
+  return guarded(error, [&] {
+    const char* name = nullptr;
+    if (int r = sd_bus_message_read(m, "s", &name); r < 0) return r;
+    Gateway& g = self(userdata)->gateway();
+    if (!g.device(name))
+      return sd_bus_error_setf(error, kErrorNoSuchDevice, "no such device '%s'", name);
+    sd_bus_message* reply = nullptr;
+    int r = sd_bus_message_new_method_return(m, &reply);
+    if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "(tssssqqs)");
+    for (const ViolationRecord& v : g.recentViolations(name)) {
+      if (r >= 0) {
+        r = sd_bus_message_append(reply, "(tssssqqs)", v.at, v.direction.c_str(), v.src.c_str(),
+                                  v.dst.c_str(), v.proto.c_str(), v.sport, v.dport,
+                                  v.dropped ? "dropped" : "allowed");
+      }
+    }
+    if (r >= 0) r = sd_bus_message_close_container(reply);
+    if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
+    sd_bus_message_unref(reply);
+    return r;
+  });
+}
+
 const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_PROPERTY("Version", "s", getVersion, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -248,6 +273,8 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_METHOD("StopMaintenance", "s", "", stopMaintenance, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("Check", "ssssq", "bs", checkMethod, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("GetObservedFlows", "s", "a(sssqt)", observedFlows, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("GetRecentViolations", "s", "a(tssssqqs)", recentViolations,
+                  SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL("Violation", "sssssqqs", 0),
     SD_BUS_SIGNAL("DeviceIsolated", "sss", 0),
     SD_BUS_SIGNAL("DeviceReleased", "sss", 0),

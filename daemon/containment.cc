@@ -126,12 +126,22 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
                 policy::describeFlow(flow) + (v.dropped ? ", dropped" : ", allowed (monitor mode)"),
             device);
       }
-      if (events_ && judge_->violations(device) != before) {
+      if (judge_->violations(device) != before) {
         auto proto = policy::protoFromNumber(p.proto);
-        events_->violation(device, policy::toString(prefix->direction), policy::toString(p.src),
-                           policy::toString(p.dst),
-                           proto ? policy::toString(*proto) : std::to_string(p.proto), p.sport,
-                           p.dport, v.dropped);
+        ViolationRecord r{policy::toMicros(now),
+                          policy::toString(prefix->direction),
+                          policy::toString(p.src),
+                          policy::toString(p.dst),
+                          proto ? policy::toString(*proto) : std::to_string(p.proto),
+                          p.sport,
+                          p.dport,
+                          v.dropped};
+        if (events_)
+          events_->violation(device, r.direction, r.src, r.dst, r.proto, r.sport, r.dport,
+                             r.dropped);
+        std::deque<ViolationRecord>& recent = recent_[device];
+        recent.push_back(std::move(r));
+        if (recent.size() > kRecentViolations) recent.pop_front();
       }
       for (const policy::Action& a : actions) perform(a);
     } else if (prefix->what == "unknown") {

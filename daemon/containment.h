@@ -4,6 +4,7 @@
 // ones stay), and every change is written to the state directory.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -57,6 +58,14 @@ class Containment {
                policy::WallTime now);
   bool release(const std::string& device, const std::string& reason, const std::string& by);
 
+  // The last kRecentViolations counted violations of the device, oldest first.
+  static constexpr size_t kRecentViolations = 20;
+  std::vector<ViolationRecord> recentViolations(const std::string& device) const {
+    auto it = recent_.find(device);
+    if (it == recent_.end()) return {};
+    return {it->second.begin(), it->second.end()};
+  }
+
   const policy::ViolationJudge* judge() const { return judge_ ? &*judge_ : nullptr; }
   // Where violations, isolations, releases and unknown hosts are announced.
   void setEvents(GatewayEvents* events) { events_ = events; }
@@ -78,6 +87,7 @@ class Containment {
   policy::LearnedFlows learned_;
   GatewayEvents* events_ = nullptr;
   std::map<std::string, uint64_t> dropped_;
+  std::map<std::string, std::deque<ViolationRecord>> recent_;
   uint64_t observedEvents_ = 0;  // conntrack events of observed flows received
   uint64_t eventLosses_ = 0;     // times the kernel dropped events for us
   struct LogBudget {

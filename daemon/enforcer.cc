@@ -49,11 +49,4 @@ std::expected<ApplyReport, std::string> Enforcer::changeElements(const Elements&
   return ApplyReport{false, diff.elementChanges(), *stats};
 }
 
-std::expected<ApplyReport, std::string> Enforcer::reassert() {
-  if (!running_) return std::unexpected(std::string("no policy in force"));
-  auto stats = sink_.replace(*running_, {});
-  if (!stats) return std::unexpected(stats.error());
-  return ApplyReport{true, 0, *stats};
-}
-
 }  // namespace ringfence::daemon

@@ -22,7 +22,8 @@ class Enforcer {
  public:
   explicit Enforcer(policy::RulesetSink& sink) : sink_(sink) {}
 
-  // Replaces any existing table with `plan` (start and takeover).
+  // Replaces any existing table with `plan` (start, takeover, and putting a
+  // tampered table back).
   std::expected<ApplyReport, std::string> start(policy::Plan plan);
   // Applies only what differs from the running plan; on error the running
   // plan stays in force (in the kernel and here).
@@ -36,8 +37,6 @@ class Enforcer {
   void forgetElements(const Elements& gone) {
     if (running_) running_->removeElements(gone);
   }
-  // Writes the running plan again in full (after someone changed the table).
-  std::expected<ApplyReport, std::string> reassert();
 
   const policy::Plan* running() const { return running_ ? &*running_ : nullptr; }
 

@@ -29,6 +29,14 @@ struct DeviceStatus {
   uint64_t packetsDropped = 0;
 };
 
+// One counted violation (one per flow), as `show` lists it.
+struct ViolationRecord {
+  uint64_t at = 0;  // CLOCK_REALTIME microseconds
+  std::string direction, src, dst, proto;
+  uint16_t sport = 0, dport = 0;
+  bool dropped = true;  // false: allowed in monitor mode
+};
+
 enum class MutationError { NoSuchDevice, NothingToDo, Failed };
 
 class Gateway {
@@ -41,6 +49,8 @@ class Gateway {
   virtual uint32_t isolatedCount() const = 0;
   virtual uint64_t violationsTotal() const = 0;
   virtual std::map<policy::ObservedFlow, uint64_t> observedFlows(const std::string& name) const = 0;
+  // The device's most recent violations, oldest first (kept in memory only).
+  virtual std::vector<ViolationRecord> recentViolations(const std::string& name) const = 0;
   // The verdict now: isolation counts, unless a critical rule allows the flow.
   virtual std::expected<policy::FlowVerdict, policy::FlowCheckFailure> check(
       const policy::FlowQuery& q) const = 0;

@@ -59,9 +59,9 @@ std::expected<Manager::Loaded, std::vector<std::string>> Manager::load(const cha
 
 void Manager::stamp() {
   ++generation_;
-  loadedAt_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                        policy::WallClock::now().time_since_epoch())
-                                        .count());
+  counters_.invalidate();
+  if (monitor_) monitor_->drain();  // our own transaction's notifications
+  loadedAt_ = policy::toMicros(policy::WallClock::now());
 }
 
 int Manager::run() {
@@ -101,6 +101,8 @@ int Manager::run() {
   std::optional<policy::Plan> plan = std::move(loaded->plan);
 
   std::string table = plan->table;
+  restoreMaintenance(table, policy::WallClock::now());  // before the table is replaced
+  carryMaintenance(*plan, policy::WallClock::now());
   size_t elements = plan->elementCount(), devices = plan->devices.size();
   auto applied = enforcer_->start(std::move(*plan));
   if (!applied) {
@@ -191,6 +193,11 @@ int Manager::onMonitor(sd_event_source*, int, uint32_t, void* self) noexcept {
   try {
     auto* m = static_cast<Manager*>(self);
     const policy::Plan* running = m->enforcer_->running();
+    // An owned table cannot be changed by anyone else: the kernel refuses it.
+    if (m->sink_->ownsTable()) {
+      m->monitor_->drain();
+      return 0;
+    }
     if (running && m->monitor_->tableTouchedByOthers(running->table, m->sink_->portId()))
       m->reassert();
   } catch (const std::exception& ex) {
@@ -248,9 +255,7 @@ void Manager::armTimer() {
     sd_event_source_set_enabled(timer_, SD_EVENT_OFF);
     return;
   }
-  auto usec =
-      std::chrono::duration_cast<std::chrono::microseconds>(next->time_since_epoch()).count();
-  sd_event_source_set_time(timer_, static_cast<uint64_t>(std::max<int64_t>(usec, 1)));
+  sd_event_source_set_time(timer_, std::max<uint64_t>(policy::toMicros(*next), 1));
   sd_event_source_set_enabled(timer_, SD_EVENT_ONESHOT);
 }
 
@@ -272,6 +277,7 @@ Manager::reload() {
   size_t devices = loaded->plan.devices.size();
   std::vector<std::string> before = deviceNames();
   containment_->usePolicy(*loaded->policy, &loaded->plan);
+  carryMaintenance(loaded->plan, policy::WallClock::now());
   auto applied = enforcer_->reload(std::move(loaded->plan));
   if (!applied) {
     containment_->usePolicy(*policy_, nullptr);  // back to the policy in force
@@ -282,6 +288,7 @@ Manager::reload() {
   }
   policy_ = std::move(loaded->policy);
   stamp();
+  endOrphanedMaintenance();
   log(LogLevel::Info, "policy-applied",
       std::string("policy reloaded: ") + std::to_string(devices) + " devices, " +
           (applied->rebuilt ? "table rebuilt"
@@ -301,11 +308,14 @@ void Manager::reassert() {
   log(LogLevel::Warning, "table-tampered",
       "table inet " + enforcer_->running()->table +
           " was changed by another process; putting it back");
-  auto applied = enforcer_->reassert();
+  policy::Plan plan = *enforcer_->running();
+  carryMaintenance(plan, policy::WallClock::now());  // with the time each window has left
+  auto applied = enforcer_->start(std::move(plan));
   if (!applied) {
     log(LogLevel::Error, "apply-failed", "cannot put the table back: " + applied.error());
     return;
   }
+  monitor_->drain();  // our own transaction's notifications
   log(LogLevel::Info, "policy-applied", "table put back in " + fixed1(msSince(started)) + " ms");
 }
 

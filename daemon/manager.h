@@ -13,6 +13,7 @@
 #include "daemon/enforcer.h"
 #include "daemon/gateway.h"
 #include "daemon/options.h"
+#include "daemon/packet_counters.h"
 #include "netlink/monitor.h"
 #include "netlink/netlink_sink.h"
 #include "netlink/nflog.h"
@@ -37,6 +38,7 @@ class Manager final : public Gateway {
   uint32_t isolatedCount() const override;
   uint64_t violationsTotal() const override;
   std::map<policy::ObservedFlow, uint64_t> observedFlows(const std::string& name) const override;
+  std::vector<ViolationRecord> recentViolations(const std::string& name) const override;
   std::expected<policy::FlowVerdict, policy::FlowCheckFailure> check(
       const policy::FlowQuery& q) const override;
   std::expected<void, MutationError> isolate(const std::string& name, const std::string& reason,
@@ -63,8 +65,16 @@ class Manager final : public Gateway {
   int setupLoop();
   void reassert();
   void stamp();  // a policy was applied: generation and time
+  // manager_maintenance.cc
   void expireMaintenance(policy::WallTime now);
   Enforcer::Elements maintenanceElements(const std::string& name, uint64_t timeoutMs) const;
+  // Adds every open window's elements, with the time it has left, to a plan
+  // about to replace or update the table.
+  void carryMaintenance(policy::Plan& plan, policy::WallTime now) const;
+  // After a reload: windows of devices without maintenance flows end.
+  void endOrphanedMaintenance();
+  // At start: windows still open in the table a previous run left behind.
+  void restoreMaintenance(const std::string& table, policy::WallTime now);
 
   static int onSignal(sd_event_source*, const struct signalfd_siginfo* info, void* self) noexcept;
   static int onMonitor(sd_event_source*, int fd, uint32_t revents, void* self) noexcept;
@@ -86,6 +96,7 @@ class Manager final : public Gateway {
   uint64_t generation_ = 0;
   uint64_t loadedAt_ = 0;
   std::map<std::string, policy::WallTime> maintenance_;  // open windows, by device
+  mutable PacketCounters counters_;                      // a cache of the kernel's figures
   std::unique_ptr<BusService> bus_;
 };
 

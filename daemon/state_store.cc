@@ -42,9 +42,6 @@ std::string unescape(const std::string& s) {
   return out;
 }
 
-int64_t micros(policy::WallTime t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
 policy::WallTime fromMicros(int64_t us) {
   return policy::WallTime{} + std::chrono::microseconds(us);
 }
@@ -105,9 +102,9 @@ std::expected<void, std::string> StateStore::save(
     const std::vector<policy::Isolation>& isolations) const {
   std::string text = std::string(kHeader) + "\n";
   for (const policy::Isolation& iso : isolations) {
-    text += "isolated\t" + escape(iso.device) + "\t" + std::to_string(micros(iso.since)) + "\t" +
-            (iso.releaseAt ? std::to_string(micros(*iso.releaseAt)) : "-") + "\t" + escape(iso.by) +
-            "\t" + escape(iso.reason) + "\n";
+    text += "isolated\t" + escape(iso.device) + "\t" + std::to_string(policy::toMicros(iso.since)) +
+            "\t" + (iso.releaseAt ? std::to_string(policy::toMicros(*iso.releaseAt)) : "-") + "\t" +
+            escape(iso.by) + "\t" + escape(iso.reason) + "\n";
   }
   return writeAtomically(path(), text);
 }

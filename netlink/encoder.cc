@@ -128,6 +128,12 @@ void addSet(Batch& b, const std::string& table, const SetDef& s, uint32_t id) {
     nftnl_set_set_data(set.get(), NFTNL_SET_DESC_CONCAT, fields,
                        static_cast<uint32_t>(s.key.size()));
   }
+  if (s.counters) {
+    // One stateful expression: the kernel gives every element its own copy.
+    nftnl_expr* counter = nftnl_expr_alloc("counter");
+    if (!counter) throw std::bad_alloc();
+    nftnl_set_set_data(set.get(), NFTNL_SET_EXPR, counter, 0);  // the set owns it now
+  }
   UdataPtr u(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
   nftnl_udata_put_u32(u.get(), NFTNL_UDATA_SET_KEYBYTEORDER, keyByteOrder(s));
   nftnl_udata_put_strz(u.get(), NFTNL_UDATA_SET_COMMENT, s.comment.c_str());

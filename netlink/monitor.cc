@@ -49,4 +49,12 @@ bool NftMonitor::tableTouchedByOthers(const std::string& table, uint32_t ownPort
   }
 }
 
+void NftMonitor::drain() {
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(socket_.get(), buf.data(), buf.size());
+    if (n < 0 && errno != ENOBUFS) return;  // EAGAIN: empty
+  }
+}
+
 }  // namespace ringfence::netlink

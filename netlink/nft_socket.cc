@@ -124,4 +124,30 @@ std::expected<std::optional<TableInfo>, KernelError> NftSocket::getTable(const s
   }
 }
 
+std::expected<void, KernelError> NftSocket::dump(nlmsghdr* request,
+                                                 const std::function<void(const nlmsghdr*)>& each,
+                                                 const std::string& what) {
+  request->nlmsg_seq = nextSeq();
+  if (mnl_socket_sendto(socket_.get(), request, request->nlmsg_len) < 0)
+    return failure(errno, what);
+  std::vector<char> buf(1 << 16);  // a dump message can be up to 64 KiB
+  uint32_t portid = portId();
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(socket_.get(), buf.data(), buf.size());
+    if (n < 0) return failure(errno, what);
+    const nlmsghdr* m = reinterpret_cast<const nlmsghdr*>(buf.data());
+    int len = static_cast<int>(n);
+    for (; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+      if (m->nlmsg_seq != request->nlmsg_seq || m->nlmsg_pid != portid) continue;
+      if (m->nlmsg_type == NLMSG_DONE) return {};
+      if (m->nlmsg_type == NLMSG_ERROR) {
+        int error = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m))->error;
+        if (error != 0) return failure(error, what);
+        return {};
+      }
+      each(m);
+    }
+  }
+}
+
 }  // namespace ringfence::netlink

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -36,6 +37,13 @@ class NftSocket {
 
   // The table's flags, or nullopt when it does not exist.
   std::expected<std::optional<TableInfo>, KernelError> getTable(const std::string& name);
+
+  // Sends `request` (NLM_F_DUMP; its sequence number is set here) and hands
+  // every reply message to `each` until the dump is done. `what` names the
+  // request in errors.
+  std::expected<void, KernelError> dump(nlmsghdr* request,
+                                        const std::function<void(const nlmsghdr*)>& each,
+                                        const std::string& what);
 
   uint32_t portId() const;
   uint32_t nextSeq() { return seq_ += 1 << 20; }  // room for any batch's messages

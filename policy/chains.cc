@@ -186,8 +186,21 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
     r.push_back(rule({in({f.daddr}, s("dev", f))}, jump(s("in", f)), "new flows to devices"));
   }
 
+  // Per-device accounting of what passed: one lookup each way, counted by
+  // the element it finds (PacketsAllowed on the bus).
+  Chain account;
+  account.name = "account";
+  account.base = BaseHook{"forward", kAccountPriority, true};
+  for (const FamilyFields& f : kFamilies) {
+    account.rules.push_back(rule({in({f.saddr}, s("count", f))}, verdict(VerdictKind::Continue),
+                                 "count packets from devices"));
+    account.rules.push_back(rule({in({f.daddr}, s("count", f))}, verdict(VerdictKind::Continue),
+                                 "count packets to devices"));
+  }
+
   std::vector<Chain> chains;
   chains.push_back(std::move(forward));
+  chains.push_back(std::move(account));
   chains.push_back(unknownChain(config.unknownDevices, true));
   chains.push_back(unknownChain(config.unknownDevices, false));
   for (const FamilyFields& f : kFamilies) {

@@ -81,6 +81,8 @@ class Compiler {
     KeyType a = f.addr;
     std::vector<KeyType> flow = {a, a, KeyType::InetProto, KeyType::InetService};
     declare(n("dev", f), {a}, "addresses of all devices");
+    declare(n("count", f), {a}, "device addresses, counting the packets let through").counters =
+        true;
     declare(n("isolated", f), {a}, "addresses of isolated devices (filled by the daemon)");
     declare(n("learn", f), {a}, "devices in learn mode");
     declare(n("monitor", f), {a}, "devices in monitor mode");
@@ -157,6 +159,7 @@ class Compiler {
       if (addrs.empty()) continue;
       for (const IpAddress& a : addrs) {
         set(n("dev", f)).elements.push_back(addressElement(a, d.name));
+        set(n("count", f)).elements.push_back(addressElement(a, d.name));
         runtime.isolation.emplace_back(n("isolated", f), addressElement(a, d.name));
         if (d.mode == Mode::Learn) set(n("learn", f)).elements.push_back(addressElement(a, d.name));
         if (d.mode == Mode::Monitor)

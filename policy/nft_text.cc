@@ -183,6 +183,7 @@ std::string renderNft(const Plan& plan) {
       o << "\t\tflags " << (s.interval ? "interval" : "") << (s.interval && s.timeout ? "," : "")
         << (s.timeout ? "timeout" : "") << "\n";
     }
+    if (s.counters) o << "\t\tcounter\n";
     o << "\t\tcomment " << quote(s.comment) << "\n";
     if (!s.elements.empty()) {
       o << "\t\telements = {";

@@ -50,7 +50,8 @@ struct SetDef {
   std::vector<KeyType> key;
   std::optional<KeyType> data;  // set => map
   bool interval = false;
-  bool timeout = false;  // elements may carry a timeout (maintenance windows)
+  bool timeout = false;   // elements may carry a timeout (maintenance windows)
+  bool counters = false;  // every element counts the packets whose lookup found it
   std::string comment;
   std::vector<SetElement> elements;
 };
@@ -92,6 +93,10 @@ inline constexpr uint32_t kCtMarkViolation = 0x20000000;  // monitor-mode flow o
 inline constexpr uint32_t kCtMarkCritical = 0x40000000;   // admitted by a `critical: true` rule
 
 inline constexpr uint16_t kNflogGroup = 7411;
+
+// The accounting chain hooks forward after the filter chain (priority 0): a
+// packet reaches it only when the filter let it through.
+inline constexpr int kAccountPriority = 100;
 
 // Range sets (CIDR peers, port ranges, ICMP) are split into shards by device:
 // the kernel's concatenated interval sets cost time in proportion to their
@@ -196,6 +201,8 @@ inline constexpr const char* kIsolated4 = "isolated4";
 inline constexpr const char* kIsolated6 = "isolated6";
 inline constexpr const char* kMaintenance4 = "maintenance4";
 inline constexpr const char* kMaintenance6 = "maintenance6";
+inline constexpr const char* kCount4 = "count4";  // device addresses, with packet counters
+inline constexpr const char* kCount6 = "count6";
 }  // namespace setname
 
 // NFLOG prefixes: "<kLogPrefix><what> <direction> ", parsed back by the daemon.

@@ -20,6 +20,11 @@ namespace ringfence::policy {
 
 using WallClock = std::chrono::system_clock;
 using WallTime = WallClock::time_point;
+// CLOCK_REALTIME microseconds, as the bus and the state files carry times.
+inline uint64_t toMicros(WallTime t) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
+}
 
 struct FlowKey {
   IpAddress src;

@@ -41,9 +41,12 @@ lab_listen other tcp 443
 lab_listen srv tcp 443
 lab_listen other tcp 8443
 
-ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$work/etc/ringfence.yaml" --bus "$bus" >"$daemon_log" 2>&1 &
-DAEMON=$!
-for _ in $(seq 50); do busctl --address="$bus" status io.ringfence.Gateway1 >/dev/null 2>&1 && break; sleep 0.1; done
+start_daemon() {
+  ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$work/etc/ringfence.yaml" --bus "$bus" >>"$daemon_log" 2>&1 &
+  DAEMON=$!
+  for _ in $(seq 50); do busctl --address="$bus" status io.ringfence.Gateway1 >/dev/null 2>&1 && break; sleep 0.1; done
+}
+start_daemon
 
 M=(io.ringfence.Gateway1 /io/ringfence/Gateway1 io.ringfence.Gateway1.Manager)
 as() { local who=$1; shift; runuser -u "$who" -- "$@"; }
@@ -153,13 +156,27 @@ expect_true "release from the command line" is 0 code ctl release ws --reason "d
 sleep 0.5
 expect_true "events printed the isolation as it happened" grep -q "DeviceIsolated ws by uid:0: maintenance of the ward switch" "$work/events"
 expect_true "events printed the release" grep -q "DeviceReleased ws by uid:0: done" "$work/events"
+# PacketsAllowed is read from the kernel at most once a second.
+allowed_of() { sleep 1.1; dprop "$1" PacketsAllowed | sed -n 's/^t //p'; }
+pump_allowed=$(allowed_of pump)
 lab_tcp pump 203.0.113.99 443
 sleep 0.5
 expect_true "events printed the violation and the automatic isolation" grep -q "DeviceIsolated pump by policy" "$work/events"
 expect_drop "the isolation changed real traffic" lab_tcp pump 203.0.113.20 443
 expect_true "PacketsDropped counts the pump's dropped packets" has "^t [1-9]" dprop pump PacketsDropped
+expect_true "dropped packets are not counted as allowed ($pump_allowed before)" is "$pump_allowed" allowed_of pump
+expect_true "GetRecentViolations lists the pump's violation" has '"outbound" "198.51.100.10" "203.0.113.99" "tcp" [0-9]* 443 "dropped"' \
+  call GetRecentViolations s pump
+expect_true "show lists recent violations" has "outbound  *tcp  *198.51.100.10:[0-9]* -> 203.0.113.99:443  *dropped" ctl show pump
+expect_true "show --json carries them" has '"RecentViolations":\[.*{"at":[0-9]*,"direction":"outbound","src":"198.51.100.10","dst":"203.0.113.99","proto":"tcp","sport":[0-9]*,"dport":443,"verdict":"dropped"}' \
+  ctl show pump --json
+expect_true "show gives the packet counts" has "^Packets:  *[0-9]* allowed, [1-9][0-9]* dropped" ctl show pump
 expect_true "release pump from the command line" is 0 code ctl release pump --reason "checked"
 expect_pass "after release the pump works again" lab_tcp pump 203.0.113.20 443
+expect_true "PacketsAllowed counts the pump's allowed connection" test "$(allowed_of pump)" -ge $((pump_allowed + 4))
+learner_allowed=$(allowed_of learner)
+in_ns learner ping -c3 -i0.2 -W1 -q 203.0.113.20 >/dev/null
+expect_true "PacketsAllowed counts exactly 3 pings and 3 replies" is $((learner_allowed + 6)) allowed_of learner
 lab_tcp learner 203.0.113.20 443 || true
 sleep 0.3
 ctl learn learner > "$work/learned.yaml"
@@ -177,6 +194,17 @@ expect_true "maintain DEVICE --for 1m" is 0 code ctl maintain vendorbox --for 1m
 expect_true "State is maintenance" is 's "maintenance"' dprop vendorbox State
 expect_true "MaintenanceUntil is set" has "^t [1-9]" dprop vendorbox MaintenanceUntil
 expect_pass "the maintenance flow passes during the window" lab_tcp vendorbox 203.0.113.99 8443
+until_before=$(dprop vendorbox MaintenanceUntil)
+printf 'device: latecomer\nidentity:\n  addresses: [198.51.100.91]\n' > "$work/etc/profiles/latecomer.yaml"
+expect_true "a reload during the window" is 0 code ctl reload
+expect_pass "keeps the window open" lab_tcp vendorbox 203.0.113.99 8443
+kill -TERM "$DAEMON"; wait "$DAEMON" 2>/dev/null
+start_daemon
+expect_true "after a restart the window is still open (State)" is 's "maintenance"' dprop vendorbox State
+expect_true "and ends when it did before the restart (±2 s)" python3 -c \
+  "import sys; a, b = int('${until_before#t }'), int(sys.argv[1].split()[1]); sys.exit(abs(a - b) > 2000000)" \
+  "$(dprop vendorbox MaintenanceUntil)"
+expect_pass "the maintenance flow still passes after the restart" lab_tcp vendorbox 203.0.113.99 8443
 expect_true "maintain DEVICE --stop" is 0 code ctl maintain vendorbox --stop
 expect_drop "it is closed at once" lab_tcp vendorbox 203.0.113.99 8443
 expect_true "a device without maintenance flows: exit 1" is 1 code ctl maintain pump --for 1m --reason x

@@ -6,6 +6,7 @@
 
 #include "netlink/encoder.h"
 #include "netlink/nft_socket.h"
+#include "netlink/set_elements.h"
 #include "policy/compiler.h"
 #include "policy/loader.h"
 #include "policy/nft_text.h"
@@ -93,6 +94,40 @@ TEST(NetlinkApply, KernelRefusalNamesTheMessage) {
   EXPECT_EQ(rc, 0);
   std::string out;
   EXPECT_NE(ns.exec("nft list table inet rf_golden", &out), 0) << "nothing may be applied: " << out;
+}
+
+// The per-device counters come back by address: the kernel's figures, not ours.
+TEST(NetlinkApply, ReadsPerDeviceCounters) {
+  RINGFENCE_REQUIRE_ROOT();
+  policy::Plan plan = compileValidConfig(RINGFENCE_TEST_DATA "/golden/ringfence.yaml");
+  ScopedNetns ns("counters");
+  ASSERT_EQ(runInNetns(ns, [&] { return applyFull(plan, 0); }), 0);
+  std::string out;
+  // Give a-pump's element known figures; b-monitor's stays at zero.
+  ASSERT_EQ(
+      ns.exec("nft 'delete element inet rf_golden count4 { 198.51.100.10 }; "
+              "add element inet rf_golden count4 { 198.51.100.10 counter packets 5 bytes 300 }'",
+              &out),
+      0)
+      << out;
+  int rc = runInNetns(ns, [&] {
+    auto sock = netlink::NftSocket::open();
+    auto got = netlink::readSetElements(*sock, "rf_golden", "count4");
+    if (!got) {
+      std::cerr << got.error().message() << "\n";
+      return 10;
+    }
+    if (got->size() != 2) return 11;
+    for (const netlink::KernelElement& c : *got) {
+      std::vector<uint8_t> pump = {198, 51, 100, 10}, monitor = {198, 51, 100, 20};
+      if (c.key == pump && (c.packets != 5 || c.bytes != 300)) return 12;
+      if (c.key == monitor && (c.packets != 0 || c.bytes != 0)) return 13;
+      if (c.key != pump && c.key != monitor) return 14;
+    }
+    auto missing = netlink::readSetElements(*sock, "rf_golden", "no_such_set");
+    return !missing && missing.error().error == ENOENT ? 0 : 15;
+  });
+  EXPECT_EQ(rc, 0);
 }
 
 }  // namespace

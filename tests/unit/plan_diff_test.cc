@@ -77,8 +77,8 @@ TEST_F(Diff, RemovedDeviceRemovesItsElementsAndLimit) {
     removed += c.removed.size();
     EXPECT_TRUE(c.added.empty());
   }
-  EXPECT_EQ(removed,
-            6u);  // dev4, shard_out4, shard_in4, allow_out4 (udp 53), its range shard, inlimit4
+  // dev4, count4, shard_out4, shard_in4, allow_out4 (udp 53), its range shard, inlimit4
+  EXPECT_EQ(removed, 7u);
 }
 
 TEST_F(Diff, ChangedLimitReplacesObjectAndItsMapElement) {
