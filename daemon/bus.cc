@@ -205,7 +205,11 @@ int checkMethod(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
   });
 }
 
-int observedFlows(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept {
+// A method that takes a device name and answers an array of `element`
+// structs: `each(reply)` appends them (r stays the first error).
+template <typename F>
+int deviceListReply(sd_bus_message* m, void* userdata, sd_bus_error* error, const char* element,
+                    F&& each) noexcept {
   return guarded(error, [&] {
     const char* name = nullptr;
     if (int r = sd_bus_message_read(m, "s", &name); r < 0) return r;
@@ -214,15 +218,8 @@ int observedFlows(sd_bus_message* m, void* userdata, sd_bus_error* error) noexce
       return sd_bus_error_setf(error, kErrorNoSuchDevice, "no such device '%s'", name);
     sd_bus_message* reply = nullptr;
     int r = sd_bus_message_new_method_return(m, &reply);
-    if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "(sssqt)");
-    for (const auto& [flow, count] : g.observedFlows(name)) {
-      auto proto = policy::protoFromNumber(flow.proto);
-      std::string p = proto ? policy::toString(*proto) : std::to_string(flow.proto);
-      if (r >= 0) {
-        r = sd_bus_message_append(reply, "(sssqt)", policy::toString(flow.direction),
-                                  policy::toString(flow.peer).c_str(), p.c_str(), flow.port, count);
-      }
-    }
+    if (r >= 0) r = sd_bus_message_open_container(reply, 'a', element);
+    if (r >= 0) r = each(g, std::string(name), reply);
     if (r >= 0) r = sd_bus_message_close_container(reply);
     if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
     sd_bus_message_unref(reply);
@@ -230,29 +227,39 @@ int observedFlows(sd_bus_message* m, void* userdata, sd_bus_error* error) noexce
   });
 }
 
+int observedFlows(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept {
+  return deviceListReply(
+      m, userdata, error, "(sssqt)",
+      [](Gateway& g, const std::string& name, sd_bus_message* reply) {
+        int r = 0;
+        for (const auto& [flow, count] : g.observedFlows(name)) {
+          auto proto = policy::protoFromNumber(flow.proto);
+          std::string p = proto ? policy::toString(*proto) : std::to_string(flow.proto);
+          if (r >= 0) {
+            r = sd_bus_message_append(reply, "(sssqt)", policy::toString(flow.direction),
+                                      policy::toString(flow.peer).c_str(), p.c_str(), flow.port,
+                                      count);
+          }
+        }
+        return r;
+      });
+}
+
 // An extension of dbus.md: what `ringfencectl show` lists as recent violations.
 int recentViolations(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept {
-  return guarded(error, [&] {
-    const char* name = nullptr;
-    if (int r = sd_bus_message_read(m, "s", &name); r < 0) return r;
-    Gateway& g = self(userdata)->gateway();
-    if (!g.device(name))
-      return sd_bus_error_setf(error, kErrorNoSuchDevice, "no such device '%s'", name);
-    sd_bus_message* reply = nullptr;
-    int r = sd_bus_message_new_method_return(m, &reply);
-    if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "(tssssqqs)");
-    for (const ViolationRecord& v : g.recentViolations(name)) {
-      if (r >= 0) {
-        r = sd_bus_message_append(reply, "(tssssqqs)", v.at, v.direction.c_str(), v.src.c_str(),
-                                  v.dst.c_str(), v.proto.c_str(), v.sport, v.dport,
-                                  v.dropped ? "dropped" : "allowed");
-      }
-    }
-    if (r >= 0) r = sd_bus_message_close_container(reply);
-    if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
-    sd_bus_message_unref(reply);
-    return r;
-  });
+  return deviceListReply(m, userdata, error, "(tssssqqs)",
+                         [](Gateway& g, const std::string& name, sd_bus_message* reply) {
+                           int r = 0;
+                           for (const ViolationRecord& v : g.recentViolations(name)) {
+                             if (r >= 0) {
+                               r = sd_bus_message_append(
+                                   reply, "(tssssqqs)", v.at, v.direction.c_str(), v.src.c_str(),
+                                   v.dst.c_str(), v.proto.c_str(), v.sport, v.dport,
+                                   v.dropped ? "dropped" : "allowed");
+                             }
+                           }
+                           return r;
+                         });
 }
 
 const sd_bus_vtable kManagerVtable[] = {

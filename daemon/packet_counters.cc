@@ -20,27 +20,20 @@ uint64_t PacketCounters::allowed(const policy::Policy& policy, const std::string
 
 void PacketCounters::refresh(const policy::Policy& policy, const std::string& table) {
   byDevice_.clear();
+  auto unreadable = [this](const netlink::KernelError& e) {  // said once until it works again
+    if (!warned_)
+      log(LogLevel::Warning, "counters-unreadable", "cannot read packet counters: " + e.message());
+    warned_ = true;
+  };
   if (!socket_) {
     auto s = netlink::NftSocket::open();
-    if (!s) {
-      if (!warned_)
-        log(LogLevel::Warning, "counters-unreadable",
-            "cannot read packet counters: " + s.error().message());
-      warned_ = true;
-      return;
-    }
+    if (!s) return unreadable(s.error());
     socket_.emplace(std::move(*s));
   }
   std::unordered_map<std::string, uint64_t> byKey;
   for (const char* set : {policy::setname::kCount4, policy::setname::kCount6}) {
     auto got = netlink::readSetElements(*socket_, table, set);
-    if (!got) {
-      if (!warned_)
-        log(LogLevel::Warning, "counters-unreadable",
-            "cannot read packet counters: " + got.error().message());
-      warned_ = true;
-      return;
-    }
+    if (!got) return unreadable(got.error());
     for (const netlink::KernelElement& c : *got)
       byKey[std::string(c.key.begin(), c.key.end())] = c.packets;
   }
