@@ -83,7 +83,14 @@ U64_PROPERTY(getViolations, violations)
 U64_PROPERTY(getLastViolationAt, lastViolationAt)
 U64_PROPERTY(getIsolatedSince, isolatedSince)
 U64_PROPERTY(getMaintenanceUntil, maintenanceUntil)
-U64_PROPERTY(getPacketsAllowed, packetsAllowed)
+// Read from the kernel only when asked for: not part of DeviceStatus, which
+// every device lookup builds.
+int getPacketsAllowed(sd_bus*, const char* path, const char*, const char*, sd_bus_message* reply,
+                      void* userdata, sd_bus_error* error) noexcept {
+  return property(path, userdata, error, [&](const DeviceStatus& d) {
+    return sd_bus_message_append(reply, "t", self(userdata)->gateway().packetsAllowed(d.name));
+  });
+}
 U64_PROPERTY(getPacketsDropped, packetsDropped)
 
 int getAddresses(sd_bus*, const char* path, const char*, const char*, sd_bus_message* reply,

@@ -66,6 +66,9 @@ class Containment {
     return {it->second.begin(), it->second.end()};
   }
 
+  // The device that owns the address in the policy in use; empty if none.
+  std::string deviceOf(const policy::IpAddress& a) const;
+
   const policy::ViolationJudge* judge() const { return judge_ ? &*judge_ : nullptr; }
   // Where violations, isolations, releases and unknown hosts are announced.
   void setEvents(GatewayEvents* events) { events_ = events; }
@@ -74,7 +77,6 @@ class Containment {
   void perform(const policy::Action& action);
   bool applyIsolation(const std::string& device, bool isolate);
   void save();
-  std::string deviceOf(const policy::IpAddress& a) const;
   bool mayLog(const std::string& key, policy::WallTime now);
   std::map<std::string, size_t> learnedCounts() const;
 

@@ -25,8 +25,7 @@ struct DeviceStatus {
   uint64_t isolatedSince = 0;
   std::string isolationReason;
   uint64_t maintenanceUntil = 0;
-  uint64_t packetsAllowed = 0;
-  uint64_t packetsDropped = 0;
+  uint64_t packetsDropped = 0;  // PacketsAllowed is read apart: Gateway::packetsAllowed
 };
 
 // One counted violation (one per flow), as `show` lists it.
@@ -49,6 +48,9 @@ class Gateway {
   virtual uint32_t isolatedCount() const = 0;
   virtual uint64_t violationsTotal() const = 0;
   virtual std::map<policy::ObservedFlow, uint64_t> observedFlows(const std::string& name) const = 0;
+  // Packets from and to the device that the ruleset let through (read from
+  // the kernel, at most once a second); asked only by the property itself.
+  virtual uint64_t packetsAllowed(const std::string& name) const = 0;
   // The device's most recent violations, oldest first (kept in memory only).
   virtual std::vector<ViolationRecord> recentViolations(const std::string& name) const = 0;
   // The verdict now: isolation counts, unless a critical rule allows the flow.

@@ -39,6 +39,7 @@ class Manager final : public Gateway {
   uint64_t violationsTotal() const override;
   std::map<policy::ObservedFlow, uint64_t> observedFlows(const std::string& name) const override;
   std::vector<ViolationRecord> recentViolations(const std::string& name) const override;
+  uint64_t packetsAllowed(const std::string& name) const override;
   std::expected<policy::FlowVerdict, policy::FlowCheckFailure> check(
       const policy::FlowQuery& q) const override;
   std::expected<void, MutationError> isolate(const std::string& name, const std::string& reason,

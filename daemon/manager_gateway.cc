@@ -24,9 +24,6 @@ std::optional<DeviceStatus> Manager::device(const std::string& name) const {
   s.interface = d->interface;
   s.inventory = d->inventory;
   s.packetsDropped = containment_->packetsDropped(name);
-  if (const policy::Plan* running = enforcer_ ? enforcer_->running() : nullptr)
-    s.packetsAllowed =
-        counters_.allowed(*policy_, running->table, name, PacketCounters::Clock::now());
   s.state = "normal";
   if (auto m = maintenance_.find(name); m != maintenance_.end()) {
     s.state = "maintenance";
@@ -52,6 +49,12 @@ uint32_t Manager::isolatedCount() const {
 uint64_t Manager::violationsTotal() const {
   const policy::ViolationJudge* j = containment_->judge();
   return j ? j->violationsTotal() : 0;
+}
+
+uint64_t Manager::packetsAllowed(const std::string& name) const {
+  const policy::Plan* running = enforcer_ ? enforcer_->running() : nullptr;
+  if (!running) return 0;
+  return counters_.allowed(*policy_, running->table, name, PacketCounters::Clock::now());
 }
 
 std::vector<ViolationRecord> Manager::recentViolations(const std::string& name) const {

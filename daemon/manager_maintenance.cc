@@ -114,21 +114,19 @@ void Manager::endOrphanedMaintenance() {
 void Manager::restoreMaintenance(const std::string& table, policy::WallTime now) {
   auto socket = netlink::NftSocket::open();
   if (!socket) return;
-  std::map<std::string, const policy::Device*> byAddress;
-  for (const policy::Device& d : policy_->devices) {
-    for (const policy::IpAddress& a : d.addresses)
-      byAddress[std::string(a.bytes.begin(), a.bytes.begin() + a.size())] = &d;
-  }
-  for (const char* set : {policy::setname::kMaintenance4, policy::setname::kMaintenance6}) {
-    auto elements = netlink::readSetElements(*socket, table, set);
+  for (policy::Family family : {policy::Family::V4, policy::Family::V6}) {
+    bool v4 = family == policy::Family::V4;
+    auto elements = netlink::readSetElements(
+        *socket, table, v4 ? policy::setname::kMaintenance4 : policy::setname::kMaintenance6);
     if (!elements) continue;  // no table yet: nothing was open
-    size_t addressBytes = set == std::string(policy::setname::kMaintenance4) ? 4 : 16;
     for (const netlink::KernelElement& e : *elements) {
-      if (e.expiresInMs == 0 || e.key.size() < addressBytes) continue;
-      auto owner = byAddress.find(std::string(e.key.begin(), e.key.begin() + addressBytes));
-      if (owner == byAddress.end()) continue;
+      policy::IpAddress device{family, {}};  // the key's first field
+      if (e.expiresInMs == 0 || e.key.size() < device.size()) continue;
+      std::copy_n(e.key.begin(), device.size(), device.bytes.begin());
+      std::string name = containment_->deviceOf(device);
+      if (name.empty()) continue;
       policy::WallTime until = now + std::chrono::milliseconds(e.expiresInMs);
-      policy::WallTime& window = maintenance_[owner->second->name];
+      policy::WallTime& window = maintenance_[name];
       window = std::max(window, until);
     }
   }

@@ -6,7 +6,8 @@
 #    and a one-device change applied by reload.
 # 2. TCP throughput through the lab gateway (iperf3, offloads off), with no
 #    ruleset and with the 10,000-device policy, where the measured flow is
-#    allowed only by the last device's last rule.
+#    allowed only by the last device's last rule; then the cost of the
+#    account chain alone (the same ruleset with and without it, by nft -f).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -46,8 +47,9 @@ throughput() {  # median Gbit/s of $runs 3-second runs
     results+=("$(in_ns dev iperf3 -c 203.0.113.99 -B 100.64.39.15 -t 3 -J | python3 -c \
       'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)')")
   done
-  printf '%s\n' "${results[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+  printf '%s\n' "${results[@]}" | median
 }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 bare=$(throughput)
 echo "no ruleset:                      $bare Gbit/s"
 # Conntrack alone: any stateful ruleset pays for it; this separates its cost from ours.
@@ -86,6 +88,25 @@ kill -TERM "$daemon"; wait "$daemon" || true
 echo "10,000 devices, last rule:       $with Gbit/s"
 python3 -c "print('ratio to no ruleset:            %.2f' % ($with / $bare))"
 python3 -c "print('ratio to conntrack only:        %.2f' % ($with / $stateful))"
+
+# The account chain (PacketsAllowed) on its own: the same ruleset loaded by
+# nft -f with and without it, in alternating runs.
+in_ns gw nft delete table inet ringfence
+build/ctl/ringfencectl compile --config "$work/dp/ringfence.yaml" > "$work/with.nft"
+python3 - "$work/with.nft" "$work/without.nft" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+open(sys.argv[2], "w").write(re.sub(r"\n\tchain account \{.*?\n\t\}\n", "\n", text, flags=re.S))
+PY
+acct=(); plain=()
+for _ in $(seq "$runs"); do
+  in_ns gw nft -f "$work/with.nft"; acct+=("$(runs=1 throughput)"); in_ns gw nft delete table inet ringfence
+  in_ns gw nft -f "$work/without.nft"; plain+=("$(runs=1 throughput)"); in_ns gw nft delete table inet ringfence
+done
+acct_med=$(printf '%s\n' "${acct[@]}" | median); plain_med=$(printf '%s\n' "${plain[@]}" | median)
+echo "nft -f, with the account chain:  $acct_med Gbit/s"
+echo "nft -f, without it:              $plain_med Gbit/s"
+python3 -c "print('accounting costs:               %.0f%%' % (100 * (1 - $acct_med / $plain_med)))"
 
 echo; echo "== containment"
 lab_down
