@@ -21,12 +21,20 @@ for seed in profiles/*.yaml profiles/devices/*.yaml tests/data/reject/*.yaml \
 done
 run() {  # TARGET SECONDS CORPUS...: fails (and so does this script) on any finding
   local target=$1 time=$2 rc=0; shift 2
+  # Findings go to the temporary corpus directory, never into the work tree.
   "$build/fuzz/$target" "$@" -max_total_time="$time" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+    -artifact_prefix="$corpus/" \
     -print_final_stats=1 >"$corpus.$target.log" 2>&1 || rc=$?
   grep -E '^(stat::number_of_executed_units|stat::new_units_added|==|SUMMARY|INFO: a crash|Done)' "$corpus.$target.log" || true
   [[ $rc -eq 0 ]] || { echo "fuzz: $target found a problem (exit $rc); full output:"; tail -40 "$corpus.$target.log"; }
   return "$rc"
 }
+# Inputs that once crashed a target run first, every time (a fixed bug stays fixed).
+for dir in tests/data/fuzz/*/; do
+  target=fuzz_$(basename "$dir")
+  echo "fuzz: $target regression inputs: $(ls "$dir" | wc -l)"
+  "$build/fuzz/$target" "$dir"* >"$corpus.regress.log" 2>&1 || { tail -40 "$corpus.regress.log"; exit 1; }
+done
 echo "fuzz: profile loader for $((seconds * 2 / 3))s, $(ls "$corpus" | wc -l) seeds"
 run fuzz_profile $((seconds * 2 / 3)) "$corpus"
 echo "fuzz: netlink parsers (NFLOG, conntrack) for $((seconds / 3))s"

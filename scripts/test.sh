@@ -7,6 +7,16 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 
+echo "== the contract's copy in docs/spec"
+if [[ -d ../shared/spec ]]; then
+  for f in ../shared/spec/*.md; do
+    cmp -s "$f" "docs/spec/$(basename "$f")" || { echo "docs/spec/$(basename "$f") differs from $f: copy the contract again" >&2; exit 1; }
+  done
+  echo "docs/spec: same as ../shared/spec"
+else
+  echo "docs/spec: no ../shared/spec beside the checkout to compare with"
+fi
+
 echo "== format"
 mapfile -t sources < <(git ls-files '*.cc' '*.h')
 clang-format --dry-run --Werror "${sources[@]}"

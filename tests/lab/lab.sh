@@ -1,4 +1,4 @@
-# The test lab (shared/spec/lab.md): a gateway namespace with bridges dev0 and
+# The test lab (docs/spec/lab.md): a gateway namespace with bridges dev0 and
 # dev1 facing devices and lan0 facing LAN peers, one namespace per host with
 # its own MAC, IPv4 and IPv6. Source this file; every namespace is named
 # "rflab<pid>-<name>" and removed by lab_down, which the EXIT trap runs.
