@@ -8,6 +8,7 @@
 
 #include "policy/file_reader.h"
 #include "policy/profile_names.h"
+#include "policy/source_text.h"
 #include "policy/sources.h"
 #include "policy/text_check.h"
 
@@ -32,18 +33,17 @@ void readGroups(const std::string& path, std::optional<SourceFile>& out, Diagnos
   }
 }
 
-// The paths the configuration names, as parsing will see them. Its errors are
-// reported by parsing, not here.
-DaemonConfig configPaths(const std::optional<SourceFile>& config, const LoadOptions& options) {
+// The paths the configuration names, as parsing will see them; nothing when
+// the configuration exists but cannot be parsed. Its errors are reported by
+// parsing, not here.
+std::optional<DaemonConfig> configPaths(const std::optional<SourceFile>& config) {
   DaemonConfig c;
-  if (config && isValidUtf8(config->text)) {
+  if (config) {
     Diagnostics ignored;
-    if (auto root = parseYaml(config->text, config->path, ignored)) {
-      c = parseConfig(*root, config->path, ignored);
-    }
+    auto root = parseSourceFile(*config, ignored);
+    if (!root) return std::nullopt;
+    c = parseConfig(*root, config->path, ignored);
   }
-  if (options.profilesDir) c.profilesDir = *options.profilesDir;
-  if (options.groupsFile) c.groupsFile = *options.groupsFile;
   return c;
 }
 
@@ -113,11 +113,16 @@ PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags) 
         break;
     }
   }
-  // A configuration that exists but cannot be read names other files than the
-  // defaults: read only what the command line names, or errors would mislead.
-  DaemonConfig paths = configPaths(sources.config, options);
-  if (!configRefused || options.groupsFile) readGroups(paths.groupsFile, sources.groups, diags);
-  if (configRefused && !options.profilesDir) return sources;
+  // A configuration that exists but cannot be read or parsed names other
+  // files than the defaults: read only what the command line names, or the
+  // errors would mislead.
+  std::optional<DaemonConfig> fromConfig =
+      configRefused ? std::nullopt : configPaths(sources.config);
+  DaemonConfig paths = fromConfig.value_or(DaemonConfig{});
+  if (options.profilesDir) paths.profilesDir = *options.profilesDir;
+  if (options.groupsFile) paths.groupsFile = *options.groupsFile;
+  if (fromConfig || options.groupsFile) readGroups(paths.groupsFile, sources.groups, diags);
+  if (!fromConfig && !options.profilesDir) return sources;
   for (const std::string& file : listProfiles(paths.profilesDir, diags)) {
     auto text = readPolicyFile(file);
     if (text) {
