@@ -5,6 +5,7 @@
 #include <map>
 #include <thread>
 
+#include "policy/limits.h"
 #include "policy/profile_parser.h"
 #include "policy/source_text.h"
 #include "policy/sources.h"
@@ -192,6 +193,7 @@ LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options) 
     if (p.device) policy.devices.push_back(std::move(*p.device));
   }
   resolvePolicy(policy, diags);
+  checkPlanLimits(policy, diags);
   return result;
 }
 

@@ -68,21 +68,23 @@ std::vector<std::string> listProfiles(const std::string& dir, Diagnostics& diags
     struct stat st {};
     bool exists = ::stat(path.c_str(), &st) == 0;
     int statError = errno;
-    struct stat link {};
-    bool isLink = ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
+    auto isLink = [&] {
+      struct stat link {};
+      return ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
+    };
     if (!isProfileFileName(name)) {
       diags.warning({path, 1, 1}, "not read: " + notAProfileReason(name, exists ? st.st_mode : 0));
       continue;
     }
     if (!exists) {
-      diags.warning({path, 1, 1}, isLink && statError == ENOENT
+      diags.warning({path, 1, 1}, isLink() && statError == ENOENT
                                       ? "not read: a symbolic link to a file that does not exist"
                                       : std::string("not read: ") + std::strerror(statError));
       continue;
     }
     if (!S_ISREG(st.st_mode)) {
       diags.warning({path, 1, 1}, std::string("not read: ") +
-                                      (isLink ? "a symbolic link to " : "") +
+                                      (isLink() ? "a symbolic link to " : "") +
                                       describeFileType(st.st_mode) + ", not a regular file");
       continue;
     }
