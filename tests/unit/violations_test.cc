@@ -121,8 +121,8 @@ TEST_F(Judge, ManualIsolationAndRelease) {
 
 TEST_F(Judge, RestoredIsolationsStayEvenForUnknownDevices) {
   ViolationJudge j(policy);
-  j.restore({{"pump", "earlier", "policy", t0, std::nullopt},
-             {"gone", "earlier", "uid:0", t0, std::nullopt}});
+  j.restore({{"pump", "earlier", "policy", t0, std::nullopt, {}, std::nullopt},
+             {"gone", "earlier", "uid:0", t0, std::nullopt, {}, std::nullopt}});
   EXPECT_TRUE(j.isIsolated("pump"));
   EXPECT_TRUE(j.isIsolated("gone"));
   EXPECT_TRUE(j.tick(t0 + 1000h).empty());
