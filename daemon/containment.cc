@@ -400,7 +400,7 @@ void Containment::save(const std::string& what) {
   auto saved = store_.save(all);
   std::string before = saveError_;
   if (!saved) {
-    saveError_ = saved.error();
+    saveError_ = store_.path() + ": " + saved.error();
     retryAt_ = policy::WallClock::now() + kRetrySave;
     if (what != "retry" || before != saveError_) {
       log(LogLevel::Error, "state-unwritable",

@@ -47,7 +47,7 @@ class Containment {
     if (retryAt_ && (!next || *retryAt_ < *next)) next = retryAt_;
     return next;
   }
-  // The isolations in force are not on disk yet: why (empty when they are).
+  // The isolations in force are not on disk yet: "FILE: why" (empty when they are).
   // onTime retries every kRetrySave until a write succeeds.
   static constexpr std::chrono::seconds kRetrySave{5};
   const std::string& stateSaveError() const { return saveError_; }
