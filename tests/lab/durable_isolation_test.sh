@@ -84,7 +84,8 @@ break_state() {
 mend_state() {
   case $1 in
     full) rm -f "$2/fill" ;;
-    readonly) umount "$2" ;;  # the directory below is writable
+    # `ip netns exec` gave the daemon its own mount namespace: remount there.
+    readonly) nsenter -t "$DAEMON" -m mount -o remount,rw "$2" ;;
     notdir) rm -f "$2" ;;
   esac
 }
