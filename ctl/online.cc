@@ -132,6 +132,7 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
                             "ViolationsTotal"}) {
         j.key(k).value(static_cast<uint64_t>(std::stoull(p[k].empty() ? "0" : p[k])));
       }
+      j.key("StateSaveError").value(p["StateSaveError"]);
       out << j.endObject().str() << "\n";
     } else {
       out << "ringfenced " << p["Version"] << "\n"
