@@ -310,7 +310,10 @@ std::vector<std::pair<std::string, SetElement>> isolationElements(
       if (a.family != f.family) continue;
       SetElement e;
       putAddress(e.low, a);
-      e.comment = device;
+      // Device names have at most 63 bytes; a name read from a hand-edited
+      // state file is cut so the comment stays far below the kernel's
+      // 255-byte element userdata.
+      e.comment = device.substr(0, kMaxIsolationComment);
       out.emplace_back(n("isolated", f), std::move(e));
     }
   }

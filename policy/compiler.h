@@ -14,6 +14,7 @@ Plan compilePlan(const Policy& policy);
 // the device name: what DeviceElements::isolation holds for a device with
 // these addresses (the daemon also builds them for isolations whose device
 // left the policy).
+inline constexpr size_t kMaxIsolationComment = 128;
 std::vector<std::pair<std::string, SetElement>> isolationElements(
     const std::string& device, const std::vector<IpAddress>& addresses);
 
