@@ -16,6 +16,7 @@
 #include "daemon/bus_names.h"
 #include "policy/learning.h"
 #include "policy/schema.h"
+#include "policy/text_out.h"
 
 namespace ringfence::ctl {
 namespace {
@@ -95,6 +96,17 @@ int fail(std::ostream& err, const Failure& f) {
   return f.code;
 }
 
+// The Manager's StateSaveError: why the isolations in force are not saved
+// yet (empty when they are, or when the daemon cannot say).
+std::string stateSaveError(Client& c) {
+  auto got =
+      c.callOn(kPath, "org.freedesktop.DBus.Properties", "Get", "ss", kManager, "StateSaveError");
+  auto* m = std::get_if<MessagePtr>(&got);
+  const char* text = nullptr;
+  if (!m || sd_bus_message_read(m->get(), "v", "s", &text) < 0 || !text) return {};
+  return text;
+}
+
 #define CALL(var, expr)                                              \
   auto var##_ = (expr);                                              \
   if (auto* f = std::get_if<Failure>(&var##_)) return fail(err, *f); \
@@ -120,6 +132,7 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
                             "ViolationsTotal"}) {
         j.key(k).value(static_cast<uint64_t>(std::stoull(p[k].empty() ? "0" : p[k])));
       }
+      j.key("StateSaveError").value(p["StateSaveError"]);
       out << j.endObject().str() << "\n";
     } else {
       out << "ringfenced " << p["Version"] << "\n"
@@ -127,6 +140,9 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
           << localTime(std::stoull(p["PolicyLoadedAt"])) << "\n"
           << "devices:    " << p["DeviceCount"] << " (" << p["IsolatedCount"] << " isolated)\n"
           << "violations: " << p["ViolationsTotal"] << " since the daemon started\n";
+      if (!p["StateSaveError"].empty())
+        out << "state:      isolations in force in the kernel but NOT saved: "
+            << p["StateSaveError"] << " (retrying)\n";
     }
     return kExitOk;
   }
@@ -245,11 +261,19 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
   if (cmd == "isolate" || cmd == "release") {
     if (a.args.size() != 1) return fail(err, {kExitUsage, cmd + " takes exactly one DEVICE"});
     if (a.reason.empty()) return fail(err, {kExitUsage, cmd + " needs --reason (it is logged)"});
+    if (auto problem = policy::reasonProblem(a.reason))
+      return fail(err, {kExitUsage, "--reason refused: " + *problem});
     CALL(m, c.call(cmd == "isolate" ? "Isolate" : "Release", "ss", a.args[0].c_str(),
                    a.reason.c_str()));
     (void)m;
+    std::string unsaved = stateSaveError(c);
     if (mode.json) {
-      out << "{\"device\":" << jsonEscape(a.args[0]) << ",\"done\":" << jsonEscape(cmd) << "}\n";
+      out << "{\"device\":" << jsonEscape(a.args[0]) << ",\"done\":" << jsonEscape(cmd)
+          << ",\"saved\":" << (unsaved.empty() ? "true" : "false")
+          << (unsaved.empty() ? "" : ",\"state_save_error\":" + jsonEscape(unsaved)) << "}\n";
+    } else if (!unsaved.empty()) {
+      out << a.args[0] << (cmd == "isolate" ? " isolated" : " released")
+          << " (in force in the kernel, NOT yet saved to " << unsaved << "; retrying)\n";
     } else {
       out << a.args[0] << (cmd == "isolate" ? " isolated\n" : " released\n");
     }
@@ -271,6 +295,8 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
     if (!seconds)
       return fail(err, {kExitUsage, "invalid duration '" + a.duration + "' (such as 30m or 2h)"});
     if (a.reason.empty()) return fail(err, {kExitUsage, "maintain needs --reason (it is logged)"});
+    if (auto problem = policy::reasonProblem(a.reason))
+      return fail(err, {kExitUsage, "--reason refused: " + *problem});
     CALL(m, c.call("StartMaintenance", "sts", a.args[0].c_str(),
                    static_cast<uint64_t>(seconds->count()), a.reason.c_str()));
     (void)m;

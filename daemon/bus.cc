@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "daemon/log.h"
+#include "policy/text_out.h"
 
 namespace ringfence::daemon {
 namespace {
@@ -16,26 +17,40 @@ constexpr const char* kErrorInvalidArgument = "io.ringfence.Gateway1.Error.Inval
 
 BusService* self(void* userdata) { return static_cast<BusService*>(userdata); }
 
+// Every string the daemon puts on the bus goes through this: sd-bus refuses
+// invalid UTF-8 (a profile's description, a file name in an error line).
+std::string u8(const std::string& s) { return policy::validUtf8(s); }
+
+// Isolate, Release and StartMaintenance: a reason is logged and saved, so it
+// is bounded, valid UTF-8 and free of control characters.
+bool reasonRefused(const char* reason, sd_bus_error* error, int& r) {
+  auto problem = policy::reasonProblem(reason ? reason : "");
+  if (!problem) return false;
+  r = sd_bus_error_set(error, kErrorInvalidArgument, problem->c_str());
+  return true;
+}
+
 // Every callback catches everything: no exception may cross into sd-bus.
 template <typename F>
 int guarded(sd_bus_error* error, F&& f) noexcept {
   try {
     return f();
   } catch (const std::exception& ex) {
-    return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, ex.what());
+    return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, u8(ex.what()).c_str());
   }
 }
 
 int mutationError(sd_bus_error* error, MutationError e, const std::string& device) {
   switch (e) {
     case MutationError::NoSuchDevice:
-      return sd_bus_error_setf(error, kErrorNoSuchDevice, "no such device '%s'", device.c_str());
+      return sd_bus_error_setf(error, kErrorNoSuchDevice, "no such device '%s'",
+                               u8(device).c_str());
     case MutationError::NothingToDo:
       return sd_bus_error_setf(error, kErrorInvalidArgument, "device '%s' is already in that state",
-                               device.c_str());
+                               u8(device).c_str());
     case MutationError::Failed:
       return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "the kernel refused the change for '%s'",
-                               device.c_str());
+                               u8(device).c_str());
   }
   return -EINVAL;
 }
@@ -55,9 +70,10 @@ int getVersion(sd_bus*, const char*, const char*, const char*, sd_bus_message* r
 }
 PROPERTY_U(getGeneration, "t", g.policyGeneration())
 PROPERTY_U(getLoadedAt, "t", g.policyLoadedAt())
-PROPERTY_U(getDeviceCount, "u", static_cast<uint32_t>(g.deviceNames().size()))
+PROPERTY_U(getDeviceCount, "u", g.deviceCount())
 PROPERTY_U(getIsolatedCount, "u", g.isolatedCount())
 PROPERTY_U(getViolationsTotal, "t", g.violationsTotal())
+PROPERTY_U(getStateSaveError, "s", u8(g.stateSaveError()).c_str())
 
 int listDevices(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept {
   return guarded(error, [&] {
@@ -69,8 +85,8 @@ int listDevices(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
     for (const std::string& name : g.deviceNames()) {
       auto d = g.device(name);
       if (!d || r < 0) continue;
-      r = sd_bus_message_append(reply, "(sssto)", d->name.c_str(), d->mode.c_str(),
-                                d->state.c_str(), d->violations,
+      r = sd_bus_message_append(reply, "(sssto)", u8(d->name).c_str(), u8(d->mode).c_str(),
+                                u8(d->state).c_str(), d->violations,
                                 BusService::devicePath(name).c_str());
     }
     if (r >= 0) r = sd_bus_message_close_container(reply);
@@ -97,6 +113,7 @@ int isolateOrRelease(sd_bus_message* m, void* userdata, sd_bus_error* error, boo
     if (int r = sd_bus_message_read(m, "ss", &name, &reason); r < 0) return r;
     std::string who;
     if (!self(userdata)->mayMutate(m, error, isolate ? "Isolate" : "Release", who)) return -EACCES;
+    if (int r = 0; reasonRefused(reason, error, r)) return r;
     Gateway& g = self(userdata)->gateway();
     auto done = isolate ? g.isolate(name, reason, who) : g.release(name, reason, who);
     if (!done) return mutationError(error, done.error(), name);
@@ -119,14 +136,14 @@ int reloadMethod(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcep
     if (!result) {
       std::string lines;
       for (const std::string& l : result.error()) lines += (lines.empty() ? "" : "\n") + l;
-      return sd_bus_error_set(error, kErrorInvalidPolicy, lines.c_str());
+      return sd_bus_error_set(error, kErrorInvalidPolicy, u8(lines).c_str());
     }
     sd_bus_message* reply = nullptr;
     int r = sd_bus_message_new_method_return(m, &reply);
     if (r >= 0) r = sd_bus_message_append(reply, "t", result->first);
     if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "s");
     for (const std::string& w : result->second) {
-      if (r >= 0) r = sd_bus_message_append(reply, "s", w.c_str());
+      if (r >= 0) r = sd_bus_message_append(reply, "s", u8(w).c_str());
     }
     if (r >= 0) r = sd_bus_message_close_container(reply);
     if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
@@ -146,6 +163,7 @@ int startMaintenance(sd_bus_message* m, void* userdata, sd_bus_error* error) noe
       return sd_bus_error_set(error, kErrorInvalidArgument,
                               "a maintenance window lasts 1 second to 7 days");
     }
+    if (int r = 0; reasonRefused(reason, error, r)) return r;
     auto done = self(userdata)->gateway().startMaintenance(name, seconds, reason, who);
     if (!done && done.error() == MutationError::NothingToDo) {
       return sd_bus_error_setf(error, kErrorInvalidArgument, "device '%s' has no maintenance flows",
@@ -198,10 +216,10 @@ int checkMethod(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
                               verdict.error().kind == policy::FlowCheckError::NoSuchDevice
                                   ? kErrorNoSuchDevice
                                   : kErrorInvalidArgument,
-                              verdict.error().message.c_str());
+                              u8(verdict.error().message).c_str());
     }
     return sd_bus_reply_method_return(m, "bs", verdict->allowed ? 1 : 0,
-                                      verdict->decidedBy.c_str());
+                                      u8(verdict->decidedBy).c_str());
   });
 }
 
@@ -254,7 +272,7 @@ int recentViolations(sd_bus_message* m, void* userdata, sd_bus_error* error) noe
                              if (r >= 0) {
                                r = sd_bus_message_append(
                                    reply, "(tssssqqs)", v.at, v.direction.c_str(), v.src.c_str(),
-                                   v.dst.c_str(), v.proto.c_str(), v.sport, v.dport,
+                                   v.dst.c_str(), u8(v.proto).c_str(), v.sport, v.dport,
                                    v.dropped ? "dropped" : "allowed");
                              }
                            }
@@ -270,6 +288,8 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_PROPERTY("DeviceCount", "u", getDeviceCount, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("IsolatedCount", "u", getIsolatedCount, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("ViolationsTotal", "t", getViolationsTotal, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("StateSaveError", "s", getStateSaveError, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_METHOD("ListDevices", "", "a(sssto)", listDevices, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("GetDevice", "s", "o", getDevice, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -355,7 +375,7 @@ bool BusService::mayMutate(sd_bus_message* m, sd_bus_error* error, const char* w
         std::string(what) + " refused for " + (who.empty() ? "an unknown caller" : who) +
             ": not root and not in group " + adminGroup_);
     sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "%s needs root or membership of group %s",
-                      what, adminGroup_.c_str());
+                      what, u8(adminGroup_).c_str());
   }
   return allowed;
 }
@@ -386,33 +406,37 @@ void BusService::devicesChanged(const std::vector<std::string>& before,
 void BusService::violation(const std::string& device, const std::string& direction,
                            const std::string& src, const std::string& dst, const std::string& proto,
                            uint16_t sport, uint16_t dport, bool dropped) {
-  sd_bus_emit_signal(bus_, kManagerPath, kManagerInterface, "Violation", "sssssqqs", device.c_str(),
-                     direction.c_str(), src.c_str(), dst.c_str(), proto.c_str(), sport, dport,
-                     dropped ? "dropped" : "allowed");
+  sd_bus_emit_signal(bus_, kManagerPath, kManagerInterface, "Violation", "sssssqqs",
+                     u8(device).c_str(), direction.c_str(), src.c_str(), dst.c_str(),
+                     u8(proto).c_str(), sport, dport, dropped ? "dropped" : "allowed");
   managerChanged();
   deviceChanged(device);
 }
 
 void BusService::isolated(const std::string& device, const std::string& reason,
                           const std::string& by) {
-  sd_bus_emit_signal(bus_, kManagerPath, kManagerInterface, "DeviceIsolated", "sss", device.c_str(),
-                     reason.c_str(), by.c_str());
+  sd_bus_emit_signal(bus_, kManagerPath, kManagerInterface, "DeviceIsolated", "sss",
+                     u8(device).c_str(), u8(reason).c_str(), u8(by).c_str());
   managerChanged();
   deviceChanged(device);
 }
 
 void BusService::released(const std::string& device, const std::string& reason,
                           const std::string& by) {
-  sd_bus_emit_signal(bus_, kManagerPath, kManagerInterface, "DeviceReleased", "sss", device.c_str(),
-                     reason.c_str(), by.c_str());
+  sd_bus_emit_signal(bus_, kManagerPath, kManagerInterface, "DeviceReleased", "sss",
+                     u8(device).c_str(), u8(reason).c_str(), u8(by).c_str());
   managerChanged();
   deviceChanged(device);
 }
 
 void BusService::unknownHost(const std::string& address, const std::string& mac,
                              const std::string& interface) {
-  sd_bus_emit_signal(bus_, kManagerPath, kManagerInterface, "UnknownHost", "sss", address.c_str(),
-                     mac.c_str(), interface.c_str());
+  sd_bus_emit_signal(bus_, kManagerPath, kManagerInterface, "UnknownHost", "sss",
+                     u8(address).c_str(), u8(mac).c_str(), u8(interface).c_str());
+}
+
+void BusService::stateSaveChanged() {
+  sd_bus_emit_properties_changed(bus_, kManagerPath, kManagerInterface, "StateSaveError", nullptr);
 }
 
 void BusService::policyReloaded(uint64_t generation) {

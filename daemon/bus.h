@@ -41,6 +41,7 @@ class BusService final : public GatewayEvents {
   void unknownHost(const std::string& address, const std::string& mac,
                    const std::string& interface) override;
   void policyReloaded(uint64_t generation) override;
+  void stateSaveChanged() override;
 
   // Internal, for the vtable callbacks.
   Gateway& gateway() { return gateway_; }

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "daemon/bus.h"
+#include "policy/text_out.h"
 
 namespace ringfence::daemon {
 namespace {
@@ -53,7 +54,7 @@ int property(const char* path, void* userdata, sd_bus_error* error, F&& append) 
                               "the device is gone");
     return append(*d);
   } catch (const std::exception& ex) {
-    return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, ex.what());
+    return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, policy::validUtf8(ex.what()).c_str());
   }
 }
 
@@ -61,7 +62,7 @@ int property(const char* path, void* userdata, sd_bus_error* error, F&& append) 
   int fn(sd_bus*, const char* path, const char*, const char*, sd_bus_message* reply, \
          void* userdata, sd_bus_error* error) noexcept {                             \
     return property(path, userdata, error, [&](const DeviceStatus& d) {              \
-      return sd_bus_message_append(reply, "s", d.field.c_str());                     \
+      return sd_bus_message_append(reply, "s", policy::validUtf8(d.field).c_str());  \
     });                                                                              \
   }
 #define U64_PROPERTY(fn, field)                                                      \
@@ -98,7 +99,7 @@ int getAddresses(sd_bus*, const char* path, const char*, const char*, sd_bus_mes
   return property(path, userdata, error, [&](const DeviceStatus& d) {
     int r = sd_bus_message_open_container(reply, 'a', "s");
     for (const std::string& a : d.addresses) {
-      if (r >= 0) r = sd_bus_message_append(reply, "s", a.c_str());
+      if (r >= 0) r = sd_bus_message_append(reply, "s", policy::validUtf8(a).c_str());
     }
     return r < 0 ? r : sd_bus_message_close_container(reply);
   });
@@ -109,7 +110,10 @@ int getInventory(sd_bus*, const char* path, const char*, const char*, sd_bus_mes
   return property(path, userdata, error, [&](const DeviceStatus& d) {
     int r = sd_bus_message_open_container(reply, 'a', "{ss}");
     for (const auto& [k, v] : d.inventory) {
-      if (r >= 0) r = sd_bus_message_append(reply, "{ss}", k.c_str(), v.c_str());
+      if (r >= 0) {
+        r = sd_bus_message_append(reply, "{ss}", policy::validUtf8(k).c_str(),
+                                  policy::validUtf8(v).c_str());
+      }
     }
     return r < 0 ? r : sd_bus_message_close_container(reply);
   });

@@ -4,11 +4,33 @@
 
 #include "daemon/log.h"
 #include "netlink/conntrack.h"
+#include "netlink/set_elements.h"
+#include "policy/compiler.h"
 
 namespace ringfence::daemon {
 namespace {
 
-constexpr int kLinesPerSecond = 10;  // per device: a flood cannot fill the disk
+constexpr int kLinesPerSecond = 10;     // per device: a flood cannot fill the disk
+constexpr size_t kListedOneByOne = 10;  // isolations restored or orphaned, logged each
+
+std::string joined(const std::vector<policy::IpAddress>& addresses) {
+  std::string out;
+  for (const policy::IpAddress& a : addresses)
+    out += (out.empty() ? "" : ", ") + policy::toString(a);
+  return out.empty() ? "no address" : out;
+}
+
+// Set name and key: what identifies an element.
+using ElementKey = std::pair<std::string, std::vector<uint8_t>>;
+
+bool inPlan(const policy::Plan& plan, const std::string& set, const policy::SetElement& e) {
+  const policy::SetDef* s = plan.findSet(set);
+  if (!s) return false;
+  for (const policy::SetElement& x : s->elements) {
+    if (x.low == e.low && x.high == e.high) return true;
+  }
+  return false;
+}
 
 struct Prefix {
   std::string what;  // drop, monitor, isolated, spoof, unknown
@@ -38,6 +60,11 @@ void Containment::restore() {
     log(LogLevel::Error, "state-unreadable",
         "STATE PROBLEM: " + problem + "; every isolation that can be read stays in force");
   }
+  if (state.moreProblems) {
+    log(LogLevel::Error, "state-unreadable",
+        "STATE PROBLEM: " + std::to_string(state.moreProblems) + " more unreadable lines in " +
+            store_.path() + " skipped");
+  }
   restored_ = std::move(state.isolations);
   if (auto text = store_.loadLearned(); !text) {
     log(LogLevel::Error, "state-unreadable",
@@ -49,14 +76,64 @@ void Containment::restore() {
       log(LogLevel::Warning, "state-unreadable", store_.learnedPath() + ": " + p);
     }
   }
-  for (const policy::Isolation& iso : restored_) {
+  for (size_t i = 0; i < restored_.size() && i < kListedOneByOne; ++i) {
+    const policy::Isolation& iso = restored_[i];
     log(LogLevel::Info, "isolation-restored",
         "device " + iso.device + " stays isolated: " + iso.reason, iso.device);
+  }
+  if (restored_.size() > kListedOneByOne) {
+    log(LogLevel::Info, "isolation-restored",
+        std::to_string(restored_.size() - kListedOneByOne) + " more isolations read from " +
+            store_.path() + " stay in force");
+  }
+}
+
+void Containment::restoreFromKernel(const std::string& table) {
+  auto socket = netlink::NftSocket::open();
+  if (!socket) {
+    log(LogLevel::Error, "netlink-error",
+        "cannot read the isolations of the table in the kernel: " + socket.error().message());
+    return;
+  }
+  for (policy::Family family : {policy::Family::V4, policy::Family::V6}) {
+    bool v4 = family == policy::Family::V4;
+    auto elements = netlink::readSetElements(
+        *socket, table, v4 ? policy::setname::kIsolated4 : policy::setname::kIsolated6);
+    if (!elements) continue;  // no table yet: nothing to keep
+    for (const netlink::KernelElement& e : *elements) {
+      policy::IpAddress a{family, {}};
+      if (e.key.size() < a.size()) continue;
+      std::copy_n(e.key.begin(), a.size(), a.bytes.begin());
+      kernelIsolated_.emplace_back(a, e.comment);
+    }
+  }
+}
+
+void Containment::logFollow(const policy::FollowResult& follow) {
+  for (const policy::IsolationMove& m : follow.moved) {
+    log(LogLevel::Warning, "isolation-followed",
+        "ISOLATION FOLLOWS THE DEVICE: isolation of " + m.from + " follows its " + m.via +
+            " to device " + m.to + "; " + m.to + " is isolated until released",
+        m.to);
+  }
+  for (size_t i = 0; i < follow.orphans.size() && i < kListedOneByOne; ++i) {
+    const std::string& name = follow.orphans[i];
+    const policy::Isolation& iso = judge_->isolations().at(name);
+    log(LogLevel::Warning, "isolation-orphaned",
+        "device " + name + " is isolated but no longer in the policy; its addresses (" +
+            joined(iso.addresses) + ") stay cut off until it is released",
+        name);
+  }
+  if (follow.orphans.size() > kListedOneByOne) {
+    log(LogLevel::Warning, "isolation-orphaned",
+        std::to_string(follow.orphans.size() - kListedOneByOne) +
+            " more isolations of devices no longer in the policy stay in force");
   }
 }
 
 void Containment::usePolicy(const policy::Policy& policy, policy::Plan* plan) {
-  if (!judge_) {
+  bool first = !judge_;
+  if (first) {
     judge_.emplace(policy);
     judge_->restore(restored_);
   } else {
@@ -66,17 +143,37 @@ void Containment::usePolicy(const policy::Policy& policy, policy::Plan* plan) {
   for (const policy::Device& d : policy.devices) {
     for (const policy::IpAddress& a : d.addresses) owners_[a] = d.name;
   }
-  if (!plan) return;
-  for (const auto& [device, iso] : judge_->isolations()) {
-    const policy::DeviceElements* elements = plan->findDevice(device);
-    if (!elements) {
-      log(LogLevel::Warning, "isolation-orphaned",
-          "device " + device + " is isolated but no longer in the policy; the isolation is kept",
-          device);
-      continue;
+  policy::FollowResult follow = judge_->followPolicy();
+  bool changed = follow.changed;
+  if (first) {
+    bool adopted = false;
+    for (const auto& [a, comment] : kernelIsolated_) {
+      auto name = judge_->adoptKernelAddress(a, comment, policy::WallClock::now());
+      if (!name) continue;
+      adopted = true;
+      log(LogLevel::Error, "isolation-found-in-kernel",
+          "address " + policy::toString(a) + " was isolated in the kernel table but is not in " +
+              store_.path() + ": it stays isolated as " + *name + " until released",
+          *name);
     }
-    plan->addElements(elements->isolation);
+    kernelIsolated_.clear();
+    if (adopted) {
+      follow = judge_->followPolicy();  // the owners' other addresses, and renames
+      changed = true;
+    }
   }
+  logFollow(follow);
+  if (changed) save("isolations changed by the new policy");
+  if (!plan) return;
+  std::set<ElementKey> added;
+  Enforcer::Elements elements;
+  for (const auto& [device, iso] : judge_->isolations()) {
+    for (auto& [set, e] : policy::isolationElements(device, iso.addresses)) {
+      if (added.insert({set, e.low}).second && !inPlan(*plan, set, e))
+        elements.emplace_back(set, std::move(e));
+    }
+  }
+  plan->addElements(elements);
 }
 
 std::string Containment::deviceOf(const policy::IpAddress& a) const {
@@ -219,6 +316,7 @@ void Containment::saveLearned() {
 
 void Containment::onTime(policy::WallTime now) {
   for (const policy::Action& a : judge_->tick(now)) perform(a);
+  if (retryAt_ && *retryAt_ <= now) retrySave();
 }
 
 void Containment::reportLoss(uint64_t lostBatches) {
@@ -241,30 +339,35 @@ bool Containment::release(const std::string& device, const std::string& reason,
   return a.has_value();
 }
 
-bool Containment::applyIsolation(const std::string& device, bool isolate) {
-  const policy::Plan* plan = enforcer_.running();
-  const policy::DeviceElements* elements = plan ? plan->findDevice(device) : nullptr;
-  if (!elements) return false;
+bool Containment::applyIsolation(const policy::Action& a, bool isolate) {
+  const policy::Plan* running = enforcer_.running();
+  if (!running) return false;
+  // Addresses that another isolation still holds stay in the kernel.
+  std::set<policy::IpAddress> held;
+  for (const auto& [device, iso] : judge_->isolations()) {
+    if (device != a.device) held.insert(iso.addresses.begin(), iso.addresses.end());
+  }
+  Enforcer::Elements change;
+  for (const policy::IpAddress& address : a.addresses) {
+    for (auto& [set, e] : policy::isolationElements(a.device, {address})) {
+      bool present = inPlan(*running, set, e);
+      if (isolate ? present : (!present || held.count(address))) continue;
+      change.emplace_back(set, std::move(e));
+    }
+  }
   Enforcer::Elements none;
-  auto applied = isolate ? enforcer_.changeElements(elements->isolation, none)
-                         : enforcer_.changeElements(none, elements->isolation);
+  auto applied =
+      isolate ? enforcer_.changeElements(change, none) : enforcer_.changeElements(none, change);
   if (!applied) {
     log(LogLevel::Error, "apply-failed",
-        "cannot change isolation of " + device + ": " + applied.error(), device);
+        "cannot change isolation of " + a.device + ": " + applied.error(), a.device);
     return false;
   }
-  if (isolate) {
-    std::vector<policy::IpAddress> addresses;
-    for (const auto& [set, e] : elements->isolation) {
-      policy::IpAddress a;
-      a.family = e.low.size() == 4 ? policy::Family::V4 : policy::Family::V6;
-      std::copy(e.low.begin(), e.low.end(), a.bytes.begin());
-      addresses.push_back(a);
-    }
-    auto cut = netlink::deleteConntrackFlows(addresses, policy::kCtMarkCritical);
+  if (isolate && !a.addresses.empty()) {
+    auto cut = netlink::deleteConntrackFlows(a.addresses, policy::kCtMarkCritical);
     if (!cut)
       log(LogLevel::Error, "conntrack-error",
-          "cannot cut live flows of " + device + ": " + cut.error(), device);
+          "cannot cut live flows of " + a.device + ": " + cut.error(), a.device);
   }
   return true;
 }
@@ -272,15 +375,15 @@ bool Containment::applyIsolation(const std::string& device, bool isolate) {
 void Containment::perform(const policy::Action& a) {
   switch (a.kind) {
     case policy::ActionKind::Isolate:
-      applyIsolation(a.device, true);
-      save();
+      applyIsolation(a, true);
+      save("isolation of " + a.device);
       log(LogLevel::Warning, "device-isolated",
           "device " + a.device + " isolated by " + a.by + ": " + a.reason, a.device);
       if (events_) events_->isolated(a.device, a.reason, a.by);
       break;
     case policy::ActionKind::Release:
-      applyIsolation(a.device, false);
-      save();
+      applyIsolation(a, false);
+      save("release of " + a.device);
       log(LogLevel::Info, "device-released",
           "device " + a.device + " released by " + a.by + ": " + a.reason, a.device);
       if (events_) events_->released(a.device, a.reason, a.by);
@@ -291,14 +394,29 @@ void Containment::perform(const policy::Action& a) {
   }
 }
 
-void Containment::save() {
+void Containment::save(const std::string& what) {
   std::vector<policy::Isolation> all;
   for (const auto& [device, iso] : judge_->isolations()) all.push_back(iso);
-  if (auto saved = store_.save(all); !saved) {
-    log(LogLevel::Error, "state-unwritable",
-        "cannot save isolations: " + saved.error() +
-            "; they stay in force now but may not survive a restart");
+  auto saved = store_.save(all);
+  std::string before = saveError_;
+  if (!saved) {
+    saveError_ = store_.path() + ": " + saved.error();
+    retryAt_ = policy::WallClock::now() + kRetrySave;
+    if (what != "retry" || before != saveError_) {
+      log(LogLevel::Error, "state-unwritable",
+          what + " is in force in the kernel but NOT saved: " + saved.error() +
+              "; retrying every " + std::to_string(kRetrySave.count()) + "s");
+    }
+  } else {
+    saveError_.clear();
+    retryAt_.reset();
+    if (!before.empty()) {
+      log(LogLevel::Info, "state-saved",
+          "isolations saved to " + store_.path() + " (" + std::to_string(all.size()) +
+              " in force); the earlier write failures are over");
+    }
   }
+  if (events_ && before != saveError_) events_->stateSaveChanged();
 }
 
 }  // namespace ringfence::daemon

@@ -29,15 +29,30 @@ class Containment {
   // Before the first apply: reads the isolations on disk (never releasing
   // anyone over a problem, only saying so).
   void restore();
+  // Before the first apply, after restore(): the addresses in the isolated
+  // sets of the table an earlier run left (the kernel is authoritative: an
+  // isolation that never reached the disk is kept too). They are matched to
+  // devices by the first usePolicy.
+  void restoreFromKernel(const std::string& table);
   // A policy about to be applied (start, reload): devices are looked up in
-  // it, and `plan` (if given) gets the isolation elements of every isolated device.
+  // it, isolations follow their addresses (a renamed device stays isolated
+  // under its new name; one that no device owns is an orphan, kept), and
+  // `plan` (if given) gets the isolation elements of every isolation.
   void usePolicy(const policy::Policy& policy, policy::Plan* plan);
 
   void onPackets(const std::vector<netlink::LoggedPacket>& packets, policy::WallTime now);
   void onTime(policy::WallTime now);
   std::optional<policy::WallTime> nextDeadline() const {
-    return judge_ ? judge_->nextRelease() : std::nullopt;
+    std::optional<policy::WallTime> next = judge_ ? judge_->nextRelease() : std::nullopt;
+    if (retryAt_ && (!next || *retryAt_ < *next)) next = retryAt_;
+    return next;
   }
+  // The isolations in force are not on disk yet: "FILE: why" (empty when they are).
+  // onTime retries every kRetrySave until a write succeeds.
+  static constexpr std::chrono::seconds kRetrySave{5};
+  const std::string& stateSaveError() const { return saveError_; }
+  bool savePending() const { return !saveError_.empty(); }
+  void retrySave() { save("retry"); }
   void reportLoss(uint64_t lostBatches);
   // New conntrack entries: flows of learn/monitor devices are recorded.
   // `lost` means the kernel dropped events: the table is dumped to catch up.
@@ -75,14 +90,19 @@ class Containment {
 
  private:
   void perform(const policy::Action& action);
-  bool applyIsolation(const std::string& device, bool isolate);
-  void save();
+  bool applyIsolation(const policy::Action& action, bool isolate);
+  // `what` says which change is in force but not saved ("isolation of X").
+  void save(const std::string& what);
+  void logFollow(const policy::FollowResult& follow);
   bool mayLog(const std::string& key, policy::WallTime now);
   std::map<std::string, size_t> learnedCounts() const;
 
   Enforcer& enforcer_;
   StateStore store_;
   std::vector<policy::Isolation> restored_;
+  std::vector<std::pair<policy::IpAddress, std::string>> kernelIsolated_;  // address, comment
+  std::string saveError_;
+  std::optional<policy::WallTime> retryAt_;
   std::optional<policy::ViolationJudge> judge_;
   std::map<policy::IpAddress, std::string> owners_;
   std::set<std::string> unknownReported_;

@@ -16,7 +16,9 @@
 namespace ringfence::daemon {
 
 struct DeviceStatus {
-  std::string name, description, mode, state;  // state: normal, isolated, maintenance
+  // state: normal, isolated, maintenance; mode "removed" for an isolation
+  // whose device is no longer in the policy (an orphan, still cut off)
+  std::string name, description, mode, state;
   std::vector<std::string> addresses;
   std::string mac, interface;
   std::vector<std::pair<std::string, std::string>> inventory;
@@ -43,9 +45,14 @@ class Gateway {
   virtual ~Gateway() = default;
   virtual uint64_t policyGeneration() const = 0;
   virtual uint64_t policyLoadedAt() const = 0;  // CLOCK_REALTIME microseconds
+  // Devices of the policy, then orphaned isolations (see DeviceStatus::mode).
   virtual std::vector<std::string> deviceNames() const = 0;
+  virtual uint32_t deviceCount() const = 0;  // devices of the policy
   virtual std::optional<DeviceStatus> device(const std::string& name) const = 0;
   virtual uint32_t isolatedCount() const = 0;
+  // Why the isolations in force are not saved to the state directory yet
+  // (the daemon keeps retrying); empty when they are saved.
+  virtual std::string stateSaveError() const = 0;
   virtual uint64_t violationsTotal() const = 0;
   virtual std::map<policy::ObservedFlow, uint64_t> observedFlows(const std::string& name) const = 0;
   // Packets from and to the device that the ruleset let through (read from
@@ -90,6 +97,7 @@ class GatewayEvents {
   virtual void unknownHost(const std::string& address, const std::string& mac,
                            const std::string& interface) = 0;
   virtual void policyReloaded(uint64_t generation) = 0;
+  virtual void stateSaveChanged() {}  // Gateway::stateSaveError changed
 };
 
 }  // namespace ringfence::daemon

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "policy/text_out.h"
+
 namespace ringfence::daemon {
 namespace {
 
@@ -63,10 +65,16 @@ std::optional<LogLevel> parseLogLevel(std::string_view s) {
 
 void setLogLevel(LogLevel level) { threshold = level; }
 
-void log(LogLevel level, std::string_view event, const std::string& message,
-         const std::string& device) {
+// Every field is one line of valid UTF-8: no message, device name or reason
+// can forge a log line or a journal field.
+static std::string clean(std::string_view s) {
+  return policy::escapeControls(policy::validUtf8(s));
+}
+
+void log(LogLevel level, std::string_view rawEvent, const std::string& rawMessage,
+         const std::string& rawDevice) {
   if (level < threshold) return;
-  std::string ev(event);
+  std::string ev = clean(rawEvent), message = clean(rawMessage), device = clean(rawDevice);
   if (stderrIsJournal()) {
     if (device.empty()) {
       sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=%i", syslogPriority(level),

@@ -15,6 +15,8 @@ std::optional<LogLevel> parseLogLevel(std::string_view s);
 void setLogLevel(LogLevel level);
 
 // `event` is a short machine-readable name ("policy-applied"); `device` may be empty.
+// Control characters in any of them are escaped (\n, \r, \t, else \xNN) and
+// invalid UTF-8 becomes U+FFFD, on stderr and in the journal's fields alike.
 void log(LogLevel level, std::string_view event, const std::string& message,
          const std::string& device = {});
 

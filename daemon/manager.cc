@@ -96,6 +96,7 @@ int Manager::run() {
   enforcer_.emplace(*sink_);
   containment_.emplace(*enforcer_, StateStore(loaded->policy->config.stateDir));
   containment_->restore();  // before the policy is applied: a restart never releases anyone
+  containment_->restoreFromKernel(loaded->plan.table);  // and the kernel's isolations stay
   containment_->usePolicy(*loaded->policy, &loaded->plan);
   policy_ = std::move(loaded->policy);
   std::optional<policy::Plan> plan = std::move(loaded->plan);

@@ -36,6 +36,8 @@ class Manager final : public Gateway {
   std::vector<std::string> deviceNames() const override;
   std::optional<DeviceStatus> device(const std::string& name) const override;
   uint32_t isolatedCount() const override;
+  std::string stateSaveError() const override;
+  uint32_t deviceCount() const override;
   uint64_t violationsTotal() const override;
   std::map<policy::ObservedFlow, uint64_t> observedFlows(const std::string& name) const override;
   std::vector<ViolationRecord> recentViolations(const std::string& name) const override;

@@ -9,11 +9,52 @@ std::vector<std::string> Manager::deviceNames() const {
   std::vector<std::string> out;
   if (!policy_) return out;
   for (const policy::Device& d : policy_->devices) out.push_back(d.name);
+  if (const policy::ViolationJudge* j = containment_ ? containment_->judge() : nullptr) {
+    for (const auto& [name, iso] : j->isolations()) {
+      if (!policy_->findDevice(name)) out.push_back(name);
+    }
+  }
   return out;
 }
 
+uint32_t Manager::deviceCount() const {
+  return policy_ ? static_cast<uint32_t>(policy_->devices.size()) : 0;
+}
+
+std::string Manager::stateSaveError() const {
+  return containment_ ? containment_->stateSaveError() : std::string();
+}
+
+namespace {
+
+// An isolation whose device left the policy: still cut off, listed and
+// released like a device.
+DeviceStatus orphanStatus(const policy::Isolation& iso) {
+  DeviceStatus s;
+  s.name = iso.device;
+  s.description = "no longer in the policy; its addresses stay isolated until released";
+  s.mode = "removed";
+  s.state = "isolated";
+  for (const policy::IpAddress& a : iso.addresses) s.addresses.push_back(policy::toString(a));
+  s.mac = iso.mac ? policy::toString(*iso.mac) : "";
+  s.isolatedSince = policy::toMicros(iso.since);
+  s.isolationReason = iso.reason;
+  return s;
+}
+
+}  // namespace
+
 std::optional<DeviceStatus> Manager::device(const std::string& name) const {
   const policy::Device* d = policy_ ? policy_->findDevice(name) : nullptr;
+  const policy::ViolationJudge* judge = containment_ ? containment_->judge() : nullptr;
+  if (!d && judge) {
+    auto it = judge->isolations().find(name);
+    if (it == judge->isolations().end()) return std::nullopt;
+    DeviceStatus s = orphanStatus(it->second);
+    s.violations = judge->violations(name);
+    s.packetsDropped = containment_->packetsDropped(name);
+    return s;
+  }
   if (!d) return std::nullopt;
   DeviceStatus s;
   s.name = d->name;
@@ -86,6 +127,7 @@ std::expected<void, MutationError> Manager::isolate(const std::string& name,
   if (!containment_->isolate(name, reason, by, policy::WallClock::now())) {
     return std::unexpected(MutationError::NothingToDo);
   }
+  armTimer();  // an automatic release, or a retry of a state write that failed
   return {};
 }
 
@@ -98,6 +140,7 @@ std::expected<void, MutationError> Manager::release(const std::string& name,
   log(LogLevel::Info, "release-request",
       "release of " + name + " requested by " + by + ": " + reason, name);
   if (!containment_->release(name, reason, by)) return std::unexpected(MutationError::NothingToDo);
+  armTimer();
   return {};
 }
 

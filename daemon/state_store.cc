@@ -12,7 +12,8 @@
 namespace ringfence::daemon {
 namespace {
 
-constexpr const char* kHeader = "ringfence-isolations 1";
+constexpr const char* kHeader = "ringfence-isolations 2";
+constexpr const char* kHeaderV1 = "ringfence-isolations 1";
 
 std::string escape(const std::string& s) {
   std::string out;
@@ -67,46 +68,94 @@ bool writeAll(int fd, const std::string& data) {
 
 }  // namespace
 
-LoadedState StateStore::load() const {
-  LoadedState state;
-  std::ifstream in(path());
-  if (!in) {
-    if (errno != ENOENT)
-      state.problems.push_back("cannot read " + path() + ": " + std::strerror(errno));
-    return state;
+static std::string joinAddresses(const std::vector<policy::IpAddress>& addresses) {
+  std::string out;
+  for (const policy::IpAddress& a : addresses)
+    out += (out.empty() ? "" : ",") + policy::toString(a);
+  return out.empty() ? "-" : out;
+}
+
+static std::vector<policy::IpAddress> parseAddresses(const std::string& field) {
+  std::vector<policy::IpAddress> out;
+  if (field == "-") return out;
+  std::istringstream in(field);
+  std::string one;
+  while (std::getline(in, one, ',')) {
+    auto a = policy::parseIpAddress(one);
+    if (!a) throw std::invalid_argument("address");
+    out.push_back(*a);
   }
+  return out;
+}
+
+LoadedState StateStore::parse(const std::string& text, const std::string& file) {
+  LoadedState state;
+  auto problem = [&](std::string what) {
+    if (state.problems.size() < LoadedState::kMaxProblems)
+      state.problems.push_back(std::move(what));
+    else
+      ++state.moreProblems;
+  };
+  std::istringstream in(text);
   std::string line;
   int number = 0;
   while (std::getline(in, line)) {
     ++number;
-    if (number == 1 && line == kHeader) continue;
+    if (number == 1 && (line == kHeader || line == kHeaderV1)) continue;
     std::vector<std::string> f = split(line);
     try {
-      if (f.size() != 6 || f[0] != "isolated" || f[1].empty()) throw std::invalid_argument("shape");
+      if ((f.size() != 6 && f.size() != 8) || f[0] != "isolated" || f[1].empty())
+        throw std::invalid_argument("shape");
       policy::Isolation iso;
       iso.device = unescape(f[1]);
       iso.since = fromMicros(std::stoll(f[2]));
       if (f[3] != "-") iso.releaseAt = fromMicros(std::stoll(f[3]));
       iso.by = unescape(f[4]);
       iso.reason = unescape(f[5]);
+      if (f.size() == 8) {
+        iso.addresses = parseAddresses(f[6]);
+        if (f[7] != "-") {
+          iso.mac = policy::parseMac(f[7]);
+          if (!iso.mac) throw std::invalid_argument("mac");
+        }
+      }
       state.isolations.push_back(std::move(iso));
     } catch (const std::exception&) {
-      state.problems.push_back(path() + ":" + std::to_string(number) + ": unreadable line skipped");
+      problem(file + ":" + std::to_string(number) + ": unreadable line skipped");
     }
   }
-  if (in.bad()) state.problems.push_back("error while reading " + path());
   return state;
 }
 
-std::expected<void, std::string> StateStore::save(
-    const std::vector<policy::Isolation>& isolations) const {
+LoadedState StateStore::load() const {
+  std::ifstream in(path());
+  if (!in) {
+    LoadedState state;
+    if (errno != ENOENT)
+      state.problems.push_back("cannot read " + path() + ": " + std::strerror(errno));
+    return state;
+  }
+  std::string text(std::istreambuf_iterator<char>(in), {});
+  bool bad = in.bad();
+  LoadedState state = parse(text, path());
+  if (bad) state.problems.push_back("error while reading " + path());
+  return state;
+}
+
+std::string StateStore::serialize(const std::vector<policy::Isolation>& isolations) {
   std::string text = std::string(kHeader) + "\n";
   for (const policy::Isolation& iso : isolations) {
     text += "isolated\t" + escape(iso.device) + "\t" + std::to_string(policy::toMicros(iso.since)) +
             "\t" + (iso.releaseAt ? std::to_string(policy::toMicros(*iso.releaseAt)) : "-") + "\t" +
-            escape(iso.by) + "\t" + escape(iso.reason) + "\n";
+            escape(iso.by) + "\t" + escape(iso.reason) + "\t" + joinAddresses(iso.addresses) +
+            "\t" + (iso.mac ? policy::toString(*iso.mac) : "-") + "\n";
   }
-  return writeAtomically(path(), text);
+  return text;
+}
+
+std::expected<void, std::string> StateStore::save(
+    const std::vector<policy::Isolation>& isolations) const {
+  return writeAtomically(path(), serialize(isolations));
 }
 
 std::expected<std::string, std::string> StateStore::loadLearned() const {
@@ -137,8 +186,16 @@ std::expected<void, std::string> StateStore::writeAtomically(const std::string& 
   int saved = errno;
   close(fd);
   errno = saved;
-  if (!ok) return fail("cannot write");
-  if (rename(tmp.c_str(), target.c_str()) != 0) return fail("cannot replace");
+  if (!ok) {
+    auto failed = fail("cannot write");
+    unlink(tmp.c_str());  // a full disk keeps no half-written file
+    return failed;
+  }
+  if (rename(tmp.c_str(), target.c_str()) != 0) {
+    auto failed = fail("cannot replace");
+    unlink(tmp.c_str());
+    return failed;
+  }
   int dfd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     fsync(dfd);

@@ -12,9 +12,18 @@
 
 namespace ringfence::daemon {
 
+// Format: a header line "ringfence-isolations 2", then one line per
+// isolation: isolated, device, since, release-at or -, by, reason,
+// addresses (comma-separated) or -, MAC or -, separated by tabs. Lines of
+// version 1 (the first six fields) are still read: their addresses come
+// from the policy when it is applied.
 struct LoadedState {
   std::vector<policy::Isolation> isolations;
-  std::vector<std::string> problems;  // each one a reason to say so loudly
+  // At most kMaxProblems reasons to say so loudly, one by one; the rest are
+  // only counted in `moreProblems` (a file of stale lines must not flood the log).
+  static constexpr size_t kMaxProblems = 10;
+  std::vector<std::string> problems;
+  size_t moreProblems = 0;
 };
 
 class StateStore {
@@ -24,6 +33,9 @@ class StateStore {
   std::string path() const { return dir_ + "/isolations"; }
   // A missing file is an empty state; an unreadable one is a problem (and an empty list).
   LoadedState load() const;
+  // The text of a file (what load reads), and the reading of such a text.
+  static std::string serialize(const std::vector<policy::Isolation>& isolations);
+  static LoadedState parse(const std::string& text, const std::string& path);
   std::expected<void, std::string> save(const std::vector<policy::Isolation>& isolations) const;
 
   // Flows learned for learn/monitor devices (policy::LearnedFlows text).

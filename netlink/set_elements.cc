@@ -20,6 +20,23 @@ int takeCounter(nftnl_expr* e, void* data) {
   return 0;
 }
 
+// The NFTNL_UDATA_SET_ELEM_COMMENT TLV of the element's userdata: type,
+// length, NUL-terminated text (as the encoder writes it, and nft too).
+std::string commentOf(nftnl_set_elem* e) {
+  uint32_t len = 0;
+  const auto* u = static_cast<const uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len));
+  for (uint32_t i = 0; u && i + 2 <= len;) {
+    uint8_t type = u[i], size = u[i + 1];
+    if (i + 2 + size > len) break;
+    if (type == NFTNL_UDATA_SET_ELEM_COMMENT && size > 0) {
+      const char* text = reinterpret_cast<const char*>(u + i + 2);
+      return std::string(text, strnlen(text, size));
+    }
+    i += 2u + size;
+  }
+  return {};
+}
+
 int takeElement(nftnl_set_elem* e, void* data) {
   uint32_t len = 0;
   const auto* key = static_cast<const uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len));
@@ -28,6 +45,7 @@ int takeElement(nftnl_set_elem* e, void* data) {
   c.key.assign(key, key + len);
   if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
     c.expiresInMs = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_USERDATA)) c.comment = commentOf(e);
   nftnl_set_elem_expr_foreach(e, takeCounter, &c);
   static_cast<std::vector<KernelElement>*>(data)->push_back(std::move(c));
   return 0;

@@ -1,7 +1,7 @@
 // Reads a set's elements back from the kernel in one dump: their keys, the
 // packet counters of sets whose elements carry a `counter` expression (the
 // plan's count4/count6), and the time left of elements with a timeout
-// (maintenance windows).
+// (maintenance windows), and their comments (the device name of an isolation).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +18,7 @@ struct KernelElement {
   uint64_t packets = 0;
   uint64_t bytes = 0;
   uint64_t expiresInMs = 0;  // 0: no timeout
+  std::string comment;       // the element's comment (userdata), empty if none
 };
 
 std::expected<std::vector<KernelElement>, KernelError> readSetElements(NftSocket& socket,

@@ -151,6 +151,7 @@ class Compiler {
   DeviceElements addDeviceElements(const Device& d) {
     DeviceElements runtime;
     runtime.device = d.name;
+    runtime.isolation = isolationElements(d.name, d.addresses);
     for (const FamilyNames& f : kFamilies) {
       std::vector<IpAddress> addrs;
       for (const IpAddress& a : d.addresses) {
@@ -160,7 +161,6 @@ class Compiler {
       for (const IpAddress& a : addrs) {
         set(n("dev", f)).elements.push_back(addressElement(a, d.name));
         set(n("count", f)).elements.push_back(addressElement(a, d.name));
-        runtime.isolation.emplace_back(n("isolated", f), addressElement(a, d.name));
         if (d.mode == Mode::Learn) set(n("learn", f)).elements.push_back(addressElement(a, d.name));
         if (d.mode == Mode::Monitor)
           set(n("monitor", f)).elements.push_back(addressElement(a, d.name));
@@ -301,6 +301,24 @@ class Compiler {
 }  // namespace
 
 void Compiler::buildChains() { plan_.chains = buildRulesetChains(policy_.config); }
+
+std::vector<std::pair<std::string, SetElement>> isolationElements(
+    const std::string& device, const std::vector<IpAddress>& addresses) {
+  std::vector<std::pair<std::string, SetElement>> out;
+  for (const FamilyNames& f : kFamilies) {
+    for (const IpAddress& a : addresses) {
+      if (a.family != f.family) continue;
+      SetElement e;
+      putAddress(e.low, a);
+      // Device names have at most 63 bytes; a name read from a hand-edited
+      // state file is cut so the comment stays far below the kernel's
+      // 255-byte element userdata.
+      e.comment = device.substr(0, kMaxIsolationComment);
+      out.emplace_back(n("isolated", f), std::move(e));
+    }
+  }
+  return out;
+}
 
 Plan compilePlan(const Policy& policy) { return Compiler(policy).run(); }
 

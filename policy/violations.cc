@@ -31,6 +31,28 @@ void forgetOldestHalf(std::map<FlowKey, WallTime>& flows) {
     flows.erase(*it);  // exactly half, even when times tie
 }
 
+// Adds what is missing; true when something was added.
+bool addAddresses(std::vector<IpAddress>& into, const std::vector<IpAddress>& more) {
+  bool added = false;
+  for (const IpAddress& a : more) {
+    if (std::find(into.begin(), into.end(), a) == into.end()) {
+      into.push_back(a);
+      added = true;
+    }
+  }
+  return added;
+}
+
+// The device's current addresses and MAC join the isolation's.
+bool absorb(Isolation& iso, const Device& d) {
+  bool changed = addAddresses(iso.addresses, d.addresses);
+  if (d.mac && iso.mac != d.mac) {
+    iso.mac = d.mac;
+    changed = true;
+  }
+  return changed;
+}
+
 }  // namespace
 
 std::string describeFlow(const FlowKey& f) {
@@ -79,7 +101,7 @@ std::vector<Action> ViolationJudge::observe(const Violation& v, WallTime now) {
     case ViolationAction::Alert:
       if (st.alertedAt && now - *st.alertedAt < vp.window) return {};  // one alert per window
       st.alertedAt = now;
-      return {Action{ActionKind::Alert, v.device, reason, "policy"}};
+      return {Action{ActionKind::Alert, v.device, reason, "policy", {}}};
   }
   return {};
 }
@@ -87,21 +109,26 @@ std::vector<Action> ViolationJudge::observe(const Violation& v, WallTime now) {
 std::optional<Action> ViolationJudge::isolate(const std::string& device, const std::string& reason,
                                               const std::string& by, WallTime now) {
   if (isolations_.count(device)) return std::nullopt;
-  Isolation iso{device, reason, by, now, std::nullopt};
-  if (const Device* d = policy_->findDevice(device); d && d->violations.release) {
-    iso.releaseAt = now + *d->violations.release;
+  Isolation iso{device, reason, by, now, std::nullopt, {}, std::nullopt};
+  if (const Device* d = policy_->findDevice(device)) {
+    if (d->violations.release) iso.releaseAt = now + *d->violations.release;
+    absorb(iso, *d);
   }
+  std::vector<IpAddress> addresses = iso.addresses;
   isolations_.emplace(device, std::move(iso));
-  return Action{ActionKind::Isolate, device, reason, by};
+  return Action{ActionKind::Isolate, device, reason, by, std::move(addresses)};
 }
 
 std::optional<Action> ViolationJudge::release(const std::string& device, const std::string& reason,
                                               const std::string& by) {
-  if (!isolations_.erase(device)) return std::nullopt;
+  auto it = isolations_.find(device);
+  if (it == isolations_.end()) return std::nullopt;
+  std::vector<IpAddress> addresses = std::move(it->second.addresses);
+  isolations_.erase(it);
   DeviceState& st = devices_[device];
   st.window.clear();  // a released device starts with a clean slate
   st.recentFlows.clear();
-  return Action{ActionKind::Release, device, reason, by};
+  return Action{ActionKind::Release, device, reason, by, std::move(addresses)};
 }
 
 std::vector<Action> ViolationJudge::tick(WallTime now) {
@@ -127,6 +154,86 @@ std::optional<WallTime> ViolationJudge::nextRelease() const {
 
 void ViolationJudge::restore(const std::vector<Isolation>& isolations) {
   for (const Isolation& iso : isolations) isolations_[iso.device] = iso;
+}
+
+FollowResult ViolationJudge::followPolicy() {
+  FollowResult result;
+  std::map<IpAddress, const Device*> byAddress;
+  std::map<MacAddress, const Device*> byMac;
+  for (const Device& d : policy_->devices) {
+    for (const IpAddress& a : d.addresses) byAddress.emplace(a, &d);
+    if (d.mac) byMac.emplace(*d.mac, &d);
+  }
+  std::vector<std::string> gone;
+  for (auto& [name, iso] : isolations_) {
+    if (const Device* d = policy_->findDevice(name)) {
+      result.changed |= absorb(iso, *d);
+    } else {
+      gone.push_back(name);
+    }
+  }
+  for (const std::string& name : gone) {
+    Isolation& iso = isolations_.at(name);
+    const Device* owner = nullptr;
+    std::string via;
+    for (const IpAddress& a : iso.addresses) {
+      if (auto it = byAddress.find(a); it != byAddress.end()) {
+        owner = it->second;
+        via = "address " + toString(a);
+        break;
+      }
+    }
+    if (!owner && iso.mac) {
+      if (auto it = byMac.find(*iso.mac); it != byMac.end()) {
+        owner = it->second;
+        via = "MAC " + toString(*iso.mac);
+      }
+    }
+    if (!owner || isolations_.count(owner->name)) {
+      result.orphans.push_back(name);
+      continue;
+    }
+    Isolation moved = std::move(iso);
+    isolations_.erase(name);
+    moved.device = owner->name;
+    absorb(moved, *owner);
+    isolations_.emplace(owner->name, std::move(moved));
+    result.moved.push_back({name, owner->name, via});
+    result.changed = true;
+  }
+  return result;
+}
+
+std::optional<std::string> ViolationJudge::adoptKernelAddress(const IpAddress& address,
+                                                              const std::string& comment,
+                                                              WallTime now) {
+  for (const auto& [name, iso] : isolations_) {
+    if (std::find(iso.addresses.begin(), iso.addresses.end(), address) != iso.addresses.end())
+      return std::nullopt;
+  }
+  std::string name;
+  for (const Device& d : policy_->devices) {
+    if (std::find(d.addresses.begin(), d.addresses.end(), address) != d.addresses.end()) {
+      name = d.name;
+      break;
+    }
+  }
+  if (name.empty()) name = comment.empty() ? toString(address) : comment;
+  auto it = isolations_.find(name);
+  if (it == isolations_.end()) {
+    Isolation iso{
+        name,         "found isolated in the kernel table at start; not in the state file",
+        "kernel",     now,
+        std::nullopt, {},
+        std::nullopt};
+    it = isolations_.emplace(name, std::move(iso)).first;
+  }
+  it->second.addresses.push_back(address);
+  return name;
+}
+
+bool ViolationJudge::isOrphan(const std::string& device) const {
+  return isolations_.count(device) && !policy_->findDevice(device);
 }
 
 size_t ViolationJudge::rememberedFlows(const std::string& device) const {

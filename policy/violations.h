@@ -43,12 +43,28 @@ struct Violation {
   bool dropped = true;  // false: a monitor-mode flow that was let through
 };
 
+// An isolation cuts off addresses, not a name: `addresses` are the device's
+// when it was isolated, grown with the addresses it has in every later
+// policy, and stay cut off until a release, whatever happens to its profile.
 struct Isolation {
   std::string device;
   std::string reason;
   std::string by;  // "policy" for automatic isolation, else the caller ("uid:0")
   WallTime since;
   std::optional<WallTime> releaseAt;
+  std::vector<IpAddress> addresses;
+  std::optional<MacAddress> mac;
+};
+
+// What following a new policy did to the isolations (ViolationJudge::followPolicy).
+struct IsolationMove {
+  std::string from, to;
+  std::string via;  // "address 10.0.0.5" or "MAC 02:00:00:00:00:01"
+};
+struct FollowResult {
+  std::vector<IsolationMove> moved;  // renamed devices: the isolation now has the new name
+  std::vector<std::string> orphans;  // isolations that no device of the policy owns
+  bool changed = false;              // addresses, MACs or names changed: worth saving
 };
 
 enum class ActionKind { Isolate, Release, Alert };
@@ -57,6 +73,7 @@ struct Action {
   std::string device;
   std::string reason;
   std::string by;
+  std::vector<IpAddress> addresses;  // Isolate, Release: the addresses cut off or freed
 };
 
 class ViolationJudge {
@@ -83,6 +100,21 @@ class ViolationJudge {
   // Isolations read back at start; devices no longer in the policy stay
   // isolated (so an edit can never release anyone by accident).
   void restore(const std::vector<Isolation>& isolations);
+  // After setPolicy (and restore): every isolation whose device is in the
+  // policy gains the device's current addresses and MAC; one whose name is
+  // gone follows its addresses or MAC to the device that now owns them (a
+  // rename: re-keyed, since/reason/by kept), unless that device is isolated
+  // already; the rest are orphans, kept as they are.
+  FollowResult followPolicy();
+  // An address found in the kernel's isolated sets at start. Nothing happens
+  // when an isolation already holds it; otherwise it joins (or becomes) the
+  // isolation of its owner in the policy, else of the device named by
+  // `comment` (the element's comment, the device name of an earlier run),
+  // else of a device named after the address. Returns the isolation's name.
+  std::optional<std::string> adoptKernelAddress(const IpAddress& address,
+                                                const std::string& comment, WallTime now);
+  // Isolated, and no device of the policy has its name.
+  bool isOrphan(const std::string& device) const;
 
   const std::map<std::string, Isolation>& isolations() const { return isolations_; }
   bool isIsolated(const std::string& device) const { return isolations_.count(device) > 0; }

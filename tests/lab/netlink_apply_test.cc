@@ -96,7 +96,8 @@ TEST(NetlinkApply, KernelRefusalNamesTheMessage) {
   EXPECT_NE(ns.exec("nft list table inet rf_golden", &out), 0) << "nothing may be applied: " << out;
 }
 
-// The per-device counters come back by address: the kernel's figures, not ours.
+// The per-device counters come back by address: the kernel's figures, not ours;
+// element comments (the device name) come back too.
 TEST(NetlinkApply, ReadsPerDeviceCounters) {
   RINGFENCE_REQUIRE_ROOT();
   policy::Plan plan = compileValidConfig(RINGFENCE_TEST_DATA "/golden/ringfence.yaml");
@@ -122,6 +123,7 @@ TEST(NetlinkApply, ReadsPerDeviceCounters) {
       std::vector<uint8_t> pump = {198, 51, 100, 10}, monitor = {198, 51, 100, 20};
       if (c.key == pump && (c.packets != 5 || c.bytes != 300)) return 12;
       if (c.key == monitor && (c.packets != 0 || c.bytes != 0)) return 13;
+      if (c.key == monitor && c.comment != "b-monitor") return 16;  // the comment comes back
       if (c.key != pump && c.key != monitor) return 14;
     }
     auto missing = netlink::readSetElements(*sock, "rf_golden", "no_such_set");

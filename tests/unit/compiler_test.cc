@@ -150,3 +150,24 @@ TEST(Compiler, IsDeterministic) {
 
 }  // namespace
 }  // namespace ringfence::policy
+
+namespace ringfence::policy {
+namespace {
+
+TEST(IsolationElements, OneAddressElementPerAddressCommentedWithTheDevice) {
+  auto v4 = *parseIpAddress("198.51.100.10");
+  auto v6 = *parseIpAddress("2001:db8:100::10");
+  auto elements = isolationElements("pump", {v6, v4});
+  ASSERT_EQ(elements.size(), 2u);
+  EXPECT_EQ(elements[0].first, "isolated4") << "IPv4 first, as the compiler orders them";
+  EXPECT_EQ(elements[0].second.low, std::vector<uint8_t>({198, 51, 100, 10}));
+  EXPECT_EQ(elements[0].second.comment, "pump");
+  EXPECT_EQ(elements[1].first, "isolated6");
+  EXPECT_EQ(elements[1].second.low.size(), 16u);
+  std::string longName(300, 'x');
+  EXPECT_EQ(isolationElements(longName, {v4})[0].second.comment.size(), kMaxIsolationComment)
+      << "a name from a hand-edited state file cannot overflow the element's userdata";
+}
+
+}  // namespace
+}  // namespace ringfence::policy

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <memory>
+
 #include "policy/loader.h"
 #include "tests/support/temp_dir.h"
 
@@ -121,8 +124,8 @@ TEST_F(Judge, ManualIsolationAndRelease) {
 
 TEST_F(Judge, RestoredIsolationsStayEvenForUnknownDevices) {
   ViolationJudge j(policy);
-  j.restore({{"pump", "earlier", "policy", t0, std::nullopt},
-             {"gone", "earlier", "uid:0", t0, std::nullopt}});
+  j.restore({{"pump", "earlier", "policy", t0, std::nullopt, {}, std::nullopt},
+             {"gone", "earlier", "uid:0", t0, std::nullopt, {}, std::nullopt}});
   EXPECT_TRUE(j.isIsolated("pump"));
   EXPECT_TRUE(j.isIsolated("gone"));
   EXPECT_TRUE(j.tick(t0 + 1000h).empty());
@@ -141,6 +144,138 @@ TEST_F(Judge, ScanningEveryPortCountsEveryFlowInBoundedMemory) {
               t0 + 10s);
   }
   EXPECT_LE(j.rememberedFlows("mon"), 65537u);
+}
+
+}  // namespace
+}  // namespace ringfence::policy
+
+namespace ringfence::policy {
+namespace {
+
+// Isolations follow the device's addresses and MAC across policies.
+class Follow : public ::testing::Test {
+ protected:
+  Policy load(const std::map<std::string, std::string>& files) {
+    test::TempDir& d = *dirs.emplace_back(std::make_unique<test::TempDir>());
+    for (const auto& [name, text] : files) d.write("p/" + name, text);
+    LoadOptions o;
+    o.configFile = d.file("absent.yaml");
+    o.profilesDir = d.file("p");
+    LoadResult r = loadPolicy(o);
+    EXPECT_TRUE(r.ok());
+    return std::move(r.policy);
+  }
+  static std::string profile(const std::string& name, const std::string& address,
+                             const std::string& mac = "") {
+    return "device: " + name + "\nidentity:\n  addresses: [" + address + "]\n" +
+           (mac.empty() ? "" : "  mac: \"" + mac + "\"\n");
+  }
+  std::vector<std::unique_ptr<test::TempDir>> dirs;
+  WallTime t0 = WallTime{} + 1000h;
+};
+
+TEST_F(Follow, AnIsolationRecordsTheAddressesAndMacOfTheDevice) {
+  Policy p = load({{"pump.yaml", profile("pump", "198.51.100.10", "02:00:00:00:00:10")}});
+  ViolationJudge j(p);
+  auto a = j.isolate("pump", "why", "uid:0", t0);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->addresses.size(), 1u);
+  EXPECT_EQ(toString(a->addresses[0]), "198.51.100.10");
+  const Isolation& iso = j.isolations().at("pump");
+  ASSERT_TRUE(iso.mac);
+  EXPECT_EQ(toString(*iso.mac), "02:00:00:00:00:10");
+  auto r = j.release("pump", "done", "uid:0");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->addresses, a->addresses) << "a release frees exactly what was cut off";
+}
+
+TEST_F(Follow, ARenamedDeviceKeepsItsIsolationUnderTheNewName) {
+  Policy before = load({{"pump.yaml", profile("pump", "198.51.100.10")}});
+  ViolationJudge j(before);
+  j.isolate("pump", "suspicious", "uid:0", t0);
+  Policy after = load({{"infusion.yaml", profile("infusion", "198.51.100.10")}});
+  j.setPolicy(after);
+  FollowResult f = j.followPolicy();
+  ASSERT_EQ(f.moved.size(), 1u);
+  EXPECT_EQ(f.moved[0].from, "pump");
+  EXPECT_EQ(f.moved[0].to, "infusion");
+  EXPECT_EQ(f.moved[0].via, "address 198.51.100.10");
+  EXPECT_TRUE(f.orphans.empty());
+  EXPECT_TRUE(f.changed);
+  EXPECT_FALSE(j.isIsolated("pump"));
+  ASSERT_TRUE(j.isIsolated("infusion"));
+  const Isolation& iso = j.isolations().at("infusion");
+  EXPECT_EQ(iso.reason, "suspicious");
+  EXPECT_EQ(iso.by, "uid:0");
+  EXPECT_EQ(iso.since, t0);
+}
+
+TEST_F(Follow, AMacFindsADeviceWhoseAddressChangedToo) {
+  Policy before = load({{"pump.yaml", profile("pump", "198.51.100.10", "02:00:00:00:00:10")}});
+  ViolationJudge j(before);
+  j.isolate("pump", "x", "uid:0", t0);
+  Policy after = load({{"new.yaml", profile("new", "198.51.100.11", "02:00:00:00:00:10")}});
+  j.setPolicy(after);
+  FollowResult f = j.followPolicy();
+  ASSERT_EQ(f.moved.size(), 1u);
+  EXPECT_EQ(f.moved[0].via, "MAC 02:00:00:00:00:10");
+  const Isolation& iso = j.isolations().at("new");
+  EXPECT_EQ(iso.addresses.size(), 2u) << "the old address stays cut off with the new one";
+}
+
+TEST_F(Follow, ARemovedDeviceIsAnOrphanThatKeepsItsAddressesUntilReleased) {
+  Policy before = load({{"pump.yaml", profile("pump", "198.51.100.10")}});
+  ViolationJudge j(before);
+  j.isolate("pump", "x", "uid:0", t0);
+  Policy after = load({{"other.yaml", profile("other", "198.51.100.20")}});
+  j.setPolicy(after);
+  FollowResult f = j.followPolicy();
+  EXPECT_TRUE(f.moved.empty());
+  ASSERT_EQ(f.orphans, std::vector<std::string>{"pump"});
+  EXPECT_TRUE(j.isOrphan("pump"));
+  EXPECT_FALSE(j.isOrphan("other"));
+  EXPECT_EQ(j.isolations().at("pump").addresses.size(), 1u);
+  EXPECT_TRUE(j.tick(t0 + 10000h).empty()) << "only a release ends it";
+  auto r = j.release("pump", "checked", "uid:0");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(toString(r->addresses.at(0)), "198.51.100.10");
+}
+
+TEST_F(Follow, AnOrphanDoesNotTakeOverADeviceIsolatedAlready) {
+  Policy before =
+      load({{"a.yaml", profile("a", "198.51.100.10")}, {"b.yaml", profile("b", "198.51.100.20")}});
+  ViolationJudge j(before);
+  j.isolate("a", "x", "uid:0", t0);
+  j.isolate("b", "y", "uid:0", t0);
+  Policy after = load({{"b.yaml", profile("b", "198.51.100.10")}});  // b now has a's address
+  j.setPolicy(after);
+  FollowResult f = j.followPolicy();
+  EXPECT_TRUE(f.moved.empty());
+  EXPECT_EQ(f.orphans, std::vector<std::string>{"a"});
+  EXPECT_EQ(j.isolations().at("b").reason, "y");
+}
+
+TEST_F(Follow, VersionOneIsolationsGetTheirAddressesFromThePolicy) {
+  Policy p = load({{"pump.yaml", profile("pump", "198.51.100.10")}});
+  ViolationJudge j(p);
+  j.restore({{"pump", "earlier", "uid:0", t0, std::nullopt, {}, std::nullopt}});
+  FollowResult f = j.followPolicy();
+  EXPECT_TRUE(f.changed);
+  EXPECT_EQ(j.isolations().at("pump").addresses.size(), 1u);
+  EXPECT_FALSE(j.followPolicy().changed) << "following again changes nothing";
+}
+
+TEST_F(Follow, AddressesFoundInTheKernelBecomeIsolations) {
+  Policy p = load({{"pump.yaml", profile("pump", "198.51.100.10")}});
+  ViolationJudge j(p);
+  auto owned = j.adoptKernelAddress(*parseIpAddress("198.51.100.10"), "old-name", t0);
+  ASSERT_TRUE(owned);
+  EXPECT_EQ(*owned, "pump") << "the policy's owner wins over the comment";
+  EXPECT_EQ(j.isolations().at("pump").by, "kernel");
+  EXPECT_FALSE(j.adoptKernelAddress(*parseIpAddress("198.51.100.10"), "", t0)) << "known";
+  EXPECT_EQ(j.adoptKernelAddress(*parseIpAddress("198.51.100.99"), "gone", t0), "gone");
+  EXPECT_EQ(j.adoptKernelAddress(*parseIpAddress("198.51.100.98"), "", t0), "198.51.100.98");
+  EXPECT_TRUE(j.isOrphan("gone"));
 }
 
 }  // namespace

@@ -1,0 +1,97 @@
+// The isolations file: version 2 round trip, version 1 still read, problems summarized.
+#include "daemon/state_store.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.h"
+
+namespace ringfence::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+policy::Isolation sample() {
+  policy::Isolation iso;
+  iso.device = "pump\twith tab";
+  iso.reason = "line one\nline two \\ backslash";
+  iso.by = "uid:0";
+  iso.since = policy::WallTime{} + 1000h;
+  iso.releaseAt = policy::WallTime{} + 1001h;
+  iso.addresses = {*policy::parseIpAddress("198.51.100.10"),
+                   *policy::parseIpAddress("2001:db8:100::10")};
+  iso.mac = policy::parseMac("02:00:00:00:00:10");
+  return iso;
+}
+
+TEST(StateStore, VersionTwoRoundTrips) {
+  std::string text = StateStore::serialize({sample()});
+  EXPECT_EQ(text.rfind("ringfence-isolations 2\n", 0), 0u);
+  LoadedState state = StateStore::parse(text, "f");
+  EXPECT_TRUE(state.problems.empty());
+  ASSERT_EQ(state.isolations.size(), 1u);
+  const policy::Isolation& iso = state.isolations[0];
+  policy::Isolation want = sample();
+  EXPECT_EQ(iso.device, want.device);
+  EXPECT_EQ(iso.reason, want.reason);
+  EXPECT_EQ(iso.by, want.by);
+  EXPECT_EQ(iso.since, want.since);
+  EXPECT_EQ(iso.releaseAt, want.releaseAt);
+  EXPECT_EQ(iso.addresses, want.addresses);
+  EXPECT_EQ(iso.mac, want.mac);
+}
+
+TEST(StateStore, NoAddressesNoMacRoundTrip) {
+  policy::Isolation iso = sample();
+  iso.addresses.clear();
+  iso.mac.reset();
+  iso.releaseAt.reset();
+  LoadedState state = StateStore::parse(StateStore::serialize({iso}), "f");
+  ASSERT_EQ(state.isolations.size(), 1u);
+  EXPECT_TRUE(state.isolations[0].addresses.empty());
+  EXPECT_FALSE(state.isolations[0].mac);
+  EXPECT_FALSE(state.isolations[0].releaseAt);
+}
+
+TEST(StateStore, VersionOneLinesAreStillRead) {
+  LoadedState state = StateStore::parse(
+      "ringfence-isolations 1\nisolated\tpump\t3600000000\t-\tuid:0\tsuspicious\n", "f");
+  EXPECT_TRUE(state.problems.empty());
+  ASSERT_EQ(state.isolations.size(), 1u);
+  EXPECT_EQ(state.isolations[0].device, "pump");
+  EXPECT_EQ(state.isolations[0].reason, "suspicious");
+  EXPECT_TRUE(state.isolations[0].addresses.empty()) << "they come from the policy";
+}
+
+TEST(StateStore, UnreadableLinesAreSummarizedAfterTen) {
+  std::string text = "ringfence-isolations 2\n";
+  for (int i = 0; i < 25; ++i) text += "stale " + std::to_string(i) + "\n";
+  text += "isolated\tpump\t3600000000\t-\tuid:0\tok\t198.51.100.10\t-\n";
+  text += "isolated\tbad\t3600000000\t-\tuid:0\tok\tnot-an-address\t-\n";
+  LoadedState state = StateStore::parse(text, "FILE");
+  ASSERT_EQ(state.problems.size(), LoadedState::kMaxProblems);
+  EXPECT_EQ(state.problems[0], "FILE:2: unreadable line skipped");
+  EXPECT_EQ(state.moreProblems, 16u);
+  ASSERT_EQ(state.isolations.size(), 1u) << "the readable line still counts";
+  EXPECT_EQ(state.isolations[0].device, "pump");
+}
+
+TEST(StateStore, SaveAndLoadThroughTheDirectory) {
+  test::TempDir dir;
+  StateStore store(dir.file("state"));
+  ASSERT_TRUE(store.save({sample()}));
+  LoadedState state = store.load();
+  ASSERT_EQ(state.isolations.size(), 1u);
+  EXPECT_EQ(state.isolations[0].addresses.size(), 2u);
+}
+
+TEST(StateStore, AStateDirThatIsAFileFailsLoudly) {
+  test::TempDir dir;
+  std::string file = dir.write("state", "not a directory\n");
+  StateStore store(file);
+  auto saved = store.save({sample()});
+  ASSERT_FALSE(saved);
+  EXPECT_NE(saved.error().find("Not a directory"), std::string::npos) << saved.error();
+}
+
+}  // namespace
+}  // namespace ringfence::daemon
