@@ -33,27 +33,42 @@ void readGroups(const std::string& path, std::optional<SourceFile>& out, Diagnos
   }
 }
 
-// The paths the configuration names, as parsing will see them; nothing when
-// the configuration exists but cannot be parsed. Its errors are reported by
-// parsing, not here.
-std::optional<DaemonConfig> configPaths(const std::optional<SourceFile>& config) {
-  DaemonConfig c;
+// The paths the configuration names, as parsing will see them, and where it
+// names the profiles directory; nothing when the configuration exists but
+// cannot be parsed. Its errors are reported by parsing, not here.
+struct ConfigPaths {
+  DaemonConfig config;
+  std::optional<SourceLocation> profilesAt;  // the `profiles:` value
+};
+std::optional<ConfigPaths> configPaths(const std::optional<SourceFile>& config) {
+  ConfigPaths c;
   if (config) {
     Diagnostics ignored;
     auto root = parseSourceFile(*config, ignored);
     if (!root) return std::nullopt;
-    c = parseConfig(*root, config->path, ignored);
+    c.config = parseConfig(*root, config->path, ignored);
+    for (const YamlEntry& e : root->entries) {
+      if (e.key.scalar == "profiles") c.profilesAt = {config->path, e.value.line, e.value.column};
+    }
   }
   return c;
 }
 
 // Entries of the profiles directory that hold a profile, in load order; every
 // other entry but a hidden one is named in a warning.
-std::vector<std::string> listProfiles(const std::string& dir, Diagnostics& diags) {
+// A missing directory is reported where the configuration names it, if it does.
+std::vector<std::string> listProfiles(const std::string& dir,
+                                      const std::optional<SourceLocation>& namedAt,
+                                      Diagnostics& diags) {
   std::vector<std::string> files;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    diags.error({dir, 1, 1}, "profiles directory does not exist or is not a directory");
+    if (namedAt) {
+      diags.error(*namedAt,
+                  "profiles directory '" + dir + "' does not exist or is not a directory");
+    } else {
+      diags.error({dir, 1, 1}, "profiles directory does not exist or is not a directory");
+    }
     return files;
   }
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -118,14 +133,18 @@ PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags) 
   // A configuration that exists but cannot be read or parsed names other
   // files than the defaults: read only what the command line names, or the
   // errors would mislead.
-  std::optional<DaemonConfig> fromConfig =
+  std::optional<ConfigPaths> fromConfig =
       configRefused ? std::nullopt : configPaths(sources.config);
-  DaemonConfig paths = fromConfig.value_or(DaemonConfig{});
-  if (options.profilesDir) paths.profilesDir = *options.profilesDir;
+  DaemonConfig paths = fromConfig ? fromConfig->config : DaemonConfig{};
+  std::optional<SourceLocation> profilesAt = fromConfig ? fromConfig->profilesAt : std::nullopt;
+  if (options.profilesDir) {
+    paths.profilesDir = *options.profilesDir;
+    profilesAt.reset();
+  }
   if (options.groupsFile) paths.groupsFile = *options.groupsFile;
   if (fromConfig || options.groupsFile) readGroups(paths.groupsFile, sources.groups, diags);
   if (!fromConfig && !options.profilesDir) return sources;
-  for (const std::string& file : listProfiles(paths.profilesDir, diags)) {
+  for (const std::string& file : listProfiles(paths.profilesDir, profilesAt, diags)) {
     auto text = readPolicyFile(file);
     if (text) {
       sources.profiles.push_back(SourceFile{file, std::move(*text)});

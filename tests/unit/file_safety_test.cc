@@ -271,9 +271,10 @@ TEST_F(FileSafety, OnlyWholeFiles) {
 
 TEST_F(FileSafety, MissingProfilesDirectoryIsAnError) {
   fs::remove_all(dir.file("profiles"));
-  EXPECT_EQ(messages(loadPolicy(options())),
-            std::vector<std::string>{
-                "profiles:1:1: error: profiles directory does not exist or is not a directory"});
+  EXPECT_EQ(
+      messages(loadPolicy(options())),
+      std::vector<std::string>{"ringfence.yaml:1:11: error: profiles directory '" +
+                               dir.file("profiles") + "' does not exist or is not a directory"});
 }
 
 }  // namespace
