@@ -126,5 +126,16 @@ TEST(ControlCharacters, MessagesQuotingValuesStayPrintable) {
   EXPECT_EQ(e[0], "p/a.yaml:2:7: error: invalid mode 'en\\x1Bforce' (enforce, monitor or learn)");
 }
 
+TEST(ControlCharacters, EveryDiagnosticIsPrintableUtf8) {
+  Diagnostics d;
+  d.error({"p/bad\xff.yaml", 2, 3}, "invalid mode 'x\xC0\xAF\ny'");
+  d.warning({"p/ok.yaml", 1, 1}, "plain \xC3\xA9");
+  ASSERT_EQ(d.all().size(), 2u);
+  EXPECT_EQ(formatDiagnostic(d.all()[0]),
+            "p/bad\\xFF.yaml:2:3: error: invalid mode 'x\\xC0\\xAF\\x0Ay'");
+  EXPECT_EQ(formatDiagnostic(d.all()[1]), "p/ok.yaml:1:1: warning: plain \xC3\xA9");
+  EXPECT_EQ(d.errorCount(), 1u);
+}
+
 }  // namespace
 }  // namespace ringfence::policy
