@@ -2,9 +2,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "policy/file_reader.h"
 #include "policy/profile_names.h"
@@ -33,27 +35,42 @@ void readGroups(const std::string& path, std::optional<SourceFile>& out, Diagnos
   }
 }
 
-// The paths the configuration names, as parsing will see them; nothing when
-// the configuration exists but cannot be parsed. Its errors are reported by
-// parsing, not here.
-std::optional<DaemonConfig> configPaths(const std::optional<SourceFile>& config) {
-  DaemonConfig c;
+// The paths the configuration names, as parsing will see them, and where it
+// names the profiles directory; nothing when the configuration exists but
+// cannot be parsed. Its errors are reported by parsing, not here.
+struct ConfigPaths {
+  DaemonConfig config;
+  std::optional<SourceLocation> profilesAt;  // the `profiles:` value
+};
+std::optional<ConfigPaths> configPaths(const std::optional<SourceFile>& config) {
+  ConfigPaths c;
   if (config) {
     Diagnostics ignored;
     auto root = parseSourceFile(*config, ignored);
     if (!root) return std::nullopt;
-    c = parseConfig(*root, config->path, ignored);
+    c.config = parseConfig(*root, config->path, ignored);
+    for (const YamlEntry& e : root->entries) {
+      if (e.key.scalar == "profiles") c.profilesAt = {config->path, e.value.line, e.value.column};
+    }
   }
   return c;
 }
 
 // Entries of the profiles directory that hold a profile, in load order; every
 // other entry but a hidden one is named in a warning.
-std::vector<std::string> listProfiles(const std::string& dir, Diagnostics& diags) {
+// A missing directory is reported where the configuration names it, if it does.
+std::vector<std::string> listProfiles(const std::string& dir,
+                                      const std::optional<SourceLocation>& namedAt,
+                                      Diagnostics& diags) {
   std::vector<std::string> files;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    diags.error({dir, 1, 1}, "profiles directory does not exist or is not a directory");
+    if (namedAt) {
+      diags.error(*namedAt,
+                  "profiles directory '" + dir + "' does not exist or is not a directory");
+    } else {
+      diags.error({dir, 1, 1}, "profiles directory does not exist or is not a directory");
+    }
     return files;
   }
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -95,6 +112,23 @@ std::vector<std::string> listProfiles(const std::string& dir, Diagnostics& diags
   return files;
 }
 
+// Thousands of small files: their system calls overlap on several threads.
+std::vector<std::expected<std::string, FileReadError>> readAll(
+    const std::vector<std::string>& files) {
+  std::vector<std::expected<std::string, FileReadError>> out(files.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < files.size(); i = next++) out[i] = readPolicyFile(files[i]);
+  };
+  constexpr size_t kFilesPerThread = 256;
+  size_t threads = std::min<size_t>(
+      {std::max(1u, std::thread::hardware_concurrency()), 4, files.size() / kFilesPerThread + 1});
+  std::vector<std::jthread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  return out;
+}
+
 }  // namespace
 
 PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags) {
@@ -118,19 +152,24 @@ PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags) 
   // A configuration that exists but cannot be read or parsed names other
   // files than the defaults: read only what the command line names, or the
   // errors would mislead.
-  std::optional<DaemonConfig> fromConfig =
+  std::optional<ConfigPaths> fromConfig =
       configRefused ? std::nullopt : configPaths(sources.config);
-  DaemonConfig paths = fromConfig.value_or(DaemonConfig{});
-  if (options.profilesDir) paths.profilesDir = *options.profilesDir;
+  DaemonConfig paths = fromConfig ? fromConfig->config : DaemonConfig{};
+  std::optional<SourceLocation> profilesAt = fromConfig ? fromConfig->profilesAt : std::nullopt;
+  if (options.profilesDir) {
+    paths.profilesDir = *options.profilesDir;
+    profilesAt.reset();
+  }
   if (options.groupsFile) paths.groupsFile = *options.groupsFile;
   if (fromConfig || options.groupsFile) readGroups(paths.groupsFile, sources.groups, diags);
   if (!fromConfig && !options.profilesDir) return sources;
-  for (const std::string& file : listProfiles(paths.profilesDir, diags)) {
-    auto text = readPolicyFile(file);
-    if (text) {
-      sources.profiles.push_back(SourceFile{file, std::move(*text)});
-    } else {
-      diags.error({file, 1, 1}, text.error().message);  // vanished meanwhile, or refused
+  std::vector<std::string> files = listProfiles(paths.profilesDir, profilesAt, diags);
+  std::vector<std::expected<std::string, FileReadError>> texts = readAll(files);
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (texts[i]) {
+      sources.profiles.push_back(SourceFile{files[i], std::move(*texts[i])});
+    } else {  // vanished meanwhile, or refused
+      diags.error({files[i], 1, 1}, texts[i].error().message);
     }
   }
   return sources;

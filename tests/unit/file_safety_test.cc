@@ -271,9 +271,26 @@ TEST_F(FileSafety, OnlyWholeFiles) {
 
 TEST_F(FileSafety, MissingProfilesDirectoryIsAnError) {
   fs::remove_all(dir.file("profiles"));
-  EXPECT_EQ(messages(loadPolicy(options())),
-            std::vector<std::string>{
-                "profiles:1:1: error: profiles directory does not exist or is not a directory"});
+  EXPECT_EQ(
+      messages(loadPolicy(options())),
+      std::vector<std::string>{"ringfence.yaml:1:11: error: profiles directory '" +
+                               dir.file("profiles") + "' does not exist or is not a directory"});
+}
+
+// The newline rule holds for every policy file the project ships.
+TEST(ShippedFiles, EveryExamplePolicyFileEndsWithANewline) {
+  size_t checked = 0;
+  for (const char* root : {RINGFENCE_SOURCE_DIR "/profiles", RINGFENCE_TEST_DATA}) {
+    for (const auto& e : fs::recursive_directory_iterator(root)) {
+      std::string ext = e.path().extension().string();
+      if (!e.is_regular_file() || (ext != ".yaml" && ext != ".yml")) continue;
+      std::string text = test::readFile(e.path().string());
+      EXPECT_FALSE(text.empty()) << e.path();
+      EXPECT_TRUE(!text.empty() && text.back() == '\n') << e.path() << " ends without a newline";
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 60u);
 }
 
 }  // namespace
