@@ -195,11 +195,16 @@ expect_drop "none of them isolated pump" isolated 198.51.100.10
 
 echo "# bad bytes in a profile and in a refused policy"
 bad_name=$'evil\nerror: FORGED by a file name \xff.yaml'
+# The loader skips a file whose name is not printable UTF-8 (a warning that
+# names it escaped); the error of the other file refuses the policy.
 printf 'device: [broken\n' > "$profiles/$bad_name"
+printf 'device: [broken \xff\n' > "$profiles/broken.yaml"
 out=$(timeout 10 "$build/ctl/ringfencectl" --bus "$bus" reload 2>&1); rc=$?
-expect_true "a refused policy whose error holds a newline and invalid UTF-8 comes back (exit 1): $rc" test "$rc" -eq 1
+expect_true "a refused policy next to a file name with a newline and invalid UTF-8 comes back (exit 1): $rc" test "$rc" -eq 1
 expect_drop "the client does not say it cannot reach the daemon" grep -q "cannot reach" <<<"$out"
-rm -f "$profiles/$bad_name"
+expect_true "the error names the broken file" grep -q "broken.yaml" <<<"$out"
+expect_true "the skipped name is reported" grep -q 'not read: the file name is not printable UTF-8' "$daemon_log"
+rm -f "$profiles/$bad_name" "$profiles/broken.yaml"
 printf 'device: badtext\ndescription: "caf\xe9 \xff"\nidentity:\n  addresses: [198.51.100.90]\n' > "$profiles/badtext.yaml"
 out=$(timeout 10 "$build/ctl/ringfencectl" --bus "$bus" reload 2>&1); rc=$?
 expect_drop "a description with invalid UTF-8: the reload answers (refused or applied)" grep -q "cannot reach" <<<"$out"
