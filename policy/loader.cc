@@ -2,44 +2,56 @@
 
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
+#include <cstdio>
 #include <map>
-#include <system_error>
 #include <thread>
 
+#include "policy/file_reader.h"
 #include "policy/profile_parser.h"
+#include "policy/sources.h"
+#include "policy/text_check.h"
 
 namespace ringfence::policy {
-namespace fs = std::filesystem;
-
 namespace {
 
-bool isProfileFileName(const std::string& name) {
-  if (name.empty() || name[0] == '.') return false;
-  auto endsWith = [&](std::string_view suffix) {
-    return name.size() > suffix.size() &&
-           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  return endsWith(".yaml") || endsWith(".yml");
+// 1-based line and byte column of `offset` in `text`.
+SourceLocation locate(const SourceFile& f, size_t offset) {
+  size_t lineStart = 0;
+  int line = 1;
+  for (size_t i = 0; i < offset && i < f.text.size(); ++i) {
+    if (f.text[i] == '\n') {
+      ++line;
+      lineStart = i + 1;
+    }
+  }
+  return {f.path, line, static_cast<int>(offset - lineStart) + 1};
 }
 
-std::vector<std::string> listProfileFiles(const std::string& dir, Diagnostics& diags) {
-  std::vector<std::string> files;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    diags.error({dir, 1, 1}, "profiles directory does not exist or is not a directory");
-    return files;
+// The checks on a file's bytes that come before YAML (docs/policy-loading.md),
+// then the YAML tree; nothing when the text cannot be used.
+std::optional<YamlNode> parseSource(const SourceFile& f, Diagnostics& diags) {
+  if (f.text.empty()) {
+    diags.error({f.path, 1, 1}, "file is empty: it may still be being written");
+    return std::nullopt;
   }
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (!isProfileFileName(name)) continue;
-    std::error_code typeError;
-    if (!fs::is_regular_file(it->path(), typeError)) continue;
-    files.push_back(it->path().string());
+  if (f.text.size() > kMaxPolicyFileBytes) {
+    diags.error({f.path, 1, 1},
+                "file is larger than " + std::to_string(kMaxPolicyFileBytes) + " bytes");
+    return std::nullopt;
   }
-  if (ec) diags.error({dir, 1, 1}, "cannot list profiles directory: " + ec.message());
-  std::sort(files.begin(), files.end());
-  return files;
+  if (auto bad = firstInvalidUtf8(f.text)) {
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(f.text[*bad]));
+    diags.error(locate(f, *bad),
+                std::string("invalid UTF-8 (byte ") + byte + "): policy files must be UTF-8");
+    return std::nullopt;
+  }
+  if (f.text.back() != '\n') {
+    diags.error(locate(f, f.text.size()),
+                "file ends without a newline: it may still be being written");
+    return std::nullopt;
+  }
+  return parseYaml(f.text, f.path, diags);
 }
 
 class Resolver {
@@ -165,13 +177,13 @@ struct ParsedProfile {
 
 // Profiles are independent until the cross-file checks, and yaml-cpp is the
 // bulk of loading a large policy: parse them on every core.
-std::vector<ParsedProfile> parseProfiles(const std::vector<std::string>& files) {
+std::vector<ParsedProfile> parseProfiles(const std::vector<SourceFile>& files) {
   std::vector<ParsedProfile> out(files.size());
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next++; i < files.size(); i = next++) {
-      if (auto root = parseYamlFile(files[i], out[i].diags)) {
-        out[i].device = parseProfile(*root, files[i], out[i].diags);
+      if (auto root = parseSource(files[i], out[i].diags)) {
+        out[i].device = parseProfile(*root, files[i].path, out[i].diags);
       }
     }
   };
@@ -188,18 +200,15 @@ std::vector<ParsedProfile> parseProfiles(const std::vector<std::string>& files) 
 
 void resolvePolicy(Policy& policy, Diagnostics& diags) { Resolver(policy, diags).run(); }
 
-LoadResult loadPolicy(const LoadOptions& options) {
+LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options) {
   LoadResult result;
   Diagnostics& diags = result.diagnostics;
   Policy& policy = result.policy;
 
-  std::error_code ec;
-  if (fs::exists(options.configFile, ec)) {
-    if (auto root = parseYamlFile(options.configFile, diags)) {
-      policy.config = parseConfig(*root, options.configFile, diags);
+  if (sources.config) {
+    if (auto root = parseSource(*sources.config, diags)) {
+      policy.config = parseConfig(*root, sources.config->path, diags);
     }
-  } else if (options.configRequired) {
-    diags.error({options.configFile, 1, 1}, "configuration file does not exist");
   }
   DaemonConfig& config = policy.config;
   if (options.profilesDir) config.profilesDir = *options.profilesDir;
@@ -213,18 +222,27 @@ LoadResult loadPolicy(const LoadOptions& options) {
     }
   }
 
-  if (fs::exists(config.groupsFile, ec)) {
-    if (auto root = parseYamlFile(config.groupsFile, diags)) {
-      policy.groups = parseGroups(*root, config.groupsFile, diags);
+  if (sources.groups) {
+    if (auto root = parseSource(*sources.groups, diags)) {
+      policy.groups = parseGroups(*root, sources.groups->path, diags);
     }
   }
 
-  std::vector<ParsedProfile> parsed = parseProfiles(listProfileFiles(config.profilesDir, diags));
+  std::vector<ParsedProfile> parsed = parseProfiles(sources.profiles);
   for (ParsedProfile& p : parsed) {  // in file order, whatever thread parsed it
     diags.append(p.diags);
     if (p.device) policy.devices.push_back(std::move(*p.device));
   }
   resolvePolicy(policy, diags);
+  return result;
+}
+
+LoadResult loadPolicy(const LoadOptions& options) {
+  Diagnostics readDiags;
+  PolicySources sources = readPolicySources(options, readDiags);
+  LoadResult result = loadPolicy(sources, options);
+  readDiags.append(result.diagnostics);
+  result.diagnostics = std::move(readDiags);
   return result;
 }
 

@@ -4,7 +4,6 @@
 #include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/parser.h>
 
-#include <fstream>
 #include <sstream>
 #include <unordered_map>
 
@@ -256,32 +255,6 @@ std::optional<YamlNode> parseYaml(std::string_view text, const std::string& file
     diags.error({file, 1, 1}, std::string("cannot parse: ") + e.what());
   }
   return std::nullopt;
-}
-
-std::optional<YamlNode> parseYamlFile(const std::string& path, Diagnostics& diags,
-                                      const YamlLimits& limits) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diags.error({path, 1, 1}, "cannot read file");
-    return std::nullopt;
-  }
-  // Read in chunks and stop one byte past the limit: a huge file is refused
-  // without loading it, and a small one costs only its own size.
-  std::string text;
-  char chunk[16384];
-  while (in && text.size() <= limits.maxBytes) {
-    in.read(chunk, sizeof chunk);
-    text.append(chunk, static_cast<size_t>(in.gcount()));
-  }
-  if (in.bad()) {
-    diags.error({path, 1, 1}, "cannot read file");
-    return std::nullopt;
-  }
-  if (text.size() > limits.maxBytes) {
-    diags.error({path, 1, 1}, "file is larger than " + std::to_string(limits.maxBytes) + " bytes");
-    return std::nullopt;
-  }
-  return parseYaml(text, path, diags, limits);
 }
 
 }  // namespace ringfence::policy

@@ -44,10 +44,6 @@ struct YamlLimits {
 std::optional<YamlNode> parseYaml(std::string_view text, const std::string& file,
                                   Diagnostics& diags, const YamlLimits& limits = {});
 
-// Reads and parses a file; a file that cannot be read is an error at FILE:1:1.
-std::optional<YamlNode> parseYamlFile(const std::string& path, Diagnostics& diags,
-                                      const YamlLimits& limits = {});
-
 const char* describeKind(YamlNode::Kind kind);
 
 }  // namespace ringfence::policy

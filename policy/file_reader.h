@@ -1,0 +1,32 @@
+// Reading one policy file safely: only a regular file is opened, nothing
+// blocks (a FIFO or a device is refused, not opened for a read that waits),
+// the size is bounded, and a file that changes while it is read is retried
+// and then refused.
+#pragma once
+
+#include <cstddef>
+#include <expected>
+#include <string>
+
+namespace ringfence::policy {
+
+inline constexpr size_t kMaxPolicyFileBytes = 1024 * 1024;  // profiles.md: at most 1 MiB
+
+struct FileReadError {
+  enum class Kind {
+    Missing,  // no such file (and no symbolic link by that name)
+    Refused,  // exists but cannot or must not be read; `message` says why
+  };
+  Kind kind = Kind::Refused;
+  std::string message;  // for the admin, without the path: "file is a FIFO (named pipe), ..."
+};
+
+// The whole file, read at once. Symbolic links are followed; the file they
+// lead to must be a regular file.
+std::expected<std::string, FileReadError> readPolicyFile(const std::string& path,
+                                                         size_t maxBytes = kMaxPolicyFileBytes);
+
+// What a file that is not a regular file is, for messages: "a FIFO (named pipe)".
+std::string describeFileType(unsigned mode);
+
+}  // namespace ringfence::policy

@@ -1,0 +1,54 @@
+// A policy in two steps: reading every file it is made of (the only file
+// access of the loader), then parsing and validating those texts from memory.
+// The daemon keeps the sources of the last policy it applied, so it can
+// enforce exactly that policy again when the files on disk are refused.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/diagnostic.h"
+#include "policy/loader.h"
+
+namespace ringfence::policy {
+
+struct SourceFile {
+  std::string path;  // as the diagnostics name it
+  std::string text;
+  bool operator==(const SourceFile&) const = default;
+};
+
+struct PolicySources {
+  std::optional<SourceFile> config;  // absent: no config file (all defaults)
+  std::optional<SourceFile> groups;  // absent: no groups file
+  std::vector<SourceFile> profiles;  // in load order (sorted by path)
+  bool operator==(const PolicySources&) const = default;
+};
+
+// Reads every file the options name, with the file-safety rules of
+// docs/policy-loading.md: only regular files are opened, never blocking, at
+// most 1 MiB each, and only a file that did not change while it was read.
+// Reading problems (missing directory, unreadable file, FIFO, too large,
+// changing) are errors in `diags`; entries of the profiles directory that are
+// not loaded are warnings naming them. A file with an error is left out.
+PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags);
+
+// Parses and validates from memory only (no file access): the same
+// diagnostics as loading from disk. The configuration in `sources` decides
+// the table and the other settings; the overrides in `options` still apply.
+LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options);
+
+// One-file text form of the sources (for saving the last good policy
+// atomically) and back. Length-prefixed, so any bytes survive; a truncated or
+// altered text is refused with the reason.
+std::string serializeSources(const PolicySources& s);
+std::expected<PolicySources, std::string> parseSerializedSources(std::string_view text);
+
+// FNV-1a 64 over serializeSources(s): stable across runs and builds.
+uint64_t sourcesHash(const PolicySources& s);
+
+}  // namespace ringfence::policy
