@@ -59,6 +59,53 @@ PROPERTY_U(getDeviceCount, "u", static_cast<uint32_t>(g.deviceNames().size()))
 PROPERTY_U(getIsolatedCount, "u", g.isolatedCount())
 PROPERTY_U(getViolationsTotal, "t", g.violationsTotal())
 
+// Every string on the bus must be valid UTF-8 (sd-bus refuses the message
+// otherwise): an invalid byte of a refused file becomes U+FFFD.
+std::string validUtf8(const std::string& s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size() && c != 0;
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
+    if (ok && len > 1) {  // no overlong forms, surrogates or code points past U+10FFFF
+      uint32_t cp = c & (0x7f >> len);
+      for (size_t k = 1; k < len; ++k)
+        cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+      static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = cp >= kMin[len] && cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff);
+    }
+    if (ok) {
+      out.append(s, i, len);
+      i += len;
+    } else {
+      out += "\xef\xbf\xbd";
+      ++i;
+    }
+  }
+  return out;
+}
+
+int getPolicyState(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply,
+                   void* userdata, sd_bus_error* error) noexcept {
+  return guarded(error, [&] {
+    return sd_bus_message_append(reply, "s", self(userdata)->gateway().policyState().c_str());
+  });
+}
+
+int getPolicyErrors(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply,
+                    void* userdata, sd_bus_error* error) noexcept {
+  return guarded(error, [&] {
+    int r = sd_bus_message_open_container(reply, 'a', "s");
+    for (const std::string& e : self(userdata)->gateway().policyErrors()) {
+      if (r >= 0) r = sd_bus_message_append(reply, "s", validUtf8(e).c_str());
+    }
+    if (r >= 0) r = sd_bus_message_close_container(reply);
+    return r;
+  });
+}
+
 int listDevices(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept {
   return guarded(error, [&] {
     Gateway& g = self(userdata)->gateway();
@@ -118,7 +165,8 @@ int reloadMethod(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcep
     auto result = self(userdata)->gateway().reload();
     if (!result) {
       std::string lines;
-      for (const std::string& l : result.error()) lines += (lines.empty() ? "" : "\n") + l;
+      for (const std::string& l : result.error())
+        lines += (lines.empty() ? "" : "\n") + validUtf8(l);
       return sd_bus_error_set(error, kErrorInvalidPolicy, lines.c_str());
     }
     sd_bus_message* reply = nullptr;
@@ -271,6 +319,8 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_PROPERTY("IsolatedCount", "u", getIsolatedCount, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("ViolationsTotal", "t", getViolationsTotal, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("PolicyState", "s", getPolicyState, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("PolicyErrors", "as", getPolicyErrors, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_METHOD("ListDevices", "", "a(sssto)", listDevices, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("GetDevice", "s", "o", getDevice, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("Isolate", "ss", "", isolateMethod, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -363,6 +413,11 @@ bool BusService::mayMutate(sd_bus_message* m, sd_bus_error* error, const char* w
 void BusService::managerChanged() {
   sd_bus_emit_properties_changed(bus_, kManagerPath, kManagerInterface, "IsolatedCount",
                                  "ViolationsTotal", nullptr);
+}
+
+void BusService::policyStateChanged() {
+  sd_bus_emit_properties_changed(bus_, kManagerPath, kManagerInterface, "PolicyState",
+                                 "PolicyErrors", nullptr);
 }
 
 void BusService::deviceChanged(const std::string& device) {

@@ -43,6 +43,9 @@ class Gateway {
   virtual ~Gateway() = default;
   virtual uint64_t policyGeneration() const = 0;
   virtual uint64_t policyLoadedAt() const = 0;  // CLOCK_REALTIME microseconds
+  // `current`, `last-good` or `failsafe`, and the errors of the refused policy (dbus.md).
+  virtual std::string policyState() const = 0;
+  virtual std::vector<std::string> policyErrors() const = 0;
   virtual std::vector<std::string> deviceNames() const = 0;
   virtual std::optional<DeviceStatus> device(const std::string& name) const = 0;
   virtual uint32_t isolatedCount() const = 0;

@@ -1,6 +1,8 @@
 // The daemon: loads the policy, applies it, and serves on sd-event: SIGHUP
 // reloads, SIGTERM/SIGINT stop (leaving the ruleset in force), nftables
-// notifications reveal a tampered table, which is put back at once.
+// notifications reveal a tampered table, which is put back at once. A policy
+// refused at start gives way to the last good one, or to the failsafe
+// (docs/failsafe.md): the daemon never exits leaving device traffic open.
 #pragma once
 
 #include <systemd/sd-event.h>
@@ -17,12 +19,17 @@
 #include "netlink/monitor.h"
 #include "netlink/netlink_sink.h"
 #include "netlink/nflog.h"
+#include "policy/sources.h"
 
 namespace ringfence::daemon {
 
 struct EventLoopFree {
   void operator()(sd_event* e) const { sd_event_unref(e); }
 };
+
+// Which policy is in force (dbus.md PolicyState).
+enum class PolicyState { Current, LastGood, Failsafe };
+const char* toString(PolicyState s);
 
 class Manager final : public Gateway {
  public:
@@ -33,6 +40,8 @@ class Manager final : public Gateway {
   // Gateway (manager_gateway.cc): what the D-Bus service reads and asks for.
   uint64_t policyGeneration() const override { return generation_; }
   uint64_t policyLoadedAt() const override { return loadedAt_; }
+  std::string policyState() const override { return toString(state_); }
+  std::vector<std::string> policyErrors() const override { return policyErrors_; }
   std::vector<std::string> deviceNames() const override;
   std::optional<DeviceStatus> device(const std::string& name) const override;
   uint32_t isolatedCount() const override;
@@ -59,9 +68,27 @@ class Manager final : public Gateway {
     std::unique_ptr<policy::Policy> policy;  // stable address: the judge refers to it
     policy::Plan plan;
     std::vector<std::string> warnings;
+    policy::PolicySources sources;  // what it was made of (saved as the last good policy)
   };
-  // The policy, or every error line when it is refused.
-  std::expected<Loaded, std::vector<std::string>> load(const char* why);
+  struct Refused {
+    std::vector<std::string> errors;  // every error line
+    policy::DaemonConfig config;      // what could be read of the configuration
+    bool configClean = false;         // the configuration file itself had no error
+  };
+  // manager_policy.cc
+  // The policy on disk, or why it is refused.
+  std::expected<Loaded, Refused> load(const char* why);
+  // The last good policy saved in `stateDir` (std::nullopt, logged, if none is usable).
+  std::optional<Loaded> loadLastGood(const std::string& stateDir);
+  void saveLastGood(const policy::PolicySources& sources);  // a failure is logged, not returned
+  // At start: puts `loaded` in force (with every isolation); the kernel's refusal otherwise.
+  std::expected<void, std::string> startWith(Loaded loaded);
+  // At start, when nothing else could be applied; false if even this failed.
+  bool startFailsafe(const Refused& refused, const std::string& stateDir);
+  // The state in force and why; logs, notifies systemd and the bus when it changes.
+  void setPolicyState(PolicyState state, std::vector<std::string> errors);
+  void notifyStatus(bool ready) const;
+  std::string statusLine() const;
   void armTimer();
   int setupLoop();
   void reassert();
@@ -96,6 +123,11 @@ class Manager final : public Gateway {
   uint64_t nflogLost_ = 0;
   uint64_t generation_ = 0;
   uint64_t loadedAt_ = 0;
+  PolicyState state_ = PolicyState::Current;
+  std::vector<std::string> policyErrors_;
+  bool stateAnnounced_ = false;
+  bool failsafeForwardsNothing_ = false;  // failsafe without device interfaces
+  std::string stateDir_;                  // where state and the last good policy live
   std::map<std::string, policy::WallTime> maintenance_;  // open windows, by device
   mutable PacketCounters counters_;                      // a cache of the kernel's figures
   std::unique_ptr<BusService> bus_;
