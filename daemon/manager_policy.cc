@@ -69,7 +69,7 @@ std::expected<Manager::Loaded, Manager::Refused> Manager::load(const char* why) 
     bool running = enforcer_ && enforcer_->running();
     log(LogLevel::Error, "policy-refused",
         std::string(why) + ": policy refused with " + errorCount(errors.size()) + "; " +
-            (running ? "the policy in force stays in force"
+            (running ? "the running policy stays in force"
                      : "enforcing the last good policy, or the failsafe, instead"));
     return std::unexpected(Refused{std::move(errors), std::move(r.policy.config), configClean});
   }
