@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "daemon/log.h"
 
@@ -157,29 +158,42 @@ int releaseMethod(sd_bus_message* m, void* u, sd_bus_error* e) noexcept {
   return isolateOrRelease(m, u, e, false);
 }
 
+// Replies when the reload is done (off the loop, daemon/manager_reload.cc):
+// the call is kept referenced until then.
 int reloadMethod(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept {
   return guarded(error, [&] {
     std::string who;
     if (!self(userdata)->mayMutate(m, error, "Reload", who)) return -EACCES;
     log(LogLevel::Info, "reload", "reload requested over D-Bus by " + who);
-    auto result = self(userdata)->gateway().reload();
-    if (!result) {
-      std::string lines;
-      for (const std::string& l : result.error())
-        lines += (lines.empty() ? "" : "\n") + validUtf8(l);
-      return sd_bus_error_set(error, kErrorInvalidPolicy, lines.c_str());
-    }
-    sd_bus_message* reply = nullptr;
-    int r = sd_bus_message_new_method_return(m, &reply);
-    if (r >= 0) r = sd_bus_message_append(reply, "t", result->first);
-    if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "s");
-    for (const std::string& w : result->second) {
-      if (r >= 0) r = sd_bus_message_append(reply, "s", w.c_str());
-    }
-    if (r >= 0) r = sd_bus_message_close_container(reply);
-    if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
-    sd_bus_message_unref(reply);
-    return r;
+    std::shared_ptr<sd_bus_message> call(sd_bus_message_ref(m), sd_bus_message_unref);
+    self(userdata)->gateway().reloadAsync([call](const Gateway::ReloadResult& result) {
+      int r = 0;
+      if (!result) {
+        std::string lines;
+        for (const std::string& l : result.error())
+          lines += (lines.empty() ? "" : "\n") + validUtf8(l);
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_error_set(&e, kErrorInvalidPolicy, lines.c_str());
+        r = sd_bus_reply_method_error(call.get(), &e);
+        sd_bus_error_free(&e);
+      } else {
+        sd_bus_message* reply = nullptr;
+        r = sd_bus_message_new_method_return(call.get(), &reply);
+        if (r >= 0) r = sd_bus_message_append(reply, "t", result->first);
+        if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "s");
+        for (const std::string& w : result->second) {
+          if (r >= 0) r = sd_bus_message_append(reply, "s", validUtf8(w).c_str());
+        }
+        if (r >= 0) r = sd_bus_message_close_container(reply);
+        if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
+        sd_bus_message_unref(reply);
+      }
+      if (r < 0) {
+        log(LogLevel::Error, "dbus-error",
+            std::string("cannot answer a Reload call: ") + std::strerror(-r));
+      }
+    });
+    return 1;  // the reply follows when the reload is done
   });
 }
 

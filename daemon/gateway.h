@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -75,8 +76,13 @@ class Gateway {
   virtual std::expected<void, MutationError> stopMaintenance(const std::string& name,
                                                              const std::string& by) = 0;
   // The new generation and its warnings, or every error line of a refused policy.
-  virtual std::expected<std::pair<uint64_t, std::vector<std::string>>, std::vector<std::string>>
-  reload() = 0;
+  using ReloadResult =
+      std::expected<std::pair<uint64_t, std::vector<std::string>>, std::vector<std::string>>;
+  virtual ReloadResult reload() = 0;
+  // The same, with reading and compiling off the event loop: `done` (may be
+  // empty) is called on the loop once the policy is applied or refused. A
+  // request while one runs is served by one more reload after it.
+  virtual void reloadAsync(std::function<void(const ReloadResult&)> done) = 0;
 };
 
 // Events as they happen (the bus turns them into signals).

@@ -169,6 +169,7 @@ int Manager::setupLoop() {
       rc < 0) {
     return rc;
   }
+  if (int rc = setupReloadEvents(); rc < 0) return rc;
   armTimer();
   return sd_event_set_watchdog(e, true);
 }
@@ -178,7 +179,7 @@ int Manager::onSignal(sd_event_source* source, const struct signalfd_siginfo* in
   try {
     auto* m = static_cast<Manager*>(self);
     if (info->ssi_signo == SIGHUP) {
-      (void)m->reload();  // the outcome is logged
+      m->reloadAsync(nullptr);  // the outcome is logged
     } else {
       log(LogLevel::Info, "signal",
           std::string("received ") + strsignal(static_cast<int>(info->ssi_signo)));
@@ -260,14 +261,13 @@ void Manager::armTimer() {
   sd_event_source_set_enabled(timer_, SD_EVENT_ONESHOT);
 }
 
-std::expected<std::pair<uint64_t, std::vector<std::string>>, std::vector<std::string>>
-Manager::reload() {
-  auto started = Clock::now();
-  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lu",
-             static_cast<unsigned long>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                            Clock::now().time_since_epoch())
-                                            .count()));
-  log(LogLevel::Info, "reload", "reloading the policy");
+Gateway::ReloadResult Manager::reload() {
+  beginReload();
+  return applyReload(load("reload"));
+}
+
+Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded) {
+  auto started = reloadStarted_;
   auto done = [&](auto result) {
     notifyStatus(true);
     return result;
@@ -277,7 +277,6 @@ Manager::reload() {
     setPolicyState(state_ == PolicyState::Current ? PolicyState::LastGood : state_, errors);
     return done(std::unexpected(std::move(errors)));
   };
-  auto loaded = load("reload");
   if (!loaded) return refuse(std::move(loaded.error().errors));
   size_t devices = loaded->plan.devices.size();
   std::vector<std::string> before = deviceNames();

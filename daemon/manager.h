@@ -7,8 +7,10 @@
 
 #include <systemd/sd-event.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "daemon/bus.h"
 #include "daemon/containment.h"
@@ -34,6 +36,7 @@ const char* toString(PolicyState s);
 class Manager final : public Gateway {
  public:
   explicit Manager(DaemonOptions options) : options_(std::move(options)) {}  // no I/O
+  ~Manager() override;
   // Loads, applies and serves until stopped; returns the process exit code.
   int run();
 
@@ -60,8 +63,8 @@ class Manager final : public Gateway {
                                                       const std::string& by) override;
   std::expected<void, MutationError> stopMaintenance(const std::string& name,
                                                      const std::string& by) override;
-  std::expected<std::pair<uint64_t, std::vector<std::string>>, std::vector<std::string>> reload()
-      override;
+  ReloadResult reload() override;
+  void reloadAsync(std::function<void(const ReloadResult&)> done) override;
 
  private:
   struct Loaded {
@@ -75,9 +78,18 @@ class Manager final : public Gateway {
     policy::DaemonConfig config;      // what could be read of the configuration
     bool configClean = false;         // the configuration file itself had no error
   };
+  struct LoadOutcome {
+    std::expected<Loaded, Refused> result = std::unexpected(Refused{});
+    policy::Diagnostics diagnostics;
+  };
   // manager_policy.cc
-  // The policy on disk, or why it is refused.
-  std::expected<Loaded, Refused> load(const char* why);
+  // Reads, validates and compiles the policy on disk: pure, safe on any thread.
+  static LoadOutcome loadFiles(const policy::LoadOptions& options);
+  // On the loop: logs the outcome; the policy, or why it is refused.
+  std::expected<Loaded, Refused> finishLoad(LoadOutcome outcome, const char* why);
+  std::expected<Loaded, Refused> load(const char* why) {
+    return finishLoad(loadFiles(options_.load), why);
+  }
   // The last good policy saved in `stateDir` (std::nullopt, logged, if none is usable).
   std::optional<Loaded> loadLastGood(const std::string& stateDir);
   void saveLastGood(const policy::PolicySources& sources);  // a failure is logged, not returned
@@ -89,6 +101,13 @@ class Manager final : public Gateway {
   void setPolicyState(PolicyState state, std::vector<std::string> errors);
   void notifyStatus(bool ready) const;
   std::string statusLine() const;
+  // manager_reload.cc
+  int setupReloadEvents();  // the eventfd a reload's worker signals
+  void beginReload();       // RELOADING=1, logged
+  void startReloadWorker();
+  ReloadResult applyReload(std::expected<Loaded, Refused> loaded);  // on the loop
+  static int onReloadDone(sd_event_source*, int fd, uint32_t revents, void* self) noexcept;
+
   void armTimer();
   int setupLoop();
   void reassert();
@@ -131,6 +150,17 @@ class Manager final : public Gateway {
   std::map<std::string, policy::WallTime> maintenance_;  // open windows, by device
   mutable PacketCounters counters_;                      // a cache of the kernel's figures
   std::unique_ptr<BusService> bus_;
+  // One reload at a time: its worker reads and compiles, the loop applies.
+  struct ReloadJob {
+    std::optional<LoadOutcome> outcome;  // written by the worker before it signals
+    std::jthread worker;
+  };
+  std::unique_ptr<ReloadJob> reloadJob_;
+  std::vector<std::function<void(const ReloadResult&)>> reloadWaiters_, nextReloadWaiters_;
+  bool reloadAgain_ = false;
+  int reloadFd_ = -1;
+  sd_event_source* reloadSource_ = nullptr;
+  std::chrono::steady_clock::time_point reloadStarted_;
 };
 
 // ringfenced --check: validate and print the plan; never touches the kernel.

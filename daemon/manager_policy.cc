@@ -52,33 +52,45 @@ const char* toString(PolicyState s) {
   return "failsafe";
 }
 
-std::expected<Manager::Loaded, Manager::Refused> Manager::load(const char* why) {
-  policy::Diagnostics diags;
-  policy::PolicySources sources = policy::readPolicySources(options_.load, diags);
-  policy::LoadResult r = policy::loadPolicy(sources, options_.load);
-  diags.append(r.diagnostics);
-  logDiagnostics(diags);
-  std::vector<std::string> errors, warnings;
+Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options) {
+  LoadOutcome out;
+  policy::PolicySources sources = policy::readPolicySources(options, out.diagnostics);
+  policy::LoadResult r = policy::loadPolicy(sources, options);
+  out.diagnostics.append(r.diagnostics);
   bool configClean = true;
-  for (const policy::Diagnostic& d : diags.sorted()) {
-    bool error = d.severity == policy::Severity::Error;
-    (error ? errors : warnings).push_back(policy::formatDiagnostic(d));
-    if (error && d.where.file == options_.load.configFile) configClean = false;
+  for (const policy::Diagnostic& d : out.diagnostics.all()) {
+    if (d.severity == policy::Severity::Error && d.where.file == options.configFile)
+      configClean = false;
   }
-  if (!errors.empty()) {
+  if (out.diagnostics.hasErrors()) {
+    out.result = std::unexpected(Refused{{}, std::move(r.policy.config), configClean});
+    return out;
+  }
+  Loaded loaded{std::make_unique<policy::Policy>(std::move(r.policy)), {}, {}, std::move(sources)};
+  loaded.plan = policy::compilePlan(*loaded.policy);
+  out.result = std::move(loaded);
+  return out;
+}
+
+std::expected<Manager::Loaded, Manager::Refused> Manager::finishLoad(LoadOutcome outcome,
+                                                                     const char* why) {
+  logDiagnostics(outcome.diagnostics);
+  std::vector<std::string> errors, warnings;
+  for (const policy::Diagnostic& d : outcome.diagnostics.sorted()) {
+    (d.severity == policy::Severity::Error ? errors : warnings)
+        .push_back(policy::formatDiagnostic(d));
+  }
+  if (!outcome.result) {
     bool running = enforcer_ && enforcer_->running();
     log(LogLevel::Error, "policy-refused",
         std::string(why) + ": policy refused with " + errorCount(errors.size()) + "; " +
             (running ? "the running policy stays in force"
                      : "enforcing the last good policy, or the failsafe, instead"));
-    return std::unexpected(Refused{std::move(errors), std::move(r.policy.config), configClean});
+    outcome.result.error().errors = std::move(errors);
+    return std::move(outcome.result);
   }
-  Loaded loaded{std::make_unique<policy::Policy>(std::move(r.policy)),
-                {},
-                std::move(warnings),
-                std::move(sources)};
-  loaded.plan = policy::compilePlan(*loaded.policy);
-  return loaded;
+  outcome.result->warnings = std::move(warnings);
+  return std::move(outcome.result);
 }
 
 std::optional<Manager::Loaded> Manager::loadLastGood(const std::string& stateDir) {

@@ -58,12 +58,13 @@ ctl() { "$build/ctl/ringfencectl" --bus "$bus" "$@"; }
 running() { kill -0 "$DAEMON" 2>/dev/null; }
 
 # start_daemon [ARGS...]: waits until the daemon serves the bus (after READY).
+START_WAIT=100  # tenths of a second
 start_daemon() {
   : > "$daemon_log"
   ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$config" --bus "$bus" "$@" \
     >>"$daemon_log" 2>&1 &
   DAEMON=$!
-  for _ in $(seq 100); do
+  for _ in $(seq "$START_WAIT"); do
     busctl --address="$bus" status io.ringfence.Gateway1 >/dev/null 2>&1 && return 0
     running || break
     sleep 0.1
@@ -78,7 +79,7 @@ reboot_gateway() {
   ! in_ns gw nft list table inet ringfence >/dev/null 2>&1
 }
 table_present() { in_ns gw nft list table inet ringfence >/dev/null 2>&1; }
-isolated() { in_ns gw nft list set inet ringfence isolated4 | grep -q "$1"; }
+isolated() { local set; set=$(in_ns gw nft list set inet ringfence isolated4 2>&1); [[ $set == *"$1"* ]]; }
 
 echo "# an unfiltered gateway forwards everything (what the checks below must stop)"
 expect_pass "no table: LAN -> device tcp/8080" lab_tcp srv 198.51.100.10 8080
@@ -208,7 +209,47 @@ start_daemon --state-dir "$work/state2" && {
   expect_drop "[killed] other networks" lab_tcp srv 198.51.100.130 443
 }
 
+echo "# a reload reads and compiles off the event loop: isolation does not wait for it"
+use_good_policy
+sed -i "s|^state_dir: .*|state_dir: $work/state3|" "$config"
+python3 - "$etc/profiles" <<'PY'
+import sys
+peers = ", ".join(f"203.0.113.{j}" for j in range(100, 140))
+for i in range(3000):
+    with open(f"{sys.argv[1]}/gen{i:05}.yaml", "w") as f:
+        f.write(f"device: gen{i:05}\nidentity:\n  addresses: [10.{i // 250}.{i % 250 + 1}.1]\n"
+                f"allow:\n  outbound:\n    - to: [{peers}]\n      proto: tcp\n"
+                f"      ports: [443, 8443, \"9000-9010\"]\n")
+PY
+reboot_gateway
+START_WAIT=1200
+start_daemon && {
+  START_WAIT=100
+  expect_true "[big] PolicyState current" is 's "current"' prop PolicyState
+  busctl --address="$bus" --timeout=120 call "${M[@]}" Reload > "$work/reload-reply" 2>&1 &
+  reload_call=$!
+  kill -HUP "$DAEMON"
+  sleep 0.2
+  lab_tcp pump 203.0.113.99 443  # forbidden: isolates the pump (threshold 1)
+  isolated_in_time=false
+  for _ in $(seq 50); do isolated 198.51.100.10 && { isolated_in_time=true; break; }; sleep 0.02; done
+  expect_true "[big] pump isolated within 1 s during the reload" $isolated_in_time
+  expect_true "[big] D-Bus answers during the reload" is 's "current"' prop PolicyState
+  wait "$reload_call"
+  expect_true "[big] the D-Bus Reload is answered when it is done" grep -q "^tas [0-9]" "$work/reload-reply"
+  for _ in $(seq 600); do [[ $(grep -c "policy reloaded" "$daemon_log") -ge 2 ]] && break; sleep 0.1; done
+  iso_line=$(grep -n "device pump isolated" "$daemon_log" | head -1 | cut -d: -f1)
+  done_line=$(grep -n "policy reloaded" "$daemon_log" | head -1 | cut -d: -f1)
+  expect_true "[big] the isolation came before the reload was done" test "${iso_line:-999999}" -lt "${done_line:-0}"
+  expect_true "[big] the second request was served by one more reload" \
+    test "$(grep -c "policy reloaded" "$daemon_log")" -eq 2
+  expect_true "[big] the pump stays isolated after the reloads" isolated 198.51.100.10
+  stop_daemon
+}
+START_WAIT=100
+
 echo "# --check still refuses, without touching the kernel"
+break_policy typo
 reboot_gateway
 expect_drop "--check exits 1 on a refused policy" \
   ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$config" --check
