@@ -62,37 +62,7 @@ int Manager::run() {
   containment_.emplace(*enforcer_, StateStore(stateDir_));
   containment_->restore();  // before the policy is applied: a restart never releases anyone
 
-  std::vector<std::string> errors = refused ? refused->errors : std::vector<std::string>{};
-  PolicyState state = refused ? PolicyState::LastGood : PolicyState::Current;
-  bool applied = false;
-  if (loaded) {
-    policy::PolicySources sources = loaded->sources;
-    policy::DaemonConfig diskConfig = loaded->policy->config;
-    state_ = state;
-    auto done = startWith(std::move(*loaded));
-    applied = done.has_value();
-    if (applied && state == PolicyState::Current) saveLastGood(sources);
-    if (!applied && state == PolicyState::Current) {
-      // The policy on disk is valid but the kernel refused it: the last good one, then the
-      // failsafe.
-      errors.push_back(done.error());
-      state = PolicyState::LastGood;
-      if (auto lastGood = loadLastGood(stateDir_)) {
-        state_ = state;
-        auto again = startWith(std::move(*lastGood));
-        applied = again.has_value();
-        if (!applied) errors.push_back("last good policy: " + again.error());
-      }
-      if (!refused) refused = Refused{{}, std::move(diskConfig), true};
-    } else if (!applied) {
-      errors.push_back("last good policy: " + done.error());
-    }
-  }
-  if (!applied) {
-    state = PolicyState::Failsafe;
-    if (!startFailsafe(*refused, stateDir_)) return 1;
-  }
-  setPolicyState(state, std::move(errors));
+  if (!enforceAtStart(std::move(loaded), std::move(refused))) return 1;
   log(LogLevel::Info, "started",
       "in force " + fixed1(msSince(started)) + " ms after start: " + statusLine());
 

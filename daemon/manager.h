@@ -95,6 +95,9 @@ class Manager final : public Gateway {
   void saveLastGood(const policy::PolicySources& sources);  // a failure is logged, not returned
   // At start: puts `loaded` in force (with every isolation); the kernel's refusal otherwise.
   std::expected<void, std::string> startWith(Loaded loaded);
+  // At start: `loaded` (from disk, or the last good one when `refused`), else
+  // the last good one, else the failsafe; false if nothing could be applied.
+  bool enforceAtStart(std::optional<Loaded> loaded, std::optional<Refused> refused);
   // At start, when nothing else could be applied; false if even this failed.
   bool startFailsafe(const Refused& refused, const std::string& stateDir);
   // The state in force and why; logs, notifies systemd and the bus when it changes.

@@ -171,6 +171,43 @@ std::expected<void, std::string> Manager::startWith(Loaded loaded) {
   return {};
 }
 
+// The policy on disk, else the last good one, else the failsafe; false when
+// not even the failsafe could be applied.
+bool Manager::enforceAtStart(std::optional<Loaded> loaded, std::optional<Refused> refused) {
+  std::vector<std::string> errors = refused ? refused->errors : std::vector<std::string>{};
+  PolicyState state = refused ? PolicyState::LastGood : PolicyState::Current;
+  bool applied = false;
+  if (loaded) {
+    policy::PolicySources sources = loaded->sources;
+    policy::DaemonConfig diskConfig = loaded->policy->config;
+    state_ = state;
+    auto done = startWith(std::move(*loaded));
+    applied = done.has_value();
+    if (applied && state == PolicyState::Current) saveLastGood(sources);
+    if (!applied && state == PolicyState::Current) {
+      // The policy on disk is valid but the kernel refused it: the last good one, then the
+      // failsafe.
+      errors.push_back(done.error());
+      state = PolicyState::LastGood;
+      if (auto lastGood = loadLastGood(stateDir_)) {
+        state_ = state;
+        auto again = startWith(std::move(*lastGood));
+        applied = again.has_value();
+        if (!applied) errors.push_back("last good policy: " + again.error());
+      }
+      if (!refused) refused = Refused{{}, std::move(diskConfig), true};
+    } else if (!applied) {
+      errors.push_back("last good policy: " + done.error());
+    }
+  }
+  if (!applied) {
+    state = PolicyState::Failsafe;
+    if (!startFailsafe(*refused, stateDir_)) return false;
+  }
+  setPolicyState(state, std::move(errors));
+  return true;
+}
+
 bool Manager::startFailsafe(const Refused& refused, const std::string& stateDir) {
   auto empty = std::make_unique<policy::Policy>();
   empty->config = refused.config;
