@@ -6,6 +6,7 @@
 #include "ctl/json.h"
 #include "policy/compiler.h"
 #include "policy/flow_check.h"
+#include "policy/limits.h"
 #include "policy/nft_text.h"
 
 namespace ringfence::ctl {
@@ -43,10 +44,16 @@ void printDiagnostics(const LoadResult& r, std::ostream& stream) {
   for (const Diagnostic& d : r.diagnostics.sorted()) stream << policy::formatDiagnostic(d) << "\n";
 }
 
+// The set elements the policy compiles to, run-time ones included: what the
+// limits of docs/policy-loading.md count.
+size_t elementCount(const LoadResult& r) {
+  return policy::compiledTotal(r.policy, policy::compiledSizes(r.policy));
+}
+
 std::string summary(const LoadResult& r) {
   return std::to_string(r.policy.devices.size()) + " devices, " +
-         std::to_string(r.policy.groups.size()) + " groups, " +
-         std::to_string(r.diagnostics.errorCount()) + " errors, " +
+         std::to_string(r.policy.groups.size()) + " groups, " + std::to_string(elementCount(r)) +
+         " set elements, " + std::to_string(r.diagnostics.errorCount()) + " errors, " +
          std::to_string(warningCount(r)) + " warnings";
 }
 
@@ -60,6 +67,7 @@ int runValidate(const policy::LoadOptions& load, OutputMode mode, std::ostream& 
     j.beginObject().key("valid").value(r.ok());
     j.key("devices").value(static_cast<uint64_t>(r.policy.devices.size()));
     j.key("groups").value(static_cast<uint64_t>(r.policy.groups.size()));
+    j.key("elements").value(static_cast<uint64_t>(elementCount(r)));
     j.key("errors").value(static_cast<uint64_t>(r.diagnostics.errorCount()));
     j.key("warnings").value(static_cast<uint64_t>(warningCount(r)));
     writeDiagnosticsJson(j, r);

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "policy/compiler.h"
+#include "policy/limits.h"
 #include "policy/loader.h"
 #include "policy/nft_text.h"
 #include "policy/profile_parser.h"
@@ -27,6 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   policy.groups["servers"] = Group{"servers", {*parseIpPrefix("203.0.113.0/24").prefix}, {}};
   policy.devices.push_back(std::move(*device));
   resolvePolicy(policy, profileDiags);
+  checkPlanLimits(policy, profileDiags);  // as loadPolicy does: no compile of a huge plan
   if (profileDiags.hasErrors()) return 0;
   std::string nft = renderNft(compilePlan(policy));
   return nft.empty() ? -1 : 0;

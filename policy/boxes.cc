@@ -54,7 +54,11 @@ std::vector<PortRange> mergeRanges(std::vector<PortRange> ranges) {
   return out;
 }
 
-std::vector<PeerPortBox> disjointBoxes(const std::vector<PeerPortBox>& boxes) {
+namespace {
+
+// The prefixes that add ports to what their ancestors allow, each with every
+// port allowed inside it and its kept children.
+std::vector<Node> laminarNodes(const std::vector<PeerPortBox>& boxes) {
   // Prefixes form a laminar family (two are nested or disjoint), and sorting
   // by (address, length) visits every ancestor before its descendants.
   std::map<IpPrefix, std::pair<std::vector<PortRange>, std::string>> byPrefix;
@@ -77,8 +81,32 @@ std::vector<PeerPortBox> disjointBoxes(const std::vector<PeerPortBox>& boxes) {
     nodes.push_back(Node{prefix, std::move(all), own.second, {}});
     stack.push_back(nodes.size() - 1);
   }
+  return nodes;
+}
+
+// How many prefixes carve() would produce, without producing them.
+size_t carveCount(const IpPrefix& p, const std::vector<IpPrefix>& holes) {
+  if (holes.empty()) return 1;
+  for (const IpPrefix& h : holes) {
+    if (h.length == p.length) return 0;
+  }
+  size_t n = 0;
+  for (int bit = 0; bit < 2; ++bit) {
+    IpPrefix h = half(p, bit);
+    std::vector<IpPrefix> inside;
+    for (const IpPrefix& hole : holes) {
+      if (h.contains(hole)) inside.push_back(hole);
+    }
+    n += carveCount(h, inside);
+  }
+  return n;
+}
+
+}  // namespace
+
+std::vector<PeerPortBox> disjointBoxes(const std::vector<PeerPortBox>& boxes) {
   std::vector<PeerPortBox> out;
-  for (const Node& n : nodes) {
+  for (const Node& n : laminarNodes(boxes)) {
     std::vector<IpPrefix> pieces;
     carve(n.prefix, n.children, pieces);
     for (const IpPrefix& piece : pieces) {
@@ -89,6 +117,14 @@ std::vector<PeerPortBox> disjointBoxes(const std::vector<PeerPortBox>& boxes) {
     return std::tie(a.peer, a.ports) < std::tie(b.peer, b.ports);
   });
   return out;
+}
+
+size_t disjointBoxCount(const std::vector<PeerPortBox>& boxes) {
+  size_t n = 0;
+  for (const Node& node : laminarNodes(boxes)) {
+    n += carveCount(node.prefix, node.children) * node.ports.size();
+  }
+  return n;
 }
 
 }  // namespace ringfence::policy

@@ -22,6 +22,9 @@ struct PeerPortBox {
 // input, no two boxes overlap, and it is ordered by peer then port.
 std::vector<PeerPortBox> disjointBoxes(const std::vector<PeerPortBox>& boxes);
 
+// disjointBoxes(boxes).size(), without building the boxes (for size limits).
+size_t disjointBoxCount(const std::vector<PeerPortBox>& boxes);
+
 // Sorted, with overlapping and adjacent ranges merged.
 std::vector<PortRange> mergeRanges(std::vector<PortRange> ranges);
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "policy/text_check.h"
+
 namespace ringfence::policy {
 
 std::string formatLocation(const SourceLocation& where) {
@@ -23,13 +25,26 @@ std::string formatDiagnostic(const Diagnostic& d) {
   return out + d.message;
 }
 
+namespace {
+
+// Messages quote the admin's values, and they go to terminals, logs and the
+// bus: keep them printable UTF-8 whatever the files held.
+Diagnostic safe(Severity severity, const SourceLocation& where, std::string message) {
+  SourceLocation w = where;
+  if (!isPrintableUtf8(w.file)) w.file = escapeForDisplay(w.file);
+  if (!isPrintableUtf8(message)) message = escapeForDisplay(message);
+  return Diagnostic{severity, std::move(w), std::move(message)};
+}
+
+}  // namespace
+
 void Diagnostics::error(const SourceLocation& where, std::string message) {
-  items_.push_back({Severity::Error, where, std::move(message)});
+  items_.push_back(safe(Severity::Error, where, std::move(message)));
   ++errorCount_;
 }
 
 void Diagnostics::warning(const SourceLocation& where, std::string message) {
-  items_.push_back({Severity::Warning, where, std::move(message)});
+  items_.push_back(safe(Severity::Warning, where, std::move(message)));
 }
 
 void Diagnostics::append(const Diagnostics& other) {

@@ -69,6 +69,11 @@ std::string describeFileType(unsigned mode) {
 }
 
 std::expected<std::string, FileReadError> readPolicyFile(const std::string& path, size_t maxBytes) {
+  return readPolicyFile(path, maxBytes, nullptr);
+}
+
+std::expected<std::string, FileReadError> readPolicyFile(
+    const std::string& path, size_t maxBytes, const std::function<void(int attempt)>& afterRead) {
   for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
     // Look before opening: a device or a FIFO is never opened at all.
     struct stat pre {};
@@ -107,6 +112,7 @@ std::expected<std::string, FileReadError> readPolicyFile(const std::string& path
       text.append(chunk, static_cast<size_t>(n));
       if (text.size() > maxBytes) return std::unexpected(refused(tooLarge(maxBytes)));
     }
+    if (afterRead) afterRead(attempt);
     struct stat after {};
     if (::fstat(fd.get(), &after) != 0) {
       return std::unexpected(refused(std::string("cannot read file: ") + std::strerror(errno)));

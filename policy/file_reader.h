@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <expected>
+#include <functional>
 #include <string>
 
 namespace ringfence::policy {
@@ -25,6 +26,12 @@ struct FileReadError {
 // lead to must be a regular file.
 std::expected<std::string, FileReadError> readPolicyFile(const std::string& path,
                                                          size_t maxBytes = kMaxPolicyFileBytes);
+
+// The same, calling `afterRead(attempt)` between reading and checking that
+// the file did not change: the seam through which tests change a file while
+// it is being read.
+std::expected<std::string, FileReadError> readPolicyFile(
+    const std::string& path, size_t maxBytes, const std::function<void(int attempt)>& afterRead);
 
 // What a file that is not a regular file is, for messages: "a FIFO (named pipe)".
 std::string describeFileType(unsigned mode);

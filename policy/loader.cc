@@ -2,57 +2,16 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <map>
 #include <thread>
 
-#include "policy/file_reader.h"
+#include "policy/limits.h"
 #include "policy/profile_parser.h"
+#include "policy/source_text.h"
 #include "policy/sources.h"
-#include "policy/text_check.h"
 
 namespace ringfence::policy {
 namespace {
-
-// 1-based line and byte column of `offset` in `text`.
-SourceLocation locate(const SourceFile& f, size_t offset) {
-  size_t lineStart = 0;
-  int line = 1;
-  for (size_t i = 0; i < offset && i < f.text.size(); ++i) {
-    if (f.text[i] == '\n') {
-      ++line;
-      lineStart = i + 1;
-    }
-  }
-  return {f.path, line, static_cast<int>(offset - lineStart) + 1};
-}
-
-// The checks on a file's bytes that come before YAML (docs/policy-loading.md),
-// then the YAML tree; nothing when the text cannot be used.
-std::optional<YamlNode> parseSource(const SourceFile& f, Diagnostics& diags) {
-  if (f.text.empty()) {
-    diags.error({f.path, 1, 1}, "file is empty: it may still be being written");
-    return std::nullopt;
-  }
-  if (f.text.size() > kMaxPolicyFileBytes) {
-    diags.error({f.path, 1, 1},
-                "file is larger than " + std::to_string(kMaxPolicyFileBytes) + " bytes");
-    return std::nullopt;
-  }
-  if (auto bad = firstInvalidUtf8(f.text)) {
-    char byte[8];
-    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(f.text[*bad]));
-    diags.error(locate(f, *bad),
-                std::string("invalid UTF-8 (byte ") + byte + "): policy files must be UTF-8");
-    return std::nullopt;
-  }
-  if (f.text.back() != '\n') {
-    diags.error(locate(f, f.text.size()),
-                "file ends without a newline: it may still be being written");
-    return std::nullopt;
-  }
-  return parseYaml(f.text, f.path, diags);
-}
 
 class Resolver {
  public:
@@ -182,7 +141,7 @@ std::vector<ParsedProfile> parseProfiles(const std::vector<SourceFile>& files) {
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next++; i < files.size(); i = next++) {
-      if (auto root = parseSource(files[i], out[i].diags)) {
+      if (auto root = parseSourceFile(files[i], out[i].diags)) {
         out[i].device = parseProfile(*root, files[i].path, out[i].diags);
       }
     }
@@ -206,7 +165,7 @@ LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options) 
   Policy& policy = result.policy;
 
   if (sources.config) {
-    if (auto root = parseSource(*sources.config, diags)) {
+    if (auto root = parseSourceFile(*sources.config, diags)) {
       policy.config = parseConfig(*root, sources.config->path, diags);
     }
   }
@@ -223,7 +182,7 @@ LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options) 
   }
 
   if (sources.groups) {
-    if (auto root = parseSource(*sources.groups, diags)) {
+    if (auto root = parseSourceFile(*sources.groups, diags)) {
       policy.groups = parseGroups(*root, sources.groups->path, diags);
     }
   }
@@ -234,6 +193,7 @@ LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options) 
     if (p.device) policy.devices.push_back(std::move(*p.device));
   }
   resolvePolicy(policy, diags);
+  checkPlanLimits(policy, diags);
   return result;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "policy/schema.h"
+#include "policy/text_check.h"
 
 namespace ringfence::policy {
 namespace {
@@ -62,7 +63,7 @@ class ProfileParser {
       }
     }
     if (const YamlNode* n = f.get("description")) {
-      if (auto t = r_.text(*n, "description")) d.description = *t;
+      if (auto t = freeText(*n, "description")) d.description = *t;
     }
     if (const YamlNode* n = f.get("inventory")) parseInventory(*n, d);
     if (const YamlNode* n = f.require("identity")) parseIdentity(*n, d);
@@ -88,10 +89,28 @@ class ProfileParser {
     if (n.kind == YamlNode::Kind::Null) return;
     if (!r_.isMap(n, "inventory")) return;
     for (const auto& [key, value] : n.entries) {
-      if (auto v = r_.text(value, "inventory value '" + key.scalar + "'")) {
+      if (!freeText(key, "an inventory key")) continue;
+      if (auto v = freeText(value, "inventory value '" + key.scalar + "'")) {
         d.inventory.emplace_back(key.scalar, *v);
       }
     }
+  }
+
+  // Free text ends up in logs, on the bus and on terminals: a control
+  // character there could forge a log line or rewrite a screen.
+  std::optional<std::string> freeText(const YamlNode& n, std::string_view what) {
+    auto t = r_.text(n, what);
+    if (!t) return std::nullopt;
+    if (!isValidUtf8(*t)) {  // the file is UTF-8, but an escape such as "\uD800" is not
+      r_.error(n, std::string(what) + " holds an escape sequence that is not valid UTF-8");
+      return std::nullopt;
+    }
+    if (auto c = firstControlCharacter(*t)) {
+      r_.error(n, "control character " + codePointName(c->codePoint) + " in " + std::string(what) +
+                      ": free text may hold tabs and line breaks, no other control characters");
+      return std::nullopt;
+    }
+    return t;
   }
 
   void parseIdentity(const YamlNode& n, Device& d) {
@@ -239,7 +258,7 @@ class ProfileParser {
       if (icmp) ok &= checkIcmpPeers(rule);
     }
     if (const YamlNode* c = f.get("comment")) {
-      if (auto t = r_.text(*c, "comment")) rule.comment = *t;
+      if (auto t = freeText(*c, "comment")) rule.comment = *t;
     }
     if (const YamlNode* c = f.get("critical")) {
       if (auto b = r_.boolean(*c, "critical")) {

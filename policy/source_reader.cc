@@ -2,12 +2,15 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "policy/file_reader.h"
 #include "policy/profile_names.h"
+#include "policy/source_text.h"
 #include "policy/sources.h"
 #include "policy/text_check.h"
 
@@ -32,28 +35,42 @@ void readGroups(const std::string& path, std::optional<SourceFile>& out, Diagnos
   }
 }
 
-// The paths the configuration names, as parsing will see them. Its errors are
-// reported by parsing, not here.
-DaemonConfig configPaths(const std::optional<SourceFile>& config, const LoadOptions& options) {
-  DaemonConfig c;
-  if (config && isValidUtf8(config->text)) {
+// The paths the configuration names, as parsing will see them, and where it
+// names the profiles directory; nothing when the configuration exists but
+// cannot be parsed. Its errors are reported by parsing, not here.
+struct ConfigPaths {
+  DaemonConfig config;
+  std::optional<SourceLocation> profilesAt;  // the `profiles:` value
+};
+std::optional<ConfigPaths> configPaths(const std::optional<SourceFile>& config) {
+  ConfigPaths c;
+  if (config) {
     Diagnostics ignored;
-    if (auto root = parseYaml(config->text, config->path, ignored)) {
-      c = parseConfig(*root, config->path, ignored);
+    auto root = parseSourceFile(*config, ignored);
+    if (!root) return std::nullopt;
+    c.config = parseConfig(*root, config->path, ignored);
+    for (const YamlEntry& e : root->entries) {
+      if (e.key.scalar == "profiles") c.profilesAt = {config->path, e.value.line, e.value.column};
     }
   }
-  if (options.profilesDir) c.profilesDir = *options.profilesDir;
-  if (options.groupsFile) c.groupsFile = *options.groupsFile;
   return c;
 }
 
 // Entries of the profiles directory that hold a profile, in load order; every
 // other entry but a hidden one is named in a warning.
-std::vector<std::string> listProfiles(const std::string& dir, Diagnostics& diags) {
+// A missing directory is reported where the configuration names it, if it does.
+std::vector<std::string> listProfiles(const std::string& dir,
+                                      const std::optional<SourceLocation>& namedAt,
+                                      Diagnostics& diags) {
   std::vector<std::string> files;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    diags.error({dir, 1, 1}, "profiles directory does not exist or is not a directory");
+    if (namedAt) {
+      diags.error(*namedAt,
+                  "profiles directory '" + dir + "' does not exist or is not a directory");
+    } else {
+      diags.error({dir, 1, 1}, "profiles directory does not exist or is not a directory");
+    }
     return files;
   }
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -68,21 +85,23 @@ std::vector<std::string> listProfiles(const std::string& dir, Diagnostics& diags
     struct stat st {};
     bool exists = ::stat(path.c_str(), &st) == 0;
     int statError = errno;
-    struct stat link {};
-    bool isLink = ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
+    auto isLink = [&] {
+      struct stat link {};
+      return ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
+    };
     if (!isProfileFileName(name)) {
       diags.warning({path, 1, 1}, "not read: " + notAProfileReason(name, exists ? st.st_mode : 0));
       continue;
     }
     if (!exists) {
-      diags.warning({path, 1, 1}, isLink && statError == ENOENT
+      diags.warning({path, 1, 1}, isLink() && statError == ENOENT
                                       ? "not read: a symbolic link to a file that does not exist"
                                       : std::string("not read: ") + std::strerror(statError));
       continue;
     }
     if (!S_ISREG(st.st_mode)) {
       diags.warning({path, 1, 1}, std::string("not read: ") +
-                                      (isLink ? "a symbolic link to " : "") +
+                                      (isLink() ? "a symbolic link to " : "") +
                                       describeFileType(st.st_mode) + ", not a regular file");
       continue;
     }
@@ -91,6 +110,23 @@ std::vector<std::string> listProfiles(const std::string& dir, Diagnostics& diags
   if (ec) diags.error({dir, 1, 1}, "cannot list profiles directory: " + ec.message());
   std::sort(files.begin(), files.end());
   return files;
+}
+
+// Thousands of small files: their system calls overlap on several threads.
+std::vector<std::expected<std::string, FileReadError>> readAll(
+    const std::vector<std::string>& files) {
+  std::vector<std::expected<std::string, FileReadError>> out(files.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < files.size(); i = next++) out[i] = readPolicyFile(files[i]);
+  };
+  constexpr size_t kFilesPerThread = 256;
+  size_t threads = std::min<size_t>(
+      {std::max(1u, std::thread::hardware_concurrency()), 4, files.size() / kFilesPerThread + 1});
+  std::vector<std::jthread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  return out;
 }
 
 }  // namespace
@@ -113,17 +149,27 @@ PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags) 
         break;
     }
   }
-  // A configuration that exists but cannot be read names other files than the
-  // defaults: read only what the command line names, or errors would mislead.
-  DaemonConfig paths = configPaths(sources.config, options);
-  if (!configRefused || options.groupsFile) readGroups(paths.groupsFile, sources.groups, diags);
-  if (configRefused && !options.profilesDir) return sources;
-  for (const std::string& file : listProfiles(paths.profilesDir, diags)) {
-    auto text = readPolicyFile(file);
-    if (text) {
-      sources.profiles.push_back(SourceFile{file, std::move(*text)});
-    } else {
-      diags.error({file, 1, 1}, text.error().message);  // vanished meanwhile, or refused
+  // A configuration that exists but cannot be read or parsed names other
+  // files than the defaults: read only what the command line names, or the
+  // errors would mislead.
+  std::optional<ConfigPaths> fromConfig =
+      configRefused ? std::nullopt : configPaths(sources.config);
+  DaemonConfig paths = fromConfig ? fromConfig->config : DaemonConfig{};
+  std::optional<SourceLocation> profilesAt = fromConfig ? fromConfig->profilesAt : std::nullopt;
+  if (options.profilesDir) {
+    paths.profilesDir = *options.profilesDir;
+    profilesAt.reset();
+  }
+  if (options.groupsFile) paths.groupsFile = *options.groupsFile;
+  if (fromConfig || options.groupsFile) readGroups(paths.groupsFile, sources.groups, diags);
+  if (!fromConfig && !options.profilesDir) return sources;
+  std::vector<std::string> files = listProfiles(paths.profilesDir, profilesAt, diags);
+  std::vector<std::expected<std::string, FileReadError>> texts = readAll(files);
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (texts[i]) {
+      sources.profiles.push_back(SourceFile{files[i], std::move(*texts[i])});
+    } else {  // vanished meanwhile, or refused
+      diags.error({files[i], 1, 1}, texts[i].error().message);
     }
   }
   return sources;

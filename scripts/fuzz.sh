@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang and runs each for a bounded time:
 # the profile loader (seeded with the example configuration and the
-# rejection corpus) and the netlink message parsers (NFLOG, conntrack).
+# rejection corpus), the saved form of policy sources, and the netlink
+# message parsers (NFLOG, conntrack).
 # Usage: scripts/fuzz.sh [SECONDS]   (default 60, split between the targets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 build=build-fuzz
 CXX=clang++-19 cmake -S . -B "$build" -G Ninja -DRINGFENCE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C "$build" fuzz_profile fuzz_netlink >/dev/null
+ninja -C "$build" fuzz_profile fuzz_sources fuzz_netlink >/dev/null
 
 symbolizer=/usr/lib/llvm-19/bin/llvm-symbolizer
 [[ -x $symbolizer ]] && export ASAN_SYMBOLIZER_PATH=$symbolizer
@@ -27,7 +28,9 @@ run() {  # TARGET SECONDS CORPUS...: fails (and so does this script) on any find
   [[ $rc -eq 0 ]] || { echo "fuzz: $target found a problem (exit $rc); full output:"; tail -40 "$corpus.$target.log"; }
   return "$rc"
 }
-echo "fuzz: profile loader for $((seconds * 2 / 3))s, $(ls "$corpus" | wc -l) seeds"
-run fuzz_profile $((seconds * 2 / 3)) "$corpus"
+echo "fuzz: profile loader for $((seconds / 2))s, $(ls "$corpus" | wc -l) seeds"
+run fuzz_profile $((seconds / 2)) "$corpus"
+echo "fuzz: saved policy sources for $((seconds / 6 + 1))s"
+run fuzz_sources $((seconds / 6 + 1))
 echo "fuzz: netlink parsers (NFLOG, conntrack) for $((seconds / 3))s"
 run fuzz_netlink $((seconds / 3))

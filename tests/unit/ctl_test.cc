@@ -28,7 +28,7 @@ TEST(Ctl, ValidateTheExampleConfiguration) {
   CtlRun r = ctl({"validate", "--config", kExample});
   EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(r.err, "valid: 5 devices, 8 groups, 0 errors, 0 warnings\n");
+  EXPECT_EQ(r.err, "valid: 5 devices, 8 groups, 116 set elements, 0 errors, 0 warnings\n");
 }
 
 TEST(Ctl, OptionsBeforeOrAfterTheCommand) {
@@ -52,12 +52,50 @@ TEST(Ctl, ValidateJson) {
   dir.write("p/a.yaml", "device: a\nidentity:\n  addresses: [1.2.3.4]\nmode: \"x\\\"y\"\n");
   CtlRun r = ctl({"--json", "validate", "--profiles", dir.file("p")});
   EXPECT_EQ(r.code, kExitRefused);
-  EXPECT_EQ(r.out,
-            "{\"valid\":false,\"devices\":1,\"groups\":0,\"errors\":1,\"warnings\":0,"
-            "\"diagnostics\":[{\"file\":\"" +
-                dir.file("p/a.yaml") +
-                "\",\"line\":4,\"column\":7,\"severity\":\"error\",\"message\":\"invalid mode "
-                "'x\\\"y' (enforce, monitor or learn)\"}]}\n");
+  EXPECT_EQ(
+      r.out,
+      "{\"valid\":false,\"devices\":1,\"groups\":0,\"elements\":5,\"errors\":1,\"warnings\":0,"
+      "\"diagnostics\":[{\"file\":\"" +
+          dir.file("p/a.yaml") +
+          "\",\"line\":4,\"column\":7,\"severity\":\"error\",\"message\":\"invalid mode "
+          "'x\\\"y' (enforce, monitor or learn)\"}]}\n");
+}
+
+TEST(Ctl, ValidateNamesEverySkippedFile) {
+  test::TempDir dir;
+  dir.write("p/a.yaml", "device: a\nidentity:\n  addresses: [198.51.100.1]\n");
+  dir.write("p/B.YAML", "device: b\nidentity:\n  addresses: [198.51.100.2]\n");
+  dir.write("p/a.yaml.bak", "device: a\n");
+  dir.write("p/.hidden.yaml", "device: a\n");
+  dir.write("ringfence.yaml", "profiles: p\n");
+  CtlRun r = ctl({"validate", "--config", dir.file("ringfence.yaml")});
+  EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
+  EXPECT_EQ(r.out, dir.file("p/a.yaml.bak") +
+                       ":1:1: warning: not read: a backup or temporary copy of a profile? only "
+                       "names ending in .yaml or .yml are profiles\n");
+  EXPECT_EQ(r.err, "valid: 2 devices, 0 groups, 10 set elements, 0 errors, 1 warnings\n");
+}
+
+TEST(Ctl, ValidateRefusesAPolicyOverTheSizeLimits) {
+  test::TempDir dir;
+  std::string peers, ports;
+  for (int i = 0; i < 200; ++i) {
+    peers += (i ? ", " : "") + std::string("10.0.0.") + std::to_string(i + 1);
+    ports += (i ? ", " : "") + std::to_string(1000 + i);
+  }
+  dir.write("p/big.yaml",
+            "device: big\nidentity:\n  addresses: [198.51.100.1]\nallow:\n  "
+            "outbound:\n    - to: [" +
+                peers + "]\n      proto: tcp\n      ports: [" + ports + "]\n");
+  dir.write("ringfence.yaml", "profiles: p\n");
+  CtlRun r = ctl({"validate", "--config", dir.file("ringfence.yaml")});
+  EXPECT_EQ(r.code, kExitRefused);
+  EXPECT_EQ(r.out, dir.file("p/big.yaml") +
+                       ":1:9: error: device 'big' compiles to 40,005 set elements, more than the "
+                       "limit of 16,384 per device; the largest rules: line 6 (200 peers x 200 "
+                       "ports): use prefixes, port ranges or fewer peers\n");
+  EXPECT_EQ(r.err, "invalid: 1 devices, 0 groups, 40005 set elements, 1 errors, 0 warnings\n");
+  EXPECT_EQ(ctl({"compile", "--config", dir.file("ringfence.yaml")}).code, kExitRefused);
 }
 
 TEST(Ctl, CompilePrintsTheRulesetAndRefusesBadPolicies) {

@@ -186,11 +186,18 @@ TEST_F(Loader, MissingDefaultConfigurationMeansDefaults) {
             std::vector<std::string>{"absent.yaml:1:1: error: configuration file does not exist"});
 }
 
-TEST_F(Loader, MissingProfilesDirectoryIsAnError) {
+TEST_F(Loader, MissingProfilesDirectoryIsAnErrorWhereTheConfigurationNamesIt) {
   config();
-  EXPECT_EQ(messages(load()),
+  EXPECT_EQ(messages(load()), std::vector<std::string>{"ringfence.yaml:1:11: error: profiles "
+                                                       "directory '" +
+                                                       dir.file("profiles") +
+                                                       "' does not exist or is not a directory"});
+  LoadOptions o;
+  o.configFile = dir.file("ringfence.yaml");
+  o.profilesDir = dir.file("elsewhere");  // named on the command line: reported at the path
+  EXPECT_EQ(messages(loadPolicy(o)),
             std::vector<std::string>{
-                "profiles:1:1: error: profiles directory does not exist or is not a directory"});
+                "elsewhere:1:1: error: profiles directory does not exist or is not a directory"});
 }
 
 TEST_F(Loader, ReportsErrorsOfAllFilesInOneRun) {
@@ -254,7 +261,8 @@ TEST_F(Loader, GroupErrors) {
                 "groups.yaml:4:33: error: prefix '203.0.113.5/24' has host bits set (did you mean "
                 "203.0.113.0/24?)",
                 "groups.yaml:5:6: error: group 'h' must not be empty",
-                "profiles:1:1: error: profiles directory does not exist or is not a directory",
+                "ringfence.yaml:1:11: error: profiles directory '" + dir.file("profiles") +
+                    "' does not exist or is not a directory",
             }));
 }
 
