@@ -259,6 +259,8 @@ Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded
         "the kernel refused the new policy; the running policy stays in force: " + applied.error());
     return refuse({"the kernel refused the policy: " + applied.error()});
   }
+  std::vector<std::string> changes = reportChanges(*policy_, *loaded->policy);
+  loaded->warnings.insert(loaded->warnings.end(), changes.begin(), changes.end());
   policy_ = std::move(loaded->policy);
   if (policy_->config.stateDir != stateDir_) {
     log(LogLevel::Warning, "state-dir-unchanged",

@@ -102,6 +102,9 @@ class Manager final : public Gateway {
   bool startFailsafe(const Refused& refused, const std::string& stateDir);
   // The state in force and why; logs, notifies systemd and the bus when it changes.
   void setPolicyState(PolicyState state, std::vector<std::string> errors);
+  // What a reload changes, device by device: logged (losses as warnings), and
+  // returned as lines for Reload's reply.
+  std::vector<std::string> reportChanges(const policy::Policy& before, const policy::Policy& after);
   void notifyStatus(bool ready) const;
   std::string statusLine() const;
   // manager_reload.cc

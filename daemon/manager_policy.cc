@@ -10,6 +10,7 @@
 #include "daemon/manager.h"
 #include "policy/compiler.h"
 #include "policy/failsafe.h"
+#include "policy/policy_changes.h"
 
 namespace ringfence::daemon {
 namespace {
@@ -236,6 +237,23 @@ bool Manager::startFailsafe(const Refused& refused, const std::string& stateDir)
           " and logs every packet it drops (NFLOG group " + std::to_string(policy::kNflogGroup) +
           ", prefix \"" + policy::kFailsafeLogPrefix + "\")");
   return true;
+}
+
+std::vector<std::string> Manager::reportChanges(const policy::Policy& before,
+                                                const policy::Policy& after) {
+  constexpr size_t kNoticesLogged = 100;  // additions are many after a failsafe: summarized
+  size_t notices = 0;
+  for (const policy::PolicyChange& c : policy::policyChanges(before, after)) {
+    bool loss = c.severity == policy::ChangeSeverity::Warning;
+    if (!loss && ++notices > kNoticesLogged) continue;
+    log(loss ? LogLevel::Warning : LogLevel::Info, "policy-change", policy::formatChange(c),
+        c.device);
+  }
+  if (notices > kNoticesLogged) {
+    log(LogLevel::Info, "policy-change",
+        std::to_string(notices - kNoticesLogged) + " more changes (additions) not logged");
+  }
+  return policy::describeChanges(before, after);
 }
 
 std::string Manager::statusLine() const {

@@ -110,6 +110,13 @@ use_good_policy
 kill -HUP "$DAEMON"; sleep 1
 expect_true "PolicyState current after a fixed reload" is 's "current"' prop PolicyState
 expect_true "PolicyErrors empty again" is 'as 0' prop PolicyErrors
+echo "# a reload says what it changed; a lost guard is a warning"
+sed -i '/^  mac:/d' "$etc/profiles/pump.yaml"
+expect_true "Reload's reply names the lost MAC binding" \
+  has "warning: device .*pump.*: MAC binding removed" busctl --address="$bus" call "${M[@]}" Reload
+expect_true "the log says it as a warning" grep -q "warning: device 'pump': MAC binding removed.*event=policy-change" "$daemon_log"
+use_good_policy
+kill -HUP "$DAEMON"; sleep 1
 stop_daemon
 
 # break_policy CASE: each way a policy on disk can be refused.
