@@ -13,7 +13,7 @@ namespace {
 
 constexpr const char* kCommands =
     "Commands (talking to the daemon over D-Bus):\n"
-    "  status                      daemon version, policy generation, counts\n"
+    "  status                      daemon version, policy state, generation, counts\n"
     "  list                        one row per device\n"
     "  show DEVICE                 every property of one device\n"
     "  isolate DEVICE --reason T   isolate now\n"

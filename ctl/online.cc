@@ -112,6 +112,19 @@ std::string stateSaveError(Client& c) {
   if (auto* f = std::get_if<Failure>(&var##_)) return fail(err, *f); \
   sd_bus_message* var = std::get<MessagePtr>(var##_).get();
 
+// One line on what is in force (dbus.md PolicyState).
+std::string describePolicyState(const std::string& state, size_t errors) {
+  std::string n = std::to_string(errors) + (errors == 1 ? " error" : " errors");
+  if (state == "current") return "current (the policy on disk is in force)";
+  if (state == "last-good")
+    return "LAST-GOOD: the policy on disk is refused (" + n + "); the last good policy is in force";
+  if (state == "failsafe")
+    return "FAILSAFE: the policy is refused (" + n +
+           ") and no last good one could be applied; nothing is forwarded to or from device "
+           "interfaces";
+  return state.empty() ? "unknown (the daemon does not report it)" : state;
+}
+
 }  // namespace
 
 int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostream& err) {
@@ -133,15 +146,20 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
         j.key(k).value(static_cast<uint64_t>(std::stoull(p[k].empty() ? "0" : p[k])));
       }
       j.key("StateSaveError").value(p["StateSaveError"]);
-      out << j.endObject().str() << "\n";
+      j.key("PolicyState").value(p["PolicyState"]).key("PolicyErrors").beginArray();
+      for (const std::string& e : lists["PolicyErrors"]) j.value(e);
+      out << j.endArray().endObject().str() << "\n";
     } else {
       out << "ringfenced " << p["Version"] << "\n"
-          << "policy:     generation " << p["PolicyGeneration"] << ", applied "
+          << "state:      " << describePolicyState(p["PolicyState"], lists["PolicyErrors"].size())
+          << "\n";
+      for (const std::string& e : lists["PolicyErrors"]) out << "  refused:  " << e << "\n";
+      out << "policy:     generation " << p["PolicyGeneration"] << ", applied "
           << localTime(std::stoull(p["PolicyLoadedAt"])) << "\n"
           << "devices:    " << p["DeviceCount"] << " (" << p["IsolatedCount"] << " isolated)\n"
           << "violations: " << p["ViolationsTotal"] << " since the daemon started\n";
       if (!p["StateSaveError"].empty())
-        out << "state:      isolations in force in the kernel but NOT saved: "
+        out << "saved:      NO: isolations are in force in the kernel but not saved: "
             << p["StateSaveError"] << " (retrying)\n";
     }
     return kExitOk;

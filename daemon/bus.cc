@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "daemon/log.h"
 #include "policy/text_out.h"
@@ -75,6 +76,25 @@ PROPERTY_U(getIsolatedCount, "u", g.isolatedCount())
 PROPERTY_U(getViolationsTotal, "t", g.violationsTotal())
 PROPERTY_U(getStateSaveError, "s", u8(g.stateSaveError()).c_str())
 
+int getPolicyState(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply,
+                   void* userdata, sd_bus_error* error) noexcept {
+  return guarded(error, [&] {
+    return sd_bus_message_append(reply, "s", u8(self(userdata)->gateway().policyState()).c_str());
+  });
+}
+
+int getPolicyErrors(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply,
+                    void* userdata, sd_bus_error* error) noexcept {
+  return guarded(error, [&] {
+    int r = sd_bus_message_open_container(reply, 'a', "s");
+    for (const std::string& e : self(userdata)->gateway().policyErrors()) {
+      if (r >= 0) r = sd_bus_message_append(reply, "s", u8(e).c_str());
+    }
+    if (r >= 0) r = sd_bus_message_close_container(reply);
+    return r;
+  });
+}
+
 int listDevices(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept {
   return guarded(error, [&] {
     Gateway& g = self(userdata)->gateway();
@@ -127,28 +147,42 @@ int releaseMethod(sd_bus_message* m, void* u, sd_bus_error* e) noexcept {
   return isolateOrRelease(m, u, e, false);
 }
 
+// Replies when the reload is done (off the loop, daemon/manager_reload.cc):
+// the call is kept referenced until then.
 int reloadMethod(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept {
   return guarded(error, [&] {
     std::string who;
     if (!self(userdata)->mayMutate(m, error, "Reload", who)) return -EACCES;
     log(LogLevel::Info, "reload", "reload requested over D-Bus by " + who);
-    auto result = self(userdata)->gateway().reload();
-    if (!result) {
-      std::string lines;
-      for (const std::string& l : result.error()) lines += (lines.empty() ? "" : "\n") + l;
-      return sd_bus_error_set(error, kErrorInvalidPolicy, u8(lines).c_str());
-    }
-    sd_bus_message* reply = nullptr;
-    int r = sd_bus_message_new_method_return(m, &reply);
-    if (r >= 0) r = sd_bus_message_append(reply, "t", result->first);
-    if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "s");
-    for (const std::string& w : result->second) {
-      if (r >= 0) r = sd_bus_message_append(reply, "s", u8(w).c_str());
-    }
-    if (r >= 0) r = sd_bus_message_close_container(reply);
-    if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
-    sd_bus_message_unref(reply);
-    return r;
+    std::shared_ptr<sd_bus_message> call(sd_bus_message_ref(m), sd_bus_message_unref);
+    self(userdata)->gateway().reloadAsync([call](const Gateway::ReloadResult& result) {
+      int r = 0;
+      if (!result) {
+        std::string lines;
+        for (const std::string& l : result.error())
+          lines += (lines.empty() ? "" : "\n") + u8(l);
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_error_set(&e, kErrorInvalidPolicy, lines.c_str());
+        r = sd_bus_reply_method_error(call.get(), &e);
+        sd_bus_error_free(&e);
+      } else {
+        sd_bus_message* reply = nullptr;
+        r = sd_bus_message_new_method_return(call.get(), &reply);
+        if (r >= 0) r = sd_bus_message_append(reply, "t", result->first);
+        if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "s");
+        for (const std::string& w : result->second) {
+          if (r >= 0) r = sd_bus_message_append(reply, "s", u8(w).c_str());
+        }
+        if (r >= 0) r = sd_bus_message_close_container(reply);
+        if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
+        sd_bus_message_unref(reply);
+      }
+      if (r < 0) {
+        log(LogLevel::Error, "dbus-error",
+            std::string("cannot answer a Reload call: ") + std::strerror(-r));
+      }
+    });
+    return 1;  // the reply follows when the reload is done
   });
 }
 
@@ -291,6 +325,8 @@ const sd_bus_vtable kManagerVtable[] = {
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("StateSaveError", "s", getStateSaveError, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("PolicyState", "s", getPolicyState, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("PolicyErrors", "as", getPolicyErrors, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_METHOD("ListDevices", "", "a(sssto)", listDevices, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("GetDevice", "s", "o", getDevice, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("Isolate", "ss", "", isolateMethod, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -383,6 +419,11 @@ bool BusService::mayMutate(sd_bus_message* m, sd_bus_error* error, const char* w
 void BusService::managerChanged() {
   sd_bus_emit_properties_changed(bus_, kManagerPath, kManagerInterface, "IsolatedCount",
                                  "ViolationsTotal", nullptr);
+}
+
+void BusService::policyStateChanged() {
+  sd_bus_emit_properties_changed(bus_, kManagerPath, kManagerInterface, "PolicyState",
+                                 "PolicyErrors", nullptr);
 }
 
 void BusService::deviceChanged(const std::string& device) {

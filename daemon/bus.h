@@ -30,6 +30,7 @@ class BusService final : public GatewayEvents {
   void devicesChanged(const std::vector<std::string>& before,
                       const std::vector<std::string>& after);
   void deviceChanged(const std::string& device);  // PropertiesChanged on its object
+  void policyStateChanged();                      // PolicyState, PolicyErrors
 
   void violation(const std::string& device, const std::string& direction, const std::string& src,
                  const std::string& dst, const std::string& proto, uint16_t sport, uint16_t dport,

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,6 +46,9 @@ class Gateway {
   virtual ~Gateway() = default;
   virtual uint64_t policyGeneration() const = 0;
   virtual uint64_t policyLoadedAt() const = 0;  // CLOCK_REALTIME microseconds
+  // `current`, `last-good` or `failsafe`, and the errors of the refused policy (dbus.md).
+  virtual std::string policyState() const = 0;
+  virtual std::vector<std::string> policyErrors() const = 0;
   // Devices of the policy, then orphaned isolations (see DeviceStatus::mode).
   virtual std::vector<std::string> deviceNames() const = 0;
   virtual uint32_t deviceCount() const = 0;  // devices of the policy
@@ -79,8 +83,13 @@ class Gateway {
   virtual std::expected<void, MutationError> stopMaintenance(const std::string& name,
                                                              const std::string& by) = 0;
   // The new generation and its warnings, or every error line of a refused policy.
-  virtual std::expected<std::pair<uint64_t, std::vector<std::string>>, std::vector<std::string>>
-  reload() = 0;
+  using ReloadResult =
+      std::expected<std::pair<uint64_t, std::vector<std::string>>, std::vector<std::string>>;
+  virtual ReloadResult reload() = 0;
+  // The same, with reading and compiling off the event loop: `done` (may be
+  // empty) is called on the loop once the policy is applied or refused. A
+  // request while one runs is served by one more reload after it.
+  virtual void reloadAsync(std::function<void(const ReloadResult&)> done) = 0;
 };
 
 // Events as they happen (the bus turns them into signals).

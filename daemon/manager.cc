@@ -26,36 +26,7 @@ std::string fixed1(double v) {
   return buf;
 }
 
-void logDiagnostics(const policy::Diagnostics& diags) {
-  for (const policy::Diagnostic& d : diags.sorted()) {
-    log(d.severity == policy::Severity::Error ? LogLevel::Error : LogLevel::Warning,
-        d.severity == policy::Severity::Error ? "policy-error" : "policy-warning",
-        policy::formatDiagnostic(d));
-  }
-}
-
 }  // namespace
-
-std::expected<Manager::Loaded, std::vector<std::string>> Manager::load(const char* why) {
-  policy::LoadResult r = policy::loadPolicy(options_.load);
-  logDiagnostics(r.diagnostics);
-  std::vector<std::string> errors, warnings;
-  for (const policy::Diagnostic& d : r.diagnostics.sorted()) {
-    (d.severity == policy::Severity::Error ? errors : warnings)
-        .push_back(policy::formatDiagnostic(d));
-  }
-  if (!r.ok()) {
-    log(LogLevel::Error, "policy-refused",
-        std::string(why) + ": policy refused with " + std::to_string(r.diagnostics.errorCount()) +
-            " errors; " +
-            (enforcer_ && enforcer_->running() ? "the running policy stays in force"
-                                               : "nothing applied"));
-    return std::unexpected(std::move(errors));
-  }
-  Loaded loaded{std::make_unique<policy::Policy>(std::move(r.policy)), {}, std::move(warnings)};
-  loaded.plan = policy::compilePlan(*loaded.policy);
-  return loaded;
-}
 
 void Manager::stamp() {
   ++generation_;
@@ -66,73 +37,74 @@ void Manager::stamp() {
 
 int Manager::run() {
   auto started = Clock::now();
-  auto loaded = load("start");
-  if (!loaded) return 1;  // a table left by an earlier run stays in force (fail closed)
+  auto onDisk = load("start");
+  std::optional<Refused> refused;
+  std::optional<Loaded> loaded;
+  if (onDisk) {
+    stateDir_ = onDisk->policy->config.stateDir;
+    loaded = std::move(*onDisk);
+  } else {
+    // --state-dir, else the configuration's state_dir if it could be read, else the default.
+    refused = std::move(onDisk.error());
+    stateDir_ = refused->config.stateDir;
+    loaded = loadLastGood(stateDir_);
+  }
 
+  // Nothing but the sink is needed to put a policy in force: everything else
+  // is opened after, so that no failure leaves a rebooted gateway open.
   auto sink = netlink::NetlinkSink::open(options_.ownTable);
   if (!sink) {
     log(LogLevel::Error, "netlink-error", "cannot talk to nftables: " + sink.error());
     return 1;
   }
   sink_.emplace(std::move(*sink));
+  enforcer_.emplace(*sink_);
+  containment_.emplace(*enforcer_, StateStore(stateDir_));
+  containment_->restore();  // before the policy is applied: a restart never releases anyone
+  // And the isolations of a table left by an earlier run stay, saved or not.
+  containment_->restoreFromKernel(loaded ? loaded->plan.table : refused->config.table);
+
+  if (!enforceAtStart(std::move(loaded), std::move(refused))) return 1;
+  log(LogLevel::Info, "started",
+      "in force " + fixed1(msSince(started)) + " ms after start: " + statusLine());
+
+  // From here on a failure exits with the table in force (it is persistent, or
+  // unowned: the kernel keeps it either way) and the service manager restarts us.
   auto monitor = netlink::NftMonitor::open();
   if (!monitor) {
-    log(LogLevel::Error, "netlink-error", monitor.error());
+    log(LogLevel::Error, "netlink-error", monitor.error() + "; the table stays in force");
     return 1;
   }
   monitor_.emplace(std::move(*monitor));
   auto nflog = netlink::NflogReader::open(policy::kNflogGroup);
   if (!nflog) {
-    log(LogLevel::Error, "netlink-error", nflog.error());
+    log(LogLevel::Error, "netlink-error", nflog.error() + "; the table stays in force");
     return 1;
   }
   nflog_.emplace(std::move(*nflog));
   auto ctEvents = netlink::ConntrackEvents::open();
   if (!ctEvents) {
-    log(LogLevel::Error, "netlink-error", ctEvents.error());
+    log(LogLevel::Error, "netlink-error", ctEvents.error() + "; the table stays in force");
     return 1;
   }
   ctEvents_.emplace(std::move(*ctEvents));
-  enforcer_.emplace(*sink_);
-  containment_.emplace(*enforcer_, StateStore(loaded->policy->config.stateDir));
-  containment_->restore();  // before the policy is applied: a restart never releases anyone
-  containment_->restoreFromKernel(loaded->plan.table);  // and the kernel's isolations stay
-  containment_->usePolicy(*loaded->policy, &loaded->plan);
-  policy_ = std::move(loaded->policy);
-  std::optional<policy::Plan> plan = std::move(loaded->plan);
-
-  std::string table = plan->table;
-  restoreMaintenance(table, policy::WallClock::now());  // before the table is replaced
-  carryMaintenance(*plan, policy::WallClock::now());
-  size_t elements = plan->elementCount(), devices = plan->devices.size();
-  auto applied = enforcer_->start(std::move(*plan));
-  if (!applied) {
-    log(LogLevel::Error, "apply-failed", "the kernel refused the policy: " + applied.error());
-    return 1;
-  }
-  stamp();
-  log(LogLevel::Info, "policy-applied",
-      "policy applied: table inet " + table + ", " + std::to_string(devices) + " devices, " +
-          std::to_string(elements) + " set elements, " + std::to_string(applied->stats.messages) +
-          " messages in one transaction, " + fixed1(msSince(started)) + " ms from start" +
-          (sink_->ownsTable() ? "; table owned by the daemon and persistent" : ""));
 
   if (int rc = setupLoop(); rc < 0) {
     log(LogLevel::Error, "event-loop",
-        std::string("cannot set up the event loop: ") + strerror(-rc));
+        std::string("cannot set up the event loop: ") + strerror(-rc) +
+            "; the table stays in force");
     return 1;
   }
   if (options_.bus != "none") {
     auto bus = BusService::open(loop_.get(), options_.bus, *this, policy_->config.adminGroup);
     if (!bus) {
-      log(LogLevel::Error, "dbus-error", bus.error());
+      log(LogLevel::Error, "dbus-error", bus.error() + "; the table stays in force");
       return 1;
     }
     bus_ = std::move(*bus);
     containment_->setEvents(bus_.get());
   }
-  sd_notifyf(0, "READY=1\nSTATUS=Enforcing %zu devices (generation %lu)", devices,
-             static_cast<unsigned long>(generation_));
+  notifyStatus(true);  // READY=1 only now: a policy or the failsafe is in force
   int rc = sd_event_loop(loop_.get());
   sd_notify(0, "STOPPING=1");
   containment_->saveLearned();
@@ -169,6 +141,7 @@ int Manager::setupLoop() {
       rc < 0) {
     return rc;
   }
+  if (int rc = setupReloadEvents(); rc < 0) return rc;
   armTimer();
   return sd_event_set_watchdog(e, true);
 }
@@ -178,7 +151,7 @@ int Manager::onSignal(sd_event_source* source, const struct signalfd_siginfo* in
   try {
     auto* m = static_cast<Manager*>(self);
     if (info->ssi_signo == SIGHUP) {
-      (void)m->reload();  // the outcome is logged
+      m->reloadAsync(nullptr);  // the outcome is logged
     } else {
       log(LogLevel::Info, "signal",
           std::string("received ") + strsignal(static_cast<int>(info->ssi_signo)));
@@ -260,21 +233,23 @@ void Manager::armTimer() {
   sd_event_source_set_enabled(timer_, SD_EVENT_ONESHOT);
 }
 
-std::expected<std::pair<uint64_t, std::vector<std::string>>, std::vector<std::string>>
-Manager::reload() {
-  auto started = Clock::now();
-  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lu",
-             static_cast<unsigned long>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                            Clock::now().time_since_epoch())
-                                            .count()));
-  log(LogLevel::Info, "reload", "reloading the policy");
+Gateway::ReloadResult Manager::reload() {
+  beginReload();
+  return applyReload(load("reload"));
+}
+
+Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded) {
+  auto started = reloadStarted_;
   auto done = [&](auto result) {
-    sd_notifyf(0, "READY=1\nSTATUS=Enforcing (generation %lu)",
-               static_cast<unsigned long>(generation_));
+    notifyStatus(true);
     return result;
   };
-  auto loaded = load("reload");
-  if (!loaded) return done(std::unexpected(std::move(loaded.error())));
+  // A refused policy leaves the running one in force: the last good one, or the failsafe.
+  auto refuse = [&](std::vector<std::string> errors) {
+    setPolicyState(state_ == PolicyState::Current ? PolicyState::LastGood : state_, errors);
+    return done(std::unexpected(std::move(errors)));
+  };
+  if (!loaded) return refuse(std::move(loaded.error().errors));
   size_t devices = loaded->plan.devices.size();
   std::vector<std::string> before = deviceNames();
   containment_->usePolicy(*loaded->policy, &loaded->plan);
@@ -284,11 +259,21 @@ Manager::reload() {
     containment_->usePolicy(*policy_, nullptr);  // back to the policy in force
     log(LogLevel::Error, "apply-failed",
         "the kernel refused the new policy; the running policy stays in force: " + applied.error());
-    return done(std::unexpected(
-        std::vector<std::string>{"the kernel refused the policy: " + applied.error()}));
+    return refuse({"the kernel refused the policy: " + applied.error()});
   }
+  std::vector<std::string> changes = reportChanges(*policy_, *loaded->policy);
+  loaded->warnings.insert(loaded->warnings.end(), changes.begin(), changes.end());
   policy_ = std::move(loaded->policy);
+  if (policy_->config.stateDir != stateDir_) {
+    log(LogLevel::Warning, "state-dir-unchanged",
+        "state_dir " + policy_->config.stateDir +
+            " takes effect at the next start; state and "
+            "the last good policy stay in " +
+            stateDir_ + " until then");
+  }
   stamp();
+  saveLastGood(loaded->sources);
+  setPolicyState(PolicyState::Current, {});
   endOrphanedMaintenance();
   log(LogLevel::Info, "policy-applied",
       std::string("policy reloaded: ") + std::to_string(devices) + " devices, " +

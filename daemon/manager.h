@@ -1,12 +1,16 @@
 // The daemon: loads the policy, applies it, and serves on sd-event: SIGHUP
 // reloads, SIGTERM/SIGINT stop (leaving the ruleset in force), nftables
-// notifications reveal a tampered table, which is put back at once.
+// notifications reveal a tampered table, which is put back at once. A policy
+// refused at start gives way to the last good one, or to the failsafe
+// (docs/failsafe.md): the daemon never exits leaving device traffic open.
 #pragma once
 
 #include <systemd/sd-event.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "daemon/bus.h"
 #include "daemon/containment.h"
@@ -17,6 +21,7 @@
 #include "netlink/monitor.h"
 #include "netlink/netlink_sink.h"
 #include "netlink/nflog.h"
+#include "policy/sources.h"
 
 namespace ringfence::daemon {
 
@@ -24,15 +29,22 @@ struct EventLoopFree {
   void operator()(sd_event* e) const { sd_event_unref(e); }
 };
 
+// Which policy is in force (dbus.md PolicyState).
+enum class PolicyState { Current, LastGood, Failsafe };
+const char* toString(PolicyState s);
+
 class Manager final : public Gateway {
  public:
   explicit Manager(DaemonOptions options) : options_(std::move(options)) {}  // no I/O
+  ~Manager() override;
   // Loads, applies and serves until stopped; returns the process exit code.
   int run();
 
   // Gateway (manager_gateway.cc): what the D-Bus service reads and asks for.
   uint64_t policyGeneration() const override { return generation_; }
   uint64_t policyLoadedAt() const override { return loadedAt_; }
+  std::string policyState() const override { return toString(state_); }
+  std::vector<std::string> policyErrors() const override { return policyErrors_; }
   std::vector<std::string> deviceNames() const override;
   std::optional<DeviceStatus> device(const std::string& name) const override;
   uint32_t isolatedCount() const override;
@@ -53,17 +65,57 @@ class Manager final : public Gateway {
                                                       const std::string& by) override;
   std::expected<void, MutationError> stopMaintenance(const std::string& name,
                                                      const std::string& by) override;
-  std::expected<std::pair<uint64_t, std::vector<std::string>>, std::vector<std::string>> reload()
-      override;
+  ReloadResult reload() override;
+  void reloadAsync(std::function<void(const ReloadResult&)> done) override;
 
  private:
   struct Loaded {
     std::unique_ptr<policy::Policy> policy;  // stable address: the judge refers to it
     policy::Plan plan;
     std::vector<std::string> warnings;
+    policy::PolicySources sources;  // what it was made of (saved as the last good policy)
   };
-  // The policy, or every error line when it is refused.
-  std::expected<Loaded, std::vector<std::string>> load(const char* why);
+  struct Refused {
+    std::vector<std::string> errors;  // every error line
+    policy::DaemonConfig config;      // what could be read of the configuration
+    bool configClean = false;         // the configuration file itself had no error
+  };
+  struct LoadOutcome {
+    std::expected<Loaded, Refused> result = std::unexpected(Refused{});
+    policy::Diagnostics diagnostics;
+  };
+  // manager_policy.cc
+  // Reads, validates and compiles the policy on disk: pure, safe on any thread.
+  static LoadOutcome loadFiles(const policy::LoadOptions& options);
+  // On the loop: logs the outcome; the policy, or why it is refused.
+  std::expected<Loaded, Refused> finishLoad(LoadOutcome outcome, const char* why);
+  std::expected<Loaded, Refused> load(const char* why) {
+    return finishLoad(loadFiles(options_.load), why);
+  }
+  // The last good policy saved in `stateDir` (std::nullopt, logged, if none is usable).
+  std::optional<Loaded> loadLastGood(const std::string& stateDir);
+  void saveLastGood(const policy::PolicySources& sources);  // a failure is logged, not returned
+  // At start: puts `loaded` in force (with every isolation); the kernel's refusal otherwise.
+  std::expected<void, std::string> startWith(Loaded loaded);
+  // At start: `loaded` (from disk, or the last good one when `refused`), else
+  // the last good one, else the failsafe; false if nothing could be applied.
+  bool enforceAtStart(std::optional<Loaded> loaded, std::optional<Refused> refused);
+  // At start, when nothing else could be applied; false if even this failed.
+  bool startFailsafe(const Refused& refused, const std::string& stateDir);
+  // The state in force and why; logs, notifies systemd and the bus when it changes.
+  void setPolicyState(PolicyState state, std::vector<std::string> errors);
+  // What a reload changes, device by device: logged (losses as warnings), and
+  // returned as lines for Reload's reply.
+  std::vector<std::string> reportChanges(const policy::Policy& before, const policy::Policy& after);
+  void notifyStatus(bool ready) const;
+  std::string statusLine() const;
+  // manager_reload.cc
+  int setupReloadEvents();  // the eventfd a reload's worker signals
+  void beginReload();       // RELOADING=1, logged
+  void startReloadWorker();
+  ReloadResult applyReload(std::expected<Loaded, Refused> loaded);  // on the loop
+  static int onReloadDone(sd_event_source*, int fd, uint32_t revents, void* self) noexcept;
+
   void armTimer();
   int setupLoop();
   void reassert();
@@ -98,9 +150,25 @@ class Manager final : public Gateway {
   uint64_t nflogLost_ = 0;
   uint64_t generation_ = 0;
   uint64_t loadedAt_ = 0;
+  PolicyState state_ = PolicyState::Current;
+  std::vector<std::string> policyErrors_;
+  bool stateAnnounced_ = false;
+  bool failsafeForwardsNothing_ = false;  // failsafe without device interfaces
+  std::string stateDir_;                  // where state and the last good policy live
   std::map<std::string, policy::WallTime> maintenance_;  // open windows, by device
   mutable PacketCounters counters_;                      // a cache of the kernel's figures
   std::unique_ptr<BusService> bus_;
+  // One reload at a time: its worker reads and compiles, the loop applies.
+  struct ReloadJob {
+    std::optional<LoadOutcome> outcome;  // written by the worker before it signals
+    std::jthread worker;
+  };
+  std::unique_ptr<ReloadJob> reloadJob_;
+  std::vector<std::function<void(const ReloadResult&)>> reloadWaiters_, nextReloadWaiters_;
+  bool reloadAgain_ = false;
+  int reloadFd_ = -1;
+  sd_event_source* reloadSource_ = nullptr;
+  std::chrono::steady_clock::time_point reloadStarted_;
 };
 
 // ringfenced --check: validate and print the plan; never touches the kernel.

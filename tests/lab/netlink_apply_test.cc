@@ -8,6 +8,7 @@
 #include "netlink/nft_socket.h"
 #include "netlink/set_elements.h"
 #include "policy/compiler.h"
+#include "policy/failsafe.h"
 #include "policy/loader.h"
 #include "policy/nft_text.h"
 #include "tests/support/compile.h"
@@ -130,6 +131,27 @@ TEST(NetlinkApply, ReadsPerDeviceCounters) {
     return !missing && missing.error().error == ENOENT ? 0 : 15;
   });
   EXPECT_EQ(rc, 0);
+}
+
+TEST(NetlinkApply, FailsafeSameAsNftAndReplacesAPolicyTable) {
+  RINGFENCE_REQUIRE_ROOT();
+  for (const std::vector<std::string>& ifs :
+       {std::vector<std::string>{"dev0", "lan0"}, std::vector<std::string>{}}) {
+    policy::Plan plan = policy::failsafePlan("rf_golden", ifs);
+    ScopedNetns viaNetlink("nl"), viaNft("nft");
+    // Over a compiled table of the same name, as at a start with a refused policy.
+    policy::Plan full = compileValidConfig(RINGFENCE_TEST_DATA "/golden/ringfence.yaml");
+    ASSERT_EQ(runInNetns(viaNetlink, [&] { return applyFull(full, 0); }), 0);
+    ASSERT_EQ(runInNetns(viaNetlink, [&] { return applyFull(plan, 0); }), 0);
+    TempDir dir;
+    std::string file = dir.write("r.nft", policy::renderNft(plan));
+    std::string out;
+    ASSERT_EQ(viaNft.exec("nft -f " + shellQuote(file), &out), 0) << out;
+    std::string listed = listTable(viaNetlink, plan.table);
+    EXPECT_EQ(listed, listTable(viaNft, plan.table));
+    EXPECT_EQ(listed.find("chain forward"), std::string::npos) << listed;
+    EXPECT_NE(listed.find("chain failsafe"), std::string::npos) << listed;
+  }
 }
 
 }  // namespace

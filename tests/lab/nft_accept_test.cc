@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "policy/compiler.h"
+#include "policy/failsafe.h"
 #include "policy/loader.h"
 #include "policy/nft_text.h"
 #include "tests/support/compile.h"
@@ -68,6 +69,13 @@ TEST(NftAccepts, TenThousandDevices) {
   std::cout << "[ figure ] validate+compile of 10000 devices: " << static_cast<int>(seconds * 1000)
             << " ms, " << text.size() / 1024 << " KiB of nft text\n";
   expectNftAccepts(text, "10000 generated devices");
+}
+
+TEST(NftAccepts, FailsafeTable) {
+  RINGFENCE_REQUIRE_ROOT();
+  expectNftAccepts(policy::renderNft(policy::failsafePlan("ringfence", {"dev0", "dev1"})),
+                   "failsafe");
+  expectNftAccepts(policy::renderNft(policy::failsafePlan("ringfence", {})), "failsafe, no ifs");
 }
 
 }  // namespace

@@ -22,10 +22,15 @@ score=$(systemd-analyze security --offline=true "$work/ringfenced.service" 2>&1 
 echo "# systemd-analyze security --offline=true: exposure $score"
 expect_true "exposure score $score is 2.0 or better" python3 -c "import sys; sys.exit(0 if float('$score') <= 2.0 else 1)"
 for key in "Type=notify" "WatchdogSec=" "ExecReload=/bin/kill -HUP \$MAINPID" "Before=network-pre.target" \
+           "Wants=network-pre.target" "Restart=always" "RestartSec=" "StartLimitIntervalSec=0" \
            "StateDirectory=ringfence" "CapabilityBoundingSet=CAP_NET_ADMIN" "ProtectSystem=strict" \
            "RestrictAddressFamilies=AF_UNIX AF_NETLINK"; do
   expect_true "the unit has $key" grep -qF "$key" "$src/systemd/ringfenced.service"
 done
+expect_true "no Requires= that would stop the daemon with another unit" \
+  bash -c "! grep -q '^Requires=' '$src/systemd/ringfenced.service'"
+expect_true "no StartLimitBurst= (no start limit at all)" \
+  bash -c "! grep -q '^StartLimitBurst=' '$src/systemd/ringfenced.service'"
 
 echo "# sd_notify"
 python3 - "$work/notify" > "$work/notifications" <<'PY' &
@@ -60,6 +65,44 @@ expect_true "RELOADING=1 with MONOTONIC_USEC on SIGHUP" grep -q "^RELOADING=1|MO
 expect_true "READY=1 again after the reload" test "$(grep -c '^READY=1' "$work/notifications")" -ge 2
 expect_true "WATCHDOG=1 fed from the event loop" grep -q "^WATCHDOG=1" "$work/notifications"
 expect_true "STOPPING=1 on SIGTERM" grep -q "^STOPPING=1" "$work/notifications"
+
+echo "# READY=1 only once the failsafe is in force, when the policy is refused"
+# The listener checks the kernel the moment READY=1 arrives.
+python3 - "$work/notify2" "$(lab_ns gw)" > "$work/notifications2" <<'PY' &
+import socket, subprocess, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(15)
+try:
+    while True:
+        msg = s.recv(4096).decode()
+        print(msg.replace("\n", "|"), flush=True)
+        if "READY=1" in msg:
+            table = subprocess.run(["ip", "netns", "exec", sys.argv[2], "nft", "list", "table",
+                                    "inet", "ringfence"], capture_output=True, text=True)
+            print("TABLE-AT-READY=" + ("failsafe" if "chain failsafe" in table.stdout else "none"),
+                  flush=True)
+        if "STOPPING=1" in msg:
+            break
+except socket.timeout:
+    pass
+PY
+listener=$!
+for _ in $(seq 50); do [[ -S $work/notify2 ]] && break; sleep 0.1; done
+in_ns gw nft delete table inet ringfence 2>/dev/null  # a rebooted gateway
+echo "alow: {}" >> "$work/etc/profiles/ws.yaml"
+sed -i "s|^state_dir: .*|state_dir: $work/empty-state|" "$work/etc/ringfence.yaml"
+NOTIFY_SOCKET="$work/notify2" \
+  ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$work/etc/ringfence.yaml" --bus none \
+  > "$work/log2" 2>&1 &
+daemon=$!
+sleep 1.5
+expect_true "the daemon keeps running with a refused policy" kill -0 "$daemon"
+kill -TERM "$daemon"; wait "$daemon"
+wait "$listener"
+expect_true "READY=1 with a FAILSAFE status" grep -q "^READY=1|STATUS=FAILSAFE: policy refused, nothing forwarded to or from device interfaces (1 error)" "$work/notifications2"
+expect_true "the failsafe table was in force when READY=1 came" grep -q "^TABLE-AT-READY=failsafe" "$work/notifications2"
+expect_true "exactly one READY=1 before the stop" test "$(grep -c '^READY=1' "$work/notifications2")" -eq 1
 
 echo "# cmake --install"
 DESTDIR="$work/root" cmake --install "$build" --prefix /usr > "$work/install.log" 2>&1

@@ -1,0 +1,146 @@
+#include "daemon/last_good.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+namespace ringfence::daemon {
+namespace {
+
+constexpr std::string_view kMagic = "ringfence-last-good 1\n";
+constexpr size_t kMaxFileSize = 256u << 20;  // far above any policy the loader accepts
+
+std::string hex64(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// "KEY VALUE\n" at the front of `text`; the value is consumed.
+std::optional<uint64_t> header(std::string_view& text, std::string_view key, int base) {
+  if (text.substr(0, key.size() + 1) != std::string(key) + " ") return std::nullopt;
+  text.remove_prefix(key.size() + 1);
+  size_t end = text.find('\n');
+  if (end == std::string_view::npos || end == 0 || end > 20) return std::nullopt;
+  std::string value(text.substr(0, end));
+  text.remove_prefix(end + 1);
+  char* stop = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(value.c_str(), &stop, base);
+  if (errno != 0 || *stop != '\0' || value[0] == '-' || value[0] == '+') return std::nullopt;
+  return v;
+}
+
+bool writeAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string formatLastGood(const LastGoodPolicy& p) {
+  return std::string(kMagic) + "generation " + std::to_string(p.generation) + "\nhash " +
+         hex64(p.hash) + "\nsaved-at " + std::to_string(p.savedAt) + "\n\n" +
+         policy::serializeSources(p.sources);
+}
+
+std::expected<LastGoodPolicy, std::string> parseLastGood(std::string_view text) {
+  if (text.substr(0, kMagic.size()) != kMagic)
+    return std::unexpected("not a last good policy file");
+  text.remove_prefix(kMagic.size());
+  LastGoodPolicy p;
+  auto generation = header(text, "generation", 10);
+  auto hash = generation ? header(text, "hash", 16) : std::nullopt;
+  auto savedAt = hash ? header(text, "saved-at", 10) : std::nullopt;
+  if (!savedAt || text.substr(0, 1) != "\n") return std::unexpected("damaged header");
+  text.remove_prefix(1);
+  auto sources = policy::parseSerializedSources(text);
+  if (!sources) return std::unexpected("damaged policy sources: " + sources.error());
+  if (policy::sourcesHash(*sources) != *hash)
+    return std::unexpected("the policy sources do not match their hash");
+  p.sources = std::move(*sources);
+  p.generation = *generation;
+  p.hash = *hash;
+  p.savedAt = *savedAt;
+  return p;
+}
+
+std::expected<void, std::string> LastGoodStore::save(const LastGoodPolicy& policy) const {
+  const std::string target = path(), tmp = target + ".tmp";
+  auto fail = [&](const std::string& what) {
+    return std::unexpected(what + " " + target + ": " + std::strerror(errno));
+  };
+  if (mkdir(dir_.c_str(), 0750) != 0 && errno != EEXIST)
+    return fail("cannot create the directory of");
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return fail("cannot write");
+  bool ok = writeAll(fd, formatLastGood(policy)) && fsync(fd) == 0;
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  if (!ok) {
+    unlink(tmp.c_str());
+    errno = saved;
+    return fail("cannot write");
+  }
+  if (rename(tmp.c_str(), target.c_str()) != 0) {
+    saved = errno;
+    unlink(tmp.c_str());
+    errno = saved;
+    return fail("cannot replace");
+  }
+  int dfd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return fail("cannot open the directory of");
+  ok = fsync(dfd) == 0;
+  saved = errno;
+  close(dfd);
+  errno = saved;
+  if (!ok) return fail("cannot sync the directory of");
+  return {};
+}
+
+std::expected<std::optional<LastGoodPolicy>, std::string> LastGoodStore::load() const {
+  const std::string file = path();
+  // Never blocks (a FIFO put in its place), never follows a link.
+  int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<LastGoodPolicy>{};
+    return std::unexpected("cannot read " + file + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<uint64_t>(st.st_size) > kMaxFileSize) {
+    close(fd);
+    return std::unexpected(file + " is not a regular file of a sane size");
+  }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int saved = errno;
+      close(fd);
+      return std::unexpected("cannot read " + file + ": " + std::strerror(saved));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > kMaxFileSize) break;
+  }
+  close(fd);
+  auto parsed = parseLastGood(text);
+  if (!parsed) return std::unexpected(file + ": " + parsed.error());
+  return std::optional<LastGoodPolicy>(std::move(*parsed));
+}
+
+}  // namespace ringfence::daemon

@@ -1,0 +1,104 @@
+// Reloads off the event loop: a worker thread reads, validates and compiles
+// the policy (the slow part: a large policy takes seconds), the loop keeps
+// isolating and answering D-Bus meanwhile, and applies the result when the
+// worker signals its eventfd. One reload runs at a time; requests that come
+// while it runs are served together by one more reload after it, so a file
+// changed after the first one read it is not missed.
+#include <sys/eventfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "daemon/log.h"
+#include "daemon/manager.h"
+
+namespace ringfence::daemon {
+
+Manager::~Manager() {
+  reloadJob_.reset();  // joins a running worker before its eventfd goes
+  if (reloadSource_) sd_event_source_unref(reloadSource_);
+  if (reloadFd_ >= 0) close(reloadFd_);
+}
+
+int Manager::setupReloadEvents() {
+  reloadFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (reloadFd_ < 0) return -errno;
+  return sd_event_add_io(loop_.get(), &reloadSource_, reloadFd_, EPOLLIN, onReloadDone, this);
+}
+
+void Manager::beginReload() {
+  reloadStarted_ = std::chrono::steady_clock::now();
+  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lu",
+             static_cast<unsigned long>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                            reloadStarted_.time_since_epoch())
+                                            .count()));
+  log(LogLevel::Info, "reload", "reloading the policy");
+}
+
+void Manager::reloadAsync(std::function<void(const ReloadResult&)> done) {
+  if (reloadJob_) {
+    reloadAgain_ = true;
+    nextReloadWaiters_.push_back(std::move(done));
+    log(LogLevel::Info, "reload", "a reload is running; another one follows it");
+    return;
+  }
+  reloadWaiters_.push_back(std::move(done));
+  startReloadWorker();
+}
+
+void Manager::startReloadWorker() {
+  beginReload();
+  reloadJob_ = std::make_unique<ReloadJob>();
+  ReloadJob* job = reloadJob_.get();
+  int fd = reloadFd_;
+  job->worker = std::jthread([job, fd, options = options_.load]() noexcept {
+    try {
+      job->outcome = loadFiles(options);
+    } catch (const std::exception& ex) {
+      LoadOutcome failed;
+      failed.diagnostics.error({"ringfenced", 0, 0}, std::string("loading failed: ") + ex.what());
+      job->outcome = std::move(failed);
+    }
+    uint64_t one = 1;
+    while (write(fd, &one, sizeof one) < 0 && errno == EINTR) {
+    }
+  });
+}
+
+int Manager::onReloadDone(sd_event_source*, int fd, uint32_t, void* self) noexcept {
+  auto* m = static_cast<Manager*>(self);
+  uint64_t count = 0;
+  if (read(fd, &count, sizeof count) < 0 || !m->reloadJob_) return 0;
+  std::unique_ptr<ReloadJob> job = std::move(m->reloadJob_);
+  auto waiters = std::move(m->reloadWaiters_);
+  m->reloadWaiters_.clear();
+  auto answer = [&](const ReloadResult& result) {
+    for (auto& done : waiters) {
+      if (done) done(result);
+    }
+  };
+  try {
+    job->worker.join();  // it has signalled: the outcome is complete
+    answer(m->applyReload(m->finishLoad(std::move(*job->outcome), "reload")));
+  } catch (const std::exception& ex) {
+    log(LogLevel::Error, "internal-error", std::string("reload failed: ") + ex.what());
+    try {
+      answer(std::unexpected(std::vector<std::string>{std::string("reload failed: ") + ex.what()}));
+    } catch (const std::exception&) {
+    }
+  }
+  try {
+    if (m->reloadAgain_) {
+      m->reloadAgain_ = false;
+      m->reloadWaiters_ = std::move(m->nextReloadWaiters_);
+      m->nextReloadWaiters_.clear();
+      m->startReloadWorker();
+    }
+  } catch (const std::exception& ex) {
+    log(LogLevel::Error, "internal-error", std::string("reload failed: ") + ex.what());
+  }
+  return 0;
+}
+
+}  // namespace ringfence::daemon

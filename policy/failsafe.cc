@@ -1,0 +1,83 @@
+#include "policy/failsafe.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+namespace ringfence::policy {
+namespace {
+
+constexpr const char* kChain = "failsafe";
+
+Log failsafeLog() { return Log{kNflogGroup, kFailsafeLogPrefix}; }
+
+// `field` in `set` (or everything), logged and dropped.
+PlanRule dropRule(std::optional<std::pair<Field, const char*>> match, std::string comment) {
+  PlanRule r;
+  if (match) r.exprs.emplace_back(Lookup{{match->first}, match->second, false});
+  r.exprs.emplace_back(failsafeLog());
+  r.verdict = Verdict{VerdictKind::Drop, {}};
+  r.comment = std::move(comment);
+  return r;
+}
+
+SetDef addressSet(const char* name, KeyType type, const char* comment) {
+  SetDef s;
+  s.name = name;
+  s.key = {type};
+  s.comment = comment;
+  return s;
+}
+
+}  // namespace
+
+Plan failsafePlan(const std::string& table, const std::vector<std::string>& deviceInterfaces) {
+  Plan plan;
+  plan.table = table;
+
+  SetDef devifs;
+  devifs.name = "devifs";
+  devifs.key = {KeyType::IfName};
+  devifs.comment = "interfaces that face devices (failsafe: nothing passes them)";
+  std::vector<std::string> names = deviceInterfaces;
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  for (const std::string& name : names) {
+    SetElement e;
+    e.low.assign(keyLength(KeyType::IfName), 0);
+    std::copy_n(name.begin(), std::min(name.size(), keyLength(KeyType::IfName) - 1), e.low.begin());
+    devifs.elements.push_back(std::move(e));
+  }
+  plan.sets.push_back(std::move(devifs));
+  plan.sets.push_back(addressSet(setname::kIsolated4, KeyType::Ipv4Addr,
+                                 "addresses of isolated devices (filled by the daemon)"));
+  plan.sets.push_back(addressSet(setname::kIsolated6, KeyType::Ipv6Addr,
+                                 "addresses of isolated devices (filled by the daemon)"));
+
+  Chain c;
+  c.name = kChain;
+  // Policy drop as well: should a rule ever be missing, nothing passes.
+  c.base = BaseHook{"forward", 0, !names.empty()};
+  auto& r = c.rules;
+  auto in = [](Field f, const char* set) { return std::pair{f, set}; };
+  r.push_back(dropRule(in(Field::IpSaddr, setname::kIsolated4), "isolated devices"));
+  r.push_back(dropRule(in(Field::IpDaddr, setname::kIsolated4), "isolated devices"));
+  r.push_back(dropRule(in(Field::Ip6Saddr, setname::kIsolated6), "isolated devices"));
+  r.push_back(dropRule(in(Field::Ip6Daddr, setname::kIsolated6), "isolated devices"));
+  if (names.empty()) {
+    r.push_back(
+        dropRule(std::nullopt, "failsafe: no device interface known, nothing is forwarded"));
+  } else {
+    r.push_back(
+        dropRule(in(Field::Iifname, "devifs"), "failsafe: nothing from a device interface"));
+    r.push_back(dropRule(in(Field::Oifname, "devifs"), "failsafe: nothing to a device interface"));
+  }
+  plan.chains.push_back(std::move(c));
+  return plan;
+}
+
+bool isFailsafePlan(const Plan& plan) {
+  return plan.chains.size() == 1 && plan.chains[0].name == kChain;
+}
+
+}  // namespace ringfence::policy

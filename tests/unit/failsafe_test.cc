@@ -1,0 +1,82 @@
+// The failsafe table: nothing to or from a device interface, nothing at all
+// without one, every drop logged, and the run-time sets the daemon fills.
+#include "policy/failsafe.h"
+
+#include <gtest/gtest.h>
+
+#include "policy/nft_text.h"
+
+namespace ringfence::policy {
+namespace {
+
+std::vector<std::string> renderedRules(const Plan& plan) {
+  std::vector<std::string> out;
+  for (const Chain& c : plan.chains) {
+    for (const PlanRule& r : c.rules) out.push_back(renderRule(r));
+  }
+  return out;
+}
+
+TEST(Failsafe, DropsAndLogsEverythingThroughDeviceInterfaces) {
+  Plan plan = failsafePlan("ringfence", {"dev1", "dev0", "dev0"});
+  EXPECT_EQ(plan.table, "ringfence");
+  ASSERT_EQ(plan.chains.size(), 1u);
+  ASSERT_TRUE(plan.chains[0].base);
+  EXPECT_EQ(plan.chains[0].base->hook, "forward");
+  EXPECT_EQ(plan.chains[0].base->priority, 0);
+  const SetDef* ifs = plan.findSet("devifs");
+  ASSERT_NE(ifs, nullptr);
+  ASSERT_EQ(ifs->elements.size(), 2u);  // sorted, duplicates once
+  EXPECT_EQ(renderElementKey(*ifs, ifs->elements[0]), "\"dev0\"");
+  EXPECT_EQ(renderElementKey(*ifs, ifs->elements[1]), "\"dev1\"");
+  std::vector<std::string> rules = renderedRules(plan);
+  auto has = [&](const std::string& text) {
+    for (const std::string& r : rules) {
+      if (r.rfind(text, 0) == 0) return true;
+    }
+    return false;
+  };
+  const std::string logged = " log prefix \"ringfence failsafe \" group 7411 drop";
+  EXPECT_TRUE(has("iifname @devifs" + logged));
+  EXPECT_TRUE(has("oifname @devifs" + logged));
+  // Nothing is accepted before the drops: not even established flows.
+  for (const std::string& r : rules) {
+    EXPECT_EQ(r.find("accept"), std::string::npos) << r;
+    EXPECT_NE(r.find(logged), std::string::npos) << r;
+  }
+  EXPECT_TRUE(isFailsafePlan(plan));
+}
+
+TEST(Failsafe, WithoutDeviceInterfacesNothingIsForwarded) {
+  Plan plan = failsafePlan("rf_x", {});
+  ASSERT_EQ(plan.chains.size(), 1u);
+  EXPECT_FALSE(plan.chains[0].base->acceptByDefault);
+  const PlanRule& last = plan.chains[0].rules.back();
+  EXPECT_EQ(renderRule(last).rfind("log prefix \"ringfence failsafe \" group 7411 drop", 0), 0u)
+      << renderRule(last);
+  EXPECT_NE(renderNft(plan).find("policy drop;"), std::string::npos);
+}
+
+TEST(Failsafe, DeclaresTheIsolationSets) {
+  Plan plan = failsafePlan("ringfence", {"dev0"});
+  const SetDef* v4 = plan.findSet(setname::kIsolated4);
+  const SetDef* v6 = plan.findSet(setname::kIsolated6);
+  ASSERT_NE(v4, nullptr);
+  ASSERT_NE(v6, nullptr);
+  EXPECT_EQ(v4->key, std::vector<KeyType>{KeyType::Ipv4Addr});
+  EXPECT_EQ(v6->key, std::vector<KeyType>{KeyType::Ipv6Addr});
+  SetElement e;
+  e.low = {198, 51, 100, 10};
+  plan.addElements({{setname::kIsolated4, e}});
+  EXPECT_EQ(plan.findSet(setname::kIsolated4)->elements.size(), 1u);
+  EXPECT_TRUE(plan.devices.empty());
+}
+
+TEST(Failsafe, ACompiledPlanIsNotTheFailsafe) {
+  Plan plan;
+  plan.chains.push_back(Chain{"forward", BaseHook{}, {}});
+  EXPECT_FALSE(isFailsafePlan(plan));
+}
+
+}  // namespace
+}  // namespace ringfence::policy
