@@ -123,13 +123,31 @@ Chain unknownChain(UnknownDevices mode, bool source) {
   return c;
 }
 
-std::vector<std::pair<Field, IpPrefix>> linkScope() {
+// Link-scope traffic that must pass, matched by what it is. None of it can
+// be routed: the kernel never forwards the limited broadcast or link-local
+// multicast, and it lowers the hop limit before the forward hook, so a
+// packet seen there with hop limit 255 was bridged, not routed. It reaches
+// the forward chain only between hosts on one bridge (br_netfilter), and it
+// never leaves that segment. A source prefix is never a reason to pass:
+// forwarded packets can carry any source.
+std::vector<PlanRule> linkScopeRules() {
   auto p = [](const char* text) { return *parseIpPrefix(text).prefix; };
-  return {{Field::IpSaddr, p("0.0.0.0/32")},         {Field::IpSaddr, p("169.254.0.0/16")},
-          {Field::IpDaddr, p("169.254.0.0/16")},     {Field::IpDaddr, p("224.0.0.0/24")},
-          {Field::IpDaddr, p("255.255.255.255/32")}, {Field::Ip6Saddr, p("::/128")},
-          {Field::Ip6Saddr, p("fe80::/10")},         {Field::Ip6Daddr, p("fe80::/10")},
-          {Field::Ip6Daddr, p("ff02::/16")}};
+  std::vector<PlanRule> out;
+  out.push_back(rule({InPrefix{Field::IpDaddr, p("255.255.255.255/32")}},
+                     verdict(VerdictKind::Accept),
+                     "limited broadcast (DHCP discovery): never routed"));
+  out.push_back(rule({InPrefix{Field::IpDaddr, p("224.0.0.0/24")}}, verdict(VerdictKind::Accept),
+                     "link-local multicast: never routed"));
+  out.push_back(rule({InPrefix{Field::Ip6Daddr, p("ff02::/16")}}, verdict(VerdictKind::Accept),
+                     "link-local multicast (neighbour discovery, MLD): never routed"));
+  for (uint8_t type : {uint8_t{135}, uint8_t{136}}) {
+    out.push_back(rule({ByteIs{ByteField::Ip6Hoplimit, 255}, ByteIs{ByteField::Icmpv6Type, type}},
+                       verdict(VerdictKind::Accept),
+                       std::string("unicast neighbour ") +
+                           (type == 135 ? "solicitation" : "advertisement") +
+                           " on one bridge (hop limit 255: not routed)"));
+  }
+  return out;
 }
 
 }  // namespace
@@ -159,14 +177,6 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
     r.push_back(
         rule({in({f.daddr}, s("isolated", f))}, jump(s("isolated_in", f)), "isolated devices"));
   }
-  // Link-scope traffic (DHCP, neighbour discovery, link-local multicast) never
-  // leaves the segment and is no host's identity: it is neither a violation
-  // nor an unknown host. It reaches this chain when the device interfaces are
-  // bridges with br_netfilter.
-  for (const auto& [field, prefix] : linkScope()) {
-    r.push_back(
-        rule({InPrefix{field, prefix}}, verdict(VerdictKind::Accept), "link-scope traffic"));
-  }
   for (const FamilyFields& f : kFamilies) {
     r.push_back(rule({in({f.saddr}, s("macbound", f)),
                       notIn({f.saddr, Field::EtherSaddr}, s("mac", f)), log("spoof mac")},
@@ -175,6 +185,10 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
                       notIn({f.saddr, Field::Iifname}, s("iface", f)), log("spoof iface")},
                      verdict(VerdictKind::Drop), "a device address on the wrong interface"));
   }
+  // After isolation and anti-spoofing, before the unknown-host checks: a
+  // DHCP discovery from 0.0.0.0 or a solicitation from a link-local address
+  // is no host's identity.
+  for (PlanRule& lr : linkScopeRules()) r.push_back(std::move(lr));
   for (const FamilyFields& f : kFamilies) {
     r.push_back(rule({in({Field::Iifname}, "devifs"), notIn({f.saddr}, s("dev", f))},
                      jump("unknown_src"), "from a host that no profile claims"));

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Attacks on the gateway with real packets (scapy, hping3): link-scope
+# sources that must not skip the checks, LAN scans that must not isolate a
+# device (probes), device-to-device flows charged to the opener, ICMP errors
+# quoting other flows, and IPv6 extension headers in front of a port scan.
+# Arrivals are counted by nft counters in the receiving namespace, so a test
+# sees every packet that got through, not only completed connections.
+# Usage: bypass_test.sh BUILD_DIR
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:?build dir}" && pwd)
+source "$here/lab.sh"
+lab_require_root
+for tool in hping3 /usr/bin/python3; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "bypass_test needs $tool (scripts/setup.sh installs it)" >&2
+    exit 1
+  fi
+done
+if ! /usr/bin/python3 -c 'import scapy' 2>/dev/null; then
+  echo "bypass_test needs python3-scapy (scripts/setup.sh installs it)" >&2
+  exit 1
+fi
+
+work=$(mktemp -d)
+chmod 755 "$work"
+daemon_log="$work/ringfenced.log"
+cleanup() {
+  lab_log_on_failure "${daemon_log:-}"
+  lab_down; rm -rf "$work"
+}
+lab_up
+trap cleanup EXIT
+cp -r "$here/../data/bypass" "$work/etc"
+echo "state_dir: $work/state" >> "$work/etc/ringfence.yaml"
+config="$work/etc/ringfence.yaml"
+
+bus="unix:path=$work/bus"
+dbus-daemon --config-file="$here/../data/dbus/test-bus.conf" --address="$bus" --nofork --nopidfile &
+LAB_PIDS+=($!)
+for _ in $(seq 50); do [[ -S $work/bus ]] && break; sleep 0.1; done
+
+lab_host pump dev0 198.51.100.10 2001:db8:100::10 02:00:00:00:00:10
+lab_host pump2 dev0 198.51.100.20 2001:db8:100::20 02:00:00:00:00:20
+lab_host monitor dev0 198.51.100.30 2001:db8:100::30 02:00:00:00:00:30
+lab_host stranger dev0 198.51.100.77 "" 02:00:00:00:00:77
+lab_host ws dev1 198.51.100.150 2001:db8:100:0:8000::150 02:00:00:00:01:50
+lab_host srv lan0 203.0.113.20 2001:db8:200::20
+lab_host crit lan0 203.0.113.21
+lab_host other lan0 203.0.113.99 2001:db8:200::99
+lab_host scanner lan0 203.0.113.66 2001:db8:200::66
+for h in srv crit other; do lab_listen "$h" tcp 443; done
+for p in 22 445 2575; do lab_listen other tcp "$p"; done
+lab_listen srv tcp 2575
+lab_listen monitor tcp 2575; lab_listen monitor tcp 22
+sleep 0.3
+
+ctl() { "$build/ctl/ringfencectl" --bus "$bus" "$@"; }
+dprop() {
+  busctl --address="$bus" get-property io.ringfence.Gateway1 "/io/ringfence/Gateway1/device/$1" \
+    io.ringfence.Gateway1.Device "$2" | awk '{print $2}'
+}
+start_daemon() {
+  ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$config" --bus "$bus" >>"$daemon_log" 2>&1 &
+  DAEMON=$!
+  for _ in $(seq 50); do busctl --address="$bus" status io.ringfence.Gateway1 >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "daemon did not start"; return 1
+}
+isolated() { local set; set=$(in_ns gw nft list set inet ringfence isolated4); [[ $set == *"$1"* ]]; }
+wait_isolated() { for _ in $(seq 50); do isolated "$1" && return 0; sleep 0.02; done; return 1; }
+
+# Arrival counters in a receiving namespace: watch NS TAG NFT-MATCH..., then arrivals NS TAG.
+watch() {
+  local ns=$1 tag=$2; shift 2
+  in_ns "$ns" nft add table inet rfcount
+  in_ns "$ns" nft 'add chain inet rfcount pre { type filter hook prerouting priority -300; }'
+  in_ns "$ns" nft add rule inet rfcount pre "$@" counter comment "\"$tag\""
+}
+arrivals() {
+  in_ns "$1" nft list chain inet rfcount pre | grep "comment \"$2\"" | sed -E 's/.*packets ([0-9]+).*/\1/'
+}
+none_arrived() { [[ $(arrivals "$1" "$2") == 0 ]]; }
+scapy() { in_ns "$1" /usr/bin/python3 -c "from scapy.all import *
+conf.verb = 0
+$2"; }
+
+start_daemon || exit 1
+
+echo "# 1. a link-scope source skips no check"
+in_ns gw ip route add 169.254.0.0/16 dev dev0   # a zeroconf route on the gateway
+watch other ll-from-pump ip saddr 169.254.7.7
+watch other ll-from-stranger ip saddr 169.254.8.8
+watch other ll-from-ws ip saddr 198.51.100.150 ip daddr 169.254.9.9
+watch monitor ll-from-lan ip saddr 169.254.6.6 tcp dport 22
+expect_pass "before: pump -> srv tcp/443 (allowed)" lab_tcp pump 203.0.113.20 443
+lab_tcp pump 203.0.113.99 22   # a violation: the pump (threshold 1) is isolated
+expect_true "the pump is isolated" wait_isolated 198.51.100.10
+for port in 22 445 443; do
+  in_ns pump hping3 -q -S -a 169.254.7.7 -p "$port" -c 3 -i u20000 203.0.113.99 >/dev/null 2>&1
+done
+scapy pump "send([IP(src='169.254.7.7', dst=d)/TCP(sport=41000 + p, dport=p, flags='S')
+              for d in ('203.0.113.99', '203.0.113.20') for p in (22, 443, 445)])"
+expect_true "isolated pump, spoofed 169.254.7.7 source: nothing reached the LAN ($(arrivals other ll-from-pump) packets)" \
+  none_arrived other ll-from-pump
+in_ns pump ip addr add 169.254.7.7/16 dev eth0
+session() { local out; out=$(in_ns pump timeout 3 socat -T2 - "TCP:203.0.113.99:445,bind=169.254.7.7,connect-timeout=1" </dev/null 2>/dev/null); [[ $out == *ok* ]]; }
+expect_drop "isolated pump: no TCP session to port 445 from its zeroconf address" session
+in_ns pump ip addr del 169.254.7.7/16 dev eth0
+for port in 22 445; do
+  in_ns stranger hping3 -q -S -a 169.254.8.8 -p "$port" -c 3 -i u20000 203.0.113.99 >/dev/null 2>&1
+done
+expect_true "unknown host, spoofed 169.254.8.8 source: nothing reached the LAN" none_arrived other ll-from-stranger
+sleep 0.3
+expect_true "the 169.254 source was reported as an unknown host" \
+  grep -q "unknown host 169.254.7.7 (MAC 02:00:00:00:00:10) on dev0" "$daemon_log"
+expect_true "the stranger's 169.254 source too" grep -q "unknown host 169.254.8.8 (MAC 02:00:00:00:00:77) on dev0" "$daemon_log"
+in_ns other ip addr add 169.254.9.9/16 dev eth0
+in_ns gw ip route add 169.254.9.9/32 dev lan0
+scapy ws "send([IP(dst='169.254.9.9')/TCP(sport=42000 + p, dport=p, flags='S') for p in (22, 445)])"
+expect_true "a device's flow to a routed link-local destination is judged: nothing arrived" \
+  none_arrived other ll-from-ws
+sleep 0.3
+expect_true "and it is a violation of the device" \
+  grep -q "violation by ws (outbound): tcp 198.51.100.150:42022 -> 169.254.9.9:22, dropped" "$daemon_log"
+scapy scanner "send([IP(src='169.254.6.6', dst='198.51.100.30')/TCP(sport=43000 + i, dport=22, flags='S') for i in range(3)])"
+expect_true "a LAN host's 169.254 source does not reach the monitor's forbidden port" none_arrived monitor ll-from-lan
+echo "# 1. link-scope traffic that must pass still passes"
+watch pump2 dhcp-discover udp dport 67
+scapy monitor "sendp(Ether(src='02:00:00:00:00:30', dst='ff:ff:ff:ff:ff:ff')/IP(src='0.0.0.0', dst='255.255.255.255')/UDP(sport=68, dport=67)/BOOTP(chaddr=b'\x02\0\0\0\0\x30')/DHCP(options=[('message-type', 'discover'), 'end']), iface='eth0', count=2)"
+sleep 0.3
+expect_true "a DHCP discovery crosses the device bridge ($(arrivals pump2 dhcp-discover) arrived)" \
+  test "$(arrivals pump2 dhcp-discover)" -ge 2
+expect_drop "and is not an unknown host" grep -q "unknown host 0.0.0.0" "$daemon_log"
+in_ns monitor ip -6 neigh flush dev eth0; in_ns pump2 ip -6 neigh flush dev eth0
+# (Until probes are told apart, the LAN's SYN above isolated the monitor.)
+for d in pump monitor; do ctl release "$d" --reason "test: next part" >/dev/null 2>&1; done
+expect_pass "neighbour discovery between two devices on one bridge: pump pings monitor over IPv6" \
+  lab_ping pump 2001:db8:100::30
+expect_pass "a device pings the gateway over IPv6" lab_ping ws 2001:db8:100:0:8000::1
+
+lab_summary
