@@ -286,6 +286,7 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_SIGNAL("DeviceIsolated", "sss", 0),
     SD_BUS_SIGNAL("DeviceReleased", "sss", 0),
     SD_BUS_SIGNAL("UnknownHost", "sss", 0),
+    SD_BUS_SIGNAL("Probe", "ssssqq", 0),
     SD_BUS_SIGNAL("PolicyReloaded", "t", 0),
     SD_BUS_VTABLE_END};
 
@@ -413,6 +414,14 @@ void BusService::unknownHost(const std::string& address, const std::string& mac,
                              const std::string& interface) {
   sd_bus_emit_signal(bus_, kManagerPath, kManagerInterface, "UnknownHost", "sss", address.c_str(),
                      mac.c_str(), interface.c_str());
+}
+
+void BusService::probe(const std::string& device, const std::string& src, const std::string& dst,
+                       const std::string& proto, uint16_t sport, uint16_t dport) {
+  sd_bus_emit_signal(bus_, kManagerPath, kManagerInterface, "Probe", "ssssqq", device.c_str(),
+                     src.c_str(), dst.c_str(), proto.c_str(), sport, dport);
+  sd_bus_emit_properties_changed(bus_, devicePath(device).c_str(), kDeviceInterface,
+                                 "ProbesReceived", nullptr);
 }
 
 void BusService::policyReloaded(uint64_t generation) {

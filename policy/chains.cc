@@ -185,6 +185,14 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
                       notIn({f.saddr, Field::Iifname}, s("iface", f)), log("spoof iface")},
                      verdict(VerdictKind::Drop), "a device address on the wrong interface"));
   }
+  // A device address arriving from the LAN side is forged: without this, a
+  // LAN host could open forbidden flows in a device's name and have it
+  // isolated for them.
+  for (const FamilyFields& f : kFamilies) {
+    r.push_back(
+        rule({notIn({Field::Iifname}, "devifs"), in({f.saddr}, s("dev", f)), log("spoof iface")},
+             verdict(VerdictKind::Drop), "a device address from a non-device interface"));
+  }
   // After isolation and anti-spoofing, before the unknown-host checks: a
   // DHCP discovery from 0.0.0.0 or a solicitation from a link-local address
   // is no host's identity.

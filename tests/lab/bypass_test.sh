@@ -132,10 +132,43 @@ expect_true "a DHCP discovery crosses the device bridge ($(arrivals pump2 dhcp-d
   test "$(arrivals pump2 dhcp-discover)" -ge 2
 expect_drop "and is not an unknown host" grep -q "unknown host 0.0.0.0" "$daemon_log"
 in_ns monitor ip -6 neigh flush dev eth0; in_ns pump2 ip -6 neigh flush dev eth0
-# (Until probes are told apart, the LAN's SYN above isolated the monitor.)
-for d in pump monitor; do ctl release "$d" --reason "test: next part" >/dev/null 2>&1; done
+ctl release pump --reason "test: next part" >/dev/null
 expect_pass "neighbour discovery between two devices on one bridge: pump pings monitor over IPv6" \
   lab_ping pump 2001:db8:100::30
 expect_pass "a device pings the gateway over IPv6" lab_ping ws 2001:db8:100:0:8000::1
+
+echo "# 2. a LAN scan is a probe: it never isolates the device it scans"
+ctl events > "$work/events" 2>&1 & LAB_PIDS+=($!)
+probes_before=$(dprop monitor ProbesReceived)   # the 169.254 probes above
+sleep 1
+scapy scanner "send([IP(dst='198.51.100.30')/TCP(sport=44000, dport=p, flags='S') for p in range(1000, 1020)])"
+scapy scanner "send([IP(dst='198.51.100.30')/TCP(sport=44000, dport=p, flags='S') for p in range(1000, 1005)])"
+sleep 0.5
+expect_drop "the threshold-1 monitor is not isolated by a 20-port scan from the LAN" isolated 198.51.100.30
+expect_true "ProbesReceived counts the 20 distinct flows, retries once ($probes_before -> $(dprop monitor ProbesReceived))" \
+  test "$(dprop monitor ProbesReceived)" = $((probes_before + 20))
+expect_true "they are no violations of the monitor ($(dprop monitor Violations))" test "$(dprop monitor Violations)" = 0
+expect_true "a Probe signal per flow ($(grep -c ' Probe monitor tcp 203.0.113.66:44000 -> 198.51.100.30:10[01][0-9]' "$work/events"))" \
+  test "$(grep -c ' Probe monitor tcp 203.0.113.66:44000 -> 198.51.100.30:10[01][0-9]' "$work/events")" -eq 20
+expect_true "the probes are logged" grep -q "probe of monitor from 203.0.113.66, a host that is not a device: tcp 203.0.113.66:44000 -> 198.51.100.30:1000, dropped" "$daemon_log"
+expect_true "at a limited rate ($(grep -c 'probe of monitor from 203.0.113.66' "$daemon_log") lines)" \
+  test "$(grep -c 'probe of monitor from 203.0.113.66' "$daemon_log")" -le 10
+n=$((probes_before + 20))
+expect_true "show lists them" sh -c "'$build/ctl/ringfencectl' --bus '$bus' show monitor | grep -q '^Probes: *$n received'"
+expect_true "show --json too" sh -c "'$build/ctl/ringfencectl' --bus '$bus' --json show monitor | grep -q '\"ProbesReceived\":\"$n\"'"
+expect_drop "the scanner's connection to the monitor's forbidden port is dropped" lab_tcp scanner 198.51.100.30 22
+expect_pass "the monitor's allowed inbound flow still works (srv -> monitor tcp/2575)" lab_tcp srv 198.51.100.30 2575
+expect_pass "and its outbound one (monitor -> srv tcp/2575)" lab_tcp monitor 203.0.113.20 2575
+echo "# 2. between two devices the opener answers for the flow"
+expect_drop "pump2 -> monitor tcp/22: pump2 may send it, the monitor may not receive it" lab_tcp pump2 198.51.100.30 22
+expect_true "pump2, the opener, is isolated" wait_isolated 198.51.100.20
+expect_drop "the monitor is not" isolated 198.51.100.30
+expect_true "it is pump2's violation" grep -q "violation by pump2 (outbound): tcp 198.51.100.20:[0-9]* -> 198.51.100.30:22, dropped" "$daemon_log"
+expect_true "the monitor still has no violation" test "$(dprop monitor Violations)" = 0
+scapy scanner "send([IP(src='198.51.100.10', dst='198.51.100.30')/TCP(sport=45000, dport=p, flags='S') for p in (22, 23)])"
+sleep 0.3
+expect_drop "a LAN host forging the pump's address cannot have the pump isolated" isolated 198.51.100.10
+expect_true "the forgery is reported" grep -q "packet with pump's address 198.51.100.10 from MAC .* on lan0 dropped" "$daemon_log"
+expect_pass "the pump still works" lab_tcp pump 203.0.113.20 443
 
 lab_summary
