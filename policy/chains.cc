@@ -97,6 +97,9 @@ Chain isolatedChain(const FamilyFields& f, bool outbound) {
       {CtStateIs{kCtNew}, in({device, peer, Field::L4Proto, Field::ThDport},
                              std::string(outbound ? "critical_out" : "critical_in") + f.suffix)},
       verdict(VerdictKind::Return), "new critical flows"));
+  c.rules.push_back(rule({CtStateIs{kCtRelated}, CtMarkHas{kCtMarkCritical}},
+                         verdict(VerdictKind::Return),
+                         "ICMP errors about critical flows (judged on in chain related)"));
   c.rules.push_back(rule({log(std::string("isolated ") + dir)}, verdict(VerdictKind::Drop),
                          "everything else of an isolated device"));
   return c;
@@ -150,6 +153,31 @@ std::vector<PlanRule> linkScopeRules() {
   return out;
 }
 
+// ICMP errors (ct state related: conntrack found the flow they quote). From a
+// device interface one passes only when its sender is the endpoint of the
+// quoted flow that sends in the error's direction; conntrack itself checks
+// that it goes to the source of the quoted packet. From the LAN side routers
+// on the path may send them (fragmentation needed, time exceeded).
+Chain relatedChain() {
+  Chain c;
+  c.name = "related";
+  c.rules.push_back(rule({notIn({Field::Iifname}, "devifs")}, verdict(VerdictKind::Accept),
+                         "from the LAN side: routers on the path may report errors"));
+  const Field sender[2][2] = {{Field::CtOrigIpSaddr, Field::CtReplyIpSaddr},
+                              {Field::CtOrigIp6Saddr, Field::CtReplyIp6Saddr}};
+  for (size_t fam = 0; fam < 2; ++fam) {
+    const FamilyFields& f = kFamilies[fam];
+    for (uint8_t dir : {uint8_t{0}, uint8_t{1}}) {
+      c.rules.push_back(
+          rule({ByteIs{ByteField::CtDirection, dir}, in({f.saddr, sender[fam][dir]}, s("self", f))},
+               verdict(VerdictKind::Accept), "an error from the device about its own flow"));
+    }
+  }
+  c.rules.push_back(rule({log("drop out")}, verdict(VerdictKind::Drop),
+                         "an error quoting a flow its sender is not part of"));
+  return c;
+}
+
 }  // namespace
 
 std::string rangeSetName(const std::string& allowSet, unsigned shard) {
@@ -166,10 +194,11 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
   forward.base = BaseHook{"forward", 0, true};
   auto& r = forward.rules;
   // Established flows first: per-packet cost is one conntrack lookup. Everything
-  // below judges new flows only; isolation cuts established ones by deleting the
-  // device's conntrack entries (critical flows keep theirs), and a packet that
-  // arrives after that starts a new entry and is judged here.
-  r.push_back(rule({CtStateIs{kCtEstablished | kCtRelated}}, verdict(VerdictKind::Accept),
+  // below judges new flows and ICMP errors (related); isolation cuts
+  // established flows by deleting the device's conntrack entries (critical
+  // flows keep theirs), and a packet that arrives after that starts a new
+  // entry and is judged here.
+  r.push_back(rule({CtStateIs{kCtEstablished}}, verdict(VerdictKind::Accept),
                    "replies and established flows"));
   for (const FamilyFields& f : kFamilies) {
     r.push_back(
@@ -203,6 +232,12 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
     r.push_back(rule({in({Field::Oifname}, "devifs"), notIn({f.daddr}, s("dev", f))},
                      jump("unknown_dst"), "to a host that no profile claims"));
   }
+  // Related traffic other than ICMP errors (flows a conntrack helper
+  // expects) is judged below like a new flow.
+  for (uint8_t proto : {uint8_t{1}, uint8_t{58}}) {
+    r.push_back(rule({CtStateIs{kCtRelated}, ByteIs{ByteField::L4Proto, proto}}, jump("related"),
+                     "ICMP errors: is the sender an endpoint of the flow it quotes?"));
+  }
   for (const FamilyFields& f : kFamilies) {
     r.push_back(rule({in({f.saddr}, s("dev", f))}, jump(s("out", f)), "new flows from devices"));
     r.push_back(rule({in({f.daddr}, s("dev", f))}, jump(s("in", f)), "new flows to devices"));
@@ -225,6 +260,7 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
   chains.push_back(std::move(account));
   chains.push_back(unknownChain(config.unknownDevices, true));
   chains.push_back(unknownChain(config.unknownDevices, false));
+  chains.push_back(relatedChain());
   for (const FamilyFields& f : kFamilies) {
     chains.push_back(isolatedChain(f, true));
     chains.push_back(isolatedChain(f, false));

@@ -84,6 +84,8 @@ class Compiler {
     declare(n("count", f), {a}, "device addresses, counting the packets let through").counters =
         true;
     declare(n("isolated", f), {a}, "addresses of isolated devices (filled by the daemon)");
+    declare(n("self", f), {a, a},
+            "device address . itself (is an ICMP error's sender an endpoint?)");
     declare(n("learn", f), {a}, "devices in learn mode");
     declare(n("monitor", f), {a}, "devices in monitor mode");
     declare(n("observe", f), {a}, "devices whose flows are recorded (learn and monitor)");
@@ -160,6 +162,9 @@ class Compiler {
       for (const IpAddress& a : addrs) {
         set(n("dev", f)).elements.push_back(addressElement(a, d.name));
         set(n("count", f)).elements.push_back(addressElement(a, d.name));
+        SetElement self = addressElement(a, d.name);
+        putAddress(self.low, a);
+        set(n("self", f)).elements.push_back(std::move(self));
         runtime.isolation.emplace_back(n("isolated", f), addressElement(a, d.name));
         if (d.mode == Mode::Learn) set(n("learn", f)).elements.push_back(addressElement(a, d.name));
         if (d.mode == Mode::Monitor)

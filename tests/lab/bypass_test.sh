@@ -53,6 +53,7 @@ for h in srv crit other; do lab_listen "$h" tcp 443; done
 for p in 22 445 2575; do lab_listen other tcp "$p"; done
 lab_listen srv tcp 2575
 lab_listen monitor tcp 2575; lab_listen monitor tcp 22
+in_ns srv socat TCP4-LISTEN:8443,fork,reuseaddr SYSTEM:'sleep 60' 2>/dev/null & LAB_PIDS+=($!)
 sleep 0.3
 
 ctl() { "$build/ctl/ringfencectl" --bus "$bus" "$@"; }
@@ -170,5 +171,33 @@ sleep 0.3
 expect_drop "a LAN host forging the pump's address cannot have the pump isolated" isolated 198.51.100.10
 expect_true "the forgery is reported" grep -q "packet with pump's address 198.51.100.10 from MAC .* on lan0 dropped" "$daemon_log"
 expect_pass "the pump still works" lab_tcp pump 203.0.113.20 443
+
+echo "# 3. an ICMP error passes only from an endpoint of the flow it quotes"
+sleep 60 | in_ns pump socat - TCP4:203.0.113.20:8443 & LAB_PIDS+=($!)
+sport=
+for _ in $(seq 50); do
+  sport=$(in_ns gw conntrack -L -p tcp -s 198.51.100.10 -d 203.0.113.20 --dport 8443 2>/dev/null |
+    sed -nE 's/.*ESTABLISHED src=198.51.100.10 dst=203.0.113.20 sport=([0-9]+).*/\1/p' | head -1)
+  [[ -n $sport ]] && break; sleep 0.1
+done
+expect_true "the pump has a live flow to srv tcp/8443 (port ${sport:-none})" test -n "$sport"
+# An error "about" srv's packets to the pump, sent toward srv: conntrack
+# relates it to the pump's flow. Only the pump may send it.
+forge_error() { scapy "$1" "send(IP(src='$2', dst='203.0.113.20')/ICMP(type=3, code=3)/IP(src='203.0.113.20', dst='198.51.100.10')/TCP(sport=8443, dport=${sport:-1}, flags='PA')/Raw(b'$3'), count=3)"; }
+watch srv related-from-pump2 ip saddr 198.51.100.20 icmp type destination-unreachable
+watch srv related-from-ws ip saddr 198.51.100.150 icmp type destination-unreachable
+watch srv related-from-pump ip saddr 198.51.100.10 icmp type destination-unreachable
+expect_true "pump2 is still isolated" isolated 198.51.100.20
+forge_error pump2 198.51.100.20 LEAK-isolated
+expect_true "an isolated device's ICMP error quoting the pump's live flow: nothing arrived ($(arrivals srv related-from-pump2))" \
+  none_arrived srv related-from-pump2
+forge_error ws 198.51.100.150 LEAK-ws
+expect_true "another device's error quoting it: nothing arrived ($(arrivals srv related-from-ws))" none_arrived srv related-from-ws
+sleep 0.3
+expect_true "that is a violation of the sender" grep -q "violation by ws (outbound): icmp 198.51.100.150 -> 203.0.113.20, dropped" "$daemon_log"
+forge_error pump 198.51.100.10 own-error
+expect_true "the pump's own error about its flow arrives ($(arrivals srv related-from-pump))" \
+  test "$(arrivals srv related-from-pump)" -ge 3
+expect_drop "and the pump is not isolated for it" isolated 198.51.100.10
 
 lab_summary
