@@ -200,4 +200,19 @@ expect_true "the pump's own error about its flow arrives ($(arrivals srv related
   test "$(arrivals srv related-from-pump)" -ge 3
 expect_drop "and the pump is not isolated for it" isolated 198.51.100.10
 
+echo "# 4. an IPv6 extension header does not blind the judge"
+watch other v6-scan ip6 saddr 2001:db8:100:0:8000::150
+v_before=$(dprop ws Violations)
+scapy ws "send([IPv6(dst='2001:db8:200::99')/IPv6ExtHdrDestOpt()/TCP(sport=46000, dport=p, flags='S') for p in range(2000, 2020)])"
+scapy ws "send([IPv6(dst='2001:db8:200::99')/IPv6ExtHdrHopByHop()/IPv6ExtHdrDestOpt(options=[PadN(optdata=b'x' * 100)])/UDP(sport=46000, dport=p) for p in range(3000, 3003)])"
+sleep 0.5
+expect_true "nothing of the scan arrived ($(arrivals other v6-scan))" none_arrived other v6-scan
+expect_true "a 20-port TCP scan behind a destination-options header and 3 UDP flows behind two headers count 23 violations ($v_before -> $(dprop ws Violations))" \
+  test "$(dprop ws Violations)" = $((v_before + 23))
+expect_true "with protocol and ports" \
+  grep -q "violation by ws (outbound): tcp \[2001:db8:100:0:8000::150\]:46000 -> \[2001:db8:200::99\]:2000, dropped" "$daemon_log"
+shows_udp() { ctl show ws | grep -q "outbound *udp *\[2001:db8:100:0:8000::150\]:46000 -> \[2001:db8:200::99\]:3002"; }
+expect_true "behind two headers too (show lists it)" shows_udp
+expect_drop "never as 'proto 60'" grep -q "violation by ws.*proto 60" "$daemon_log"
+
 lab_summary
