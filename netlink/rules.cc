@@ -221,6 +221,9 @@ class RuleBuilder {
       case policy::ByteField::CtDirection:
         ctLoad(NFT_CT_DIRECTION, NFT_REG_1);
         break;
+      case policy::ByteField::PktType:
+        meta(NFT_META_PKTTYPE, NFT_REG_1);
+        break;
     }
     cmp(NFT_REG_1, NFT_CMP_EQ, &b.value, sizeof b.value);
   }

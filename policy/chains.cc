@@ -178,6 +178,49 @@ Chain relatedChain() {
   return c;
 }
 
+// The gateway is a wall too: from device interfaces only ARP (not IP, not
+// here), neighbour discovery, DHCP and the configured gateway_services reach
+// it. Replies to the gateway's own traffic pass; isolated devices reach
+// nothing else; any other try is a violation of the device, or an unknown host.
+Chain inputChain() {
+  Chain c;
+  c.name = "input";
+  c.base = BaseHook{"input", 0, true};
+  auto& r = c.rules;
+  r.push_back(rule({notIn({Field::Iifname}, "devifs")}, verdict(VerdictKind::Accept),
+                   "not from a device interface"));
+  r.push_back(rule({CtStateIs{kCtEstablished}}, verdict(VerdictKind::Accept),
+                   "replies to the gateway's own traffic, sessions it admitted"));
+  for (uint8_t type : {uint8_t{133}, uint8_t{135}, uint8_t{136}}) {
+    r.push_back(rule({ByteIs{ByteField::Ip6Hoplimit, 255}, ByteIs{ByteField::Icmpv6Type, type}},
+                     verdict(VerdictKind::Accept),
+                     type == 133 ? "router solicitation" : "neighbour discovery"));
+  }
+  r.push_back(rule({in({Field::L4Proto, Field::ThDport}, "gateway_base")},
+                   verdict(VerdictKind::Accept), "DHCP"));
+  r.push_back(rule({ByteIs{ByteField::PktType, 1}}, verdict(VerdictKind::Drop),
+                   "other broadcasts: chatter, not aimed at the gateway"));
+  r.push_back(rule({ByteIs{ByteField::PktType, 2}}, verdict(VerdictKind::Drop),
+                   "other multicast (mDNS, MLD, IGMP): chatter, not aimed at the gateway"));
+  for (const FamilyFields& f : kFamilies) {
+    r.push_back(rule({in({f.saddr}, s("isolated", f)), log("isolated out")},
+                     verdict(VerdictKind::Drop), "an isolated device reaches nothing"));
+  }
+  for (uint8_t proto : {uint8_t{1}, uint8_t{58}}) {
+    r.push_back(rule({CtStateIs{kCtRelated}, ByteIs{ByteField::L4Proto, proto}}, jump("related"),
+                     "ICMP errors about the gateway's own flows"));
+  }
+  r.push_back(rule({in({Field::L4Proto, Field::ThDport}, "gateway_services")},
+                   verdict(VerdictKind::Accept), "gateway_services"));
+  for (const FamilyFields& f : kFamilies) {
+    r.push_back(rule({in({f.saddr}, s("dev", f)), log("drop out")}, verdict(VerdictKind::Drop),
+                     "a device reaching the gateway: a violation"));
+  }
+  r.push_back(rule({log("unknown src")}, verdict(VerdictKind::Drop),
+                   "a host that no profile claims reaching the gateway"));
+  return c;
+}
+
 }  // namespace
 
 std::string rangeSetName(const std::string& allowSet, unsigned shard) {
@@ -258,6 +301,7 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
   std::vector<Chain> chains;
   chains.push_back(std::move(forward));
   chains.push_back(std::move(account));
+  chains.push_back(inputChain());
   chains.push_back(unknownChain(config.unknownDevices, true));
   chains.push_back(unknownChain(config.unknownDevices, false));
   chains.push_back(relatedChain());

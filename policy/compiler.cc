@@ -58,6 +58,21 @@ class Compiler {
       putIfname(e.low, i);
       ifs.elements.push_back(std::move(e));
     }
+    auto service = [](uint8_t proto, uint16_t port, std::string comment) {
+      SetElement e;
+      e.low.push_back(proto);
+      putPort(e.low, port);
+      e.comment = std::move(comment);
+      return e;
+    };
+    SetDef& base = declare("gateway_base", {KeyType::InetProto, KeyType::InetService},
+                           "what devices always reach on the gateway");
+    base.elements.push_back(service(17, 67, "DHCP"));
+    base.elements.push_back(service(17, 547, "DHCPv6"));
+    SetDef& services = declare("gateway_services", {KeyType::InetProto, KeyType::InetService},
+                               "gateway_services: what devices may reach on the gateway");
+    for (const auto& [proto, port] : policy_.config.gatewayServices)
+      services.elements.push_back(service(proto, port, "gateway_services"));
     for (const Device& d : policy_.devices) addDevice(d);
     buildChains();
     return std::move(plan_);

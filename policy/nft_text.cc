@@ -132,6 +132,11 @@ std::string renderExpr(const Expr& e) {
           return "ip6 hoplimit " + std::to_string(b.value);
         case ByteField::CtDirection:
           return std::string("ct direction ") + (b.value ? "reply" : "original");
+        case ByteField::PktType:
+          return std::string("meta pkttype ") + (b.value == 0   ? "host"
+                                                 : b.value == 1 ? "broadcast"
+                                                 : b.value == 2 ? "multicast"
+                                                                : "other");
       }
       return "?";
     }

@@ -146,6 +146,7 @@ enum class ByteField {
   Icmpv6Type,   // icmpv6 type
   Ip6Hoplimit,  // ip6 hoplimit
   CtDirection,  // ct direction: 0 original, 1 reply
+  PktType,      // meta pkttype: 0 host, 1 broadcast, 2 multicast
 };
 struct ByteIs {
   ByteField field;

@@ -136,7 +136,7 @@ in_ns monitor ip -6 neigh flush dev eth0; in_ns pump2 ip -6 neigh flush dev eth0
 ctl release pump --reason "test: next part" >/dev/null
 expect_pass "neighbour discovery between two devices on one bridge: pump pings monitor over IPv6" \
   lab_ping pump 2001:db8:100::30
-expect_pass "a device pings the gateway over IPv6" lab_ping ws 2001:db8:100:0:8000::1
+expect_pass "neighbour discovery with the gateway: ws -> srv tcp/443 over IPv6" lab_tcp ws 2001:db8:200::20 443
 
 echo "# 2. a LAN scan is a probe: it never isolates the device it scans"
 ctl events > "$work/events" 2>&1 & LAB_PIDS+=($!)
@@ -214,5 +214,26 @@ expect_true "with protocol and ports" \
 shows_udp() { ctl show ws | grep -q "outbound *udp *\[2001:db8:100:0:8000::150\]:46000 -> \[2001:db8:200::99\]:3002"; }
 expect_true "behind two headers too (show lists it)" shows_udp
 expect_drop "never as 'proto 60'" grep -q "violation by ws.*proto 60" "$daemon_log"
+
+echo "# 5. the gateway is a wall too"
+lab_listen gw tcp 22; lab_listen gw tcp 2222
+sleep 0.3
+v_before=$(dprop ws Violations)
+for a in 198.51.100.129 203.0.113.1 2001:db8:100:0:8000::1 2001:db8:200::1; do
+  expect_drop "ws -> the gateway's sshd at $a" lab_tcp ws "$a" 22
+done
+expect_drop "ws -> ping the gateway" lab_ping ws 198.51.100.129
+sleep 0.3
+expect_true "each try is a violation of ws ($v_before -> $(dprop ws Violations))" test "$(dprop ws Violations)" -ge $((v_before + 5))
+expect_true "logged with the gateway's address" grep -q "violation by ws (outbound): tcp 198.51.100.150:[0-9]* -> 203.0.113.1:22, dropped" "$daemon_log"
+expect_pass "gateway_services: ws -> the gateway tcp/2222" lab_tcp ws 198.51.100.129 2222
+expect_drop "an isolated device reaches not even a gateway service (pump2 -> tcp/2222)" lab_tcp pump2 198.51.100.1 2222
+expect_drop "an unknown host -> the gateway's sshd" lab_tcp stranger 198.51.100.1 22
+sleep 0.3
+expect_true "is reported as an unknown host" grep -q "unknown host 198.51.100.77 (MAC 02:00:00:00:00:77) on dev0" "$daemon_log"
+expect_pass "the gateway pings a device" in_ns gw ping -c1 -W1 -q 198.51.100.150
+expect_pass "and over IPv6" in_ns gw ping -c1 -W1 -q 2001:db8:100:0:8000::150
+expect_pass "the gateway reaches the monitor's tcp/2575" sh -c "ip netns exec $(lab_ns gw) socat -T2 - TCP:198.51.100.30:2575,connect-timeout=1 </dev/null | grep -q ok"
+expect_pass "the LAN still reaches the gateway's sshd" lab_tcp srv 203.0.113.1 22
 
 lab_summary
