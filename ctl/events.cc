@@ -57,6 +57,24 @@ int onSignal(sd_bus_message* m, void* userdata, sd_bus_error*) noexcept {
         .value(static_cast<unsigned>(dport))
         .key("verdict")
         .value(verdict);
+  } else if (member == "Probe") {
+    const char *device, *src, *dst, *proto;
+    uint16_t sport, dport;
+    if (sd_bus_message_read(m, "ssssqq", &device, &src, &dst, &proto, &sport, &dport) < 0) return 0;
+    line += std::string(" ") + device + " " + proto + " " + src + ":" + std::to_string(sport) +
+            " -> " + dst + ":" + std::to_string(dport);
+    j.key("device")
+        .value(device)
+        .key("src")
+        .value(src)
+        .key("dst")
+        .value(dst)
+        .key("proto")
+        .value(proto)
+        .key("sport")
+        .value(static_cast<unsigned>(sport))
+        .key("dport")
+        .value(static_cast<unsigned>(dport));
   } else if (member == "DeviceIsolated" || member == "DeviceReleased") {
     const char *device, *reason, *by;
     if (sd_bus_message_read(m, "sss", &device, &reason, &by) < 0) return 0;

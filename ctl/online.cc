@@ -270,6 +270,9 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
       rows.push_back({"MaintenanceUntil:", localTime(std::stoull(p["MaintenanceUntil"]))});
     rows.push_back(
         {"Packets:", p["PacketsAllowed"] + " allowed, " + p["PacketsDropped"] + " dropped"});
+    rows.push_back({"Probes:", p["ProbesReceived"] +
+                                   " received (forbidden flows from hosts that are not devices;"
+                                   " they never isolate it)"});
     out << table(rows);
     printRules(a.args[0], a.load, out);
     printRecentViolations(recent, out);

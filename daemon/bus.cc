@@ -342,6 +342,7 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_SIGNAL("DeviceIsolated", "sss", 0),
     SD_BUS_SIGNAL("DeviceReleased", "sss", 0),
     SD_BUS_SIGNAL("UnknownHost", "sss", 0),
+    SD_BUS_SIGNAL("Probe", "ssssqq", 0),
     SD_BUS_SIGNAL("PolicyReloaded", "t", 0),
     SD_BUS_VTABLE_END};
 
@@ -478,6 +479,14 @@ void BusService::unknownHost(const std::string& address, const std::string& mac,
 
 void BusService::stateSaveChanged() {
   sd_bus_emit_properties_changed(bus_, kManagerPath, kManagerInterface, "StateSaveError", nullptr);
+}
+
+void BusService::probe(const std::string& device, const std::string& src, const std::string& dst,
+                       const std::string& proto, uint16_t sport, uint16_t dport) {
+  sd_bus_emit_signal(bus_, kManagerPath, kManagerInterface, "Probe", "ssssqq", device.c_str(),
+                     src.c_str(), dst.c_str(), proto.c_str(), sport, dport);
+  sd_bus_emit_properties_changed(bus_, devicePath(device).c_str(), kDeviceInterface,
+                                 "ProbesReceived", nullptr);
 }
 
 void BusService::policyReloaded(uint64_t generation) {

@@ -41,6 +41,8 @@ class BusService final : public GatewayEvents {
                 const std::string& by) override;
   void unknownHost(const std::string& address, const std::string& mac,
                    const std::string& interface) override;
+  void probe(const std::string& device, const std::string& src, const std::string& dst,
+             const std::string& proto, uint16_t sport, uint16_t dport) override;
   void policyReloaded(uint64_t generation) override;
   void stateSaveChanged() override;
 

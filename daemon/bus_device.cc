@@ -93,6 +93,7 @@ int getPacketsAllowed(sd_bus*, const char* path, const char*, const char*, sd_bu
   });
 }
 U64_PROPERTY(getPacketsDropped, packetsDropped)
+U64_PROPERTY(getProbesReceived, probesReceived)
 
 int getAddresses(sd_bus*, const char* path, const char*, const char*, sd_bus_message* reply,
                  void* userdata, sd_bus_error* error) noexcept {
@@ -139,6 +140,7 @@ const sd_bus_vtable kDeviceVtable[] = {
                     SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
     SD_BUS_PROPERTY("PacketsDropped", "t", getPacketsDropped, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("ProbesReceived", "t", getProbesReceived, 0, kChanges),
     SD_BUS_VTABLE_END};
 
 }  // namespace

@@ -32,6 +32,16 @@ bool inPlan(const policy::Plan& plan, const std::string& set, const policy::SetE
   return false;
 }
 
+// Probes: a flow seen again within this long is the same attempt; at most this
+// many flows are remembered per device (a scan of every port cannot grow memory).
+constexpr std::chrono::seconds kSameProbe{30};
+constexpr size_t kMaxProbeFlows = 16384;
+
+std::string protoText(uint8_t proto) {
+  auto p = policy::protoFromNumber(proto);
+  return p ? policy::toString(*p) : std::to_string(proto);
+}
+
 struct Prefix {
   std::string what;  // drop, monitor, isolated, spoof, unknown
   policy::Direction direction = policy::Direction::Outbound;
@@ -205,42 +215,31 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
   for (const netlink::LoggedPacket& p : packets) {
     std::optional<Prefix> prefix = parsePrefix(p.prefix);
     if (!prefix) continue;
-    policy::FlowKey flow{p.src, p.dst, p.proto, p.sport, p.dport};
     if (prefix->what == "drop" || prefix->what == "isolated" || prefix->what == "spoof") {
       bool out = prefix->what == "spoof" || prefix->direction == policy::Direction::Outbound;
       if (std::string d = deviceOf(out ? p.src : p.dst); !d.empty()) ++dropped_[d];
     }
     if (prefix->what == "drop" || prefix->what == "monitor") {
-      bool out = prefix->direction == policy::Direction::Outbound;
-      std::string device = deviceOf(out ? p.src : p.dst);
-      if (device.empty()) continue;
-      policy::Violation v{device, prefix->direction, flow, prefix->what == "drop"};
-      uint64_t before = judge_->violations(device);
-      std::vector<policy::Action> actions = judge_->observe(v, now);
-      if (judge_->violations(device) != before && mayLog(device, now)) {
-        log(LogLevel::Warning, "violation",
-            "violation by " + device + " (" + policy::toString(prefix->direction) + "): " +
-                policy::describeFlow(flow) + (v.dropped ? ", dropped" : ", allowed (monitor mode)"),
-            device);
+      // Who opened the flow decides who answers for it. Outbound: the device
+      // it came from. Inbound from a host that is not a device: a probe of
+      // the receiver, never a violation. Inbound from another device: the
+      // opener's violation (its own rules let it out), except toward a
+      // monitor-mode device, whose rules are only reported: that stays the
+      // receiver's report and isolates nobody.
+      bool dropped = prefix->what == "drop";
+      std::string opener = deviceOf(p.src);
+      if (prefix->direction == policy::Direction::Outbound) {
+        if (!opener.empty()) onViolation(p, opener, policy::Direction::Outbound, dropped, now);
+        continue;
       }
-      if (judge_->violations(device) != before) {
-        auto proto = policy::protoFromNumber(p.proto);
-        ViolationRecord r{policy::toMicros(now),
-                          policy::toString(prefix->direction),
-                          policy::toString(p.src),
-                          policy::toString(p.dst),
-                          proto ? policy::toString(*proto) : std::to_string(p.proto),
-                          p.sport,
-                          p.dport,
-                          v.dropped};
-        if (events_)
-          events_->violation(device, r.direction, r.src, r.dst, r.proto, r.sport, r.dport,
-                             r.dropped);
-        std::deque<ViolationRecord>& recent = recent_[device];
-        recent.push_back(std::move(r));
-        if (recent.size() > kRecentViolations) recent.pop_front();
+      std::string receiver = deviceOf(p.dst);
+      if (opener.empty()) {
+        if (!receiver.empty()) onProbe(p, receiver, dropped, now);
+      } else if (dropped) {
+        onViolation(p, opener, policy::Direction::Outbound, true, now);
+      } else if (!receiver.empty()) {
+        onViolation(p, receiver, policy::Direction::Inbound, false, now);
       }
-      for (const policy::Action& a : actions) perform(a);
     } else if (prefix->what == "unknown") {
       std::string key = policy::toString(p.src) + "/" + p.mac + "/" + interfaceName(p.inIfindex);
       if (unknownReported_.insert(key).second) {
@@ -260,6 +259,63 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
       }
     }
   }
+}
+
+void Containment::onViolation(const netlink::LoggedPacket& p, const std::string& device,
+                              policy::Direction direction, bool dropped, policy::WallTime now) {
+  policy::FlowKey flow{p.src, p.dst, p.proto, p.sport, p.dport};
+  policy::Violation v{device, direction, flow, dropped};
+  uint64_t before = judge_->violations(device);
+  std::vector<policy::Action> actions = judge_->observe(v, now);
+  if (judge_->violations(device) != before) {
+    if (mayLog(device, now)) {
+      log(LogLevel::Warning, "violation",
+          "violation by " + device + " (" + policy::toString(direction) + "): " +
+              policy::describeFlow(flow) + (dropped ? ", dropped" : ", allowed (monitor mode)"),
+          device);
+    }
+    ViolationRecord r{policy::toMicros(now),
+                      policy::toString(direction),
+                      policy::toString(p.src),
+                      policy::toString(p.dst),
+                      protoText(p.proto),
+                      p.sport,
+                      p.dport,
+                      dropped};
+    if (events_)
+      events_->violation(device, r.direction, r.src, r.dst, r.proto, r.sport, r.dport, r.dropped);
+    std::deque<ViolationRecord>& recent = recent_[device];
+    recent.push_back(std::move(r));
+    if (recent.size() > kRecentViolations) recent.pop_front();
+  }
+  for (const policy::Action& a : actions) perform(a);
+}
+
+void Containment::onProbe(const netlink::LoggedPacket& p, const std::string& device, bool dropped,
+                          policy::WallTime now) {
+  policy::FlowKey flow{p.src, p.dst, p.proto, p.sport, p.dport};
+  Probes& probes = probes_[device];
+  // One flow counts once, as a violation does: retransmissions are no new probe.
+  auto seen = probes.recent.find(flow);
+  bool repeat = seen != probes.recent.end() && now - seen->second < kSameProbe;
+  probes.recent[flow] = now;
+  if (probes.recent.size() > kMaxProbeFlows) {
+    std::erase_if(probes.recent, [&](const auto& f) { return now - f.second >= kSameProbe; });
+    if (probes.recent.size() > kMaxProbeFlows) probes.recent.clear();  // over-counts, never under
+  }
+  if (repeat) return;
+  ++probes.count;
+  if (mayLog("probe " + device, now)) {
+    log(LogLevel::Warning, "probe",
+        "probe of " + device + " from " + policy::toString(p.src) +
+            ", a host that is not a device: " + policy::describeFlow(flow) +
+            (dropped ? ", dropped" : ", allowed (monitor mode)") +
+            "; it never counts toward isolation",
+        device);
+  }
+  if (events_)
+    events_->probe(device, policy::toString(p.src), policy::toString(p.dst), protoText(p.proto),
+                   p.sport, p.dport);
 }
 
 void Containment::onConntrack(const std::vector<netlink::CtFlow>& flows, bool lost) {

@@ -68,6 +68,13 @@ class Containment {
     return it == dropped_.end() ? 0 : it->second;
   }
 
+  // Distinct forbidden flows toward the device from hosts that are not
+  // devices (probes); they never count toward its threshold.
+  uint64_t probesReceived(const std::string& device) const {
+    auto it = probes_.find(device);
+    return it == probes_.end() ? 0 : it->second.count;
+  }
+
   // By hand (D-Bus, ctl); false when nothing changed.
   bool isolate(const std::string& device, const std::string& reason, const std::string& by,
                policy::WallTime now);
@@ -94,6 +101,10 @@ class Containment {
   // `what` says which change is in force but not saved ("isolation of X").
   void save(const std::string& what);
   void logFollow(const policy::FollowResult& follow);
+  void onViolation(const netlink::LoggedPacket& p, const std::string& device,
+                   policy::Direction direction, bool dropped, policy::WallTime now);
+  void onProbe(const netlink::LoggedPacket& p, const std::string& device, bool dropped,
+               policy::WallTime now);
   bool mayLog(const std::string& key, policy::WallTime now);
   std::map<std::string, size_t> learnedCounts() const;
 
@@ -118,6 +129,11 @@ class Containment {
     uint64_t suppressed = 0;
   };
   std::map<std::string, LogBudget> logBudget_;
+  struct Probes {
+    uint64_t count = 0;
+    std::map<policy::FlowKey, policy::WallTime> recent;  // counted flows, by last sighting
+  };
+  std::map<std::string, Probes> probes_;
 };
 
 }  // namespace ringfence::daemon

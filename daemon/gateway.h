@@ -29,6 +29,7 @@ struct DeviceStatus {
   std::string isolationReason;
   uint64_t maintenanceUntil = 0;
   uint64_t packetsDropped = 0;  // PacketsAllowed is read apart: Gateway::packetsAllowed
+  uint64_t probesReceived = 0;  // forbidden flows toward it from hosts that are not devices
 };
 
 // One counted violation (one per flow), as `show` lists it.
@@ -105,6 +106,9 @@ class GatewayEvents {
                         const std::string& by) = 0;
   virtual void unknownHost(const std::string& address, const std::string& mac,
                            const std::string& interface) = 0;
+  // A forbidden flow toward `device` from a host that is not a device.
+  virtual void probe(const std::string& device, const std::string& src, const std::string& dst,
+                     const std::string& proto, uint16_t sport, uint16_t dport) = 0;
   virtual void policyReloaded(uint64_t generation) = 0;
   virtual void stateSaveChanged() {}  // Gateway::stateSaveError changed
 };

@@ -65,6 +65,7 @@ std::optional<DeviceStatus> Manager::device(const std::string& name) const {
   s.interface = d->interface;
   s.inventory = d->inventory;
   s.packetsDropped = containment_->packetsDropped(name);
+  s.probesReceived = containment_->probesReceived(name);
   s.state = "normal";
   if (auto m = maintenance_.find(name); m != maintenance_.end()) {
     s.state = "maintenance";

@@ -13,6 +13,11 @@
 
 using namespace ringfence::netlink;
 
+// Ports are only ever reported for TCP and UDP.
+static void check(bool parsed, const LoggedPacket& p) {
+  if (parsed && p.proto != 6 && p.proto != 17 && (p.sport || p.dport)) __builtin_trap();
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The message as the kernel would hand it: a header whose length is the buffer's.
   std::vector<uint8_t> buf(sizeof(nlmsghdr) + size);
@@ -26,6 +31,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)parseLogMessage(nlh);
   (void)parseConntrackMessage(nlh);
   LoggedPacket p;
-  (void)parsePacket(data, size, p);
+  check(parsePacket(data, size, p), p);
+  // The same bytes as an IPv6 packet, so the extension header walk gets most inputs.
+  if (size >= 40) {
+    std::vector<uint8_t> v6(data, data + size);
+    v6[0] = static_cast<uint8_t>(0x60 | (v6[0] & 0x0f));
+    LoggedPacket q;
+    check(parsePacket(v6.data(), v6.size(), q), q);
+  }
   return 0;
 }

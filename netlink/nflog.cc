@@ -39,7 +39,51 @@ std::expected<void, std::string> talk(mnl_socket* s, nlmsghdr* nlh) {
 
 uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
+// Bytes of each logged packet that the kernel copies: enough for the ports
+// behind a chain of IPv6 extension headers of up to about 450 bytes.
+constexpr uint32_t kCopyRange = 512;
+
 }  // namespace
+
+// IPv6: walks the extension headers from `off` (the first one's type is
+// `next`) to the transport header. Returns its offset, or 0 when the packet
+// shows no ports: a non-first fragment, or a chain longer than what was
+// captured. `proto` ends as the transport protocol, or as the last header
+// type that could be read.
+size_t walkIpv6Headers(const uint8_t* data, size_t len, uint8_t next, size_t off, uint8_t& proto) {
+  constexpr int kMaxHeaders = 16;  // more is no legitimate packet; the walk stays bounded
+  for (int n = 0; n < kMaxHeaders; ++n) {
+    proto = next;
+    switch (next) {
+      case 0:     // hop-by-hop options
+      case 43:    // routing
+      case 60:    // destination options
+      case 51: {  // authentication header: length in 4-byte units, minus 2
+        if (len < off + 2) return 0;
+        size_t hlen =
+            next == 51 ? (size_t{data[off + 1]} + 2) * 4 : (size_t{data[off + 1]} + 1) * 8;
+        next = data[off];
+        off += hlen;
+        break;
+      }
+      case 44: {  // fragment: only the first one carries the transport header
+        if (len < off + 8) return 0;
+        bool first = (be16(data + off + 2) & 0xfff8) == 0;
+        next = data[off];
+        off += 8;
+        if (!first) {
+          proto = next;
+          return 0;
+        }
+        break;
+      }
+      default:  // a transport protocol, ESP (50) or no next header (59): the end
+        return off;
+    }
+  }
+  proto = next;
+  return 0;
+}
 
 bool parsePacket(const uint8_t* data, size_t len, LoggedPacket& out) {
   if (len < 1) return false;
@@ -60,8 +104,8 @@ bool parsePacket(const uint8_t* data, size_t len, LoggedPacket& out) {
     out.src.family = out.dst.family = policy::Family::V6;
     std::memcpy(out.src.bytes.data(), data + 8, 16);
     std::memcpy(out.dst.bytes.data(), data + 24, 16);
-    out.proto = data[6];
-    l4 = 40;
+    l4 = walkIpv6Headers(data, len, data[6], 40, out.proto);
+    if (!l4) return true;
   } else {
     return false;
   }
@@ -126,7 +170,7 @@ std::expected<NflogReader, std::string> NflogReader::open(uint16_t group) {
     return std::unexpected("bind NFLOG group " + std::to_string(group) + ": " + r.error());
   config(buf, nlh, group, 2);
   nfulnl_msg_config_mode mode{};
-  mode.copy_range = htobe32(128);
+  mode.copy_range = htobe32(kCopyRange);
   mode.copy_mode = NFULNL_COPY_PACKET;
   mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof mode, &mode);
   // Deliver every packet at once: the default batches up to 100 packets or 1 s,

@@ -26,12 +26,16 @@ struct LoggedPacket {
 
 // Parses one NFULNL_MSG_PACKET message; nothing if it is not one or is malformed.
 std::optional<LoggedPacket> parseLogMessage(const nlmsghdr* nlh);
-// Parses an IPv4/IPv6 packet (from the network header) into `out`.
+// Parses an IPv4/IPv6 packet (from the network header) into `out`: the
+// transport protocol and, for TCP/UDP, the ports, behind any chain of IPv6
+// extension headers (hop-by-hop, routing, fragment, destination options,
+// AH; ESP and "no next header" end it). Fragments: only a first fragment
+// shows ports (an IPv4 offset > 0 or an IPv6 non-first fragment has none).
 bool parsePacket(const uint8_t* data, size_t len, LoggedPacket& out);
 
 class NflogReader {
  public:
-  // Binds NFLOG `group`, copying the first 128 bytes of each packet.
+  // Binds NFLOG `group`, copying the first 512 bytes of each packet.
   static std::expected<NflogReader, std::string> open(uint16_t group);
   int fd() const;
   // Reads what is pending without blocking. `lost` grows when the kernel had

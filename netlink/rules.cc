@@ -2,9 +2,11 @@
 
 #include <linux/if_arp.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_tables.h>
 
 #include <array>
+#include <optional>
 #include <stdexcept>
 #include <variant>
 
@@ -45,10 +47,11 @@ class RuleBuilder {
       nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, reg);
     });
   }
-  void ctLoad(uint32_t key, uint32_t reg) {
+  void ctLoad(uint32_t key, uint32_t reg, std::optional<uint8_t> direction = std::nullopt) {
     add("ct", [&](nftnl_expr* e) {
       nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
       nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, reg);
+      if (direction) nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, *direction);
     });
   }
   void bitwise(uint32_t reg, uint32_t mask, uint32_t xorValue) {
@@ -66,10 +69,14 @@ class RuleBuilder {
     switch (f) {
       case Field::IpSaddr:
       case Field::IpDaddr:
+      case Field::CtOrigIpSaddr:
+      case Field::CtReplyIpSaddr:
         once(haveIpv4_, [&] { nfproto(NFPROTO_IPV4); });
         break;
       case Field::Ip6Saddr:
       case Field::Ip6Daddr:
+      case Field::CtOrigIp6Saddr:
+      case Field::CtReplyIp6Saddr:
         once(haveIpv6_, [&] { nfproto(NFPROTO_IPV6); });
         break;
       case Field::EtherSaddr:
@@ -107,6 +114,14 @@ class RuleBuilder {
         return meta(NFT_META_IIFNAME, reg);
       case Field::Oifname:
         return meta(NFT_META_OIFNAME, reg);
+      case Field::CtOrigIpSaddr:
+        return ctLoad(NFT_CT_SRC_IP, reg, IP_CT_DIR_ORIGINAL);
+      case Field::CtReplyIpSaddr:
+        return ctLoad(NFT_CT_SRC_IP, reg, IP_CT_DIR_REPLY);
+      case Field::CtOrigIp6Saddr:
+        return ctLoad(NFT_CT_SRC_IP6, reg, IP_CT_DIR_ORIGINAL);
+      case Field::CtReplyIp6Saddr:
+        return ctLoad(NFT_CT_SRC_IP6, reg, IP_CT_DIR_REPLY);
     }
   }
 
@@ -186,6 +201,36 @@ class RuleBuilder {
   }
   void emit(const policy::Counter&) {
     add("counter", [](nftnl_expr*) {});
+  }
+  void emit(const policy::ByteIs& b) {
+    switch (b.field) {
+      case policy::ByteField::L4Proto:
+        meta(NFT_META_L4PROTO, NFT_REG_1);
+        break;
+      case policy::ByteField::Icmpv6Type: {
+        meta(NFT_META_L4PROTO, NFT_REG_1);
+        uint8_t icmpv6 = 58;  // IPPROTO_ICMPV6
+        cmp(NFT_REG_1, NFT_CMP_EQ, &icmpv6, sizeof icmpv6);
+        payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+        break;
+      }
+      case policy::ByteField::Ip6Hoplimit:
+        dependency(Field::Ip6Saddr);
+        payload(NFT_PAYLOAD_NETWORK_HEADER, 7, 1, NFT_REG_1);
+        break;
+      case policy::ByteField::CtDirection:
+        ctLoad(NFT_CT_DIRECTION, NFT_REG_1);
+        break;
+      case policy::ByteField::PktType:
+        meta(NFT_META_PKTTYPE, NFT_REG_1);
+        break;
+    }
+    cmp(NFT_REG_1, NFT_CMP_EQ, &b.value, sizeof b.value);
+  }
+  void emit(const policy::CtMarkHas& m) {
+    ctLoad(NFT_CT_MARK, NFT_REG_1);
+    bitwise(NFT_REG_1, m.bits, 0);
+    cmp(NFT_REG_1, NFT_CMP_EQ, &m.bits, sizeof m.bits);
   }
 
   void verdict(const policy::Verdict& v) {

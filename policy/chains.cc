@@ -97,6 +97,9 @@ Chain isolatedChain(const FamilyFields& f, bool outbound) {
       {CtStateIs{kCtNew}, in({device, peer, Field::L4Proto, Field::ThDport},
                              std::string(outbound ? "critical_out" : "critical_in") + f.suffix)},
       verdict(VerdictKind::Return), "new critical flows"));
+  c.rules.push_back(rule({CtStateIs{kCtRelated}, CtMarkHas{kCtMarkCritical}},
+                         verdict(VerdictKind::Return),
+                         "ICMP errors about critical flows (judged on in chain related)"));
   c.rules.push_back(rule({log(std::string("isolated ") + dir)}, verdict(VerdictKind::Drop),
                          "everything else of an isolated device"));
   return c;
@@ -123,13 +126,99 @@ Chain unknownChain(UnknownDevices mode, bool source) {
   return c;
 }
 
-std::vector<std::pair<Field, IpPrefix>> linkScope() {
+// Link-scope traffic that must pass, matched by what it is. None of it can
+// be routed: the kernel never forwards the limited broadcast or link-local
+// multicast, and it lowers the hop limit before the forward hook, so a
+// packet seen there with hop limit 255 was bridged, not routed. It reaches
+// the forward chain only between hosts on one bridge (br_netfilter), and it
+// never leaves that segment. A source prefix is never a reason to pass:
+// forwarded packets can carry any source.
+std::vector<PlanRule> linkScopeRules() {
   auto p = [](const char* text) { return *parseIpPrefix(text).prefix; };
-  return {{Field::IpSaddr, p("0.0.0.0/32")},         {Field::IpSaddr, p("169.254.0.0/16")},
-          {Field::IpDaddr, p("169.254.0.0/16")},     {Field::IpDaddr, p("224.0.0.0/24")},
-          {Field::IpDaddr, p("255.255.255.255/32")}, {Field::Ip6Saddr, p("::/128")},
-          {Field::Ip6Saddr, p("fe80::/10")},         {Field::Ip6Daddr, p("fe80::/10")},
-          {Field::Ip6Daddr, p("ff02::/16")}};
+  std::vector<PlanRule> out;
+  out.push_back(rule({InPrefix{Field::IpDaddr, p("255.255.255.255/32")}},
+                     verdict(VerdictKind::Accept),
+                     "limited broadcast (DHCP discovery): never routed"));
+  out.push_back(rule({InPrefix{Field::IpDaddr, p("224.0.0.0/24")}}, verdict(VerdictKind::Accept),
+                     "link-local multicast: never routed"));
+  out.push_back(rule({InPrefix{Field::Ip6Daddr, p("ff02::/16")}}, verdict(VerdictKind::Accept),
+                     "link-local multicast (neighbour discovery, MLD): never routed"));
+  for (uint8_t type : {uint8_t{135}, uint8_t{136}}) {
+    out.push_back(rule({ByteIs{ByteField::Ip6Hoplimit, 255}, ByteIs{ByteField::Icmpv6Type, type}},
+                       verdict(VerdictKind::Accept),
+                       std::string("unicast neighbour ") +
+                           (type == 135 ? "solicitation" : "advertisement") +
+                           " on one bridge (hop limit 255: not routed)"));
+  }
+  return out;
+}
+
+// ICMP errors (ct state related: conntrack found the flow they quote). From a
+// device interface one passes only when its sender is the endpoint of the
+// quoted flow that sends in the error's direction; conntrack itself checks
+// that it goes to the source of the quoted packet. From the LAN side routers
+// on the path may send them (fragmentation needed, time exceeded).
+Chain relatedChain() {
+  Chain c;
+  c.name = "related";
+  c.rules.push_back(rule({notIn({Field::Iifname}, "devifs")}, verdict(VerdictKind::Accept),
+                         "from the LAN side: routers on the path may report errors"));
+  const Field sender[2][2] = {{Field::CtOrigIpSaddr, Field::CtReplyIpSaddr},
+                              {Field::CtOrigIp6Saddr, Field::CtReplyIp6Saddr}};
+  for (size_t fam = 0; fam < 2; ++fam) {
+    const FamilyFields& f = kFamilies[fam];
+    for (uint8_t dir : {uint8_t{0}, uint8_t{1}}) {
+      c.rules.push_back(
+          rule({ByteIs{ByteField::CtDirection, dir}, in({f.saddr, sender[fam][dir]}, s("self", f))},
+               verdict(VerdictKind::Accept), "an error from the device about its own flow"));
+    }
+  }
+  c.rules.push_back(rule({log("drop out")}, verdict(VerdictKind::Drop),
+                         "an error quoting a flow its sender is not part of"));
+  return c;
+}
+
+// The gateway is a wall too: from device interfaces only ARP (not IP, not
+// here), neighbour discovery, DHCP and the configured gateway_services reach
+// it. Replies to the gateway's own traffic pass; isolated devices reach
+// nothing else; any other try is a violation of the device, or an unknown host.
+Chain inputChain() {
+  Chain c;
+  c.name = "input";
+  c.base = BaseHook{"input", 0, true};
+  auto& r = c.rules;
+  r.push_back(rule({notIn({Field::Iifname}, "devifs")}, verdict(VerdictKind::Accept),
+                   "not from a device interface"));
+  r.push_back(rule({CtStateIs{kCtEstablished}}, verdict(VerdictKind::Accept),
+                   "replies to the gateway's own traffic, sessions it admitted"));
+  for (uint8_t type : {uint8_t{133}, uint8_t{135}, uint8_t{136}}) {
+    r.push_back(rule({ByteIs{ByteField::Ip6Hoplimit, 255}, ByteIs{ByteField::Icmpv6Type, type}},
+                     verdict(VerdictKind::Accept),
+                     type == 133 ? "router solicitation" : "neighbour discovery"));
+  }
+  r.push_back(rule({in({Field::L4Proto, Field::ThDport}, "gateway_base")},
+                   verdict(VerdictKind::Accept), "DHCP"));
+  r.push_back(rule({ByteIs{ByteField::PktType, 1}}, verdict(VerdictKind::Drop),
+                   "other broadcasts: chatter, not aimed at the gateway"));
+  r.push_back(rule({ByteIs{ByteField::PktType, 2}}, verdict(VerdictKind::Drop),
+                   "other multicast (mDNS, MLD, IGMP): chatter, not aimed at the gateway"));
+  for (const FamilyFields& f : kFamilies) {
+    r.push_back(rule({in({f.saddr}, s("isolated", f)), log("isolated out")},
+                     verdict(VerdictKind::Drop), "an isolated device reaches nothing"));
+  }
+  for (uint8_t proto : {uint8_t{1}, uint8_t{58}}) {
+    r.push_back(rule({CtStateIs{kCtRelated}, ByteIs{ByteField::L4Proto, proto}}, jump("related"),
+                     "ICMP errors about the gateway's own flows"));
+  }
+  r.push_back(rule({in({Field::L4Proto, Field::ThDport}, "gateway_services")},
+                   verdict(VerdictKind::Accept), "gateway_services"));
+  for (const FamilyFields& f : kFamilies) {
+    r.push_back(rule({in({f.saddr}, s("dev", f)), log("drop out")}, verdict(VerdictKind::Drop),
+                     "a device reaching the gateway: a violation"));
+  }
+  r.push_back(rule({log("unknown src")}, verdict(VerdictKind::Drop),
+                   "a host that no profile claims reaching the gateway"));
+  return c;
 }
 
 }  // namespace
@@ -148,24 +237,17 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
   forward.base = BaseHook{"forward", 0, true};
   auto& r = forward.rules;
   // Established flows first: per-packet cost is one conntrack lookup. Everything
-  // below judges new flows only; isolation cuts established ones by deleting the
-  // device's conntrack entries (critical flows keep theirs), and a packet that
-  // arrives after that starts a new entry and is judged here.
-  r.push_back(rule({CtStateIs{kCtEstablished | kCtRelated}}, verdict(VerdictKind::Accept),
+  // below judges new flows and ICMP errors (related); isolation cuts
+  // established flows by deleting the device's conntrack entries (critical
+  // flows keep theirs), and a packet that arrives after that starts a new
+  // entry and is judged here.
+  r.push_back(rule({CtStateIs{kCtEstablished}}, verdict(VerdictKind::Accept),
                    "replies and established flows"));
   for (const FamilyFields& f : kFamilies) {
     r.push_back(
         rule({in({f.saddr}, s("isolated", f))}, jump(s("isolated_out", f)), "isolated devices"));
     r.push_back(
         rule({in({f.daddr}, s("isolated", f))}, jump(s("isolated_in", f)), "isolated devices"));
-  }
-  // Link-scope traffic (DHCP, neighbour discovery, link-local multicast) never
-  // leaves the segment and is no host's identity: it is neither a violation
-  // nor an unknown host. It reaches this chain when the device interfaces are
-  // bridges with br_netfilter.
-  for (const auto& [field, prefix] : linkScope()) {
-    r.push_back(
-        rule({InPrefix{field, prefix}}, verdict(VerdictKind::Accept), "link-scope traffic"));
   }
   for (const FamilyFields& f : kFamilies) {
     r.push_back(rule({in({f.saddr}, s("macbound", f)),
@@ -175,11 +257,29 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
                       notIn({f.saddr, Field::Iifname}, s("iface", f)), log("spoof iface")},
                      verdict(VerdictKind::Drop), "a device address on the wrong interface"));
   }
+  // A device address arriving from the LAN side is forged: without this, a
+  // LAN host could open forbidden flows in a device's name and have it
+  // isolated for them.
+  for (const FamilyFields& f : kFamilies) {
+    r.push_back(
+        rule({notIn({Field::Iifname}, "devifs"), in({f.saddr}, s("dev", f)), log("spoof iface")},
+             verdict(VerdictKind::Drop), "a device address from a non-device interface"));
+  }
+  // After isolation and anti-spoofing, before the unknown-host checks: a
+  // DHCP discovery from 0.0.0.0 or a solicitation from a link-local address
+  // is no host's identity.
+  for (PlanRule& lr : linkScopeRules()) r.push_back(std::move(lr));
   for (const FamilyFields& f : kFamilies) {
     r.push_back(rule({in({Field::Iifname}, "devifs"), notIn({f.saddr}, s("dev", f))},
                      jump("unknown_src"), "from a host that no profile claims"));
     r.push_back(rule({in({Field::Oifname}, "devifs"), notIn({f.daddr}, s("dev", f))},
                      jump("unknown_dst"), "to a host that no profile claims"));
+  }
+  // Related traffic other than ICMP errors (flows a conntrack helper
+  // expects) is judged below like a new flow.
+  for (uint8_t proto : {uint8_t{1}, uint8_t{58}}) {
+    r.push_back(rule({CtStateIs{kCtRelated}, ByteIs{ByteField::L4Proto, proto}}, jump("related"),
+                     "ICMP errors: is the sender an endpoint of the flow it quotes?"));
   }
   for (const FamilyFields& f : kFamilies) {
     r.push_back(rule({in({f.saddr}, s("dev", f))}, jump(s("out", f)), "new flows from devices"));
@@ -201,8 +301,10 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
   std::vector<Chain> chains;
   chains.push_back(std::move(forward));
   chains.push_back(std::move(account));
+  chains.push_back(inputChain());
   chains.push_back(unknownChain(config.unknownDevices, true));
   chains.push_back(unknownChain(config.unknownDevices, false));
+  chains.push_back(relatedChain());
   for (const FamilyFields& f : kFamilies) {
     chains.push_back(isolatedChain(f, true));
     chains.push_back(isolatedChain(f, false));

@@ -58,6 +58,21 @@ class Compiler {
       putIfname(e.low, i);
       ifs.elements.push_back(std::move(e));
     }
+    auto service = [](uint8_t proto, uint16_t port, std::string comment) {
+      SetElement e;
+      e.low.push_back(proto);
+      putPort(e.low, port);
+      e.comment = std::move(comment);
+      return e;
+    };
+    SetDef& base = declare("gateway_base", {KeyType::InetProto, KeyType::InetService},
+                           "what devices always reach on the gateway");
+    base.elements.push_back(service(17, 67, "DHCP"));
+    base.elements.push_back(service(17, 547, "DHCPv6"));
+    SetDef& services = declare("gateway_services", {KeyType::InetProto, KeyType::InetService},
+                               "gateway_services: what devices may reach on the gateway");
+    for (const auto& [proto, port] : policy_.config.gatewayServices)
+      services.elements.push_back(service(proto, port, "gateway_services"));
     for (const Device& d : policy_.devices) addDevice(d);
     buildChains();
     return std::move(plan_);
@@ -84,6 +99,8 @@ class Compiler {
     declare(n("count", f), {a}, "device addresses, counting the packets let through").counters =
         true;
     declare(n("isolated", f), {a}, "addresses of isolated devices (filled by the daemon)");
+    declare(n("self", f), {a, a},
+            "device address . itself (is an ICMP error's sender an endpoint?)");
     declare(n("learn", f), {a}, "devices in learn mode");
     declare(n("monitor", f), {a}, "devices in monitor mode");
     declare(n("observe", f), {a}, "devices whose flows are recorded (learn and monitor)");
@@ -161,6 +178,9 @@ class Compiler {
       for (const IpAddress& a : addrs) {
         set(n("dev", f)).elements.push_back(addressElement(a, d.name));
         set(n("count", f)).elements.push_back(addressElement(a, d.name));
+        SetElement self = addressElement(a, d.name);
+        putAddress(self.low, a);
+        set(n("self", f)).elements.push_back(std::move(self));
         if (d.mode == Mode::Learn) set(n("learn", f)).elements.push_back(addressElement(a, d.name));
         if (d.mode == Mode::Monitor)
           set(n("monitor", f)).elements.push_back(addressElement(a, d.name));

@@ -25,6 +25,34 @@ std::string resolveFrom(const std::string& configFile, const std::string& path) 
   return (std::filesystem::path(configFile).parent_path() / p).lexically_normal().string();
 }
 
+// gateway_services: ["tcp/22", "udp/161"]
+void parseGatewayServices(NodeReader& r, const YamlNode& n, DaemonConfig& c) {
+  auto items = r.list(n, "gateway_services");
+  if (!items) return;
+  for (const YamlNode* item : *items) {
+    auto t = r.text(*item, "a gateway service");
+    if (!t) continue;
+    auto slash = t->find('/');
+    std::string proto = t->substr(0, slash);
+    std::string port = slash == std::string::npos ? "" : t->substr(slash + 1);
+    bool digits =
+        !port.empty() && port.size() <= 5 &&
+        std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    unsigned long number = digits ? std::stoul(port) : 0;
+    if ((proto != "tcp" && proto != "udp") || number < 1 || number > 65535) {
+      r.error(*item, "invalid gateway service '" + *t + "' (tcp/PORT or udp/PORT, port 1-65535)");
+      continue;
+    }
+    std::pair<uint8_t, uint16_t> s{proto == "tcp" ? 6 : 17, static_cast<uint16_t>(number)};
+    if (std::find(c.gatewayServices.begin(), c.gatewayServices.end(), s) !=
+        c.gatewayServices.end()) {
+      r.warning(*item, "gateway service '" + *t + "' is listed twice");
+      continue;
+    }
+    c.gatewayServices.push_back(s);
+  }
+}
+
 }  // namespace
 
 bool isValidTableName(std::string_view name) {
@@ -45,7 +73,7 @@ DaemonConfig parseConfig(const YamlNode& root, const std::string& file, Diagnost
   if (!r.isMap(root, "the configuration")) return c;
   MapFields f(r, root,
               {"profiles", "groups", "state_dir", "table", "device_interfaces", "unknown_devices",
-               "admin_group"},
+               "admin_group", "gateway_services"},
               "configuration");
   auto path = [&](const char* key, std::string& out) {
     const YamlNode* n = f.get(key);
@@ -109,6 +137,7 @@ DaemonConfig parseConfig(const YamlNode& root, const std::string& file, Diagnost
       }
     }
   }
+  if (const YamlNode* n = f.get("gateway_services")) parseGatewayServices(r, *n, c);
   return c;
 }
 

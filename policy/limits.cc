@@ -78,9 +78,9 @@ size_t intervalElements(Family f, const std::vector<const Rule*>& rules) {
 }
 
 size_t deviceElements(const Device& d) {
-  // Per address: dev, count, isolated, the two range shards; observe and
+  // Per address: dev, count, self, isolated, the two range shards; observe and
   // learn/monitor; the MAC and interface bindings; the inbound limit.
-  size_t perAddress = 5 + (d.mode != Mode::Enforce ? 2 : 0) + (d.mac ? 2 : 0) +
+  size_t perAddress = 6 + (d.mode != Mode::Enforce ? 2 : 0) + (d.mac ? 2 : 0) +
                       (d.interface.empty() ? 0 : 2) + (d.inboundNewPerSecond ? 1 : 0);
   size_t n = 0;
   for (Family f : {Family::V4, Family::V6}) {
@@ -132,7 +132,8 @@ std::vector<DeviceSize> compiledSizes(const Policy& policy) {
 }
 
 size_t compiledTotal(const Policy& policy, const std::vector<DeviceSize>& sizes) {
-  size_t n = policy.config.deviceInterfaces.size();  // devifs
+  // devifs, the gateway's DHCP and DHCPv6 (gateway_base) and gateway_services
+  size_t n = policy.config.deviceInterfaces.size() + 2 + policy.config.gatewayServices.size();
   for (const DeviceSize& s : sizes) n += s.elements;
   return n;
 }

@@ -105,6 +105,9 @@ struct DaemonConfig {
   std::vector<std::string> deviceInterfaces;
   UnknownDevices unknownDevices = UnknownDevices::Drop;
   std::string adminGroup = "ringfence";
+  // Extension: (protocol number, port) pairs that devices may reach on the
+  // gateway itself; beyond them only ARP, neighbour discovery and DHCP.
+  std::vector<std::pair<uint8_t, uint16_t>> gatewayServices;
 };
 
 struct Policy {

@@ -122,6 +122,27 @@ std::string renderExpr(const Expr& e) {
       return "log prefix " + quote(l.prefix) + " group " + std::to_string(l.group);
     }
     std::string operator()(const Counter&) const { return "counter"; }
+    std::string operator()(const ByteIs& b) const {
+      switch (b.field) {
+        case ByteField::L4Proto:
+          return "meta l4proto " + renderProto(b.value);
+        case ByteField::Icmpv6Type:
+          return "icmpv6 type " + std::to_string(b.value);
+        case ByteField::Ip6Hoplimit:
+          return "ip6 hoplimit " + std::to_string(b.value);
+        case ByteField::CtDirection:
+          return std::string("ct direction ") + (b.value ? "reply" : "original");
+        case ByteField::PktType:
+          return std::string("meta pkttype ") + (b.value == 0   ? "host"
+                                                 : b.value == 1 ? "broadcast"
+                                                 : b.value == 2 ? "multicast"
+                                                                : "other");
+      }
+      return "?";
+    }
+    std::string operator()(const CtMarkHas& m) const {
+      return "ct mark & " + hex32(m.bits) + " == " + hex32(m.bits);
+    }
   };
   return std::visit(Visitor{}, e);
 }

@@ -51,9 +51,13 @@ KeyType fieldType(Field f) {
   switch (f) {
     case Field::IpSaddr:
     case Field::IpDaddr:
+    case Field::CtOrigIpSaddr:
+    case Field::CtReplyIpSaddr:
       return KeyType::Ipv4Addr;
     case Field::Ip6Saddr:
     case Field::Ip6Daddr:
+    case Field::CtOrigIp6Saddr:
+    case Field::CtReplyIp6Saddr:
       return KeyType::Ipv6Addr;
     case Field::L4Proto:
       return KeyType::InetProto;
@@ -88,6 +92,14 @@ const char* nftFieldText(Field f) {
       return "iifname";
     case Field::Oifname:
       return "oifname";
+    case Field::CtOrigIpSaddr:
+      return "ct original ip saddr";
+    case Field::CtReplyIpSaddr:
+      return "ct reply ip saddr";
+    case Field::CtOrigIp6Saddr:
+      return "ct original ip6 saddr";
+    case Field::CtReplyIp6Saddr:
+      return "ct reply ip6 saddr";
   }
   return "?";
 }

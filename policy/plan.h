@@ -73,7 +73,13 @@ enum class Field {
   ThDport,
   EtherSaddr,
   Iifname,
-  Oifname
+  Oifname,
+  // The source address of the connection's original or reply direction. For
+  // an ICMP error (ct state related) these are the endpoints of the flow it quotes.
+  CtOrigIpSaddr,
+  CtReplyIpSaddr,
+  CtOrigIp6Saddr,
+  CtReplyIp6Saddr
 };
 KeyType fieldType(Field f);
 const char* nftFieldText(Field f);
@@ -134,8 +140,23 @@ struct Log {
   std::string prefix;
 };
 struct Counter {};
-using Expr =
-    std::variant<Lookup, InPrefix, CtStateIs, LimitByMap, VerdictMapLookup, CtMarkOr, Log, Counter>;
+// One byte of the packet or of its connection, compared with a value.
+enum class ByteField {
+  L4Proto,      // meta l4proto
+  Icmpv6Type,   // icmpv6 type
+  Ip6Hoplimit,  // ip6 hoplimit
+  CtDirection,  // ct direction: 0 original, 1 reply
+  PktType,      // meta pkttype: 0 host, 1 broadcast, 2 multicast
+};
+struct ByteIs {
+  ByteField field;
+  uint8_t value = 0;
+};
+struct CtMarkHas {  // every one of `bits` is set in the connection's mark
+  uint32_t bits = 0;
+};
+using Expr = std::variant<Lookup, InPrefix, CtStateIs, LimitByMap, VerdictMapLookup, CtMarkOr, Log,
+                          Counter, ByteIs, CtMarkHas>;
 
 enum class VerdictKind { Continue, Accept, Drop, Return, Jump, Goto };
 struct Verdict {

@@ -30,20 +30,15 @@ run() {  # TARGET SECONDS CORPUS...: fails (and so does this script) on any find
   [[ $rc -eq 0 ]] || { echo "fuzz: $target found a problem (exit $rc); full output:"; tail -40 "$corpus.$target.log"; }
   return "$rc"
 }
-<<<<<<< HEAD
 # Inputs that once crashed a target run first, every time (a fixed bug stays fixed).
 for dir in tests/data/fuzz/*/; do
   target=fuzz_$(basename "$dir")
   echo "fuzz: $target regression inputs: $(ls "$dir" | wc -l)"
   "$build/fuzz/$target" "$dir"* >"$corpus.regress.log" 2>&1 || { tail -40 "$corpus.regress.log"; exit 1; }
 done
-echo "fuzz: profile loader for $((seconds * 2 / 3))s, $(ls "$corpus" | wc -l) seeds"
-run fuzz_profile $((seconds * 2 / 3)) "$corpus"
-=======
 echo "fuzz: profile loader for $((seconds / 2))s, $(ls "$corpus" | wc -l) seeds"
 run fuzz_profile $((seconds / 2)) "$corpus"
 echo "fuzz: saved policy sources for $((seconds / 6 + 1))s"
 run fuzz_sources $((seconds / 6 + 1))
->>>>>>> h-loader
 echo "fuzz: netlink parsers (NFLOG, conntrack) for $((seconds / 3))s"
 run fuzz_netlink $((seconds / 3))

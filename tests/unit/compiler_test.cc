@@ -148,6 +148,33 @@ TEST(Compiler, IsDeterministic) {
   EXPECT_EQ(renderNft(compilePlan(p)), renderNft(compilePlan(p)));
 }
 
+// gateway_services (an extension): what devices may reach on the gateway itself.
+TEST(Compiler, GatewayServicesBecomeTheInputChainsSet) {
+  test::TempDir dir;
+  dir.write("p/a.yaml", "device: a\nidentity:\n  addresses: [198.51.100.1]\n");
+  std::string config =
+      dir.write("ringfence.yaml", "profiles: p\ngateway_services: [tcp/22, \"udp/161\"]\n");
+  Plan plan = compilePlan(loadOk(config));
+  EXPECT_EQ(keys(plan, "gateway_services"), (std::vector<std::string>{"tcp . 22", "udp . 161"}));
+  EXPECT_EQ(keys(plan, "gateway_base"), (std::vector<std::string>{"udp . 67", "udp . 547"}));
+  EXPECT_EQ(keys(plan, "self4"), (std::vector<std::string>{"198.51.100.1 . 198.51.100.1"}));
+}
+
+TEST(Compiler, InvalidGatewayServicesAreRefused) {
+  test::TempDir dir;
+  dir.write("p/a.yaml", "device: a\nidentity:\n  addresses: [198.51.100.1]\n");
+  LoadOptions o;
+  o.configFile = dir.write("ringfence.yaml",
+                           "profiles: p\ngateway_services: [icmp/1, tcp/0, tcp, udp/70000]\n");
+  o.configRequired = true;
+  LoadResult r = loadPolicy(o);
+  size_t errors = 0;
+  for (const Diagnostic& d : r.diagnostics.all()) {
+    if (formatDiagnostic(d).find("invalid gateway service") != std::string::npos) ++errors;
+  }
+  EXPECT_EQ(errors, 4u);
+}
+
 }  // namespace
 }  // namespace ringfence::policy
 
