@@ -39,11 +39,15 @@ std::expected<policy::ApplyStats, std::string> NetlinkSink::replace(const policy
     // Kernels before 6.9 refuse PERSIST; an OWNER table without it would vanish
     // with the daemon (fail open), so such kernels get an unowned table.
     auto owned = attempt(kTableFlagOwner | kTableFlagPersist);
-    if (owned || owned.error().find("Operation not supported") == std::string::npos) {
+    if (owned) {
       probed_ = true;
-      if (owned) tableFlags_ = kTableFlagOwner | kTableFlagPersist;
+      tableFlags_ = kTableFlagOwner | kTableFlagPersist;
       return owned;
     }
+    // A refusal of the plan itself says nothing about the flags: the next
+    // apply (the last good policy, the failsafe) probes again, and gets an
+    // owned table.
+    if (owned.error().find("Operation not supported") == std::string::npos) return owned;
     probed_ = true;
   }
   return attempt(tableFlags_);
