@@ -11,6 +11,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   nftables iproute2 conntrack socat netcat-openbsd iputils-ping iperf3 ethtool
   dbus dbus-daemon dbus-bin python3 systemd man-db
+  # The Debian package and its test under systemd in a container (tests/package):
+  # dpkg-buildpackage, lintian, hardening-check (devscripts), a Debian 12 root, systemd-nspawn.
+  dpkg-dev debhelper lintian devscripts mmdebstrap systemd-container
 )
 
 missing=()

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up the machine and runs every test: format check, the sanitizer build
-# with the whole unit suite, a bounded fuzzing run, then the release build's
-# unit and lab tests (lab tests need root; under CI=true they never skip).
+# with the whole unit suite, a bounded fuzzing run, the Release build (compiled
+# only), then the RelWithDebInfo build's unit and lab tests, the package test
+# among them (lab tests need root; under CI=true they never skip). Every
+# build here treats warnings as errors (RINGFENCE_WERROR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
