@@ -4,7 +4,8 @@
 # in a container (systemd-nspawn, its own network namespace, a real system
 # bus) and checks there: install (enabled, started, group, forwarding, table in
 # force), reload, SIGKILL -> restarted with the table kept, stop leaves the
-# table, a hung daemon (SIGSTOP) killed by the watchdog and restarted,
+# table, a hung daemon (SIGSTOP) killed by the watchdog and restarted, a
+# restart with a broken profile keeping the table and the isolation,
 # ringfencectl as root, as a member of ringfence and as another user
 # (mutations refused by the installed bus policy), an upgrade that restarts
 # the daemon with the table present at every poll, the isolation kept and no
@@ -220,6 +221,17 @@ expect_true "stop leaves the device isolated" sh -c "nsenter -t $pid1 -a nft lis
 in_ct systemctl start ringfenced
 pid=$(wait_active)
 expect_true "systemctl start takes the table over" test -n "$pid"
+# A broken profile at a restart: whatever the daemon does with it, the devices stay contained.
+echo "device: [broken" > "$root/etc/ringfence/profiles/broken.yaml"
+in_ct systemctl restart ringfenced > /dev/null 2>&1 || echo "# the daemon did not start with the broken profile"
+sleep 1
+expect_true "a restart with a broken profile leaves the table in force" table
+expect_true "a restart with a broken profile leaves the device isolated" sh -c "nsenter -t $pid1 -a nft list set inet ringfence isolated4 | grep -q 198.51.100.10"
+rm "$root/etc/ringfence/profiles/broken.yaml"
+in_ct systemctl reset-failed ringfenced 2>/dev/null
+in_ct systemctl restart ringfenced
+pid=$(wait_active)
+expect_true "the daemon starts again once the profile is fixed" test -n "$pid"
 
 echo "# upgrade to $version+next1"
 rm -f "$root/root/stop-poll"
