@@ -5,6 +5,7 @@
 
 #include "ctl/offline.h"
 #include "ctl/online.h"
+#include "policy/paths.h"
 
 namespace ringfence::ctl {
 namespace po = boost::program_options;
@@ -40,7 +41,7 @@ po::options_description describeOptions() {
       "bus", po::value<std::string>()->default_value("system"),
       "system, session or a D-Bus address")("json", "print one JSON document")(
       "config", po::value<std::string>(),
-      "daemon configuration (default /etc/ringfence/ringfence.yaml)")(
+      "daemon configuration (default " RINGFENCE_DEFAULT_CONFIG_FILE ")")(
       "profiles", po::value<std::string>(), "profiles directory (overrides the configuration)")(
       "groups", po::value<std::string>(), "groups file (overrides the configuration)")(
       "offline", "check: answer from the files alone")("to", po::value<std::string>(),

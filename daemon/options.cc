@@ -3,6 +3,8 @@
 #include <boost/program_options.hpp>
 #include <ostream>
 
+#include "policy/paths.h"
+
 namespace ringfence::daemon {
 namespace po = boost::program_options;
 
@@ -11,7 +13,7 @@ std::variant<DaemonOptions, int> parseDaemonOptions(const std::vector<std::strin
   po::options_description opts("Options");
   opts.add_options()("help,h", "print this help")("version", "print the version")(
       "config", po::value<std::string>(),
-      "daemon configuration (default /etc/ringfence/ringfence.yaml)")(
+      "daemon configuration (default " RINGFENCE_DEFAULT_CONFIG_FILE ")")(
       "profiles", po::value<std::string>(), "profiles directory (overrides the configuration)")(
       "groups", po::value<std::string>(), "groups file (overrides the configuration)")(
       "state-dir", po::value<std::string>(), "state directory (overrides the configuration)")(

@@ -7,11 +7,12 @@
 
 #include "policy/diagnostic.h"
 #include "policy/model.h"
+#include "policy/paths.h"
 #include "policy/yaml_tree.h"
 
 namespace ringfence::policy {
 
-inline constexpr const char* kDefaultConfigFile = "/etc/ringfence/ringfence.yaml";
+inline constexpr const char* kDefaultConfigFile = RINGFENCE_DEFAULT_CONFIG_FILE;
 
 struct LoadOptions {
   std::string configFile = kDefaultConfigFile;

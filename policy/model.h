@@ -12,6 +12,7 @@
 
 #include "policy/diagnostic.h"
 #include "policy/net_types.h"
+#include "policy/paths.h"
 
 namespace ringfence::policy {
 
@@ -98,9 +99,9 @@ struct Group {
 
 struct DaemonConfig {
   std::string file;  // the configuration file read, empty if none
-  std::string profilesDir = "/etc/ringfence/profiles";
-  std::string groupsFile = "/etc/ringfence/groups.yaml";
-  std::string stateDir = "/var/lib/ringfence";
+  std::string profilesDir = RINGFENCE_CONFIG_DIR "/profiles";
+  std::string groupsFile = RINGFENCE_CONFIG_DIR "/groups.yaml";
+  std::string stateDir = RINGFENCE_STATE_DIR;
   std::string table = "ringfence";
   std::vector<std::string> deviceInterfaces;
   UnknownDevices unknownDevices = UnknownDevices::Drop;

@@ -4,6 +4,9 @@
 set -euo pipefail
 
 PACKAGES=(
+  # The Debian package and its test under systemd in a container (tests/package):
+  # dpkg-buildpackage, lintian, hardening-check (devscripts), a Debian 12 root, systemd-nspawn.
+  dpkg-dev debhelper lintian devscripts mmdebstrap systemd-container
   build-essential cmake ninja-build pkg-config git
   clang-format clang-19 libclang-rt-19-dev llvm-19
   libyaml-cpp-dev libboost-program-options-dev

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up the machine and runs every test: format check, the sanitizer build
-# with the whole unit suite, a bounded fuzzing run, then the release build's
-# unit and lab tests (lab tests need root; under CI=true they never skip).
+# with the whole unit suite, a bounded fuzzing run, the Release build (compiled
+# only), then the RelWithDebInfo build's unit and lab tests, the package test
+# among them (lab tests need root; under CI=true they never skip). Every
+# build here treats warnings as errors (RINGFENCE_WERROR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +25,7 @@ clang-format --dry-run --Werror "${sources[@]}"
 echo "format: ${#sources[@]} files clean"
 
 echo "== sanitizer build (ASan + UBSan): unit suite"
-cmake -S . -B build-asan -G Ninja -DRINGFENCE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake -S . -B build-asan -G Ninja -DRINGFENCE_SANITIZE=ON -DRINGFENCE_WERROR=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -L unit --output-on-failure -j2 | tail -n 8
@@ -31,8 +33,12 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 echo "== fuzzing the profile loader"
 bash scripts/fuzz.sh "${RINGFENCE_FUZZ_SECONDS:-60}"
 
-echo "== release build: unit and lab tests"
-cmake -S . -B build -G Ninja >/dev/null
+echo "== Release build (-O3): compiles without warnings (the tests run on RelWithDebInfo below)"
+cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DRINGFENCE_WERROR=ON -DBUILD_TESTING=OFF >/dev/null
+ninja -C build-release
+
+echo "== release build (RelWithDebInfo): unit and lab tests"
+cmake -S . -B build -G Ninja -DRINGFENCE_WERROR=ON >/dev/null
 ninja -C build
 ctest --test-dir build --output-on-failure -j2 -L unit
 ctest --test-dir build --output-on-failure -L lab -V | grep -E '^\S+: \[ figure \]' || true

@@ -2,7 +2,8 @@
 # The systemd side: the unit verifies, its exposure score is 2.0 or better
 # (printed), sd_notify messages reach a NOTIFY_SOCKET the test listens on
 # (READY=1, RELOADING=1, STOPPING=1), and `cmake --install` installs every
-# file without overwriting an existing configuration.
+# file without overwriting an existing configuration; the unit names the
+# binary where any prefix puts it.
 # Usage: systemd_test.sh BUILD_DIR
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,7 +17,9 @@ lab_up
 trap cleanup EXIT
 
 echo "# the unit"
-sed "s|/usr/sbin/ringfenced|$build/daemon/ringfenced|" "$src/systemd/ringfenced.service" > "$work/ringfenced.service"
+DESTDIR="$work/root" cmake --install "$build" --prefix /usr > "$work/install.log" 2>&1
+unit="$work/root/usr/lib/systemd/system/ringfenced.service"
+sed "s|^ExecStart=/usr/sbin/ringfenced|ExecStart=$build/daemon/ringfenced|" "$unit" > "$work/ringfenced.service"
 expect_true "systemd-analyze verify passes" env MANPATH="$src/docs/man" systemd-analyze verify "$work/ringfenced.service"
 score=$(systemd-analyze security --offline=true "$work/ringfenced.service" 2>&1 | sed -n 's/.*Overall exposure level for ringfenced.service: \([0-9.]*\).*/\1/p')
 echo "# systemd-analyze security --offline=true: exposure $score"
@@ -25,7 +28,7 @@ for key in "Type=notify" "WatchdogSec=" "ExecReload=/bin/kill -HUP \$MAINPID" "B
            "Wants=network-pre.target" "Restart=always" "RestartSec=" "StartLimitIntervalSec=0" \
            "StateDirectory=ringfence" "CapabilityBoundingSet=CAP_NET_ADMIN" "ProtectSystem=strict" \
            "RestrictAddressFamilies=AF_UNIX AF_NETLINK"; do
-  expect_true "the unit has $key" grep -qF "$key" "$src/systemd/ringfenced.service"
+  expect_true "the unit has $key" grep -qF "$key" "$unit"
 done
 expect_true "no Requires= that would stop the daemon with another unit" \
   bash -c "! grep -q '^Requires=' '$src/systemd/ringfenced.service'"
@@ -106,14 +109,25 @@ expect_true "exactly one READY=1 before the stop" test "$(grep -c '^READY=1' "$w
 
 echo "# cmake --install"
 DESTDIR="$work/root" cmake --install "$build" --prefix /usr > "$work/install.log" 2>&1
+etc=$(sed -n 's|^ExecStart=/usr/sbin/ringfenced --config \(/.*\)/ringfence.yaml$|\1|p' "$unit")
+echo "# configuration directory of this build: $etc"
 for f in usr/sbin/ringfenced usr/sbin/ringfencectl usr/lib/systemd/system/ringfenced.service \
          usr/share/dbus-1/system.d/io.ringfence.Gateway1.conf usr/share/man/man8/ringfenced.8 \
-         usr/share/man/man8/ringfencectl.8 etc/ringfence/ringfence.yaml etc/ringfence/groups.yaml \
-         etc/ringfence/profiles/pump-3w-01.yaml; do
+         usr/share/man/man8/ringfencectl.8 usr/lib/sysusers.d/ringfence.conf \
+         usr/lib/sysctl.d/60-ringfence-forwarding.conf usr/share/doc/ringfence/examples/ringfence.yaml \
+         usr/share/doc/ringfence/examples/devices/pump-3w-01.yaml "${etc#/}/ringfence.yaml" "${etc#/}/groups.yaml"; do
   expect_true "installs /$f" test -f "$work/root/$f"
 done
-expect_true "the installed example configuration validates" "$build/ctl/ringfencectl" validate --config "$work/root/etc/ringfence/ringfence.yaml"
-echo "# an admin's edit" >> "$work/root/etc/ringfence/ringfence.yaml"
+expect_true "the man page names this build's configuration" grep -qF "$etc/ringfence.yaml" "$work/root/usr/share/man/man8/ringfenced.8"
+expect_true "the starting configuration has no devices" test -d "$work/root$etc/profiles" -a -z "$(ls -A "$work/root$etc/profiles")"
+expect_true "the starting configuration validates" "$build/ctl/ringfencectl" validate --config "$work/root$etc/ringfence.yaml"
+expect_true "the examples validate" "$build/ctl/ringfencectl" validate --config "$work/root/usr/share/doc/ringfence/examples/ringfence.yaml"
+echo "# an admin's edit" >> "$work/root$etc/ringfence.yaml"
 DESTDIR="$work/root" cmake --install "$build" --prefix /usr > "$work/install.log" 2>&1
-expect_true "a second install keeps an existing configuration" grep -q "an admin's edit" "$work/root/etc/ringfence/ringfence.yaml"
+expect_true "a second install keeps an existing configuration" grep -q "an admin's edit" "$work/root$etc/ringfence.yaml"
+DESTDIR="$work/any" cmake --install "$build" --prefix /opt/rf > "$work/install.log" 2>&1
+mkdir -p "$work/any/unit"
+sed "s|^ExecStart=|ExecStart=$work/any|" "$work/any/opt/rf/lib/systemd/system/ringfenced.service" > "$work/any/unit/ringfenced.service"
+expect_true "an install under /opt/rf names its binary and verifies" \
+  env MANPATH="$work/any/opt/rf/share/man" systemd-analyze verify "$work/any/unit/ringfenced.service"
 lab_summary

@@ -133,7 +133,7 @@ TEST_F(Loader, DefaultsWhenOptionalFieldsAreAbsent) {
   EXPECT_TRUE(d.outbound.empty());
   EXPECT_TRUE(r.policy.groups.empty()) << "a missing groups file means no groups";
   EXPECT_EQ(r.policy.config.unknownDevices, UnknownDevices::Drop);
-  EXPECT_EQ(r.policy.config.stateDir, "/var/lib/ringfence");
+  EXPECT_EQ(r.policy.config.stateDir, RINGFENCE_STATE_DIR);  // the prefix's, see policy/paths.h
 }
 
 TEST_F(Loader, PicksYamlAndYmlAndIgnoresHiddenAndOtherFiles) {
