@@ -81,6 +81,7 @@ int Manager::onReloadDone(sd_event_source*, int fd, uint32_t, void* self) noexce
   try {
     job->worker.join();  // it has signalled: the outcome is complete
     answer(m->applyReload(m->finishLoad(std::move(*job->outcome), "reload")));
+    m->armTimer();  // new release deadlines, or a retry of a state write the reload made
   } catch (const std::exception& ex) {
     log(LogLevel::Error, "internal-error", std::string("reload failed: ") + ex.what());
     try {
