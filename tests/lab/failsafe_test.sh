@@ -255,6 +255,29 @@ start_daemon && {
 }
 START_WAIT=100
 
+echo "# a FIFO as groups.yaml: a reload is refused at once, never waited for"
+use_good_policy
+echo "groups: $etc/groups.yaml" >> "$config"
+reboot_gateway
+start_daemon && {
+  ws_was_isolated=false; isolated 198.51.100.50 && ws_was_isolated=true
+  expect_drop "[fifo groups] ws is free before the wedge attempt" $ws_was_isolated
+  mkfifo "$etc/groups.yaml"
+  kill -HUP "$DAEMON"
+  sleep 0.2
+  expect_true "[fifo groups] D-Bus answers within 1 s of the SIGHUP" \
+    is 's "last-good"' busctl --address="$bus" --timeout=1 get-property "${M[@]}" PolicyState
+  expect_true "[fifo groups] the refusal names the FIFO" has "groups.yaml.*not a regular file" prop PolicyErrors
+  # ws isolates at its third violation: three forbidden flows, then at most 1 s.
+  for port in 22 23 25; do lab_tcp ws 203.0.113.99 "$port"; done
+  isolated_in_time=false
+  for _ in $(seq 50); do isolated 198.51.100.50 && { isolated_in_time=true; break; }; sleep 0.02; done
+  expect_true "[fifo groups] a violating device is isolated within 1 s" $isolated_in_time
+  ctl release ws --reason "end of the FIFO check" >/dev/null 2>&1
+  rm -f "$etc/groups.yaml"
+  stop_daemon
+}
+
 echo "# --check still refuses, without touching the kernel"
 break_policy typo
 reboot_gateway
