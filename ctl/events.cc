@@ -27,6 +27,18 @@ std::string now() {
   return buf;
 }
 
+// A flow in the line ("tcp SRC:SPORT -> DST:DPORT") and in the JSON object.
+void appendFlow(std::string& line, JsonWriter& j, const char* src, const char* dst,
+                const char* proto, uint16_t sport, uint16_t dport) {
+  line += std::string(" ") + proto + " " + src + ":" + std::to_string(sport) + " -> " + dst + ":" +
+          std::to_string(dport);
+  j.key("src").value(src).key("dst").value(dst).key("proto").value(proto);
+  j.key("sport")
+      .value(static_cast<unsigned>(sport))
+      .key("dport")
+      .value(static_cast<unsigned>(dport));
+}
+
 int onSignal(sd_bus_message* m, void* userdata, sd_bus_error*) noexcept {
   auto* ctx = static_cast<Context*>(userdata);
   std::string member = sd_bus_message_get_member(m) ? sd_bus_message_get_member(m) : "";
@@ -39,42 +51,18 @@ int onSignal(sd_bus_message* m, void* userdata, sd_bus_error*) noexcept {
     if (sd_bus_message_read(m, "sssssqqs", &device, &dir, &src, &dst, &proto, &sport, &dport,
                             &verdict) < 0)
       return 0;
-    line += std::string(" ") + device + " " + dir + " " + proto + " " + src + ":" +
-            std::to_string(sport) + " -> " + dst + ":" + std::to_string(dport) + " " + verdict;
-    j.key("device")
-        .value(device)
-        .key("direction")
-        .value(dir)
-        .key("src")
-        .value(src)
-        .key("dst")
-        .value(dst)
-        .key("proto")
-        .value(proto)
-        .key("sport")
-        .value(static_cast<unsigned>(sport))
-        .key("dport")
-        .value(static_cast<unsigned>(dport))
-        .key("verdict")
-        .value(verdict);
+    line += std::string(" ") + device + " " + dir;
+    j.key("device").value(device).key("direction").value(dir);
+    appendFlow(line, j, src, dst, proto, sport, dport);
+    line += std::string(" ") + verdict;
+    j.key("verdict").value(verdict);
   } else if (member == "Probe") {
     const char *device, *src, *dst, *proto;
     uint16_t sport, dport;
     if (sd_bus_message_read(m, "ssssqq", &device, &src, &dst, &proto, &sport, &dport) < 0) return 0;
-    line += std::string(" ") + device + " " + proto + " " + src + ":" + std::to_string(sport) +
-            " -> " + dst + ":" + std::to_string(dport);
-    j.key("device")
-        .value(device)
-        .key("src")
-        .value(src)
-        .key("dst")
-        .value(dst)
-        .key("proto")
-        .value(proto)
-        .key("sport")
-        .value(static_cast<unsigned>(sport))
-        .key("dport")
-        .value(static_cast<unsigned>(dport));
+    line += std::string(" ") + device;
+    j.key("device").value(device);
+    appendFlow(line, j, src, dst, proto, sport, dport);
   } else if (member == "DeviceIsolated" || member == "DeviceReleased") {
     const char *device, *reason, *by;
     if (sd_bus_message_read(m, "sss", &device, &reason, &by) < 0) return 0;

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <optional>
 
+#include "daemon/atomic_file.h"
+
 namespace ringfence::daemon {
 namespace {
 
@@ -33,17 +35,6 @@ std::optional<uint64_t> header(std::string_view& text, std::string_view key, int
   unsigned long long v = std::strtoull(value.c_str(), &stop, base);
   if (errno != 0 || *stop != '\0' || value[0] == '-' || value[0] == '+') return std::nullopt;
   return v;
-}
-
-bool writeAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
 }
 
 }  // namespace
@@ -76,37 +67,7 @@ std::expected<LastGoodPolicy, std::string> parseLastGood(std::string_view text) 
 }
 
 std::expected<void, std::string> LastGoodStore::save(const LastGoodPolicy& policy) const {
-  const std::string target = path(), tmp = target + ".tmp";
-  auto fail = [&](const std::string& what) {
-    return std::unexpected(what + " " + target + ": " + std::strerror(errno));
-  };
-  if (mkdir(dir_.c_str(), 0750) != 0 && errno != EEXIST)
-    return fail("cannot create the directory of");
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return fail("cannot write");
-  bool ok = writeAll(fd, formatLastGood(policy)) && fsync(fd) == 0;
-  int saved = errno;
-  close(fd);
-  errno = saved;
-  if (!ok) {
-    unlink(tmp.c_str());
-    errno = saved;
-    return fail("cannot write");
-  }
-  if (rename(tmp.c_str(), target.c_str()) != 0) {
-    saved = errno;
-    unlink(tmp.c_str());
-    errno = saved;
-    return fail("cannot replace");
-  }
-  int dfd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return fail("cannot open the directory of");
-  ok = fsync(dfd) == 0;
-  saved = errno;
-  close(dfd);
-  errno = saved;
-  if (!ok) return fail("cannot sync the directory of");
-  return {};
+  return writeFileAtomically(dir_, path(), formatLastGood(policy));
 }
 
 std::expected<std::optional<LastGoodPolicy>, std::string> LastGoodStore::load() const {

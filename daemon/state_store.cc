@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "daemon/atomic_file.h"
+
 namespace ringfence::daemon {
 namespace {
 
@@ -53,17 +55,6 @@ std::vector<std::string> split(const std::string& line) {
   std::istringstream in(line);
   while (std::getline(in, field, '\t')) fields.push_back(field);
   return fields;
-}
-
-bool writeAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
 }
 
 }  // namespace
@@ -171,37 +162,9 @@ std::expected<void, std::string> StateStore::saveLearned(const std::string& text
   return writeAtomically(learnedPath(), text);
 }
 
-// Write, fsync, rename, fsync the directory: a crash leaves the old file or the new one.
 std::expected<void, std::string> StateStore::writeAtomically(const std::string& target,
                                                              const std::string& text) const {
-  auto fail = [&](const std::string& what) {
-    return std::unexpected(what + " " + target + ": " + std::strerror(errno));
-  };
-  if (mkdir(dir_.c_str(), 0750) != 0 && errno != EEXIST)
-    return fail("cannot create the directory of");
-  std::string tmp = target + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fail("cannot write");
-  bool ok = writeAll(fd, text) && fsync(fd) == 0;
-  int saved = errno;
-  close(fd);
-  errno = saved;
-  if (!ok) {
-    auto failed = fail("cannot write");
-    unlink(tmp.c_str());  // a full disk keeps no half-written file
-    return failed;
-  }
-  if (rename(tmp.c_str(), target.c_str()) != 0) {
-    auto failed = fail("cannot replace");
-    unlink(tmp.c_str());
-    return failed;
-  }
-  int dfd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
-  return {};
+  return writeFileAtomically(dir_, target, text);
 }
 
 }  // namespace ringfence::daemon

@@ -1,0 +1,60 @@
+#include "daemon/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ringfence::daemon {
+namespace {
+
+bool writeAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::expected<void, std::string> writeFileAtomically(const std::string& dir,
+                                                     const std::string& target,
+                                                     const std::string& text) {
+  auto fail = [&](const std::string& what, int error) {
+    return std::unexpected(what + " " + target + ": " + std::strerror(error));
+  };
+  if (mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
+    return fail("cannot create the directory of", errno);
+  const std::string tmp = target + ".tmp";
+  // O_NOFOLLOW: a link planted in the state directory is never written through.
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return fail("cannot write", errno);
+  bool ok = writeAll(fd, text) && fsync(fd) == 0;
+  int saved = errno;
+  close(fd);
+  if (!ok) {
+    unlink(tmp.c_str());  // a full disk keeps no half-written file
+    return fail("cannot write", saved);
+  }
+  if (rename(tmp.c_str(), target.c_str()) != 0) {
+    saved = errno;
+    unlink(tmp.c_str());
+    return fail("cannot replace", saved);
+  }
+  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return fail("cannot open the directory of", errno);
+  ok = fsync(dfd) == 0;
+  saved = errno;
+  close(dfd);
+  // A file system that cannot sync a directory (EINVAL) still renamed the file.
+  if (!ok && saved != EINVAL) return fail("cannot sync the directory of", saved);
+  return {};
+}
+
+}  // namespace ringfence::daemon

@@ -1,0 +1,18 @@
+// Files in the state directory are replaced whole: write a temporary file,
+// fsync it, rename it over the old one, fsync the directory. A crash or a full
+// disk leaves the old file or the new one, never a mix, and never a
+// half-written temporary file.
+#pragma once
+
+#include <expected>
+#include <string>
+
+namespace ringfence::daemon {
+
+// Creates `dir` (0750) if needed; `target` is a path inside it. The error
+// names the file and what failed (with strerror); on error the old file is intact.
+std::expected<void, std::string> writeFileAtomically(const std::string& dir,
+                                                     const std::string& target,
+                                                     const std::string& text);
+
+}  // namespace ringfence::daemon
