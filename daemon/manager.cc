@@ -62,6 +62,7 @@ void Manager::stamp() {
   counters_.invalidate();
   if (monitor_) monitor_->drain();  // our own transaction's notifications
   loadedAt_ = policy::toMicros(policy::WallClock::now());
+  if (policy_) neighbours_.sync(*policy_);
 }
 
 int Manager::run() {
