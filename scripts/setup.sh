@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   nftables iproute2 conntrack socat netcat-openbsd iputils-ping iperf3 ethtool
   dbus dbus-daemon dbus-bin python3 systemd man-db
+  arping python3-scapy ndisc6
 )
 
 missing=()
