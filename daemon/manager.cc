@@ -123,6 +123,7 @@ int Manager::run() {
         std::string("cannot set up the event loop: ") + strerror(-rc));
     return 1;
   }
+  neighbours_.attach(loop_.get());  // claims for pinned addresses are reported from now on
   if (options_.bus != "none") {
     auto bus = BusService::open(loop_.get(), options_.bus, *this, policy_->config.adminGroup);
     if (!bus) {

@@ -1,5 +1,7 @@
 #include "daemon/neighbours.h"
 
+#include <chrono>
+#include <cstring>
 #include <map>
 #include <set>
 #include <utility>
@@ -22,7 +24,7 @@ int coveringInterface(const std::vector<netlink::ConnectedRoute>& routes,
                       const std::set<int>& allowed, const policy::IpAddress& a) {
   int best = 0, bestLength = -1;
   for (const netlink::ConnectedRoute& r : routes) {
-    if (!allowed.empty() && !allowed.contains(r.ifindex)) continue;
+    if (r.local || (!allowed.empty() && !allowed.contains(r.ifindex))) continue;
     if (r.prefix.address.family != a.family || !r.prefix.contains(a)) continue;
     if (r.prefix.length > bestLength) best = r.ifindex, bestLength = r.prefix.length;
   }
@@ -31,7 +33,101 @@ int coveringInterface(const std::vector<netlink::ConnectedRoute>& routes,
 
 }  // namespace
 
+Neighbours::~Neighbours() {
+  for (sd_event_source* s : sources_) sd_event_source_disable_unref(s);
+}
+
+void Neighbours::attach(sd_event* loop) {
+  loop_ = loop;
+  std::set<int> interfaces = std::move(watched_);
+  watch(interfaces);
+}
+
 void Neighbours::sync(const policy::Policy& policy) {
+  pin(policy);
+  std::set<int> ifindexes;
+  for (const std::string& name : policy.config.deviceInterfaces) {
+    if (int i = netlink::interfaceIndex(name)) ifindexes.insert(i);
+  }
+  for (const policy::Device& d : policy.devices) {
+    if (!d.interface.empty()) {
+      if (int i = netlink::interfaceIndex(d.interface)) ifindexes.insert(i);
+    }
+  }
+  macOwner_.clear();
+  for (const policy::Device& d : policy.devices) {
+    if (d.mac) macOwner_[*d.mac] = d.name;
+  }
+  if (ifindexes != watched_) watch(ifindexes);
+}
+
+void Neighbours::watch(const std::set<int>& ifindexes) {
+  for (sd_event_source* s : sources_) sd_event_source_disable_unref(s);
+  sources_.clear();
+  claims_.reset();
+  watched_ = ifindexes;
+  if (!loop_ || ifindexes.empty()) return;
+  auto c = netlink::NeighbourClaims::open({ifindexes.begin(), ifindexes.end()});
+  if (!c) {
+    log(LogLevel::Error, "neighbour-error",
+        "ARP and neighbour discovery on the device interfaces are not watched: " + c.error());
+    return;
+  }
+  claims_.emplace(std::move(*c));
+  for (int fd : claims_->fds()) {
+    sd_event_source* s = nullptr;
+    if (int rc = sd_event_add_io(loop_, &s, fd, EPOLLIN, onReadable, this); rc < 0) {
+      log(LogLevel::Error, "neighbour-error",
+          std::string("cannot watch ARP and neighbour discovery: ") + std::strerror(-rc));
+      continue;
+    }
+    sources_.push_back(s);
+  }
+}
+
+int Neighbours::onReadable(sd_event_source*, int fd, uint32_t, void* self) noexcept {
+  try {
+    auto* n = static_cast<Neighbours*>(self);
+    if (!n->claims_) return 0;
+    policy::WallTime now = policy::WallClock::now();
+    for (const netlink::NeighbourClaim& c : n->claims_->read(fd)) n->onClaim(c, now);
+  } catch (const std::exception& ex) {
+    log(LogLevel::Error, "internal-error", std::string("neighbour watch failed: ") + ex.what());
+  }
+  return 0;
+}
+
+void Neighbours::onClaim(const netlink::NeighbourClaim& c, policy::WallTime now) {
+  auto p = pinned_.find(c.address);
+  bool own = own_.contains(c.address);
+  if (!own && (p == pinned_.end() || p->second.mac == c.mac)) return;
+  auto key = std::pair{c.mac, c.address};
+  auto last = reported_.find(key);
+  if (last != reported_.end() && now - last->second < kReportEvery) {
+    ++suppressed_[key];
+    return;
+  }
+  if (reported_.size() >= kMaxReported) reported_.clear(), suppressed_.clear();
+  reported_[key] = now;
+  uint64_t more = 0;
+  if (auto s = suppressed_.find(key); s != suppressed_.end())
+    more = s->second, suppressed_.erase(s);
+  auto owner = macOwner_.find(c.mac);
+  std::string sender = owner != macOwner_.end()
+                           ? "device " + owner->second + " (" + policy::toString(c.mac) + ")"
+                           : "unknown host " + policy::toString(c.mac);
+  std::string victim = own ? "the gateway's own address " + policy::toString(c.address)
+                           : policy::toString(c.address) + " of " + p->second.device +
+                                 " (pinned to " + policy::toString(p->second.mac) + ")";
+  std::string tail = own ? "" : "; the pin holds";
+  if (more) tail += "; " + std::to_string(more) + " more such claims since the last report";
+  log(LogLevel::Warning, "neighbour-spoofing",
+      sender + " claimed " + victim + " with a " + c.what + tail,
+      owner != macOwner_.end() ? owner->second : std::string());
+}
+
+void Neighbours::pin(const policy::Policy& policy) {
+  auto started = std::chrono::steady_clock::now();
   if (!table_) {
     auto t = netlink::NeighbourTable::open();
     if (!t) {
@@ -81,6 +177,19 @@ void Neighbours::sync(const policy::Policy& policy) {
     }
   }
 
+  pinned_.clear();
+  for (const auto& [key, pin] : wanted) pinned_[key.second] = Pinned{pin.mac, pin.device};
+  if (!routes) {
+    auto r = table_->connectedRoutes();
+    if (r) routes = std::move(*r);
+  }
+  own_.clear();
+  if (routes) {
+    for (const netlink::ConnectedRoute& r : *routes) {
+      if (r.local && deviceInterfaces.contains(r.ifindex)) own_.insert(r.prefix.address);
+    }
+  }
+
   auto existing = table_->dump();
   if (!existing) {
     log(LogLevel::Error, "neighbour-error", "neighbours are not pinned: " + existing.error());
@@ -122,7 +231,11 @@ void Neighbours::sync(const policy::Policy& policy) {
   log(failed ? LogLevel::Warning : LogLevel::Info, "neighbours-pinned",
       std::to_string(wanted.size()) + " device addresses pinned to their MACs (" +
           std::to_string(added) + " new, " + std::to_string(removed) + " removed" +
-          (failed ? ", " + std::to_string(failed) + " failed" : std::string()) + ")");
+          (failed ? ", " + std::to_string(failed) + " failed" : std::string()) + ") in " +
+          std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now() - started)
+                             .count()) +
+          " us");
 }
 
 }  // namespace ringfence::daemon

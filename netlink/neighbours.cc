@@ -131,8 +131,11 @@ std::expected<std::vector<ConnectedRoute>, std::string> NeighbourTable::connecte
     if (m->nlmsg_type != RTM_NEWROUTE || m->nlmsg_len < NLMSG_HDRLEN + sizeof(rtmsg)) return;
     const auto* rm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(m));
     if (rm->rtm_family != AF_INET && rm->rtm_family != AF_INET6) return;
-    if (rm->rtm_type != RTN_UNICAST || rm->rtm_scope != RT_SCOPE_LINK) return;
+    bool local = rm->rtm_type == RTN_LOCAL;
+    // IPv6 gives connected routes universe scope: no gateway is what marks them.
+    if (!local && (rm->rtm_type != RTN_UNICAST || rm->rtm_dst_len == 0)) return;
     ConnectedRoute c;
+    c.local = local;
     c.prefix.address.family = rm->rtm_family == AF_INET ? policy::Family::V4 : policy::Family::V6;
     c.prefix.length = rm->rtm_dst_len;
     uint32_t table = rm->rtm_table;
@@ -145,7 +148,8 @@ std::expected<std::vector<ConnectedRoute>, std::string> NeighbourTable::connecte
       if (type == RTA_TABLE && mnl_attr_get_payload_len(a) == 4) table = mnl_attr_get_u32(a);
       if (type == RTA_GATEWAY) gateway = true;
     });
-    if (table == RT_TABLE_MAIN && !gateway && c.ifindex > 0) routes.push_back(c);
+    if (table == (local ? RT_TABLE_LOCAL : RT_TABLE_MAIN) && !gateway && c.ifindex > 0)
+      routes.push_back(c);
   });
   if (!r) return std::unexpected("route dump: " + r.error());
   return routes;

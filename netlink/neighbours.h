@@ -27,10 +27,12 @@ struct NeighbourEntry {
   uint8_t protocol = 0;  // 0 when the kernel gave none
 };
 
-// A prefix reachable directly on an interface (a link-scope route of the main table).
+// A prefix reachable directly on an interface (a route of the main table without
+// a gateway), or one of the gateway's own addresses (`local`, a host prefix).
 struct ConnectedRoute {
   int ifindex = 0;
   policy::IpPrefix prefix;
+  bool local = false;
 };
 
 class NeighbourTable {
