@@ -103,6 +103,7 @@ PY
 }
 
 start_daemon || exit 1
+echo "# $(grep -m1 -o "[0-9]* device addresses pinned.*" "$daemon_log")"
 
 # Pins after start: IPv4 and IPv6, with the profile's MAC; by the device's
 # interface (pump) or by the connected route covering the address (mon).
