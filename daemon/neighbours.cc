@@ -99,8 +99,11 @@ int Neighbours::onReadable(sd_event_source*, int fd, uint32_t, void* self) noexc
 
 void Neighbours::onClaim(const netlink::NeighbourClaim& c, policy::WallTime now) {
   auto p = pinned_.find(c.address);
+  bool held = p != pinned_.end();
+  const Pinned* target = held ? &p->second : nullptr;
+  if (auto u = unpinned_.find(c.address); !held && u != unpinned_.end()) target = &u->second;
   bool own = own_.contains(c.address);
-  if (!own && (p == pinned_.end() || p->second.mac == c.mac)) return;
+  if (!own && (!target || target->mac == c.mac)) return;
   auto key = std::pair{c.mac, c.address};
   auto last = reported_.find(key);
   if (last != reported_.end() && now - last->second < kReportEvery) {
@@ -117,9 +120,10 @@ void Neighbours::onClaim(const netlink::NeighbourClaim& c, policy::WallTime now)
                            ? "device " + owner->second + " (" + policy::toString(c.mac) + ")"
                            : "unknown host " + policy::toString(c.mac);
   std::string victim = own ? "the gateway's own address " + policy::toString(c.address)
-                           : policy::toString(c.address) + " of " + p->second.device +
-                                 " (pinned to " + policy::toString(p->second.mac) + ")";
-  std::string tail = own ? "" : "; the pin holds";
+                           : policy::toString(c.address) + " of " + target->device + " (" +
+                                 (held ? "pinned to " : "bound to ") +
+                                 policy::toString(target->mac) + ")";
+  std::string tail = own ? "" : held ? "; the pin holds" : "; NOT pinned, the claim may succeed";
   if (more) tail += "; " + std::to_string(more) + " more such claims since the last report";
   log(LogLevel::Warning, "neighbour-spoofing",
       sender + " claimed " + victim + " with a " + c.what + tail,
@@ -178,6 +182,7 @@ void Neighbours::pin(const policy::Policy& policy) {
   }
 
   pinned_.clear();
+  unpinned_.clear();
   for (const auto& [key, pin] : wanted) pinned_[key.second] = Pinned{pin.mac, pin.device};
   if (!routes) {
     auto r = table_->connectedRoutes();
@@ -193,6 +198,8 @@ void Neighbours::pin(const policy::Policy& policy) {
   auto existing = table_->dump();
   if (!existing) {
     log(LogLevel::Error, "neighbour-error", "neighbours are not pinned: " + existing.error());
+    pinned_.clear();  // claims are still reported, never as held by a pin
+    for (const auto& [key, pin] : wanted) unpinned_[key.second] = Pinned{pin.mac, pin.device};
     return;
   }
   std::set<PinKey> current;  // already pinned as wanted
@@ -215,13 +222,15 @@ void Neighbours::pin(const policy::Policy& policy) {
       ++removed;
     }
   }
-  size_t added = 0;
+  size_t added = 0, pinFailed = 0;
   for (const auto& [key, pin] : wanted) {
     if (current.contains(key)) continue;
     if (auto r = table_->pin(key.first, key.second, pin.mac); !r) {
       log(LogLevel::Error, "neighbour-error", r.error() + "; " + pin.device + " is not protected",
           pin.device);
-      ++failed;
+      ++failed, ++pinFailed;
+      pinned_.erase(key.second);
+      unpinned_[key.second] = Pinned{pin.mac, pin.device};
       continue;
     }
     log(LogLevel::Debug, "neighbour-pinned",
@@ -229,7 +238,7 @@ void Neighbours::pin(const policy::Policy& policy) {
     ++added;
   }
   log(failed ? LogLevel::Warning : LogLevel::Info, "neighbours-pinned",
-      std::to_string(wanted.size()) + " device addresses pinned to their MACs (" +
+      std::to_string(wanted.size() - pinFailed) + " device addresses pinned to their MACs (" +
           std::to_string(added) + " new, " + std::to_string(removed) + " removed" +
           (failed ? ", " + std::to_string(failed) + " failed" : std::string()) + ") in " +
           std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(

@@ -55,6 +55,7 @@ class Neighbours {
   std::vector<sd_event_source*> sources_;
   std::set<int> watched_;
   std::map<policy::IpAddress, Pinned> pinned_;          // by address
+  std::map<policy::IpAddress, Pinned> unpinned_;        // wanted, but the kernel refused
   std::map<policy::MacAddress, std::string> macOwner_;  // device of each bound MAC
   std::set<policy::IpAddress> own_;                     // the gateway's addresses
   std::map<std::pair<policy::MacAddress, policy::IpAddress>, policy::WallTime> reported_;
