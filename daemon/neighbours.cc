@@ -70,7 +70,9 @@ void Neighbours::watch(const std::set<int>& ifindexes) {
   auto c = netlink::NeighbourClaims::open({ifindexes.begin(), ifindexes.end()});
   if (!c) {
     log(LogLevel::Error, "neighbour-error",
-        "ARP and neighbour discovery on the device interfaces are not watched: " + c.error());
+        "ARP and neighbour discovery on the device interfaces are not watched (spoofing "
+        "attempts are not reported; the pins still hold): " +
+            c.error());
     return;
   }
   claims_.emplace(std::move(*c));
