@@ -33,6 +33,7 @@ void Manager::stamp() {
   counters_.invalidate();
   if (monitor_) monitor_->drain();  // our own transaction's notifications
   loadedAt_ = policy::toMicros(policy::WallClock::now());
+  if (policy_) neighbours_.sync(*policy_);
 }
 
 int Manager::run() {
@@ -95,6 +96,7 @@ int Manager::run() {
             "; the table stays in force");
     return 1;
   }
+  neighbours_.attach(loop_.get());  // claims for pinned addresses are reported from now on
   if (options_.bus != "none") {
     auto bus = BusService::open(loop_.get(), options_.bus, *this, policy_->config.adminGroup);
     if (!bus) {

@@ -16,6 +16,7 @@
 #include "daemon/containment.h"
 #include "daemon/enforcer.h"
 #include "daemon/gateway.h"
+#include "daemon/neighbours.h"
 #include "daemon/options.h"
 #include "daemon/packet_counters.h"
 #include "netlink/monitor.h"
@@ -119,7 +120,7 @@ class Manager final : public Gateway {
   void armTimer();
   int setupLoop();
   void reassert();
-  void stamp();  // a policy was applied: generation and time
+  void stamp();  // a policy was applied: generation, time, neighbour pins
   // manager_maintenance.cc
   void expireMaintenance(policy::WallTime now);
   Enforcer::Elements maintenanceElements(const std::string& name, uint64_t timeoutMs) const;
@@ -156,6 +157,7 @@ class Manager final : public Gateway {
   bool failsafeForwardsNothing_ = false;  // failsafe without device interfaces
   std::string stateDir_;                  // where state and the last good policy live
   std::map<std::string, policy::WallTime> maintenance_;  // open windows, by device
+  Neighbours neighbours_;                                // pins after every apply
   mutable PacketCounters counters_;                      // a cache of the kernel's figures
   std::unique_ptr<BusService> bus_;
   // One reload at a time: its worker reads and compiles, the loop applies.

@@ -1,0 +1,252 @@
+#include "daemon/neighbours.h"
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "daemon/log.h"
+
+namespace ringfence::daemon {
+namespace {
+
+struct Pin {
+  policy::MacAddress mac;
+  std::string device;
+};
+using PinKey = std::pair<int, policy::IpAddress>;  // ifindex, address
+
+// The interface whose connected route covers `a` most closely, among `allowed`
+// (every interface when `allowed` is empty); 0 if none.
+int coveringInterface(const std::vector<netlink::ConnectedRoute>& routes,
+                      const std::set<int>& allowed, const policy::IpAddress& a) {
+  int best = 0, bestLength = -1;
+  for (const netlink::ConnectedRoute& r : routes) {
+    if (r.local || (!allowed.empty() && !allowed.contains(r.ifindex))) continue;
+    if (r.prefix.address.family != a.family || !r.prefix.contains(a)) continue;
+    if (r.prefix.length > bestLength) best = r.ifindex, bestLength = r.prefix.length;
+  }
+  return best;
+}
+
+}  // namespace
+
+Neighbours::~Neighbours() {
+  for (sd_event_source* s : sources_) sd_event_source_disable_unref(s);
+}
+
+void Neighbours::attach(sd_event* loop) {
+  loop_ = loop;
+  std::set<int> interfaces = std::move(watched_);
+  watch(interfaces);
+}
+
+void Neighbours::sync(const policy::Policy& policy) {
+  pin(policy);
+  std::set<int> ifindexes;
+  for (const std::string& name : policy.config.deviceInterfaces) {
+    if (int i = netlink::interfaceIndex(name)) ifindexes.insert(i);
+  }
+  for (const policy::Device& d : policy.devices) {
+    if (!d.interface.empty()) {
+      if (int i = netlink::interfaceIndex(d.interface)) ifindexes.insert(i);
+    }
+  }
+  macOwner_.clear();
+  for (const policy::Device& d : policy.devices) {
+    if (d.mac) macOwner_[*d.mac] = d.name;
+  }
+  if (ifindexes != watched_) watch(ifindexes);
+}
+
+void Neighbours::watch(const std::set<int>& ifindexes) {
+  for (sd_event_source* s : sources_) sd_event_source_disable_unref(s);
+  sources_.clear();
+  claims_.reset();
+  watched_ = ifindexes;
+  if (!loop_ || ifindexes.empty()) return;
+  auto c = netlink::NeighbourClaims::open({ifindexes.begin(), ifindexes.end()});
+  if (!c) {
+    log(LogLevel::Error, "neighbour-error",
+        "ARP and neighbour discovery on the device interfaces are not watched (spoofing "
+        "attempts are not reported; the pins still hold): " +
+            c.error());
+    return;
+  }
+  claims_.emplace(std::move(*c));
+  for (int fd : claims_->fds()) {
+    sd_event_source* s = nullptr;
+    if (int rc = sd_event_add_io(loop_, &s, fd, EPOLLIN, onReadable, this); rc < 0) {
+      log(LogLevel::Error, "neighbour-error",
+          std::string("cannot watch ARP and neighbour discovery: ") + std::strerror(-rc));
+      continue;
+    }
+    sources_.push_back(s);
+  }
+}
+
+int Neighbours::onReadable(sd_event_source*, int fd, uint32_t, void* self) noexcept {
+  try {
+    auto* n = static_cast<Neighbours*>(self);
+    if (!n->claims_) return 0;
+    policy::WallTime now = policy::WallClock::now();
+    for (const netlink::NeighbourClaim& c : n->claims_->read(fd)) n->onClaim(c, now);
+  } catch (const std::exception& ex) {
+    log(LogLevel::Error, "internal-error", std::string("neighbour watch failed: ") + ex.what());
+  }
+  return 0;
+}
+
+void Neighbours::onClaim(const netlink::NeighbourClaim& c, policy::WallTime now) {
+  auto p = pinned_.find(c.address);
+  bool held = p != pinned_.end();
+  const Pinned* target = held ? &p->second : nullptr;
+  if (auto u = unpinned_.find(c.address); !held && u != unpinned_.end()) target = &u->second;
+  bool own = own_.contains(c.address);
+  if (!own && (!target || target->mac == c.mac)) return;
+  auto key = std::pair{c.mac, c.address};
+  auto last = reported_.find(key);
+  if (last != reported_.end() && now - last->second < kReportEvery) {
+    ++suppressed_[key];
+    return;
+  }
+  if (reported_.size() >= kMaxReported) reported_.clear(), suppressed_.clear();
+  reported_[key] = now;
+  uint64_t more = 0;
+  if (auto s = suppressed_.find(key); s != suppressed_.end())
+    more = s->second, suppressed_.erase(s);
+  auto owner = macOwner_.find(c.mac);
+  std::string sender = owner != macOwner_.end()
+                           ? "device " + owner->second + " (" + policy::toString(c.mac) + ")"
+                           : "unknown host " + policy::toString(c.mac);
+  std::string victim = own ? "the gateway's own address " + policy::toString(c.address)
+                           : policy::toString(c.address) + " of " + target->device + " (" +
+                                 (held ? "pinned to " : "bound to ") +
+                                 policy::toString(target->mac) + ")";
+  std::string tail = own ? "" : held ? "; the pin holds" : "; NOT pinned, the claim may succeed";
+  if (more) tail += "; " + std::to_string(more) + " more such claims since the last report";
+  log(LogLevel::Warning, "neighbour-spoofing",
+      sender + " claimed " + victim + " with a " + c.what + tail,
+      owner != macOwner_.end() ? owner->second : std::string());
+}
+
+void Neighbours::pin(const policy::Policy& policy) {
+  auto started = std::chrono::steady_clock::now();
+  if (!table_) {
+    auto t = netlink::NeighbourTable::open();
+    if (!t) {
+      log(LogLevel::Error, "neighbour-error", "neighbours are not pinned: " + t.error());
+      return;
+    }
+    table_.emplace(std::move(*t));
+  }
+  std::set<int> deviceInterfaces;
+  for (const std::string& name : policy.config.deviceInterfaces) {
+    if (int i = netlink::interfaceIndex(name)) deviceInterfaces.insert(i);
+  }
+  std::optional<std::vector<netlink::ConnectedRoute>> routes;
+  std::map<PinKey, Pin> wanted;
+  for (const policy::Device& d : policy.devices) {
+    if (!d.mac) continue;
+    int named = 0;
+    if (!d.interface.empty()) {
+      named = netlink::interfaceIndex(d.interface);
+      if (!named) {
+        log(LogLevel::Warning, "neighbour-skipped",
+            "interface " + d.interface + " does not exist; the addresses of " + d.name +
+                " are not pinned",
+            d.name);
+        continue;
+      }
+    }
+    for (const policy::IpAddress& a : d.addresses) {
+      int ifindex = named;
+      if (!ifindex) {
+        if (!routes) {
+          auto r = table_->connectedRoutes();
+          if (!r) log(LogLevel::Error, "neighbour-error", r.error());
+          routes = r ? std::move(*r) : std::vector<netlink::ConnectedRoute>{};
+        }
+        ifindex = coveringInterface(*routes, deviceInterfaces, a);
+      }
+      if (!ifindex) {
+        log(LogLevel::Warning, "neighbour-skipped",
+            policy::toString(a) + " of " + d.name +
+                " is not pinned: no device interface has a connected route to it; set "
+                "identity.interface",
+            d.name);
+        continue;
+      }
+      wanted[{ifindex, a}] = Pin{*d.mac, d.name};
+    }
+  }
+
+  pinned_.clear();
+  unpinned_.clear();
+  for (const auto& [key, pin] : wanted) pinned_[key.second] = Pinned{pin.mac, pin.device};
+  if (!routes) {
+    auto r = table_->connectedRoutes();
+    if (r) routes = std::move(*r);
+  }
+  own_.clear();
+  if (routes) {
+    for (const netlink::ConnectedRoute& r : *routes) {
+      if (r.local && deviceInterfaces.contains(r.ifindex)) own_.insert(r.prefix.address);
+    }
+  }
+
+  auto existing = table_->dump();
+  if (!existing) {
+    log(LogLevel::Error, "neighbour-error", "neighbours are not pinned: " + existing.error());
+    pinned_.clear();  // claims are still reported, never as held by a pin
+    for (const auto& [key, pin] : wanted) unpinned_[key.second] = Pinned{pin.mac, pin.device};
+    return;
+  }
+  std::set<PinKey> current;  // already pinned as wanted
+  size_t removed = 0, failed = 0;
+  for (const netlink::NeighbourEntry& e : *existing) {
+    PinKey key{e.ifindex, e.address};
+    auto w = wanted.find(key);
+    bool ours = e.permanent && e.protocol == netlink::kNeighbourProtocol;
+    if (w != wanted.end()) {
+      if (ours && e.mac == w->second.mac) current.insert(key);
+      continue;
+    }
+    if (!ours) continue;
+    if (auto r = table_->remove(e.ifindex, e.address); !r) {
+      log(LogLevel::Error, "neighbour-error", r.error());
+      ++failed;
+    } else {
+      log(LogLevel::Info, "neighbour-unpinned",
+          policy::toString(e.address) + " is no longer pinned (no MAC-bound device has it)");
+      ++removed;
+    }
+  }
+  size_t added = 0, pinFailed = 0;
+  for (const auto& [key, pin] : wanted) {
+    if (current.contains(key)) continue;
+    if (auto r = table_->pin(key.first, key.second, pin.mac); !r) {
+      log(LogLevel::Error, "neighbour-error", r.error() + "; " + pin.device + " is not protected",
+          pin.device);
+      ++failed, ++pinFailed;
+      pinned_.erase(key.second);
+      unpinned_[key.second] = Pinned{pin.mac, pin.device};
+      continue;
+    }
+    log(LogLevel::Debug, "neighbour-pinned",
+        policy::toString(key.second) + " pinned to " + policy::toString(pin.mac), pin.device);
+    ++added;
+  }
+  log(failed ? LogLevel::Warning : LogLevel::Info, "neighbours-pinned",
+      std::to_string(wanted.size() - pinFailed) + " device addresses pinned to their MACs (" +
+          std::to_string(added) + " new, " + std::to_string(removed) + " removed" +
+          (failed ? ", " + std::to_string(failed) + " failed" : std::string()) + ") in " +
+          std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now() - started)
+                             .count()) +
+          " us");
+}
+
+}  // namespace ringfence::daemon

@@ -1,0 +1,65 @@
+// Neighbour pinning: after every policy applied, each address of a MAC-bound
+// device gets a permanent neighbour entry (ARP or NDP) with the profile's MAC
+// on the device's interface, so that gratuitous ARP or an unsolicited
+// neighbour advertisement from another host cannot divert its traffic. Pins of
+// devices that left the policy or lost their MAC are removed, also those an
+// earlier run left behind (the kernel marks them as ours). Claims for a pinned
+// address from another MAC, and for the gateway's own addresses, seen on the
+// device interfaces are reported. See docs/neighbours.md.
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "netlink/neighbour_claims.h"
+#include "netlink/neighbours.h"
+#include "policy/model.h"
+#include "policy/violations.h"
+
+namespace ringfence::daemon {
+
+class Neighbours {
+ public:
+  Neighbours() = default;  // no I/O until the first sync
+  Neighbours(const Neighbours&) = delete;
+  Neighbours& operator=(const Neighbours&) = delete;
+  ~Neighbours();
+  // Makes the kernel's pins what `policy` says and watches its device
+  // interfaces; failures are logged, never fatal (the ruleset in force does
+  // not depend on them).
+  void sync(const policy::Policy& policy);
+  // Where claims are read from; until then sync only pins.
+  void attach(sd_event* loop);
+
+  static constexpr std::chrono::seconds kReportEvery{60};  // per sender MAC and address
+  static constexpr size_t kMaxReported = 4096;             // bounded memory
+
+ private:
+  struct Pinned {
+    policy::MacAddress mac;
+    std::string device;
+  };
+  void pin(const policy::Policy& policy);
+  void watch(const std::set<int>& ifindexes);
+  void onClaim(const netlink::NeighbourClaim& c, policy::WallTime now);
+  static int onReadable(sd_event_source*, int fd, uint32_t, void* self) noexcept;
+
+  std::optional<netlink::NeighbourTable> table_;
+  sd_event* loop_ = nullptr;
+  std::optional<netlink::NeighbourClaims> claims_;
+  std::vector<sd_event_source*> sources_;
+  std::set<int> watched_;
+  std::map<policy::IpAddress, Pinned> pinned_;          // by address
+  std::map<policy::IpAddress, Pinned> unpinned_;        // wanted, but the kernel refused
+  std::map<policy::MacAddress, std::string> macOwner_;  // device of each bound MAC
+  std::set<policy::IpAddress> own_;                     // the gateway's addresses
+  std::map<std::pair<policy::MacAddress, policy::IpAddress>, policy::WallTime> reported_;
+  std::map<std::pair<policy::MacAddress, policy::IpAddress>, uint64_t> suppressed_;
+};
+
+}  // namespace ringfence::daemon
