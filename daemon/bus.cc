@@ -159,7 +159,12 @@ int reloadMethod(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcep
       int r = 0;
       if (!result) {
         std::string lines;
-        for (const std::string& l : result.error()) lines += (lines.empty() ? "" : "\n") + u8(l);
+        // Appended in two steps: GCC 12 at -O3 warns falsely (-Wrestrict) on
+        // `s += (cond ? "" : "\n") + t`.
+        for (const std::string& l : result.error()) {
+          if (!lines.empty()) lines += '\n';
+          lines += u8(l);
+        }
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_error_set(&e, kErrorInvalidPolicy, lines.c_str());
         r = sd_bus_reply_method_error(call.get(), &e);
