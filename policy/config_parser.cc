@@ -53,6 +53,24 @@ void parseGatewayServices(NodeReader& r, const YamlNode& n, DaemonConfig& c) {
   }
 }
 
+// device_interfaces / uplink_interfaces: a list of distinct interface names.
+void parseInterfaces(NodeReader& r, const YamlNode& n, const char* key,
+                     std::vector<std::string>& out) {
+  auto items = r.list(n, key);
+  if (!items) return;
+  for (const YamlNode* item : *items) {
+    auto t = r.text(*item, "an interface");
+    if (!t) continue;
+    if (!isValidInterfaceName(*t)) {
+      r.error(*item, interfaceNameError(*t));
+    } else if (std::find(out.begin(), out.end(), *t) != out.end()) {
+      r.error(*item, "interface '" + *t + "' is listed twice");
+    } else {
+      out.push_back(*t);
+    }
+  }
+}
+
 }  // namespace
 
 bool isValidTableName(std::string_view name) {
@@ -73,7 +91,7 @@ DaemonConfig parseConfig(const YamlNode& root, const std::string& file, Diagnost
   if (!r.isMap(root, "the configuration")) return c;
   MapFields f(r, root,
               {"profiles", "groups", "state_dir", "table", "device_interfaces", "unknown_devices",
-               "admin_group", "gateway_services"},
+               "admin_group", "gateway_services", "topology", "uplink_interfaces"},
               "configuration");
   auto path = [&](const char* key, std::string& out) {
     const YamlNode* n = f.get(key);
@@ -99,20 +117,34 @@ DaemonConfig parseConfig(const YamlNode& root, const std::string& file, Diagnost
       }
     }
   }
-  if (const YamlNode* n = f.get("device_interfaces")) {
-    if (auto items = r.list(*n, "device_interfaces")) {
-      for (const YamlNode* item : *items) {
-        auto t = r.text(*item, "an interface");
-        if (!t) continue;
-        if (!isValidInterfaceName(*t)) {
-          r.error(*item, interfaceNameError(*t));
-        } else if (std::find(c.deviceInterfaces.begin(), c.deviceInterfaces.end(), *t) !=
-                   c.deviceInterfaces.end()) {
-          r.error(*item, "interface '" + *t + "' is listed twice");
-        } else {
-          c.deviceInterfaces.push_back(*t);
-        }
+  if (const YamlNode* n = f.get("device_interfaces"))
+    parseInterfaces(r, *n, "device_interfaces", c.deviceInterfaces);
+  if (const YamlNode* n = f.get("uplink_interfaces"))
+    parseInterfaces(r, *n, "uplink_interfaces", c.uplinkInterfaces);
+  if (const YamlNode* n = f.get("topology")) {
+    if (auto t = r.text(*n, "topology")) {
+      if (*t == "routed") {
+        c.topology = *t;
+      } else if (*t == "bridge") {
+        // Refused rather than enforced as routed: the routed ruleset judges a
+        // bridge's ports wrongly (docs/ruleset.md).
+        r.error(*n,
+                "topology 'bridge' is not supported by this version of ringfenced; use "
+                "'routed' (the gateway routes between device_interfaces and the LAN)");
+      } else {
+        r.error(*n, "invalid topology '" + *t + "' (routed or bridge)");
       }
+    }
+  }
+  if (const YamlNode* n = f.get("uplink_interfaces"); n && c.topology == "routed") {
+    if (!c.uplinkInterfaces.empty())
+      r.warning(*n, "uplink_interfaces is used only with topology: bridge; ignored");
+  }
+  for (const std::string& uplink : c.uplinkInterfaces) {
+    if (std::find(c.deviceInterfaces.begin(), c.deviceInterfaces.end(), uplink) !=
+        c.deviceInterfaces.end()) {
+      r.error(*f.get("uplink_interfaces"),
+              "interface '" + uplink + "' is both a device interface and an uplink");
     }
   }
   if (const YamlNode* n = f.get("unknown_devices")) {

@@ -109,6 +109,10 @@ struct DaemonConfig {
   // Extension: (protocol number, port) pairs that devices may reach on the
   // gateway itself; beyond them only ARP, neighbour discovery and DHCP.
   std::vector<std::pair<uint8_t, uint16_t>> gatewayServices;
+  // `topology: routed` (the only one this version enforces) and the bridge
+  // topology's LAN-facing ports, accepted and checked for the contract.
+  std::string topology = "routed";
+  std::vector<std::string> uplinkInterfaces;
 };
 
 struct Policy {

@@ -284,6 +284,38 @@ TEST_F(Loader, ConfigurationErrors) {
             }));
 }
 
+TEST_F(Loader, TopologyAndUplinkInterfaces) {
+  dir.write("p/a.yaml", "device: a\nidentity:\n  addresses: [198.51.100.1]\n");
+  dir.write("ringfence.yaml", "profiles: p\ntopology: routed\nuplink_interfaces: []\n");
+  LoadResult routed = load();
+  EXPECT_TRUE(routed.ok()) << ::testing::PrintToString(messages(routed));
+  EXPECT_EQ(routed.policy.config.topology, "routed");
+
+  dir.write("ringfence.yaml",
+            "profiles: p\ndevice_interfaces: [dev0]\nuplink_interfaces: [lan0]\n");
+  EXPECT_EQ(messages(load()),
+            (std::vector<std::string>{"ringfence.yaml:3:20: warning: uplink_interfaces is used "
+                                      "only with topology: bridge; ignored"}));
+
+  dir.write("ringfence.yaml",
+            "profiles: p\ntopology: bridge\ndevice_interfaces: [p1]\nuplink_interfaces: [p1, "
+            "p1]\n");
+  EXPECT_EQ(messages(load()),
+            (std::vector<std::string>{
+                "ringfence.yaml:2:11: error: topology 'bridge' is not supported by this version "
+                "of ringfenced; use 'routed' (the gateway routes between device_interfaces and "
+                "the LAN)",
+                "ringfence.yaml:4:20: error: interface 'p1' is both a device interface and an "
+                "uplink",
+                "ringfence.yaml:4:25: error: interface 'p1' is listed twice",
+            }));
+
+  dir.write("ringfence.yaml", "profiles: p\ntopology: star\n");
+  EXPECT_EQ(messages(load()), (std::vector<std::string>{
+                                  "ringfence.yaml:2:11: error: invalid topology 'star' (routed or "
+                                  "bridge)"}));
+}
+
 TEST_F(Loader, WarningsDoNotRefuse) {
   config("device_interfaces: [dev0]\n");
   dir.write("groups.yaml", "groups:\n  v6: [\"2001:db8::1\"]\n");
