@@ -131,6 +131,7 @@ DaemonConfig parseConfig(const YamlNode& root, const std::string& file, Diagnost
         r.error(*n,
                 "topology 'bridge' is not supported by this version of ringfenced; use "
                 "'routed' (the gateway routes between device_interfaces and the LAN)");
+        c.topology = *t;  // refused anyway; the bridge's own keys are still checked
       } else {
         r.error(*n, "invalid topology '" + *t + "' (routed or bridge)");
       }
