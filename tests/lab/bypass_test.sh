@@ -236,4 +236,20 @@ expect_pass "and over IPv6" in_ns gw ping -c1 -W1 -q 2001:db8:100:0:8000::150
 expect_pass "the gateway reaches the monitor's tcp/2575" sh -c "ip netns exec $(lab_ns gw) socat -T2 - TCP:198.51.100.30:2575,connect-timeout=1 </dev/null | grep -q ok"
 expect_pass "the LAN still reaches the gateway's sshd" lab_tcp srv 203.0.113.1 22
 
+echo "# 6. a forged device address to the gateway itself is spoofing, not the device's violation"
+expect_drop "the pump is not isolated before" isolated 198.51.100.10
+v_before=$(dprop pump Violations)
+watch gw spoof-to-gw ip saddr 198.51.100.10 ip daddr 198.51.100.1 tcp dport 22
+scapy stranger "send([IP(src='198.51.100.10', dst='198.51.100.1')/TCP(sport=47000 + i, dport=22, flags='S') for i in range(3)])"
+sleep 0.5
+expect_true "the stranger's SYNs with the pump's address reached the gateway's input ($(arrivals gw spoof-to-gw))" \
+  test "$(arrivals gw spoof-to-gw)" -ge 3
+expect_drop "a SYN to the gateway with the pump's address from the stranger's MAC does not isolate the pump" \
+  isolated 198.51.100.10
+expect_true "it is no violation of the pump ($v_before -> $(dprop pump Violations))" \
+  test "$(dprop pump Violations)" = "$v_before"
+expect_true "it is logged as spoofing" \
+  grep -q "packet with pump's address 198.51.100.10 from MAC 02:00:00:00:00:77 on dev0 dropped" "$daemon_log"
+expect_pass "the pump still works" lab_tcp pump 203.0.113.20 443
+
 lab_summary

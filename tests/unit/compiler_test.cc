@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "policy/chains.h"
 #include "policy/loader.h"
 #include "policy/nft_text.h"
 #include "tests/support/temp_dir.h"
@@ -146,6 +147,80 @@ TEST(Compiler, EachDeviceGoesToItsRangeShard) {
 TEST(Compiler, IsDeterministic) {
   Policy p = loadOk(RINGFENCE_TEST_DATA "/golden/ringfence.yaml");
   EXPECT_EQ(renderNft(compilePlan(p)), renderNft(compilePlan(p)));
+}
+
+const Chain* chainNamed(const Plan& plan, const std::string& name) {
+  for (const Chain& c : plan.chains)
+    if (c.name == name) return &c;
+  ADD_FAILURE() << "no chain " << name;
+  return nullptr;
+}
+
+// A forged device address is judged as spoofing before anything can charge
+// it to the device: in both base chains the jump to the shared spoof chain
+// comes before the first rule that logs.
+TEST(Compiler, BothBaseChainsCheckSpoofingBeforeAnyViolation) {
+  Plan plan = compilePlan(loadOk(RINGFENCE_TEST_DATA "/golden/ringfence.yaml"));
+  const Chain* spoof = chainNamed(plan, "spoof");
+  ASSERT_TRUE(spoof);
+  EXPECT_FALSE(spoof->base);
+  EXPECT_EQ(spoof->rules.size(), 6u);
+  for (const char* name : {"forward", "input"}) {
+    const Chain* c = chainNamed(plan, name);
+    ASSERT_TRUE(c);
+    size_t jumpAt = c->rules.size(), firstLog = c->rules.size(),
+           firstJumpToChecks = c->rules.size();
+    for (size_t i = 0; i < c->rules.size(); ++i) {
+      const PlanRule& r = c->rules[i];
+      bool logs = false;
+      for (const Expr& e : r.exprs) logs = logs || std::holds_alternative<Log>(e);
+      if (logs && firstLog == c->rules.size()) firstLog = i;
+      if (r.verdict.kind == VerdictKind::Jump && r.verdict.chain == "spoof") jumpAt = i;
+      if (r.verdict.kind == VerdictKind::Jump && r.verdict.chain != "spoof" &&
+          r.verdict.chain.rfind("isolated_", 0) != 0 && firstJumpToChecks == c->rules.size())
+        firstJumpToChecks = i;
+    }
+    ASSERT_LT(jumpAt, c->rules.size()) << name;
+    EXPECT_LT(jumpAt, firstLog) << name;
+    EXPECT_LT(jumpAt, firstJumpToChecks) << name;
+  }
+}
+
+// The inbound limit is spent by allowed flows only: forbidden SYNs from a
+// LAN scanner must not starve a device's allowed and critical inbound flows.
+TEST(Compiler, InboundLimitCountsOnlyAllowedFlowsAfterTheCriticalOnes) {
+  Plan plan = compilePlan(loadOk(RINGFENCE_TEST_DATA "/golden/ringfence.yaml"));
+  auto limitAt = [](const Chain& c) {
+    for (size_t i = 0; i < c.rules.size(); ++i) {
+      for (const Expr& e : c.rules[i].exprs)
+        if (std::holds_alternative<LimitByMap>(e)) return i;
+    }
+    return c.rules.size();
+  };
+  for (const char* fam : {"4", "6"}) {
+    const Chain* in = chainNamed(plan, std::string("in") + fam);
+    ASSERT_TRUE(in);
+    size_t at = limitAt(*in);
+    ASSERT_LT(at, in->rules.size());
+    const std::string limitRule = renderRule(in->rules[at]);
+    EXPECT_NE(limitRule.find("@allow_in" + std::string(fam) + " "), std::string::npos) << limitRule;
+    EXPECT_EQ(in->rules[at].verdict.kind, VerdictKind::Drop);
+    bool criticalBefore = false;
+    for (size_t i = 0; i < at; ++i)
+      criticalBefore =
+          criticalBefore || renderRule(in->rules[i]).find("@critical_in") != std::string::npos;
+    EXPECT_TRUE(criticalBefore) << "the limit comes after the critical flows";
+    const Chain* shard = chainNamed(plan, rangeChainName(std::string("in") + fam, 3));
+    ASSERT_TRUE(shard);
+    at = limitAt(*shard);
+    ASSERT_EQ(at, 0u);
+    EXPECT_NE(renderRule(shard->rules[0]).find(rangeSetName(std::string("allow_in") + fam, 3)),
+              std::string::npos);
+    EXPECT_EQ(shard->rules.size(), 3u);
+    const Chain* out = chainNamed(plan, std::string("out") + fam);
+    ASSERT_TRUE(out);
+    EXPECT_EQ(limitAt(*out), out->rules.size()) << "no limit on outbound flows";
+  }
 }
 
 // gateway_services (an extension): what devices may reach on the gateway itself.
