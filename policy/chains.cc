@@ -182,6 +182,20 @@ Chain relatedChain() {
   return c;
 }
 
+// An isolated device that takes another address is still cut off by its
+// MAC. Its own addresses stay on the isolated path, where its critical
+// flows keep working.
+std::vector<PlanRule> isolatedMacRules() {
+  std::vector<PlanRule> out;
+  for (const FamilyFields& f : kFamilies) {
+    out.push_back(rule({in({Field::EtherSaddr}, setname::kIsolatedMac),
+                        notIn({f.saddr}, s("isolated", f)), log("isolated out")},
+                       verdict(VerdictKind::Drop),
+                       "an isolated device's MAC with another address"));
+  }
+  return out;
+}
+
 // Anti-spoofing, shared by the forward and input chains: both jump here
 // before any rule that reports a violation, so a forged packet is reported
 // as spoofing and never charged to the device whose address it carries.
@@ -237,6 +251,7 @@ Chain inputChain() {
     r.push_back(rule({in({f.saddr}, s("isolated", f)), log("isolated out")},
                      verdict(VerdictKind::Drop), "an isolated device reaches nothing"));
   }
+  for (PlanRule& mr : isolatedMacRules()) r.push_back(std::move(mr));
   for (uint8_t proto : {uint8_t{1}, uint8_t{58}}) {
     r.push_back(rule({CtStateIs{kCtRelated}, ByteIs{ByteField::L4Proto, proto}}, jump("related"),
                      "ICMP errors about the gateway's own flows"));
@@ -285,6 +300,7 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
   // DHCP discovery from 0.0.0.0 or a solicitation from a link-local address
   // is no host's identity.
   for (PlanRule& lr : linkScopeRules()) r.push_back(std::move(lr));
+  for (PlanRule& mr : isolatedMacRules()) r.push_back(std::move(mr));
   for (const FamilyFields& f : kFamilies) {
     r.push_back(rule({in({Field::Iifname}, "devifs"), notIn({f.saddr}, s("dev", f))},
                      jump("unknown_src"), "from a host that no profile claims"));

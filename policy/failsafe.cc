@@ -44,6 +44,8 @@ Chain inputChain() {
   auto in = [](Field f, const char* set) { return std::pair{f, set}; };
   r.push_back(dropRule(in(Field::IpSaddr, setname::kIsolated4), "isolated devices reach nothing"));
   r.push_back(dropRule(in(Field::Ip6Saddr, setname::kIsolated6), "isolated devices reach nothing"));
+  r.push_back(dropRule(in(Field::EtherSaddr, setname::kIsolatedMac),
+                       "isolated devices reach nothing, whatever address they take"));
   r.push_back(
       acceptRule({Lookup{{Field::Iifname}, "devifs", true}}, "not from a device interface"));
   for (uint8_t type : {uint8_t{133}, uint8_t{135}, uint8_t{136}}) {
@@ -95,6 +97,10 @@ Plan failsafePlan(const std::string& table, const std::vector<std::string>& devi
                                  "addresses of isolated devices (filled by the daemon)"));
   plan.sets.push_back(addressSet(setname::kIsolated6, KeyType::Ipv6Addr,
                                  "addresses of isolated devices (filled by the daemon)"));
+  // Forwarding from device interfaces is dropped whatever the MAC; the
+  // input chain uses it.
+  plan.sets.push_back(addressSet(setname::kIsolatedMac, KeyType::EtherAddr,
+                                 "MACs of isolated devices (filled by the daemon)"));
 
   Chain c;
   c.name = kChain;

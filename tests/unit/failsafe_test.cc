@@ -62,16 +62,17 @@ TEST(Failsafe, DevicesReachOnlyNeighbourDiscoveryAndDhcpOnTheGateway) {
   std::vector<std::string> rules;
   for (const PlanRule& r : in.rules) rules.push_back(renderRule(r));
   const std::string logged = "log prefix \"ringfence failsafe \" group 7411 drop";
-  ASSERT_EQ(rules.size(), 8u);
+  ASSERT_EQ(rules.size(), 9u);
   EXPECT_EQ(rules[0].rfind("ip saddr @isolated4 " + logged, 0), 0u) << rules[0];
   EXPECT_EQ(rules[1].rfind("ip6 saddr @isolated6 " + logged, 0), 0u) << rules[1];
-  EXPECT_EQ(rules[2].rfind("iifname != @devifs accept", 0), 0u) << rules[2];
-  for (size_t i = 3; i < 6; ++i) {
+  EXPECT_EQ(rules[2].rfind("ether saddr @isolated_mac " + logged, 0), 0u) << rules[2];
+  EXPECT_EQ(rules[3].rfind("iifname != @devifs accept", 0), 0u) << rules[3];
+  for (size_t i = 4; i < 7; ++i) {
     EXPECT_EQ(rules[i].rfind("ip6 hoplimit 255 icmpv6 type ", 0), 0u) << rules[i];
     EXPECT_NE(rules[i].find("accept"), std::string::npos) << rules[i];
   }
-  EXPECT_EQ(rules[6].rfind("meta l4proto . th dport @gateway_base accept", 0), 0u) << rules[6];
-  EXPECT_EQ(rules[7].rfind(logged, 0), 0u) << rules[7];
+  EXPECT_EQ(rules[7].rfind("meta l4proto . th dport @gateway_base accept", 0), 0u) << rules[7];
+  EXPECT_EQ(rules[8].rfind(logged, 0), 0u) << rules[8];
   const SetDef* base = plan.findSet("gateway_base");
   ASSERT_NE(base, nullptr);
   ASSERT_EQ(base->elements.size(), 2u);
@@ -100,6 +101,9 @@ TEST(Failsafe, DeclaresTheIsolationSets) {
   ASSERT_NE(v6, nullptr);
   EXPECT_EQ(v4->key, std::vector<KeyType>{KeyType::Ipv4Addr});
   EXPECT_EQ(v6->key, std::vector<KeyType>{KeyType::Ipv6Addr});
+  const SetDef* mac = plan.findSet(setname::kIsolatedMac);
+  ASSERT_NE(mac, nullptr) << "the daemon adds isolation MACs in failsafe too";
+  EXPECT_EQ(mac->key, std::vector<KeyType>{KeyType::EtherAddr});
   SetElement e;
   e.low = {198, 51, 100, 10};
   plan.addElements({{setname::kIsolated4, e}});
