@@ -178,7 +178,7 @@ void Containment::usePolicy(const policy::Policy& policy, policy::Plan* plan) {
   std::set<ElementKey> added;
   Enforcer::Elements elements;
   for (const auto& [device, iso] : judge_->isolations()) {
-    for (auto& [set, e] : policy::isolationElements(device, iso.addresses)) {
+    for (auto& [set, e] : policy::isolationElements(device, iso.addresses, iso.mac)) {
       if (added.insert({set, e.low}).second && !inPlan(*plan, set, e))
         elements.emplace_back(set, std::move(e));
     }
@@ -400,17 +400,25 @@ bool Containment::applyIsolation(const policy::Action& a, bool isolate) {
   if (!running) return false;
   // Addresses that another isolation still holds stay in the kernel.
   std::set<policy::IpAddress> held;
+  std::set<policy::MacAddress> heldMacs;
   for (const auto& [device, iso] : judge_->isolations()) {
-    if (device != a.device) held.insert(iso.addresses.begin(), iso.addresses.end());
+    if (device == a.device) continue;
+    held.insert(iso.addresses.begin(), iso.addresses.end());
+    if (iso.mac) heldMacs.insert(*iso.mac);
   }
   Enforcer::Elements change;
-  for (const policy::IpAddress& address : a.addresses) {
-    for (auto& [set, e] : policy::isolationElements(a.device, {address})) {
+  auto consider = [&](std::vector<std::pair<std::string, policy::SetElement>> elements,
+                      bool heldElsewhere) {
+    for (auto& [set, e] : elements) {
       bool present = inPlan(*running, set, e);
-      if (isolate ? present : (!present || held.count(address))) continue;
+      if (isolate ? present : (!present || heldElsewhere)) continue;
       change.emplace_back(set, std::move(e));
     }
-  }
+  };
+  for (const policy::IpAddress& address : a.addresses)
+    consider(policy::isolationElements(a.device, {address}, std::nullopt), held.count(address) > 0);
+  // The MAC too: a device that changes its address stays cut off.
+  if (a.mac) consider(policy::isolationElements(a.device, {}, a.mac), heldMacs.count(*a.mac) > 0);
   Enforcer::Elements none;
   auto applied =
       isolate ? enforcer_.changeElements(change, none) : enforcer_.changeElements(none, change);

@@ -46,15 +46,18 @@ std::vector<Chain> deviceChains(const FamilyFields& f, bool outbound) {
   c.rules.push_back(rule({in({device}, s("observe", f)), CtMarkOr{kCtMarkObserve}},
                          verdict(VerdictKind::Continue),
                          "record flows of learn and monitor devices"));
-  if (!outbound) {
-    c.rules.push_back(rule({LimitByMap{device, s("inlimit", f)}, Counter{}},
-                           verdict(VerdictKind::Drop),
-                           "new inbound connections over the device's limit"));
-  }
   c.rules.push_back(
       rule({in(flow, std::string(outbound ? "critical_out" : "critical_in") + f.suffix),
             CtMarkOr{kCtMarkCritical}},
            verdict(VerdictKind::Return), "critical flows (kept open during isolation)"));
+  // The inbound limit counts allowed flows only, after the critical ones: a
+  // LAN host's forbidden SYNs must not use up the budget of the device's
+  // allowed and critical flows.
+  auto limited = [&](const std::string& set) {
+    return rule({in(flow, set), LimitByMap{device, s("inlimit", f)}, Counter{}},
+                verdict(VerdictKind::Drop), "allowed new inbound connections over the limit");
+  };
+  if (!outbound) c.rules.push_back(limited(allow));
   c.rules.push_back(rule({in(flow, allow)}, verdict(VerdictKind::Return), "allowed flows, exact"));
   c.rules.push_back(rule({VerdictMapLookup{{device}, "shard_" + base}},
                          verdict(VerdictKind::Continue),
@@ -79,6 +82,7 @@ std::vector<Chain> deviceChains(const FamilyFields& f, bool outbound) {
   for (unsigned shard = 0; shard < kRangeShards; ++shard) {
     Chain r;
     r.name = rangeChainName(base, shard);
+    if (!outbound) r.rules.push_back(limited(rangeSetName(allow, shard)));
     r.rules.push_back(rule({in(flow, rangeSetName(allow, shard))}, verdict(VerdictKind::Return),
                            "allowed flows, prefixes and ranges"));
     r.rules.push_back(rule({}, Verdict{VerdictKind::Goto, base + "_rest"}, "not allowed here"));
@@ -178,6 +182,46 @@ Chain relatedChain() {
   return c;
 }
 
+// An isolated device that takes another address is still cut off by its
+// MAC. Its own addresses stay on the isolated path, where its critical
+// flows keep working.
+std::vector<PlanRule> isolatedMacRules() {
+  std::vector<PlanRule> out;
+  for (const FamilyFields& f : kFamilies) {
+    out.push_back(rule({in({Field::EtherSaddr}, setname::kIsolatedMac),
+                        notIn({f.saddr}, s("isolated", f)), log("isolated out")},
+                       verdict(VerdictKind::Drop),
+                       "an isolated device's MAC with another address"));
+  }
+  return out;
+}
+
+// Anti-spoofing, shared by the forward and input chains: both jump here
+// before any rule that reports a violation, so a forged packet is reported
+// as spoofing and never charged to the device whose address it carries.
+// A device address arriving from the LAN side is forged too: without that
+// rule, a LAN host could open forbidden flows in a device's name and have it
+// isolated for them.
+Chain spoofChain() {
+  Chain c;
+  c.name = "spoof";
+  auto& r = c.rules;
+  for (const FamilyFields& f : kFamilies) {
+    r.push_back(rule({in({f.saddr}, s("macbound", f)),
+                      notIn({f.saddr, Field::EtherSaddr}, s("mac", f)), log("spoof mac")},
+                     verdict(VerdictKind::Drop), "a device address from the wrong MAC"));
+    r.push_back(rule({in({f.saddr}, s("ifbound", f)),
+                      notIn({f.saddr, Field::Iifname}, s("iface", f)), log("spoof iface")},
+                     verdict(VerdictKind::Drop), "a device address on the wrong interface"));
+  }
+  for (const FamilyFields& f : kFamilies) {
+    r.push_back(
+        rule({notIn({Field::Iifname}, "devifs"), in({f.saddr}, s("dev", f)), log("spoof iface")},
+             verdict(VerdictKind::Drop), "a device address from a non-device interface"));
+  }
+  return c;
+}
+
 // The gateway is a wall too: from device interfaces only ARP (not IP, not
 // here), neighbour discovery, DHCP and the configured gateway_services reach
 // it. Replies to the gateway's own traffic pass; isolated devices reach
@@ -187,10 +231,11 @@ Chain inputChain() {
   c.name = "input";
   c.base = BaseHook{"input", 0, true};
   auto& r = c.rules;
-  r.push_back(rule({notIn({Field::Iifname}, "devifs")}, verdict(VerdictKind::Accept),
-                   "not from a device interface"));
   r.push_back(rule({CtStateIs{kCtEstablished}}, verdict(VerdictKind::Accept),
                    "replies to the gateway's own traffic, sessions it admitted"));
+  r.push_back(rule({}, jump("spoof"), "forged device addresses, before any violation"));
+  r.push_back(rule({notIn({Field::Iifname}, "devifs")}, verdict(VerdictKind::Accept),
+                   "not from a device interface"));
   for (uint8_t type : {uint8_t{133}, uint8_t{135}, uint8_t{136}}) {
     r.push_back(rule({ByteIs{ByteField::Ip6Hoplimit, 255}, ByteIs{ByteField::Icmpv6Type, type}},
                      verdict(VerdictKind::Accept),
@@ -206,6 +251,7 @@ Chain inputChain() {
     r.push_back(rule({in({f.saddr}, s("isolated", f)), log("isolated out")},
                      verdict(VerdictKind::Drop), "an isolated device reaches nothing"));
   }
+  for (PlanRule& mr : isolatedMacRules()) r.push_back(std::move(mr));
   for (uint8_t proto : {uint8_t{1}, uint8_t{58}}) {
     r.push_back(rule({CtStateIs{kCtRelated}, ByteIs{ByteField::L4Proto, proto}}, jump("related"),
                      "ICMP errors about the gateway's own flows"));
@@ -249,26 +295,12 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
     r.push_back(
         rule({in({f.daddr}, s("isolated", f))}, jump(s("isolated_in", f)), "isolated devices"));
   }
-  for (const FamilyFields& f : kFamilies) {
-    r.push_back(rule({in({f.saddr}, s("macbound", f)),
-                      notIn({f.saddr, Field::EtherSaddr}, s("mac", f)), log("spoof mac")},
-                     verdict(VerdictKind::Drop), "a device address from the wrong MAC"));
-    r.push_back(rule({in({f.saddr}, s("ifbound", f)),
-                      notIn({f.saddr, Field::Iifname}, s("iface", f)), log("spoof iface")},
-                     verdict(VerdictKind::Drop), "a device address on the wrong interface"));
-  }
-  // A device address arriving from the LAN side is forged: without this, a
-  // LAN host could open forbidden flows in a device's name and have it
-  // isolated for them.
-  for (const FamilyFields& f : kFamilies) {
-    r.push_back(
-        rule({notIn({Field::Iifname}, "devifs"), in({f.saddr}, s("dev", f)), log("spoof iface")},
-             verdict(VerdictKind::Drop), "a device address from a non-device interface"));
-  }
+  r.push_back(rule({}, jump("spoof"), "forged device addresses"));
   // After isolation and anti-spoofing, before the unknown-host checks: a
   // DHCP discovery from 0.0.0.0 or a solicitation from a link-local address
   // is no host's identity.
   for (PlanRule& lr : linkScopeRules()) r.push_back(std::move(lr));
+  for (PlanRule& mr : isolatedMacRules()) r.push_back(std::move(mr));
   for (const FamilyFields& f : kFamilies) {
     r.push_back(rule({in({Field::Iifname}, "devifs"), notIn({f.saddr}, s("dev", f))},
                      jump("unknown_src"), "from a host that no profile claims"));
@@ -302,6 +334,7 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
   chains.push_back(std::move(forward));
   chains.push_back(std::move(account));
   chains.push_back(inputChain());
+  chains.push_back(spoofChain());
   chains.push_back(unknownChain(config.unknownDevices, true));
   chains.push_back(unknownChain(config.unknownDevices, false));
   chains.push_back(relatedChain());

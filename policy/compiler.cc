@@ -99,6 +99,9 @@ class Compiler {
     declare(n("count", f), {a}, "device addresses, counting the packets let through").counters =
         true;
     declare(n("isolated", f), {a}, "addresses of isolated devices (filled by the daemon)");
+    if (f.family == Family::V4)
+      declare(setname::kIsolatedMac, {KeyType::EtherAddr},
+              "MACs of isolated devices (filled by the daemon)");
     declare(n("self", f), {a, a},
             "device address . itself (is an ICMP error's sender an endpoint?)");
     declare(n("learn", f), {a}, "devices in learn mode");
@@ -168,7 +171,7 @@ class Compiler {
   DeviceElements addDeviceElements(const Device& d) {
     DeviceElements runtime;
     runtime.device = d.name;
-    runtime.isolation = isolationElements(d.name, d.addresses);
+    runtime.isolation = isolationElements(d.name, d.addresses, d.mac);
     for (const FamilyNames& f : kFamilies) {
       std::vector<IpAddress> addrs;
       for (const IpAddress& a : d.addresses) {
@@ -323,7 +326,8 @@ class Compiler {
 void Compiler::buildChains() { plan_.chains = buildRulesetChains(policy_.config); }
 
 std::vector<std::pair<std::string, SetElement>> isolationElements(
-    const std::string& device, const std::vector<IpAddress>& addresses) {
+    const std::string& device, const std::vector<IpAddress>& addresses,
+    const std::optional<MacAddress>& mac) {
   std::vector<std::pair<std::string, SetElement>> out;
   for (const FamilyNames& f : kFamilies) {
     for (const IpAddress& a : addresses) {
@@ -336,6 +340,12 @@ std::vector<std::pair<std::string, SetElement>> isolationElements(
       e.comment = device.substr(0, kMaxIsolationComment);
       out.emplace_back(n("isolated", f), std::move(e));
     }
+  }
+  if (mac) {
+    SetElement e;
+    e.low.assign(mac->bytes.begin(), mac->bytes.end());
+    e.comment = device.substr(0, kMaxIsolationComment);
+    out.emplace_back(setname::kIsolatedMac, std::move(e));
   }
   return out;
 }

@@ -10,12 +10,13 @@ namespace ringfence::policy {
 // `policy` must have loaded without errors.
 Plan compilePlan(const Policy& policy);
 
-// The isolated4/isolated6 elements that cut `addresses` off, commented with
-// the device name: what DeviceElements::isolation holds for a device with
-// these addresses (the daemon also builds them for isolations whose device
-// left the policy).
+// The isolated4/isolated6 elements that cut `addresses` off and the
+// isolated_mac element of `mac`, commented with the device name: what
+// DeviceElements::isolation holds for a device with these addresses and MAC
+// (the daemon also builds them for isolations whose device left the policy).
 inline constexpr size_t kMaxIsolationComment = 128;
 std::vector<std::pair<std::string, SetElement>> isolationElements(
-    const std::string& device, const std::vector<IpAddress>& addresses);
+    const std::string& device, const std::vector<IpAddress>& addresses,
+    const std::optional<MacAddress>& mac);
 
 }  // namespace ringfence::policy

@@ -8,6 +8,7 @@ namespace ringfence::policy {
 namespace {
 
 constexpr const char* kChain = "failsafe";
+constexpr const char* kInputChain = "failsafe_input";
 
 Log failsafeLog() { return Log{kNflogGroup, kFailsafeLogPrefix}; }
 
@@ -26,6 +27,49 @@ SetDef addressSet(const char* name, KeyType type, const char* comment) {
   s.name = name;
   s.key = {type};
   s.comment = comment;
+  return s;
+}
+
+PlanRule acceptRule(std::vector<Expr> exprs, std::string comment) {
+  return PlanRule{std::move(exprs), Verdict{VerdictKind::Accept, {}}, std::move(comment)};
+}
+
+// What devices may still reach on the gateway itself in failsafe: neighbour
+// discovery and DHCP, nothing else; isolated devices not even that.
+Chain inputChain() {
+  Chain c;
+  c.name = kInputChain;
+  c.base = BaseHook{"input", 0, true};
+  auto& r = c.rules;
+  auto in = [](Field f, const char* set) { return std::pair{f, set}; };
+  r.push_back(dropRule(in(Field::IpSaddr, setname::kIsolated4), "isolated devices reach nothing"));
+  r.push_back(dropRule(in(Field::Ip6Saddr, setname::kIsolated6), "isolated devices reach nothing"));
+  r.push_back(dropRule(in(Field::EtherSaddr, setname::kIsolatedMac),
+                       "isolated devices reach nothing, whatever address they take"));
+  r.push_back(
+      acceptRule({Lookup{{Field::Iifname}, "devifs", true}}, "not from a device interface"));
+  for (uint8_t type : {uint8_t{133}, uint8_t{135}, uint8_t{136}}) {
+    r.push_back(
+        acceptRule({ByteIs{ByteField::Ip6Hoplimit, 255}, ByteIs{ByteField::Icmpv6Type, type}},
+                   type == 133 ? "router solicitation" : "neighbour discovery"));
+  }
+  r.push_back(acceptRule({Lookup{{Field::L4Proto, Field::ThDport}, "gateway_base", false}},
+                         "DHCP and DHCPv6"));
+  r.push_back(dropRule(std::nullopt, "failsafe: nothing else from a device interface"));
+  return c;
+}
+
+SetDef gatewayBase() {
+  SetDef s;
+  s.name = "gateway_base";
+  s.key = {KeyType::InetProto, KeyType::InetService};
+  s.comment = "what devices still reach on the gateway in failsafe";
+  for (uint16_t port : {uint16_t{67}, uint16_t{547}}) {
+    SetElement e;
+    e.low = {17, static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port & 0xff)};
+    e.comment = port == 67 ? "DHCP" : "DHCPv6";
+    s.elements.push_back(std::move(e));
+  }
   return s;
 }
 
@@ -53,6 +97,10 @@ Plan failsafePlan(const std::string& table, const std::vector<std::string>& devi
                                  "addresses of isolated devices (filled by the daemon)"));
   plan.sets.push_back(addressSet(setname::kIsolated6, KeyType::Ipv6Addr,
                                  "addresses of isolated devices (filled by the daemon)"));
+  // Forwarding from device interfaces is dropped whatever the MAC; the
+  // input chain uses it.
+  plan.sets.push_back(addressSet(setname::kIsolatedMac, KeyType::EtherAddr,
+                                 "MACs of isolated devices (filled by the daemon)"));
 
   Chain c;
   c.name = kChain;
@@ -73,11 +121,17 @@ Plan failsafePlan(const std::string& table, const std::vector<std::string>& devi
     r.push_back(dropRule(in(Field::Oifname, "devifs"), "failsafe: nothing to a device interface"));
   }
   plan.chains.push_back(std::move(c));
+  // Without a device interface (the configuration is unreadable) the input
+  // hook is left alone: the admin must still reach the gateway to fix it.
+  if (!names.empty()) {
+    plan.sets.push_back(gatewayBase());
+    plan.chains.push_back(inputChain());
+  }
   return plan;
 }
 
 bool isFailsafePlan(const Plan& plan) {
-  return plan.chains.size() == 1 && plan.chains[0].name == kChain;
+  return !plan.chains.empty() && plan.chains.size() <= 2 && plan.chains[0].name == kChain;
 }
 
 }  // namespace ringfence::policy

@@ -93,7 +93,7 @@ size_t deviceElements(const Device& d) {
                    intervalElements(f, select(d.maintenance, Direction::Outbound, false));
     n += addrs * (perAddress + flows);
   }
-  return n;
+  return n + (d.mac ? 1 : 0);  // isolated_mac
 }
 
 // What a rule adds as written: peers x port ranges x the device's addresses.

@@ -220,6 +220,7 @@ struct Plan {
 namespace setname {
 inline constexpr const char* kIsolated4 = "isolated4";
 inline constexpr const char* kIsolated6 = "isolated6";
+inline constexpr const char* kIsolatedMac = "isolated_mac";
 inline constexpr const char* kMaintenance4 = "maintenance4";
 inline constexpr const char* kMaintenance6 = "maintenance6";
 inline constexpr const char* kCount4 = "count4";  // device addresses, with packet counters

@@ -101,7 +101,7 @@ std::vector<Action> ViolationJudge::observe(const Violation& v, WallTime now) {
     case ViolationAction::Alert:
       if (st.alertedAt && now - *st.alertedAt < vp.window) return {};  // one alert per window
       st.alertedAt = now;
-      return {Action{ActionKind::Alert, v.device, reason, "policy", {}}};
+      return {Action{ActionKind::Alert, v.device, reason, "policy", {}, std::nullopt}};
   }
   return {};
 }
@@ -115,8 +115,9 @@ std::optional<Action> ViolationJudge::isolate(const std::string& device, const s
     absorb(iso, *d);
   }
   std::vector<IpAddress> addresses = iso.addresses;
+  std::optional<MacAddress> mac = iso.mac;
   isolations_.emplace(device, std::move(iso));
-  return Action{ActionKind::Isolate, device, reason, by, std::move(addresses)};
+  return Action{ActionKind::Isolate, device, reason, by, std::move(addresses), mac};
 }
 
 std::optional<Action> ViolationJudge::release(const std::string& device, const std::string& reason,
@@ -124,11 +125,12 @@ std::optional<Action> ViolationJudge::release(const std::string& device, const s
   auto it = isolations_.find(device);
   if (it == isolations_.end()) return std::nullopt;
   std::vector<IpAddress> addresses = std::move(it->second.addresses);
+  std::optional<MacAddress> mac = it->second.mac;
   isolations_.erase(it);
   DeviceState& st = devices_[device];
   st.window.clear();  // a released device starts with a clean slate
   st.recentFlows.clear();
-  return Action{ActionKind::Release, device, reason, by, std::move(addresses)};
+  return Action{ActionKind::Release, device, reason, by, std::move(addresses), mac};
 }
 
 std::vector<Action> ViolationJudge::tick(WallTime now) {

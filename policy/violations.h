@@ -74,6 +74,7 @@ struct Action {
   std::string reason;
   std::string by;
   std::vector<IpAddress> addresses;  // Isolate, Release: the addresses cut off or freed
+  std::optional<MacAddress> mac;     // Isolate, Release: the MAC cut off or freed
 };
 
 class ViolationJudge {

@@ -112,7 +112,9 @@ for port in 22 445; do
 done
 expect_true "unknown host, spoofed 169.254.8.8 source: nothing reached the LAN" none_arrived other ll-from-stranger
 sleep 0.3
-expect_true "the 169.254 source was reported as an unknown host" \
+# The isolated pump's MAC is in isolated_mac: its 169.254 packets are cut
+# off as the isolated device's before the unknown-host checks.
+expect_drop "the isolated pump's 169.254 source is cut off by its MAC, not reported as an unknown host" \
   grep -q "unknown host 169.254.7.7 (MAC 02:00:00:00:00:10) on dev0" "$daemon_log"
 expect_true "the stranger's 169.254 source too" grep -q "unknown host 169.254.8.8 (MAC 02:00:00:00:00:77) on dev0" "$daemon_log"
 in_ns other ip addr add 169.254.9.9/16 dev eth0
@@ -235,5 +237,43 @@ expect_pass "the gateway pings a device" in_ns gw ping -c1 -W1 -q 198.51.100.150
 expect_pass "and over IPv6" in_ns gw ping -c1 -W1 -q 2001:db8:100:0:8000::150
 expect_pass "the gateway reaches the monitor's tcp/2575" sh -c "ip netns exec $(lab_ns gw) socat -T2 - TCP:198.51.100.30:2575,connect-timeout=1 </dev/null | grep -q ok"
 expect_pass "the LAN still reaches the gateway's sshd" lab_tcp srv 203.0.113.1 22
+
+echo "# 6. a forged device address to the gateway itself is spoofing, not the device's violation"
+expect_drop "the pump is not isolated before" isolated 198.51.100.10
+v_before=$(dprop pump Violations)
+watch gw spoof-to-gw ip saddr 198.51.100.10 ip daddr 198.51.100.1 tcp dport 22
+scapy stranger "send([IP(src='198.51.100.10', dst='198.51.100.1')/TCP(sport=47000 + i, dport=22, flags='S') for i in range(3)])"
+sleep 0.5
+expect_true "the stranger's SYNs with the pump's address reached the gateway's input ($(arrivals gw spoof-to-gw))" \
+  test "$(arrivals gw spoof-to-gw)" -ge 3
+expect_drop "a SYN to the gateway with the pump's address from the stranger's MAC does not isolate the pump" \
+  isolated 198.51.100.10
+expect_true "it is no violation of the pump ($v_before -> $(dprop pump Violations))" \
+  test "$(dprop pump Violations)" = "$v_before"
+expect_true "it is logged as spoofing" \
+  grep -q "packet with pump's address 198.51.100.10 from MAC 02:00:00:00:00:77 on dev0 dropped" "$daemon_log"
+expect_pass "the pump still works" lab_tcp pump 203.0.113.20 443
+
+echo "# 7. an isolated device that takes another address stays cut off by its MAC"
+sed -i 's/^unknown_devices: .*/unknown_devices: alert/' "$config"
+expect_pass "reload with unknown_devices: alert" ctl reload
+in_ns pump ip addr add 198.51.100.88/25 dev eth0
+watch srv from-new-addr ip saddr 198.51.100.88 tcp dport 443
+newaddr() { local out; out=$(in_ns pump timeout 3 socat -T2 - "TCP:203.0.113.20:443,bind=198.51.100.88,connect-timeout=1" </dev/null 2>/dev/null); [[ $out == *ok* ]]; }
+mac_isolated() { in_ns gw nft list set inet ringfence isolated_mac | grep -q "02:00:00:00:00:10"; }
+expect_pass "not isolated: the pump from an unused address (an unknown host, alert) reaches srv tcp/443" newaddr
+expect_true "isolate the pump" ctl isolate pump --reason "test: a new address"
+expect_true "the pump is isolated" wait_isolated 198.51.100.10
+expect_true "its MAC is in isolated_mac" mac_isolated
+before=$(arrivals srv from-new-addr)
+expect_drop "isolated pump from the unused address: no session to srv tcp/443" newaddr
+scapy pump "send([IP(src='198.51.100.88', dst='203.0.113.20')/TCP(sport=48000 + i, dport=443, flags='S') for i in range(3)])"
+sleep 0.3
+expect_true "nothing from the new address arrived ($before -> $(arrivals srv from-new-addr))" \
+  test "$(arrivals srv from-new-addr)" = "$before"
+expect_true "release the pump" ctl release pump --reason "test: done"
+expect_drop "release removes the MAC from isolated_mac" mac_isolated
+expect_pass "released: the unused address reaches srv again" newaddr
+in_ns pump ip addr del 198.51.100.88/25 dev eth0
 
 lab_summary

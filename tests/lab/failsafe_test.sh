@@ -48,6 +48,7 @@ lab_host srv lan0 203.0.113.20
 lab_host other lan0 203.0.113.99
 for h in srv other office; do lab_listen "$h" tcp 443; done
 lab_listen pump tcp 8080
+lab_listen gw tcp 2222   # a service of the gateway itself
 sleep 0.3
 
 M=(io.ringfence.Gateway1 /io/ringfence/Gateway1 io.ringfence.Gateway1.Manager)
@@ -190,6 +191,9 @@ start_daemon && {
   expect_drop "[failsafe] Isolate of an unknown device fails" busctl --address="$bus" call "${M[@]}" Isolate ss ws test
   expect_true "[failsafe] and the daemon still answers" is 's "failsafe"' prop PolicyState
   expect_true "[failsafe] the failsafe logs what it drops" has 'prefix "ringfence failsafe "' in_ns gw nft list table inet ringfence
+  expect_drop "[failsafe] device -> the gateway's own tcp/2222 on dev0" lab_tcp ws 198.51.100.1 2222
+  expect_drop "[failsafe] unknown host -> the gateway's own tcp/2222" lab_tcp stranger 198.51.100.1 2222
+  expect_pass "[failsafe] the LAN still reaches the gateway's tcp/2222" lab_tcp srv 203.0.113.1 2222
   echo "# the policy fixed, SIGHUP"
   use_good_policy
   kill -HUP "$DAEMON"; sleep 1
@@ -208,6 +212,8 @@ start_daemon --state-dir "$work/state2" && {
   failsafe_checks config
   expect_drop "[config] LAN -> other network dropped too" lab_tcp srv 198.51.100.130 443
   expect_drop "[config] other network -> LAN dropped too" lab_tcp office 203.0.113.20 443
+  expect_pass "[config] the gateway's own services are left alone: the admin can fix it" \
+    lab_tcp ws 198.51.100.1 2222
   echo "# kill -9 in failsafe"
   kill -9 "$DAEMON"; wait "$DAEMON" 2>/dev/null; DAEMON=
   expect_true "[killed] the table stays" table_present

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "policy/chains.h"
 #include "policy/loader.h"
 #include "policy/nft_text.h"
 #include "tests/support/temp_dir.h"
@@ -95,9 +96,10 @@ TEST(Compiler, RunTimeElementsPerDevice) {
   Plan plan = compilePlan(loadOk(RINGFENCE_TEST_DATA "/golden/ringfence.yaml"));
   const DeviceElements* pump = plan.findDevice("a-pump");
   ASSERT_TRUE(pump);
-  ASSERT_EQ(pump->isolation.size(), 2u);
+  ASSERT_EQ(pump->isolation.size(), 3u);
   EXPECT_EQ(pump->isolation[0].first, "isolated4");
   EXPECT_EQ(pump->isolation[1].first, "isolated6");
+  EXPECT_EQ(pump->isolation[2].first, "isolated_mac");
   std::vector<std::string> maint;
   for (const auto& [set, e] : pump->maintenance)
     maint.push_back(set + " " + renderElementKey(*plan.findSet(set), e));
@@ -148,6 +150,80 @@ TEST(Compiler, IsDeterministic) {
   EXPECT_EQ(renderNft(compilePlan(p)), renderNft(compilePlan(p)));
 }
 
+const Chain* chainNamed(const Plan& plan, const std::string& name) {
+  for (const Chain& c : plan.chains)
+    if (c.name == name) return &c;
+  ADD_FAILURE() << "no chain " << name;
+  return nullptr;
+}
+
+// A forged device address is judged as spoofing before anything can charge
+// it to the device: in both base chains the jump to the shared spoof chain
+// comes before the first rule that logs.
+TEST(Compiler, BothBaseChainsCheckSpoofingBeforeAnyViolation) {
+  Plan plan = compilePlan(loadOk(RINGFENCE_TEST_DATA "/golden/ringfence.yaml"));
+  const Chain* spoof = chainNamed(plan, "spoof");
+  ASSERT_TRUE(spoof);
+  EXPECT_FALSE(spoof->base);
+  EXPECT_EQ(spoof->rules.size(), 6u);
+  for (const char* name : {"forward", "input"}) {
+    const Chain* c = chainNamed(plan, name);
+    ASSERT_TRUE(c);
+    size_t jumpAt = c->rules.size(), firstLog = c->rules.size(),
+           firstJumpToChecks = c->rules.size();
+    for (size_t i = 0; i < c->rules.size(); ++i) {
+      const PlanRule& r = c->rules[i];
+      bool logs = false;
+      for (const Expr& e : r.exprs) logs = logs || std::holds_alternative<Log>(e);
+      if (logs && firstLog == c->rules.size()) firstLog = i;
+      if (r.verdict.kind == VerdictKind::Jump && r.verdict.chain == "spoof") jumpAt = i;
+      if (r.verdict.kind == VerdictKind::Jump && r.verdict.chain != "spoof" &&
+          r.verdict.chain.rfind("isolated_", 0) != 0 && firstJumpToChecks == c->rules.size())
+        firstJumpToChecks = i;
+    }
+    ASSERT_LT(jumpAt, c->rules.size()) << name;
+    EXPECT_LT(jumpAt, firstLog) << name;
+    EXPECT_LT(jumpAt, firstJumpToChecks) << name;
+  }
+}
+
+// The inbound limit is spent by allowed flows only: forbidden SYNs from a
+// LAN scanner must not starve a device's allowed and critical inbound flows.
+TEST(Compiler, InboundLimitCountsOnlyAllowedFlowsAfterTheCriticalOnes) {
+  Plan plan = compilePlan(loadOk(RINGFENCE_TEST_DATA "/golden/ringfence.yaml"));
+  auto limitAt = [](const Chain& c) {
+    for (size_t i = 0; i < c.rules.size(); ++i) {
+      for (const Expr& e : c.rules[i].exprs)
+        if (std::holds_alternative<LimitByMap>(e)) return i;
+    }
+    return c.rules.size();
+  };
+  for (const char* fam : {"4", "6"}) {
+    const Chain* in = chainNamed(plan, std::string("in") + fam);
+    ASSERT_TRUE(in);
+    size_t at = limitAt(*in);
+    ASSERT_LT(at, in->rules.size());
+    const std::string limitRule = renderRule(in->rules[at]);
+    EXPECT_NE(limitRule.find("@allow_in" + std::string(fam) + " "), std::string::npos) << limitRule;
+    EXPECT_EQ(in->rules[at].verdict.kind, VerdictKind::Drop);
+    bool criticalBefore = false;
+    for (size_t i = 0; i < at; ++i)
+      criticalBefore =
+          criticalBefore || renderRule(in->rules[i]).find("@critical_in") != std::string::npos;
+    EXPECT_TRUE(criticalBefore) << "the limit comes after the critical flows";
+    const Chain* shard = chainNamed(plan, rangeChainName(std::string("in") + fam, 3));
+    ASSERT_TRUE(shard);
+    at = limitAt(*shard);
+    ASSERT_EQ(at, 0u);
+    EXPECT_NE(renderRule(shard->rules[0]).find(rangeSetName(std::string("allow_in") + fam, 3)),
+              std::string::npos);
+    EXPECT_EQ(shard->rules.size(), 3u);
+    const Chain* out = chainNamed(plan, std::string("out") + fam);
+    ASSERT_TRUE(out);
+    EXPECT_EQ(limitAt(*out), out->rules.size()) << "no limit on outbound flows";
+  }
+}
+
 // gateway_services (an extension): what devices may reach on the gateway itself.
 TEST(Compiler, GatewayServicesBecomeTheInputChainsSet) {
   test::TempDir dir;
@@ -184,7 +260,7 @@ namespace {
 TEST(IsolationElements, OneAddressElementPerAddressCommentedWithTheDevice) {
   auto v4 = *parseIpAddress("198.51.100.10");
   auto v6 = *parseIpAddress("2001:db8:100::10");
-  auto elements = isolationElements("pump", {v6, v4});
+  auto elements = isolationElements("pump", {v6, v4}, std::nullopt);
   ASSERT_EQ(elements.size(), 2u);
   EXPECT_EQ(elements[0].first, "isolated4") << "IPv4 first, as the compiler orders them";
   EXPECT_EQ(elements[0].second.low, std::vector<uint8_t>({198, 51, 100, 10}));
@@ -192,8 +268,59 @@ TEST(IsolationElements, OneAddressElementPerAddressCommentedWithTheDevice) {
   EXPECT_EQ(elements[1].first, "isolated6");
   EXPECT_EQ(elements[1].second.low.size(), 16u);
   std::string longName(300, 'x');
-  EXPECT_EQ(isolationElements(longName, {v4})[0].second.comment.size(), kMaxIsolationComment)
+  EXPECT_EQ(isolationElements(longName, {v4}, std::nullopt)[0].second.comment.size(),
+            kMaxIsolationComment)
       << "a name from a hand-edited state file cannot overflow the element's userdata";
+}
+
+// An isolated device that takes another address is still cut off by its MAC:
+// the isolation's elements include it, so the daemon adds it on isolation
+// and removes it on release like the address elements.
+TEST(IsolationElements, TheMacOfTheIsolationToo) {
+  auto v4 = *parseIpAddress("198.51.100.10");
+  auto mac = *parseMac("02:00:00:00:00:10");
+  auto elements = isolationElements("pump", {v4}, mac);
+  ASSERT_EQ(elements.size(), 2u);
+  EXPECT_EQ(elements[1].first, setname::kIsolatedMac);
+  EXPECT_EQ(elements[1].second.low, std::vector<uint8_t>({2, 0, 0, 0, 0, 0x10}));
+  EXPECT_EQ(elements[1].second.comment, "pump");
+  auto macOnly = isolationElements("pump", {}, mac);
+  ASSERT_EQ(macOnly.size(), 1u);
+  EXPECT_EQ(macOnly[0].first, setname::kIsolatedMac);
+}
+
+TEST(Compiler, AMacBoundDevicesIsolationElementsIncludeItsMac) {
+  test::TempDir dir;
+  dir.write("p/a.yaml",
+            "device: a\nidentity:\n  addresses: [198.51.100.1]\n  mac: \"02:00:00:00:00:01\"\n");
+  dir.write("p/b.yaml", "device: b\nidentity:\n  addresses: [198.51.100.2]\n");
+  std::string config = dir.write("ringfence.yaml", "profiles: p\n");
+  Plan plan = compilePlan(loadOk(config));
+  const SetDef* set = plan.findSet(setname::kIsolatedMac);
+  ASSERT_NE(set, nullptr);
+  EXPECT_EQ(set->key, std::vector<KeyType>{KeyType::EtherAddr});
+  EXPECT_TRUE(set->elements.empty()) << "filled by the daemon";
+  const DeviceElements* a = plan.findDevice("a");
+  const DeviceElements* b = plan.findDevice("b");
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(a->isolation.size(), 2u);
+  EXPECT_EQ(a->isolation[1].first, setname::kIsolatedMac);
+  EXPECT_EQ(b->isolation.size(), 1u);
+  // Forward and input drop an isolated MAC with an address that is not isolated.
+  for (const char* name : {"forward", "input"}) {
+    const Chain* c = chainNamed(plan, name);
+    ASSERT_TRUE(c);
+    int found = 0;
+    for (const PlanRule& r : c->rules) {
+      std::string text = renderRule(r);
+      if (text.rfind("ether saddr @isolated_mac ", 0) == 0 &&
+          text.find("@isolated") != std::string::npos &&
+          text.find("log prefix \"ringfence isolated out \"") != std::string::npos &&
+          r.verdict.kind == VerdictKind::Drop)
+        ++found;
+    }
+    EXPECT_EQ(found, 2) << name;
+  }
 }
 
 }  // namespace

@@ -187,6 +187,9 @@ TEST_F(Follow, AnIsolationRecordsTheAddressesAndMacOfTheDevice) {
   auto r = j.release("pump", "done", "uid:0");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->addresses, a->addresses) << "a release frees exactly what was cut off";
+  ASSERT_TRUE(a->mac) << "the MAC is cut off too";
+  EXPECT_EQ(toString(*a->mac), "02:00:00:00:00:10");
+  EXPECT_EQ(r->mac, a->mac) << "and freed on release";
 }
 
 TEST_F(Follow, ARenamedDeviceKeepsItsIsolationUnderTheNewName) {
