@@ -38,7 +38,19 @@ void Manager::stamp() {
 
 int Manager::run() {
   auto started = Clock::now();
-  auto onDisk = load("start");
+  // An exception while loading is a refused policy like any other: the last
+  // good one or the failsafe applies, never an exit with nothing in force.
+  std::expected<Loaded, Refused> onDisk = std::unexpected(Refused{});
+  try {
+    onDisk = load("start");
+  } catch (const std::exception& ex) {
+    std::string why = std::string("loading failed: ") + ex.what();
+    log(LogLevel::Error, "policy-refused", "start: policy refused: " + why);
+    Refused failed;
+    failed.errors.push_back(why);
+    if (options_.load.stateDir) failed.config.stateDir = *options_.load.stateDir;
+    onDisk = std::unexpected(std::move(failed));
+  }
   std::optional<Refused> refused;
   std::optional<Loaded> loaded;
   if (onDisk) {
