@@ -2,6 +2,8 @@
 
 #include <net/if.h>
 
+#include <cerrno>
+
 #include "daemon/log.h"
 #include "netlink/conntrack.h"
 #include "netlink/set_elements.h"
@@ -107,9 +109,21 @@ void Containment::restoreFromKernel(const std::string& table) {
   }
   for (policy::Family family : {policy::Family::V4, policy::Family::V6}) {
     bool v4 = family == policy::Family::V4;
-    auto elements = netlink::readSetElements(
-        *socket, table, v4 ? policy::setname::kIsolated4 : policy::setname::kIsolated6);
-    if (!elements) continue;  // no table yet: nothing to keep
+    const char* set = v4 ? policy::setname::kIsolated4 : policy::setname::kIsolated6;
+    auto elements = netlink::readSetElements(*socket, table, set);
+    if (!elements && elements.error().error != ENOENT)
+      elements = netlink::readSetElements(*socket, table, set);  // once more
+    if (!elements) {
+      // No table (or set) yet: nothing to keep. Anything else is loud.
+      if (elements.error().error != ENOENT) {
+        log(LogLevel::Error, "netlink-error",
+            "cannot read the isolated addresses of set " + std::string(set) + " in table " + table +
+                ": " + elements.error().message() +
+                "; an isolation in the kernel that never reached " + store_.path() +
+                " may be lost (those saved there stay in force)");
+      }
+      continue;
+    }
     for (const netlink::KernelElement& e : *elements) {
       policy::IpAddress a{family, {}};
       if (e.key.size() < a.size()) continue;
