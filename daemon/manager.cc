@@ -226,6 +226,8 @@ int Manager::onTimer(sd_event_source*, uint64_t, void* self) noexcept {
   try {
     auto* m = static_cast<Manager*>(self);
     m->containment_->onTime(policy::WallClock::now());
+    if (m->lastGoodRetryAt_ && *m->lastGoodRetryAt_ <= policy::WallClock::now())
+      m->writeLastGood(true);
     m->expireMaintenance(policy::WallClock::now());
     m->armTimer();
   } catch (const std::exception& ex) {
@@ -236,6 +238,7 @@ int Manager::onTimer(sd_event_source*, uint64_t, void* self) noexcept {
 
 void Manager::armTimer() {
   std::optional<policy::WallTime> next = containment_->nextDeadline();
+  if (lastGoodRetryAt_ && (!next || *lastGoodRetryAt_ < *next)) next = lastGoodRetryAt_;
   for (const auto& [device, until] : maintenance_) {
     if (!next || until < *next) next = until;
   }

@@ -22,7 +22,9 @@ uint32_t Manager::deviceCount() const {
 }
 
 std::string Manager::stateSaveError() const {
-  return containment_ ? containment_->stateSaveError() : std::string();
+  std::string isolations = containment_ ? containment_->stateSaveError() : std::string();
+  if (lastGoodError_.empty()) return isolations;
+  return isolations + (isolations.empty() ? "" : "; ") + lastGoodError_;
 }
 
 namespace {
