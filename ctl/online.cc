@@ -159,8 +159,8 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
           << "devices:    " << p["DeviceCount"] << " (" << p["IsolatedCount"] << " isolated)\n"
           << "violations: " << p["ViolationsTotal"] << " since the daemon started\n";
       if (!p["StateSaveError"].empty())
-        out << "saved:      NO: isolations in force in the kernel are NOT saved: "
-            << p["StateSaveError"] << " (retrying)\n";
+        out << "saved:      NO: in force in the kernel but NOT saved: " << p["StateSaveError"]
+            << " (retrying)\n";
     }
     return kExitOk;
   }

@@ -2,6 +2,8 @@
 
 #include <net/if.h>
 
+#include <cerrno>
+
 #include "daemon/log.h"
 #include "netlink/conntrack.h"
 #include "netlink/set_elements.h"
@@ -107,9 +109,21 @@ void Containment::restoreFromKernel(const std::string& table) {
   }
   for (policy::Family family : {policy::Family::V4, policy::Family::V6}) {
     bool v4 = family == policy::Family::V4;
-    auto elements = netlink::readSetElements(
-        *socket, table, v4 ? policy::setname::kIsolated4 : policy::setname::kIsolated6);
-    if (!elements) continue;  // no table yet: nothing to keep
+    const char* set = v4 ? policy::setname::kIsolated4 : policy::setname::kIsolated6;
+    auto elements = netlink::readSetElements(*socket, table, set);
+    if (!elements && elements.error().error != ENOENT)
+      elements = netlink::readSetElements(*socket, table, set);  // once more
+    if (!elements) {
+      // No table (or set) yet: nothing to keep. Anything else is loud.
+      if (elements.error().error != ENOENT) {
+        log(LogLevel::Error, "netlink-error",
+            "cannot read the isolated addresses of set " + std::string(set) + " in table " + table +
+                ": " + elements.error().message() +
+                "; an isolation in the kernel that never reached " + store_.path() +
+                " may be lost (those saved there stay in force)");
+      }
+      continue;
+    }
     for (const netlink::KernelElement& e : *elements) {
       policy::IpAddress a{family, {}};
       if (e.key.size() < a.size()) continue;
@@ -288,7 +302,7 @@ void Containment::onViolation(const netlink::LoggedPacket& p, const std::string&
     recent.push_back(std::move(r));
     if (recent.size() > kRecentViolations) recent.pop_front();
   }
-  for (const policy::Action& a : actions) perform(a);
+  for (const policy::Action& a : actions) (void)perform(a);  // a refusal is logged and retried
 }
 
 void Containment::onProbe(const netlink::LoggedPacket& p, const std::string& device, bool dropped,
@@ -371,8 +385,29 @@ void Containment::saveLearned() {
 }
 
 void Containment::onTime(policy::WallTime now) {
-  for (const policy::Action& a : judge_->tick(now)) perform(a);
-  if (retryAt_ && *retryAt_ <= now) retrySave();
+  for (const policy::Action& a : judge_->tick(now)) (void)perform(a);
+  if (retryAt_ && *retryAt_ <= now) {
+    retryKernel();
+    retrySave();
+  }
+}
+
+void Containment::retryKernel() {
+  std::map<std::string, policy::Action> pending;
+  pending.swap(kernelPending_);
+  for (auto& [device, a] : pending) {
+    bool isolate = a.kind == policy::ActionKind::Isolate;
+    auto applied = applyIsolation(a, isolate);
+    if (!applied) {
+      kernelPending_.emplace(device, std::move(a));
+      continue;
+    }
+    log(LogLevel::Info, "isolation-applied",
+        std::string(isolate ? "isolation" : "release") + " of " + device +
+            " is now in force in the kernel",
+        device);
+  }
+  if (!kernelPending_.empty()) retryAt_ = policy::WallClock::now() + kRetrySave;
 }
 
 void Containment::reportLoss(uint64_t lostBatches) {
@@ -381,23 +416,27 @@ void Containment::reportLoss(uint64_t lostBatches) {
           " times (receive buffer full); violations in them were not counted");
 }
 
-bool Containment::isolate(const std::string& device, const std::string& reason,
-                          const std::string& by, policy::WallTime now) {
+Containment::ChangeResult Containment::isolate(const std::string& device, const std::string& reason,
+                                               const std::string& by, policy::WallTime now) {
   auto a = judge_->isolate(device, reason, by, now);
-  if (a) perform(*a);
-  return a.has_value();
+  if (!a) return false;
+  if (auto done = perform(*a); !done) return std::unexpected(done.error());
+  return true;
 }
 
-bool Containment::release(const std::string& device, const std::string& reason,
-                          const std::string& by) {
+Containment::ChangeResult Containment::release(const std::string& device, const std::string& reason,
+                                               const std::string& by) {
   auto a = judge_->release(device, reason, by);
-  if (a) perform(*a);
-  return a.has_value();
+  if (!a) return false;
+  if (auto done = perform(*a); !done) return std::unexpected(done.error());
+  return true;
 }
 
-bool Containment::applyIsolation(const policy::Action& a, bool isolate) {
+std::expected<void, std::string> Containment::applyIsolation(const policy::Action& a,
+                                                             bool isolate) {
   const policy::Plan* running = enforcer_.running();
-  if (!running) return false;
+  // Nothing in force yet: the first apply puts every isolation into the plan.
+  if (!running) return {};
   // Addresses that another isolation still holds stay in the kernel.
   std::set<policy::IpAddress> held;
   std::set<policy::MacAddress> heldMacs;
@@ -422,31 +461,45 @@ bool Containment::applyIsolation(const policy::Action& a, bool isolate) {
   Enforcer::Elements none;
   auto applied =
       isolate ? enforcer_.changeElements(change, none) : enforcer_.changeElements(none, change);
-  if (!applied) {
-    log(LogLevel::Error, "apply-failed",
-        "cannot change isolation of " + a.device + ": " + applied.error(), a.device);
-    return false;
-  }
+  if (!applied) return std::unexpected(applied.error());
   if (isolate && !a.addresses.empty()) {
     auto cut = netlink::deleteConntrackFlows(a.addresses, policy::kCtMarkCritical);
     if (!cut)
       log(LogLevel::Error, "conntrack-error",
           "cannot cut live flows of " + a.device + ": " + cut.error(), a.device);
   }
-  return true;
+  return {};
 }
 
-void Containment::perform(const policy::Action& a) {
+std::expected<void, std::string> Containment::perform(const policy::Action& a) {
+  std::expected<void, std::string> applied;
+  auto refused = [&](const char* what, const char* meanwhile) {
+    kernelPending_.insert_or_assign(a.device, a);
+    retryAt_ = policy::WallClock::now() + kRetrySave;
+    log(LogLevel::Error, "apply-failed",
+        std::string(what) + " of " + a.device +
+            " is NOT in force in the kernel: " + applied.error() + "; " + meanwhile +
+            "; retrying every " + std::to_string(kRetrySave.count()) + "s and at the next apply",
+        a.device);
+  };
   switch (a.kind) {
     case policy::ActionKind::Isolate:
-      applyIsolation(a, true);
+      applied = applyIsolation(a, true);
+      if (applied)
+        kernelPending_.erase(a.device);
+      else
+        refused("isolation", "it stays recorded and saved");
       save("isolation of " + a.device);
       log(LogLevel::Warning, "device-isolated",
           "device " + a.device + " isolated by " + a.by + ": " + a.reason, a.device);
       if (events_) events_->isolated(a.device, a.reason, a.by);
       break;
     case policy::ActionKind::Release:
-      applyIsolation(a, false);
+      applied = applyIsolation(a, false);
+      if (applied)
+        kernelPending_.erase(a.device);
+      else
+        refused("release", "the kernel still isolates it");
       save("release of " + a.device);
       log(LogLevel::Info, "device-released",
           "device " + a.device + " released by " + a.by + ": " + a.reason, a.device);
@@ -456,6 +509,7 @@ void Containment::perform(const policy::Action& a) {
       log(LogLevel::Warning, "alert", "ALERT for " + a.device + ": " + a.reason, a.device);
       break;
   }
+  return applied;
 }
 
 void Containment::save(const std::string& what) {
@@ -473,7 +527,7 @@ void Containment::save(const std::string& what) {
     }
   } else {
     saveError_.clear();
-    retryAt_.reset();
+    if (kernelPending_.empty()) retryAt_.reset();
     if (!before.empty()) {
       log(LogLevel::Info, "state-saved",
           "isolations saved to " + store_.path() + " (" + std::to_string(all.size()) +

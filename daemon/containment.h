@@ -75,10 +75,17 @@ class Containment {
     return it == probes_.end() ? 0 : it->second.count;
   }
 
-  // By hand (D-Bus, ctl); false when nothing changed.
-  bool isolate(const std::string& device, const std::string& reason, const std::string& by,
-               policy::WallTime now);
-  bool release(const std::string& device, const std::string& reason, const std::string& by);
+  // By hand (D-Bus, ctl): true when done, false when nothing changed, and
+  // the kernel's reason when it refused the change. The change is recorded
+  // (and saved) even then: an isolation stays in force in the daemon, is put
+  // into the kernel by the next apply or reassert, and onTime retries the
+  // kernel change every kRetrySave until it holds.
+  using ChangeResult = std::expected<bool, std::string>;
+  ChangeResult isolate(const std::string& device, const std::string& reason, const std::string& by,
+                       policy::WallTime now);
+  ChangeResult release(const std::string& device, const std::string& reason, const std::string& by);
+  // Devices whose last isolation or release the kernel refused (retried).
+  size_t kernelChangesPending() const { return kernelPending_.size(); }
 
   // The last kRecentViolations counted violations of the device, oldest first.
   static constexpr size_t kRecentViolations = 20;
@@ -96,8 +103,10 @@ class Containment {
   void setEvents(GatewayEvents* events) { events_ = events; }
 
  private:
-  void perform(const policy::Action& action);
-  bool applyIsolation(const policy::Action& action, bool isolate);
+  // The kernel's reason when it refused the change (logged, and retried).
+  std::expected<void, std::string> perform(const policy::Action& action);
+  std::expected<void, std::string> applyIsolation(const policy::Action& action, bool isolate);
+  void retryKernel();
   // `what` says which change is in force but not saved ("isolation of X").
   void save(const std::string& what);
   void logFollow(const policy::FollowResult& follow);
@@ -114,6 +123,8 @@ class Containment {
   std::vector<std::pair<policy::IpAddress, std::string>> kernelIsolated_;  // address, comment
   std::string saveError_;
   std::optional<policy::WallTime> retryAt_;
+  // Isolations and releases the kernel refused, by device, retried by onTime.
+  std::map<std::string, policy::Action> kernelPending_;
   std::optional<policy::ViolationJudge> judge_;
   std::map<policy::IpAddress, std::string> owners_;
   std::set<std::string> unknownReported_;

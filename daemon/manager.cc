@@ -38,7 +38,19 @@ void Manager::stamp() {
 
 int Manager::run() {
   auto started = Clock::now();
-  auto onDisk = load("start");
+  // An exception while loading is a refused policy like any other: the last
+  // good one or the failsafe applies, never an exit with nothing in force.
+  std::expected<Loaded, Refused> onDisk = std::unexpected(Refused{});
+  try {
+    onDisk = load("start");
+  } catch (const std::exception& ex) {
+    std::string why = std::string("loading failed: ") + ex.what();
+    log(LogLevel::Error, "policy-refused", "start: policy refused: " + why);
+    Refused failed;
+    failed.errors.push_back(why);
+    if (options_.load.stateDir) failed.config.stateDir = *options_.load.stateDir;
+    onDisk = std::unexpected(std::move(failed));
+  }
   std::optional<Refused> refused;
   std::optional<Loaded> loaded;
   if (onDisk) {
@@ -214,6 +226,8 @@ int Manager::onTimer(sd_event_source*, uint64_t, void* self) noexcept {
   try {
     auto* m = static_cast<Manager*>(self);
     m->containment_->onTime(policy::WallClock::now());
+    if (m->lastGoodRetryAt_ && *m->lastGoodRetryAt_ <= policy::WallClock::now())
+      m->writeLastGood(true);
     m->expireMaintenance(policy::WallClock::now());
     m->armTimer();
   } catch (const std::exception& ex) {
@@ -224,6 +238,7 @@ int Manager::onTimer(sd_event_source*, uint64_t, void* self) noexcept {
 
 void Manager::armTimer() {
   std::optional<policy::WallTime> next = containment_->nextDeadline();
+  if (lastGoodRetryAt_ && (!next || *lastGoodRetryAt_ < *next)) next = lastGoodRetryAt_;
   for (const auto& [device, until] : maintenance_) {
     if (!next || until < *next) next = until;
   }

@@ -16,6 +16,7 @@
 #include "daemon/containment.h"
 #include "daemon/enforcer.h"
 #include "daemon/gateway.h"
+#include "daemon/last_good.h"
 #include "daemon/neighbours.h"
 #include "daemon/options.h"
 #include "daemon/packet_counters.h"
@@ -95,7 +96,10 @@ class Manager final : public Gateway {
   }
   // The last good policy saved in `stateDir` (std::nullopt, logged, if none is usable).
   std::optional<Loaded> loadLastGood(const std::string& stateDir);
-  void saveLastGood(const policy::PolicySources& sources);  // a failure is logged, not returned
+  // A failure is logged, shown in StateSaveError and retried every
+  // Containment::kRetrySave (a newer policy applied meanwhile replaces it).
+  void saveLastGood(const policy::PolicySources& sources);
+  void writeLastGood(bool retry);
   // At start: puts `loaded` in force (with every isolation); the kernel's refusal otherwise.
   std::expected<void, std::string> startWith(Loaded loaded);
   // At start: `loaded` (from disk, or the last good one when `refused`), else
@@ -160,6 +164,9 @@ class Manager final : public Gateway {
   Neighbours neighbours_;                                // pins after every apply
   mutable PacketCounters counters_;                      // a cache of the kernel's figures
   std::unique_ptr<BusService> bus_;
+  std::optional<LastGoodPolicy> lastGoodUnsaved_;  // the last good policy a write failed for
+  std::string lastGoodError_;                      // "FILE: why" while it is not saved
+  std::optional<policy::WallTime> lastGoodRetryAt_;
   // One reload at a time: its worker reads and compiles, the loop applies.
   struct ReloadJob {
     std::optional<LoadOutcome> outcome;  // written by the worker before it signals

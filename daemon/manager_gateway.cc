@@ -22,7 +22,9 @@ uint32_t Manager::deviceCount() const {
 }
 
 std::string Manager::stateSaveError() const {
-  return containment_ ? containment_->stateSaveError() : std::string();
+  std::string isolations = containment_ ? containment_->stateSaveError() : std::string();
+  if (lastGoodError_.empty()) return isolations;
+  return isolations + (isolations.empty() ? "" : "; ") + lastGoodError_;
 }
 
 namespace {
@@ -125,10 +127,11 @@ std::expected<void, MutationError> Manager::isolate(const std::string& name,
   if (!policy_->findDevice(name)) return std::unexpected(MutationError::NoSuchDevice);
   log(LogLevel::Info, "isolate-request",
       "isolation of " + name + " requested by " + by + ": " + reason, name);
-  if (!containment_->isolate(name, reason, by, policy::WallClock::now())) {
-    return std::unexpected(MutationError::NothingToDo);
-  }
-  armTimer();  // an automatic release, or a retry of a state write that failed
+  auto done = containment_->isolate(name, reason, by, policy::WallClock::now());
+  armTimer();  // an automatic release, or a retry of a kernel change or a state write
+  // A refusal is logged by containment; the isolation stays recorded.
+  if (!done) return std::unexpected(MutationError::Failed);
+  if (!*done) return std::unexpected(MutationError::NothingToDo);
   return {};
 }
 
@@ -140,8 +143,10 @@ std::expected<void, MutationError> Manager::release(const std::string& name,
   if (!known) return std::unexpected(MutationError::NoSuchDevice);
   log(LogLevel::Info, "release-request",
       "release of " + name + " requested by " + by + ": " + reason, name);
-  if (!containment_->release(name, reason, by)) return std::unexpected(MutationError::NothingToDo);
+  auto done = containment_->release(name, reason, by);
   armTimer();
+  if (!done) return std::unexpected(MutationError::Failed);
+  if (!*done) return std::unexpected(MutationError::NothingToDo);
   return {};
 }
 

@@ -2,6 +2,8 @@
 // time (element timeouts), and carried over whenever the table is written
 // again (a reload, a rebuilt or tampered table, a restart), with the time
 // each window has left.
+#include <cerrno>
+
 #include "daemon/log.h"
 #include "daemon/manager.h"
 #include "netlink/set_elements.h"
@@ -113,12 +115,31 @@ void Manager::endOrphanedMaintenance() {
 
 void Manager::restoreMaintenance(const std::string& table, policy::WallTime now) {
   auto socket = netlink::NftSocket::open();
-  if (!socket) return;
+  if (!socket) {
+    log(LogLevel::Error, "netlink-error",
+        "cannot read the maintenance windows of the table in the kernel: " +
+            socket.error().message() +
+            "; windows still open there are not tracked (they "
+            "close on time in the kernel, but are not reported)");
+    return;
+  }
   for (policy::Family family : {policy::Family::V4, policy::Family::V6}) {
     bool v4 = family == policy::Family::V4;
-    auto elements = netlink::readSetElements(
-        *socket, table, v4 ? policy::setname::kMaintenance4 : policy::setname::kMaintenance6);
-    if (!elements) continue;  // no table yet: nothing was open
+    const char* set = v4 ? policy::setname::kMaintenance4 : policy::setname::kMaintenance6;
+    auto elements = netlink::readSetElements(*socket, table, set);
+    if (!elements && elements.error().error != ENOENT)
+      elements = netlink::readSetElements(*socket, table, set);  // once more
+    if (!elements) {
+      // No table (or set) yet: nothing was open. Anything else is loud.
+      if (elements.error().error != ENOENT) {
+        log(LogLevel::Error, "netlink-error",
+            "cannot read the maintenance windows of set " + std::string(set) + " in table " +
+                table + ": " + elements.error().message() +
+                "; windows still open there are not tracked (they close on time in the kernel, "
+                "but are not reported)");
+      }
+      continue;
+    }
     for (const netlink::KernelElement& e : *elements) {
       policy::IpAddress device{family, {}};  // the key's first field
       if (e.expiresInMs == 0 || e.key.size() < device.size()) continue;

@@ -132,18 +132,34 @@ std::optional<Manager::Loaded> Manager::loadLastGood(const std::string& stateDir
 }
 
 void Manager::saveLastGood(const policy::PolicySources& sources) {
+  lastGoodUnsaved_ = LastGoodPolicy{sources, generation_, policy::sourcesHash(sources), loadedAt_};
+  writeLastGood(false);
+}
+
+void Manager::writeLastGood(bool retry) {
+  if (!lastGoodUnsaved_) return;
   LastGoodStore store(stateDir_);
-  LastGoodPolicy lg{sources, generation_, policy::sourcesHash(sources), loadedAt_};
-  if (auto saved = store.save(lg); !saved) {
-    log(LogLevel::Error, "last-good-unsaved",
-        "CANNOT SAVE THE LAST GOOD POLICY: " + saved.error() +
-            "; the policy stays applied, but after a restart with a refused policy an older "
-            "saved one (or the failsafe) would be enforced");
-    return;
+  std::string before = lastGoodError_;
+  if (auto saved = store.save(*lastGoodUnsaved_); !saved) {
+    bool named = saved.error().find(store.path()) != std::string::npos;
+    lastGoodError_ = named ? saved.error() : store.path() + ": " + saved.error();
+    lastGoodRetryAt_ = policy::WallClock::now() + Containment::kRetrySave;
+    if (!retry || before != lastGoodError_) {
+      log(LogLevel::Error, "last-good-unsaved",
+          "CANNOT SAVE THE LAST GOOD POLICY: " + saved.error() +
+              "; the policy stays applied, but after a restart with a refused policy an older "
+              "saved one (or the failsafe) would be enforced; retrying every " +
+              std::to_string(Containment::kRetrySave.count()) + "s");
+    }
+  } else {
+    lastGoodError_.clear();
+    lastGoodRetryAt_.reset();
+    log(before.empty() ? LogLevel::Debug : LogLevel::Info, "last-good-saved",
+        "last good policy saved in " + store.path() + " (generation " +
+            std::to_string(lastGoodUnsaved_->generation) + ")");
+    lastGoodUnsaved_.reset();
   }
-  log(LogLevel::Debug, "last-good-saved",
-      "last good policy saved in " + store.path() + " (generation " + std::to_string(generation_) +
-          ")");
+  if (bus_ && before != lastGoodError_) bus_->stateSaveChanged();
 }
 
 std::expected<void, std::string> Manager::startWith(Loaded loaded) {

@@ -47,23 +47,41 @@ void Manager::reloadAsync(std::function<void(const ReloadResult&)> done) {
   startReloadWorker();
 }
 
+// The job is published only once its thread runs: a thread that cannot be
+// created answers the waiters with an error and leaves no job behind (a job
+// without a thread would make every later reload wait for it forever).
 void Manager::startReloadWorker() {
   beginReload();
-  reloadJob_ = std::make_unique<ReloadJob>();
-  ReloadJob* job = reloadJob_.get();
   int fd = reloadFd_;
-  job->worker = std::jthread([job, fd, options = options_.load]() noexcept {
-    try {
-      job->outcome = loadFiles(options);
-    } catch (const std::exception& ex) {
-      LoadOutcome failed;
-      failed.diagnostics.error({"ringfenced", 0, 0}, std::string("loading failed: ") + ex.what());
-      job->outcome = std::move(failed);
+  try {
+    auto job = std::make_unique<ReloadJob>();
+    ReloadJob* running = job.get();
+    job->worker = std::jthread([running, fd, options = options_.load]() noexcept {
+      try {
+        running->outcome = loadFiles(options);
+      } catch (const std::exception& ex) {
+        LoadOutcome failed;
+        failed.diagnostics.error({"ringfenced", 0, 0}, std::string("loading failed: ") + ex.what());
+        running->outcome = std::move(failed);
+      }
+      uint64_t one = 1;
+      while (write(fd, &one, sizeof one) < 0 && errno == EINTR) {
+      }
+    });
+    reloadJob_ = std::move(job);
+  } catch (const std::exception& ex) {
+    std::string why = std::string("reload failed: cannot start the loading thread: ") + ex.what();
+    log(LogLevel::Error, "internal-error", why + "; the policy in force stays");
+    auto waiters = std::move(reloadWaiters_);
+    reloadWaiters_.clear();
+    ReloadResult failed = std::unexpected(std::vector<std::string>{why});
+    for (auto& done : waiters) {
+      try {
+        if (done) done(failed);
+      } catch (const std::exception&) {
+      }
     }
-    uint64_t one = 1;
-    while (write(fd, &one, sizeof one) < 0 && errno == EINTR) {
-    }
-  });
+  }
 }
 
 int Manager::onReloadDone(sd_event_source*, int fd, uint32_t, void* self) noexcept {

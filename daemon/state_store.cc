@@ -6,16 +6,22 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 #include "daemon/atomic_file.h"
+#include "policy/file_reader.h"
 
 namespace ringfence::daemon {
 namespace {
 
 constexpr const char* kHeader = "ringfence-isolations 2";
 constexpr const char* kHeaderV1 = "ringfence-isolations 1";
+
+// The state files are read like the policy files: only a regular file, never
+// blocking (a FIFO must not hang the start before anything is applied), and
+// bounded. 64 MiB is far above what any gateway writes (an isolation line is
+// a few hundred bytes; learned flows are capped well below that).
+constexpr size_t kMaxStateFileBytes = 64 * 1024 * 1024;
 
 std::string escape(const std::string& s) {
   std::string out;
@@ -119,18 +125,14 @@ LoadedState StateStore::parse(const std::string& text, const std::string& file) 
 }
 
 LoadedState StateStore::load() const {
-  std::ifstream in(path());
-  if (!in) {
+  auto text = policy::readPolicyFile(path(), kMaxStateFileBytes);
+  if (!text) {
     LoadedState state;
-    if (errno != ENOENT)
-      state.problems.push_back("cannot read " + path() + ": " + std::strerror(errno));
+    if (text.error().kind == policy::FileReadError::Kind::Refused)
+      state.problems.push_back("cannot read " + path() + ": " + text.error().message);
     return state;
   }
-  std::string text(std::istreambuf_iterator<char>(in), {});
-  bool bad = in.bad();
-  LoadedState state = parse(text, path());
-  if (bad) state.problems.push_back("error while reading " + path());
-  return state;
+  return parse(*text, path());
 }
 
 std::string StateStore::serialize(const std::vector<policy::Isolation>& isolations) {
@@ -150,12 +152,16 @@ std::expected<void, std::string> StateStore::save(
 }
 
 std::expected<std::string, std::string> StateStore::loadLearned() const {
-  std::ifstream in(learnedPath());
-  if (!in) {
-    if (errno == ENOENT) return std::string();
-    return std::unexpected("cannot read " + learnedPath() + ": " + std::strerror(errno));
+  auto text = policy::readPolicyFile(learnedPath(), kMaxStateFileBytes);
+  if (!text) {
+    switch (text.error().kind) {
+      case policy::FileReadError::Kind::Missing:
+        return std::string();
+      case policy::FileReadError::Kind::Refused:
+        return std::unexpected("cannot read " + learnedPath() + ": " + text.error().message);
+    }
   }
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  return std::move(*text);
 }
 
 std::expected<void, std::string> StateStore::saveLearned(const std::string& text) const {

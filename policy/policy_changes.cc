@@ -99,6 +99,14 @@ std::string addressList(const std::vector<IpAddress>& addrs) {
   return s;
 }
 
+// "tcp/22", "udp/161", or the protocol number: "132/38412".
+std::string serviceText(const std::pair<uint8_t, uint16_t>& service) {
+  std::string proto = service.first == 6    ? "tcp"
+                      : service.first == 17 ? "udp"
+                                            : std::to_string(service.first);
+  return proto + "/" + std::to_string(service.second);
+}
+
 class Reporter {
  public:
   explicit Reporter(std::vector<PolicyChange>& out) : out_(out) {}
@@ -123,6 +131,23 @@ class Reporter {
       }
     }
     if (a.table != b.table) say(Notice, "table changed from " + a.table + " to " + b.table);
+    // A service newly open on the gateway itself is more that devices reach.
+    auto has = [](const DaemonConfig& c, const std::pair<uint8_t, uint16_t>& service) {
+      return std::find(c.gatewayServices.begin(), c.gatewayServices.end(), service) !=
+             c.gatewayServices.end();
+    };
+    for (const auto& service : b.gatewayServices) {
+      if (!has(a, service)) {
+        say(Warning, "gateway service " + serviceText(service) + " opened to devices");
+      }
+    }
+    for (const auto& service : a.gatewayServices) {
+      if (!has(b, service)) say(Notice, "gateway service " + serviceText(service) + " closed");
+    }
+    if (a.adminGroup != b.adminGroup) {
+      say(Warning, "admin_group changed from " + a.adminGroup + " to " + b.adminGroup +
+                       ": other users may now isolate, release and reload");
+    }
   }
 
   void added(const Device& d) {

@@ -195,5 +195,28 @@ TEST(PolicyChanges, ConfigurationChanges) {
   EXPECT_FALSE(hasWarnings(policyChanges(b, b)));
 }
 
+TEST(PolicyChanges, AGatewayServiceOpenedIsAWarningAndOneClosedANotice) {
+  Policy a = load({kPump}, "gateway_services: [tcp/22]\n");
+  Policy b = load({kPump}, "gateway_services: [udp/161]\n");
+  EXPECT_EQ(describeChanges(a, b), (std::vector<std::string>{
+                                       "warning: policy: gateway service udp/161 opened to devices",
+                                       "policy: gateway service tcp/22 closed",
+                                   }));
+  EXPECT_TRUE(hasWarnings(policyChanges(a, b)));
+  Policy none = load({kPump});
+  EXPECT_FALSE(hasWarnings(policyChanges(a, none)));
+  EXPECT_TRUE(hasWarnings(policyChanges(none, a)));
+  EXPECT_FALSE(hasWarnings(policyChanges(a, a)));
+}
+
+TEST(PolicyChanges, AdminGroupChangedIsAWarning) {
+  Policy a = load({kPump});
+  Policy b = load({kPump}, "admin_group: wheel\n");
+  EXPECT_EQ(describeChanges(a, b),
+            (std::vector<std::string>{"warning: policy: admin_group changed from ringfence to "
+                                      "wheel: other users may now isolate, release and reload"}));
+  EXPECT_FALSE(hasWarnings(policyChanges(b, b)));
+}
+
 }  // namespace
 }  // namespace ringfence::policy

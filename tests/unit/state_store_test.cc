@@ -1,7 +1,13 @@
 // The isolations file: version 2 round trip, version 1 still read, problems summarized.
 #include "daemon/state_store.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
 
 #include "tests/support/temp_dir.h"
 
@@ -91,6 +97,53 @@ TEST(StateStore, AStateDirThatIsAFileFailsLoudly) {
   auto saved = store.save({sample()});
   ASSERT_FALSE(saved);
   EXPECT_NE(saved.error().find("Not a directory"), std::string::npos) << saved.error();
+}
+
+// Runs `f` on another thread and fails the test if it takes longer than 5 s;
+// a FIFO that blocked the reader is then opened for writing and closed, which
+// releases the reader, so a failing test still ends.
+template <typename F>
+auto within5s(const std::string& fifo, F f) {
+  auto future = std::async(std::launch::async, f);
+  if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    ADD_FAILURE() << "reading the state blocked for more than 5 s";
+    int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+  }
+  return future.get();
+}
+
+TEST(StateStore, AFifoAsIsolationsIsAProblemAndNeverBlocks) {
+  test::TempDir dir;
+  StateStore store(dir.file("state"));
+  ASSERT_TRUE(store.saveLearned(""));  // creates the directory
+  ASSERT_EQ(::mkfifo(store.path().c_str(), 0600), 0);
+  LoadedState state = within5s(store.path(), [&] { return store.load(); });
+  EXPECT_TRUE(state.isolations.empty());
+  ASSERT_EQ(state.problems.size(), 1u);
+  EXPECT_NE(state.problems[0].find("FIFO"), std::string::npos) << state.problems[0];
+  EXPECT_NE(state.problems[0].find(store.path()), std::string::npos) << state.problems[0];
+}
+
+TEST(StateStore, AFifoAsLearnedIsAnErrorAndNeverBlocks) {
+  test::TempDir dir;
+  StateStore store(dir.file("state"));
+  ASSERT_TRUE(store.save({}));  // creates the directory
+  ASSERT_EQ(::mkfifo(store.learnedPath().c_str(), 0600), 0);
+  auto learned = within5s(store.learnedPath(), [&] { return store.loadLearned(); });
+  ASSERT_FALSE(learned);
+  EXPECT_NE(learned.error().find("FIFO"), std::string::npos) << learned.error();
+}
+
+TEST(StateStore, MissingFilesAreAnEmptyState) {
+  test::TempDir dir;
+  StateStore store(dir.file("state"));
+  LoadedState state = store.load();
+  EXPECT_TRUE(state.isolations.empty());
+  EXPECT_TRUE(state.problems.empty());
+  auto learned = store.loadLearned();
+  ASSERT_TRUE(learned);
+  EXPECT_EQ(*learned, "");
 }
 
 }  // namespace
