@@ -127,7 +127,9 @@ spoof pump 198.51.100.50
 spoof pump 2001:db8:100::50
 
 # The attack: the pump claims the monitor's addresses.
-in_ns mon ping -c1 -W1 -q 198.51.100.1 >/dev/null 2>&1  # the bridge learns mon's port
+# The bridge learns mon's port from an ARP request (a ping of the gateway
+# would be a violation: the profile allows no gateway service).
+in_ns mon arping -c1 -w1 -I eth0 198.51.100.1 >/dev/null 2>&1
 spoof pump 198.51.100.30
 spoof pump 2001:db8:100::30
 sleep 0.3
