@@ -247,7 +247,7 @@ rm -f "$root/root/stop-poll"
 in_ct sh -c 'while [ ! -e /root/stop-poll ]; do if nft list table inet ringfence >/dev/null 2>&1; then echo present; else echo absent; fi; done' > "$work/poll" 2>&1 &
 poller=$!
 rm -f "$root/root/stop-send"
-in_ct sh -c 'while [ ! -e /root/stop-send ]; do ip netns exec pumpns timeout 1 bash -c "exec 3<>/dev/tcp/203.0.113.20/443" 2>/dev/null; echo sent; done' > "$work/sent" 2>&1 &
+in_ct sh -c 'while [ ! -e /root/stop-send ]; do ip netns exec pumpns timeout 0.2 bash -c "exec 3<>/dev/tcp/203.0.113.20/443" 2>/dev/null; echo sent; done' > "$work/sent" 2>&1 &
 sender=$!
 before=$(syns)
 sleep 0.5
