@@ -157,6 +157,7 @@ void Containment::logFollow(const policy::FollowResult& follow) {
 
 void Containment::usePolicy(const policy::Policy& policy, policy::Plan* plan) {
   bool first = !judge_;
+  conntrack_.setPercent(policy.config.conntrackWarnPercent);
   if (first) {
     judge_.emplace(policy);
     judge_->restore(restored_);
@@ -254,6 +255,17 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
       } else if (!receiver.empty()) {
         onViolation(p, receiver, policy::Direction::Inbound, false, now);
       }
+    } else if (prefix->what == "limit" || prefix->what == "conns") {
+      bool in = prefix->direction == policy::Direction::Inbound;
+      std::string device = deviceOf(in ? p.dst : p.src);
+      if (device.empty()) continue;
+      ++dropped_[device];
+      LimitKind kind = prefix->what == "conns" ? LimitKind::Connections
+                       : in                    ? LimitKind::InboundRate
+                                               : LimitKind::OutboundRate;
+      policy::FlowKey flow{p.src, p.dst, p.proto, p.sport, p.dport};
+      if (auto line = limitReports_.drop(device, kind, policy::describeFlow(flow), now))
+        log(LogLevel::Warning, "over-limit", *line, device);
     } else if (prefix->what == "unknown") {
       std::string key = policy::toString(p.src) + "/" + p.mac + "/" + interfaceName(p.inIfindex);
       if (unknownReported_.insert(key).second) {
@@ -386,6 +398,14 @@ void Containment::saveLearned() {
 
 void Containment::onTime(policy::WallTime now) {
   for (const policy::Action& a : judge_->tick(now)) (void)perform(a);
+  if (conntrackCheckAt_ <= now) {
+    conntrackCheckAt_ = now + ConntrackWatch::kEvery;
+    if (auto fill = readConntrackFill()) {
+      bool wasOver = conntrack_.over();
+      if (std::string line = conntrack_.observe(fill->first, fill->second); !line.empty())
+        log(wasOver ? LogLevel::Info : LogLevel::Warning, "conntrack-fill", line);
+    }
+  }
   if (retryAt_ && *retryAt_ <= now) {
     retryKernel();
     retrySave();

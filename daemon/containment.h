@@ -13,6 +13,7 @@
 
 #include "daemon/enforcer.h"
 #include "daemon/gateway.h"
+#include "daemon/limit_reports.h"
 #include "daemon/state_store.h"
 #include "netlink/conntrack.h"
 #include "netlink/nflog.h"
@@ -45,6 +46,7 @@ class Containment {
   std::optional<policy::WallTime> nextDeadline() const {
     std::optional<policy::WallTime> next = judge_ ? judge_->nextRelease() : std::nullopt;
     if (retryAt_ && (!next || *retryAt_ < *next)) next = retryAt_;
+    if (judge_ && (!next || conntrackCheckAt_ < *next)) next = conntrackCheckAt_;
     return next;
   }
   // The isolations in force are not on disk yet: "FILE: why" (empty when they are).
@@ -62,7 +64,7 @@ class Containment {
   void logLearnedSummary() const;
   const policy::LearnedFlows& learned() const { return learned_; }
   // Packets the ruleset dropped and logged for the device (policy, isolation,
-  // spoofing); drops of invalid packets and over-limit connections are not logged.
+  // spoofing, limits); drops of invalid packets are not logged.
   uint64_t packetsDropped(const std::string& device) const {
     auto it = dropped_.find(device);
     return it == dropped_.end() ? 0 : it->second;
@@ -145,6 +147,9 @@ class Containment {
     std::map<policy::FlowKey, policy::WallTime> recent;  // counted flows, by last sighting
   };
   std::map<std::string, Probes> probes_;
+  LimitReports limitReports_;
+  ConntrackWatch conntrack_;
+  policy::WallTime conntrackCheckAt_{};
 };
 
 }  // namespace ringfence::daemon

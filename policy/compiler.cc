@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "policy/boxes.h"
 #include "policy/chains.h"
@@ -126,6 +127,17 @@ class Compiler {
                 true);
       }
     }
+    for (auto [kind, values, what] :
+         {std::tuple{kRateSets, &limits_.rates, "new outbound connections per second"},
+          std::tuple{kConnectionSets, &limits_.connections, "concurrent outbound connections"}}) {
+      for (uint32_t v : *values) {
+        std::string name = limitSetName(kind, f.suffix, v);
+        declare(name, {a}, "device addresses limited to " + std::to_string(v) + " " + what);
+        SetDef& meter = declare(name + "_meter", {a}, "their state (filled by the packet path)");
+        meter.dynamic = true;
+        meter.size = kMeterSize;
+      }
+    }
     declare(n("critical_out", f), flow, "outbound flows that stay open during isolation", true);
     declare(n("critical_in", f), flow, "inbound flows that stay open during isolation", true);
     SetDef& maint =
@@ -201,6 +213,10 @@ class Compiler {
           putIfname(e.low, d.interface);
           set(n("iface", f)).elements.push_back(std::move(e));
         }
+        set(limitSetName(kRateSets, f.suffix, d.outboundNewPerSecond))
+            .elements.push_back(addressElement(a, d.name));
+        set(limitSetName(kConnectionSets, f.suffix, d.concurrentConnections))
+            .elements.push_back(addressElement(a, d.name));
         if (d.inboundNewPerSecond) {
           SetElement e = addressElement(a, d.name);
           e.data = limitName(d);
@@ -317,13 +333,14 @@ class Compiler {
   void buildChains();
 
   const Policy& policy_;
+  OutboundLimits limits_ = outboundLimits(policy_);
   Plan plan_;
   std::map<std::string, size_t> index_;
 };
 
 }  // namespace
 
-void Compiler::buildChains() { plan_.chains = buildRulesetChains(policy_.config); }
+void Compiler::buildChains() { plan_.chains = buildRulesetChains(policy_.config, limits_); }
 
 std::vector<std::pair<std::string, SetElement>> isolationElements(
     const std::string& device, const std::vector<IpAddress>& addresses,
