@@ -165,8 +165,10 @@ void Containment::usePolicy(const policy::Policy& policy, policy::Plan* plan) {
     judge_->setPolicy(policy);
   }
   owners_.clear();
+  macOwners_.clear();
   for (const policy::Device& d : policy.devices) {
     for (const policy::IpAddress& a : d.addresses) owners_[a] = d.name;
+    if (d.mac) macOwners_[policy::toString(*d.mac)] = d.name;
   }
   policy::FollowResult follow = judge_->followPolicy();
   bool changed = follow.changed;
@@ -266,6 +268,8 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
       policy::FlowKey flow{p.src, p.dst, p.proto, p.sport, p.dport};
       if (auto line = limitReports_.drop(device, kind, policy::describeFlow(flow), now))
         log(LogLevel::Warning, "over-limit", *line, device);
+    } else if (prefix->what == "rogue") {
+      onRogue(p, p.prefix.find(" ra ") != std::string::npos, now);
     } else if (prefix->what == "unknown") {
       std::string key = policy::toString(p.src) + "/" + p.mac + "/" + interfaceName(p.inIfindex);
       if (unknownReported_.insert(key).second) {
@@ -285,6 +289,22 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
       }
     }
   }
+}
+
+void Containment::onRogue(const netlink::LoggedPacket& p, bool routerAdvertisement,
+                          policy::WallTime now) {
+  auto owner = macOwners_.find(p.mac);
+  std::string device = owner == macOwners_.end() ? std::string() : owner->second;
+  if (!device.empty()) ++dropped_[device];
+  if (!mayLog("rogue " + p.mac, now)) return;
+  // Attributed by MAC only, which a host can forge: reported, never a violation.
+  log(LogLevel::Warning, "rogue-server",
+      std::string(routerAdvertisement ? "ROGUE ROUTER ADVERTISEMENT" : "ROGUE DHCP SERVER") +
+          " from " + policy::toString(p.src) + " (MAC " + (p.mac.empty() ? "?" : p.mac) +
+          (device.empty() ? ", no device's" : ", device " + device + "'s") + ") on " +
+          interfaceName(p.inIfindex) + " dropped: a device port may not " +
+          (routerAdvertisement ? "announce routes" : "hand out addresses"),
+      device);
 }
 
 void Containment::onViolation(const netlink::LoggedPacket& p, const std::string& device,

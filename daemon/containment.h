@@ -116,6 +116,7 @@ class Containment {
                    policy::Direction direction, bool dropped, policy::WallTime now);
   void onProbe(const netlink::LoggedPacket& p, const std::string& device, bool dropped,
                policy::WallTime now);
+  void onRogue(const netlink::LoggedPacket& p, bool routerAdvertisement, policy::WallTime now);
   bool mayLog(const std::string& key, policy::WallTime now);
   std::map<std::string, size_t> learnedCounts() const;
 
@@ -129,6 +130,7 @@ class Containment {
   std::map<std::string, policy::Action> kernelPending_;
   std::optional<policy::ViolationJudge> judge_;
   std::map<policy::IpAddress, std::string> owners_;
+  std::map<std::string, std::string> macOwners_;  // "02:00:...": device
   std::set<std::string> unknownReported_;
   policy::LearnedFlows learned_;
   GatewayEvents* events_ = nullptr;

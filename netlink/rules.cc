@@ -88,6 +88,7 @@ class RuleBuilder {
         break;
       case Field::L4Proto:
       case Field::ThDport:
+      case Field::ThSport:
       case Field::Iifname:
       case Field::Oifname:
         break;
@@ -108,6 +109,8 @@ class RuleBuilder {
         return meta(NFT_META_L4PROTO, reg);
       case Field::ThDport:
         return payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg);
+      case Field::ThSport:
+        return payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, reg);
       case Field::EtherSaddr:
         return payload(NFT_PAYLOAD_LL_HEADER, 6, 6, reg);
       case Field::Iifname:

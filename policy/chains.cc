@@ -241,6 +241,13 @@ Chain inputChain() {
                      verdict(VerdictKind::Accept),
                      type == 133 ? "router solicitation" : "neighbour discovery"));
   }
+  r.push_back(rule({ByteIs{ByteField::Icmpv6Type, 134}, Counter{}, log("rogue ra")},
+                   verdict(VerdictKind::Drop),
+                   "a router advertisement from a device port: a rogue router"));
+  r.push_back(
+      rule({in({Field::L4Proto, Field::ThSport}, "rogue_servers"), Counter{}, log("rogue dhcp")},
+           verdict(VerdictKind::Drop),
+           "a DHCP server's answer from a device port: a rogue DHCP server"));
   r.push_back(rule({in({Field::L4Proto, Field::ThDport}, "gateway_base")},
                    verdict(VerdictKind::Accept), "DHCP"));
   r.push_back(rule({ByteIs{ByteField::PktType, 1}}, verdict(VerdictKind::Drop),

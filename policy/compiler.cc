@@ -70,6 +70,10 @@ class Compiler {
                            "what devices always reach on the gateway");
     base.elements.push_back(service(17, 67, "DHCP"));
     base.elements.push_back(service(17, 547, "DHCPv6"));
+    SetDef& rogue = declare("rogue_servers", {KeyType::InetProto, KeyType::InetService},
+                            "source ports of DHCP servers: never a device's");
+    rogue.elements.push_back(service(17, 67, "DHCP server"));
+    rogue.elements.push_back(service(17, 547, "DHCPv6 server"));
     SetDef& services = declare("gateway_services", {KeyType::InetProto, KeyType::InetService},
                                "gateway_services: what devices may reach on the gateway");
     for (const auto& [proto, port] : policy_.config.gatewayServices)

@@ -73,6 +73,7 @@ enum class Field {
   Ip6Daddr,
   L4Proto,
   ThDport,
+  ThSport,
   EtherSaddr,
   Iifname,
   Oifname,
