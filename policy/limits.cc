@@ -133,8 +133,9 @@ std::vector<DeviceSize> compiledSizes(const Policy& policy) {
 }
 
 size_t compiledTotal(const Policy& policy, const std::vector<DeviceSize>& sizes) {
-  // devifs, the gateway's DHCP and DHCPv6 (gateway_base) and gateway_services
-  size_t n = policy.config.deviceInterfaces.size() + 2 + policy.config.gatewayServices.size();
+  // devifs, the gateway's DHCP and DHCPv6 (gateway_base), the DHCP servers' ports (rogue_servers)
+  // and gateway_services
+  size_t n = policy.config.deviceInterfaces.size() + 4 + policy.config.gatewayServices.size();
   for (const DeviceSize& s : sizes) n += s.elements;
   return n;
 }
