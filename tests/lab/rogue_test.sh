@@ -62,7 +62,7 @@ elif kind == "dhcp":
            / UDP(sport=67, dport=68) / BOOTP(op=2, yiaddr="198.51.100.77", chaddr=b"\x02" * 6)
            / DHCP(options=[("message-type", "offer"), ("router", "198.51.100.10"), "end"]))
 else:
-    pkt = (Ether(src=mac, dst="33:33:00:01:00:02") / IPv6(src="fe80::ff:fe00:10", dst="ff02::1:2")
+    pkt = (Ether(src=mac, dst="33:33:00:00:00:01") / IPv6(src="fe80::ff:fe00:10", dst="ff02::1")
            / UDP(sport=547, dport=546) / DHCP6_Advertise())
 sendp([pkt] * 3, iface="eth0", verbose=False)
 PY
