@@ -271,14 +271,7 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
     } else if (prefix->what == "rogue") {
       onRogue(p, p.prefix.find(" ra ") != std::string::npos, now);
     } else if (prefix->what == "unknown") {
-      std::string key = policy::toString(p.src) + "/" + p.mac + "/" + interfaceName(p.inIfindex);
-      if (unknownReported_.insert(key).second) {
-        if (events_)
-          events_->unknownHost(policy::toString(p.src), p.mac, interfaceName(p.inIfindex));
-        log(LogLevel::Warning, "unknown-host",
-            "unknown host " + policy::toString(p.src) + " (MAC " + (p.mac.empty() ? "?" : p.mac) +
-                ") on " + interfaceName(p.inIfindex) + ": no profile claims it");
-      }
+      onUnknownHost(p, now);
     } else if (prefix->what == "spoof") {
       std::string device = deviceOf(p.src);
       if (mayLog("spoof " + device, now)) {
@@ -291,12 +284,40 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
   }
 }
 
+void Containment::onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime now) {
+  std::string key = policy::toString(p.src) + "/" + p.mac + "/" + interfaceName(p.inIfindex);
+  if (unknownReported_.contains(key)) return;
+  // Bounded memory: past kMaxUnknownHosts, new hosts are counted and summed
+  // up once a minute (every packet is still dropped or passed by the kernel).
+  if (unknownReported_.size() >= kMaxUnknownHosts) {
+    ++unknownUnlisted_;
+    if (now - unknownSummaryAt_ >= std::chrono::minutes(1)) {
+      unknownSummaryAt_ = now;
+      log(LogLevel::Warning, "unknown-host",
+          std::to_string(unknownUnlisted_) + " more unknown hosts since start, not listed one by " +
+              "one (at most " + std::to_string(kMaxUnknownHosts) +
+              " are remembered); the last: " + policy::toString(p.src) + " (MAC " +
+              (p.mac.empty() ? "?" : p.mac) + ") on " + interfaceName(p.inIfindex));
+    }
+    return;
+  }
+  unknownReported_.insert(key);
+  // A burst of new hosts (a sweep of spoofed sources) is logged and signalled
+  // at most kLinesPerSecond times a second; the rest is counted by mayLog.
+  if (!mayLog("unknown hosts", now)) return;
+  if (events_) events_->unknownHost(policy::toString(p.src), p.mac, interfaceName(p.inIfindex));
+  log(LogLevel::Warning, "unknown-host",
+      "unknown host " + policy::toString(p.src) + " (MAC " + (p.mac.empty() ? "?" : p.mac) +
+          ") on " + interfaceName(p.inIfindex) + ": no profile claims it");
+}
+
 void Containment::onRogue(const netlink::LoggedPacket& p, bool routerAdvertisement,
                           policy::WallTime now) {
   auto owner = macOwners_.find(p.mac);
   std::string device = owner == macOwners_.end() ? std::string() : owner->second;
   if (!device.empty()) ++dropped_[device];
-  if (!mayLog("rogue " + p.mac, now)) return;
+  if (!mayLog("rogue " + (device.empty() ? std::string("from unknown hosts") : device), now))
+    return;
   // Attributed by MAC only, which a host can forge: reported, never a violation.
   log(LogLevel::Warning, "rogue-server",
       std::string(routerAdvertisement ? "ROGUE ROUTER ADVERTISEMENT" : "ROGUE DHCP SERVER") +
@@ -351,14 +372,15 @@ void Containment::onProbe(const netlink::LoggedPacket& p, const std::string& dev
   }
   if (repeat) return;
   ++probes.count;
-  if (mayLog("probe " + device, now)) {
-    log(LogLevel::Warning, "probe",
-        "probe of " + device + " from " + policy::toString(p.src) +
-            ", a host that is not a device: " + policy::describeFlow(flow) +
-            (dropped ? ", dropped" : ", allowed (monitor mode)") +
-            "; it never counts toward isolation",
-        device);
-  }
+  // A scan is counted exactly (ProbesReceived) but logged and signalled at
+  // most kLinesPerSecond times a second per device.
+  if (!mayLog("probe " + device, now)) return;
+  log(LogLevel::Warning, "probe",
+      "probe of " + device + " from " + policy::toString(p.src) +
+          ", a host that is not a device: " + policy::describeFlow(flow) +
+          (dropped ? ", dropped" : ", allowed (monitor mode)") +
+          "; it never counts toward isolation",
+      device);
   if (events_)
     events_->probe(device, policy::toString(p.src), policy::toString(p.dst), protoText(p.proto),
                    p.sport, p.dport);

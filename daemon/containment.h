@@ -116,6 +116,7 @@ class Containment {
                    policy::Direction direction, bool dropped, policy::WallTime now);
   void onProbe(const netlink::LoggedPacket& p, const std::string& device, bool dropped,
                policy::WallTime now);
+  void onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime now);
   void onRogue(const netlink::LoggedPacket& p, bool routerAdvertisement, policy::WallTime now);
   bool mayLog(const std::string& key, policy::WallTime now);
   std::map<std::string, size_t> learnedCounts() const;
@@ -131,7 +132,10 @@ class Containment {
   std::optional<policy::ViolationJudge> judge_;
   std::map<policy::IpAddress, std::string> owners_;
   std::map<std::string, std::string> macOwners_;  // "02:00:...": device
-  std::set<std::string> unknownReported_;
+  static constexpr size_t kMaxUnknownHosts = 4096;
+  std::set<std::string> unknownReported_;  // address/MAC/interface, at most kMaxUnknownHosts
+  uint64_t unknownUnlisted_ = 0;
+  policy::WallTime unknownSummaryAt_{};
   policy::LearnedFlows learned_;
   GatewayEvents* events_ = nullptr;
   std::map<std::string, uint64_t> dropped_;

@@ -94,3 +94,76 @@ TEST_F(ContainmentTest, ReleasingADeviceThatIsNotIsolatedIsNothingToDo) {
 
 }  // namespace
 }  // namespace ringfence::daemon
+
+namespace ringfence::daemon {
+namespace {
+
+struct CountingEvents : GatewayEvents {
+  void violation(const std::string&, const std::string&, const std::string&, const std::string&,
+                 const std::string&, uint16_t, uint16_t, bool) override {}
+  void isolated(const std::string&, const std::string&, const std::string&) override {}
+  void released(const std::string&, const std::string&, const std::string&) override {}
+  void unknownHost(const std::string&, const std::string&, const std::string&) override {
+    ++unknown;
+  }
+  void probe(const std::string&, const std::string&, const std::string&, const std::string&,
+             uint16_t, uint16_t) override {
+    ++probes;
+  }
+  void policyReloaded(uint64_t) override {}
+  int unknown = 0;
+  int probes = 0;
+};
+
+netlink::LoggedPacket unknownFrom(uint32_t n) {
+  netlink::LoggedPacket p;
+  p.prefix = std::string(policy::kLogPrefix) + "unknown src ";
+  p.src = *policy::parseIpAddress("10." + std::to_string((n >> 16) & 255) + "." +
+                                  std::to_string((n >> 8) & 255) + "." + std::to_string(n & 255));
+  p.dst = *policy::parseIpAddress("203.0.113.20");
+  p.proto = 6;
+  p.dport = 443;
+  p.mac = "02:00:00:00:00:99";
+  return p;
+}
+
+TEST_F(ContainmentTest, UnknownHostsAreRateLimitedAndBoundedInMemory) {
+  CountingEvents events;
+  containment.setEvents(&events);
+  policy::WallTime t0 = policy::WallClock::now();
+  // A sweep of 1,000 spoofed sources within one second: at most 10 reports.
+  std::vector<netlink::LoggedPacket> burst;
+  for (uint32_t i = 0; i < 1000; ++i) burst.push_back(unknownFrom(i));
+  containment.onPackets(burst, t0);
+  EXPECT_EQ(events.unknown, 10);
+  // Paced slowly, every new host is reported, up to the bound; a known host never again.
+  events.unknown = 0;
+  for (uint32_t i = 1000; i < 6000; ++i)
+    containment.onPackets({unknownFrom(i), unknownFrom(i)}, t0 + std::chrono::seconds(1 + i));
+  EXPECT_EQ(events.unknown, 4096 - 1000);
+  containment.setEvents(nullptr);
+}
+
+TEST_F(ContainmentTest, ProbesAreCountedExactlyButSignalledAtMostTenTimesASecond) {
+  CountingEvents events;
+  containment.setEvents(&events);
+  std::vector<netlink::LoggedPacket> scan;
+  for (uint16_t port = 1; port <= 500; ++port) {
+    netlink::LoggedPacket p;
+    p.prefix = std::string(policy::kLogPrefix) + "drop in ";
+    p.src = *policy::parseIpAddress("203.0.113.66");
+    p.dst = *policy::parseIpAddress("198.51.100.10");  // a-pump
+    p.proto = 6;
+    p.sport = 40000;
+    p.dport = port;
+    scan.push_back(p);
+  }
+  containment.onPackets(scan, policy::WallClock::now());
+  EXPECT_EQ(containment.probesReceived("a-pump"), 500u);
+  EXPECT_EQ(events.probes, 10);
+  EXPECT_EQ(containment.judge()->violations("a-pump"), 0u);
+  containment.setEvents(nullptr);
+}
+
+}  // namespace
+}  // namespace ringfence::daemon
