@@ -302,10 +302,11 @@ void Containment::onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime
     return;
   }
   unknownReported_.insert(key);
-  // A burst of new hosts (a sweep of spoofed sources) is logged and signalled
-  // at most kLinesPerSecond times a second; the rest is counted by mayLog.
-  if (!mayLog("unknown hosts", now)) return;
+  // Signalled once per host (at most kMaxUnknownHosts); a burst of new hosts
+  // (a sweep of spoofed sources) is logged at most kLinesPerSecond times a
+  // second, the rest counted by mayLog.
   if (events_) events_->unknownHost(policy::toString(p.src), p.mac, interfaceName(p.inIfindex));
+  if (!mayLog("unknown hosts", now)) return;
   log(LogLevel::Warning, "unknown-host",
       "unknown host " + policy::toString(p.src) + " (MAC " + (p.mac.empty() ? "?" : p.mac) +
           ") on " + interfaceName(p.inIfindex) + ": no profile claims it");
@@ -372,15 +373,16 @@ void Containment::onProbe(const netlink::LoggedPacket& p, const std::string& dev
   }
   if (repeat) return;
   ++probes.count;
-  // A scan is counted exactly (ProbesReceived) but logged and signalled at
-  // most kLinesPerSecond times a second per device.
-  if (!mayLog("probe " + device, now)) return;
-  log(LogLevel::Warning, "probe",
-      "probe of " + device + " from " + policy::toString(p.src) +
-          ", a host that is not a device: " + policy::describeFlow(flow) +
-          (dropped ? ", dropped" : ", allowed (monitor mode)") +
-          "; it never counts toward isolation",
-      device);
+  // Counted exactly (ProbesReceived) and signalled once per flow (the
+  // contract); logged at most kLinesPerSecond times a second per device.
+  if (mayLog("probe " + device, now)) {
+    log(LogLevel::Warning, "probe",
+        "probe of " + device + " from " + policy::toString(p.src) +
+            ", a host that is not a device: " + policy::describeFlow(flow) +
+            (dropped ? ", dropped" : ", allowed (monitor mode)") +
+            "; it never counts toward isolation",
+        device);
+  }
   if (events_)
     events_->probe(device, policy::toString(p.src), policy::toString(p.dst), protoText(p.proto),
                    p.sport, p.dport);

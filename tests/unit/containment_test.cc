@@ -131,20 +131,22 @@ TEST_F(ContainmentTest, UnknownHostsAreRateLimitedAndBoundedInMemory) {
   CountingEvents events;
   containment.setEvents(&events);
   policy::WallTime t0 = policy::WallClock::now();
-  // A sweep of 1,000 spoofed sources within one second: at most 10 reports.
-  std::vector<netlink::LoggedPacket> burst;
-  for (uint32_t i = 0; i < 1000; ++i) burst.push_back(unknownFrom(i));
-  containment.onPackets(burst, t0);
-  EXPECT_EQ(events.unknown, 10);
-  // Paced slowly, every new host is reported, up to the bound; a known host never again.
-  events.unknown = 0;
-  for (uint32_t i = 1000; i < 6000; ++i)
-    containment.onPackets({unknownFrom(i), unknownFrom(i)}, t0 + std::chrono::seconds(1 + i));
-  EXPECT_EQ(events.unknown, 4096 - 1000);
+  // A sweep of 6,000 spoofed sources, each seen twice: one signal per host,
+  // up to the bound of hosts remembered.
+  std::vector<netlink::LoggedPacket> sweep;
+  for (uint32_t i = 0; i < 6000; ++i) {
+    sweep.push_back(unknownFrom(i));
+    sweep.push_back(unknownFrom(i));
+  }
+  containment.onPackets(sweep, t0);
+  EXPECT_EQ(events.unknown, 4096);
+  // A remembered host is never reported again, a new one is counted only.
+  containment.onPackets({unknownFrom(7), unknownFrom(9999)}, t0 + std::chrono::hours(1));
+  EXPECT_EQ(events.unknown, 4096);
   containment.setEvents(nullptr);
 }
 
-TEST_F(ContainmentTest, ProbesAreCountedExactlyButSignalledAtMostTenTimesASecond) {
+TEST_F(ContainmentTest, ProbesAreCountedAndSignalledPerFlowNeverAsViolations) {
   CountingEvents events;
   containment.setEvents(&events);
   std::vector<netlink::LoggedPacket> scan;
@@ -160,7 +162,10 @@ TEST_F(ContainmentTest, ProbesAreCountedExactlyButSignalledAtMostTenTimesASecond
   }
   containment.onPackets(scan, policy::WallClock::now());
   EXPECT_EQ(containment.probesReceived("a-pump"), 500u);
-  EXPECT_EQ(events.probes, 10);
+  EXPECT_EQ(events.probes, 500);
+  containment.onPackets(scan, policy::WallClock::now());  // retries of the same flows
+  EXPECT_EQ(containment.probesReceived("a-pump"), 500u);
+  EXPECT_EQ(events.probes, 500);
   EXPECT_EQ(containment.judge()->violations("a-pump"), 0u);
   containment.setEvents(nullptr);
 }
