@@ -22,7 +22,7 @@ for i in $(seq 0 99); do
     "$i" "$((i + 10))" > "$work/etc/profiles/trial-$i.yaml"
 done
 printf 'device: flood-drop\nidentity:\n  addresses: [198.51.100.60]\nviolations:\n  action: alert\n' > "$work/etc/profiles/flood-drop.yaml"
-printf 'device: flood-mon\nidentity:\n  addresses: [198.51.100.61]\nmode: monitor\n' > "$work/etc/profiles/flood-mon.yaml"
+printf 'device: flood-mon\nidentity:\n  addresses: [198.51.100.61]\nmode: monitor\nlimits:\n  outbound_new_per_second: 1000000\n  concurrent_connections: 1000000\n' > "$work/etc/profiles/flood-mon.yaml"
 
 lab_host dev dev0 198.51.100.60
 in_ns dev ip addr add 198.51.100.61/32 dev eth0

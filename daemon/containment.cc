@@ -157,6 +157,7 @@ void Containment::logFollow(const policy::FollowResult& follow) {
 
 void Containment::usePolicy(const policy::Policy& policy, policy::Plan* plan) {
   bool first = !judge_;
+  conntrack_.setPercent(policy.config.conntrackWarnPercent);
   if (first) {
     judge_.emplace(policy);
     judge_->restore(restored_);
@@ -164,8 +165,10 @@ void Containment::usePolicy(const policy::Policy& policy, policy::Plan* plan) {
     judge_->setPolicy(policy);
   }
   owners_.clear();
+  macOwners_.clear();
   for (const policy::Device& d : policy.devices) {
     for (const policy::IpAddress& a : d.addresses) owners_[a] = d.name;
+    if (d.mac) macOwners_[policy::toString(*d.mac)] = d.name;
   }
   policy::FollowResult follow = judge_->followPolicy();
   bool changed = follow.changed;
@@ -254,15 +257,21 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
       } else if (!receiver.empty()) {
         onViolation(p, receiver, policy::Direction::Inbound, false, now);
       }
+    } else if (prefix->what == "limit" || prefix->what == "conns") {
+      bool in = prefix->direction == policy::Direction::Inbound;
+      std::string device = deviceOf(in ? p.dst : p.src);
+      if (device.empty()) continue;
+      ++dropped_[device];
+      LimitKind kind = prefix->what == "conns" ? LimitKind::Connections
+                       : in                    ? LimitKind::InboundRate
+                                               : LimitKind::OutboundRate;
+      policy::FlowKey flow{p.src, p.dst, p.proto, p.sport, p.dport};
+      if (auto line = limitReports_.drop(device, kind, policy::describeFlow(flow), now))
+        log(LogLevel::Warning, "over-limit", *line, device);
+    } else if (prefix->what == "rogue") {
+      onRogue(p, p.prefix.find(" ra ") != std::string::npos, now);
     } else if (prefix->what == "unknown") {
-      std::string key = policy::toString(p.src) + "/" + p.mac + "/" + interfaceName(p.inIfindex);
-      if (unknownReported_.insert(key).second) {
-        if (events_)
-          events_->unknownHost(policy::toString(p.src), p.mac, interfaceName(p.inIfindex));
-        log(LogLevel::Warning, "unknown-host",
-            "unknown host " + policy::toString(p.src) + " (MAC " + (p.mac.empty() ? "?" : p.mac) +
-                ") on " + interfaceName(p.inIfindex) + ": no profile claims it");
-      }
+      onUnknownHost(p, now);
     } else if (prefix->what == "spoof") {
       std::string device = deviceOf(p.src);
       if (mayLog("spoof " + device, now)) {
@@ -273,6 +282,51 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
       }
     }
   }
+}
+
+void Containment::onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime now) {
+  std::string key = policy::toString(p.src) + "/" + p.mac + "/" + interfaceName(p.inIfindex);
+  if (unknownReported_.contains(key)) return;
+  // Bounded memory: past kMaxUnknownHosts, new hosts are counted and summed
+  // up once a minute (every packet is still dropped or passed by the kernel).
+  if (unknownReported_.size() >= kMaxUnknownHosts) {
+    ++unknownUnlisted_;
+    if (now - unknownSummaryAt_ >= std::chrono::minutes(1)) {
+      unknownSummaryAt_ = now;
+      log(LogLevel::Warning, "unknown-host",
+          std::to_string(unknownUnlisted_) + " more unknown hosts since start, not listed one by " +
+              "one (at most " + std::to_string(kMaxUnknownHosts) +
+              " are remembered); the last: " + policy::toString(p.src) + " (MAC " +
+              (p.mac.empty() ? "?" : p.mac) + ") on " + interfaceName(p.inIfindex));
+    }
+    return;
+  }
+  unknownReported_.insert(key);
+  // Signalled once per host (at most kMaxUnknownHosts); a burst of new hosts
+  // (a sweep of spoofed sources) is logged at most kLinesPerSecond times a
+  // second, the rest counted by mayLog.
+  if (events_) events_->unknownHost(policy::toString(p.src), p.mac, interfaceName(p.inIfindex));
+  if (!mayLog("unknown hosts", now)) return;
+  log(LogLevel::Warning, "unknown-host",
+      "unknown host " + policy::toString(p.src) + " (MAC " + (p.mac.empty() ? "?" : p.mac) +
+          ") on " + interfaceName(p.inIfindex) + ": no profile claims it");
+}
+
+void Containment::onRogue(const netlink::LoggedPacket& p, bool routerAdvertisement,
+                          policy::WallTime now) {
+  auto owner = macOwners_.find(p.mac);
+  std::string device = owner == macOwners_.end() ? std::string() : owner->second;
+  if (!device.empty()) ++dropped_[device];
+  if (!mayLog("rogue " + (device.empty() ? std::string("from unknown hosts") : device), now))
+    return;
+  // Attributed by MAC only, which a host can forge: reported, never a violation.
+  log(LogLevel::Warning, "rogue-server",
+      std::string(routerAdvertisement ? "ROGUE ROUTER ADVERTISEMENT" : "ROGUE DHCP SERVER") +
+          " from " + policy::toString(p.src) + " (MAC " + (p.mac.empty() ? "?" : p.mac) +
+          (device.empty() ? ", no device's" : ", device " + device + "'s") + ") on " +
+          interfaceName(p.inIfindex) + " dropped: a device port may not " +
+          (routerAdvertisement ? "announce routes" : "hand out addresses"),
+      device);
 }
 
 void Containment::onViolation(const netlink::LoggedPacket& p, const std::string& device,
@@ -319,6 +373,8 @@ void Containment::onProbe(const netlink::LoggedPacket& p, const std::string& dev
   }
   if (repeat) return;
   ++probes.count;
+  // Counted exactly (ProbesReceived) and signalled once per flow (the
+  // contract); logged at most kLinesPerSecond times a second per device.
   if (mayLog("probe " + device, now)) {
     log(LogLevel::Warning, "probe",
         "probe of " + device + " from " + policy::toString(p.src) +
@@ -386,6 +442,14 @@ void Containment::saveLearned() {
 
 void Containment::onTime(policy::WallTime now) {
   for (const policy::Action& a : judge_->tick(now)) (void)perform(a);
+  if (conntrackCheckAt_ <= now) {
+    conntrackCheckAt_ = now + ConntrackWatch::kEvery;
+    if (auto fill = readConntrackFill()) {
+      bool wasOver = conntrack_.over();
+      if (std::string line = conntrack_.observe(fill->first, fill->second); !line.empty())
+        log(wasOver ? LogLevel::Info : LogLevel::Warning, "conntrack-fill", line);
+    }
+  }
   if (retryAt_ && *retryAt_ <= now) {
     retryKernel();
     retrySave();

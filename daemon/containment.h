@@ -13,6 +13,7 @@
 
 #include "daemon/enforcer.h"
 #include "daemon/gateway.h"
+#include "daemon/limit_reports.h"
 #include "daemon/state_store.h"
 #include "netlink/conntrack.h"
 #include "netlink/nflog.h"
@@ -45,6 +46,7 @@ class Containment {
   std::optional<policy::WallTime> nextDeadline() const {
     std::optional<policy::WallTime> next = judge_ ? judge_->nextRelease() : std::nullopt;
     if (retryAt_ && (!next || *retryAt_ < *next)) next = retryAt_;
+    if (judge_ && (!next || conntrackCheckAt_ < *next)) next = conntrackCheckAt_;
     return next;
   }
   // The isolations in force are not on disk yet: "FILE: why" (empty when they are).
@@ -62,7 +64,7 @@ class Containment {
   void logLearnedSummary() const;
   const policy::LearnedFlows& learned() const { return learned_; }
   // Packets the ruleset dropped and logged for the device (policy, isolation,
-  // spoofing); drops of invalid packets and over-limit connections are not logged.
+  // spoofing, limits); drops of invalid packets are not logged.
   uint64_t packetsDropped(const std::string& device) const {
     auto it = dropped_.find(device);
     return it == dropped_.end() ? 0 : it->second;
@@ -114,6 +116,8 @@ class Containment {
                    policy::Direction direction, bool dropped, policy::WallTime now);
   void onProbe(const netlink::LoggedPacket& p, const std::string& device, bool dropped,
                policy::WallTime now);
+  void onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime now);
+  void onRogue(const netlink::LoggedPacket& p, bool routerAdvertisement, policy::WallTime now);
   bool mayLog(const std::string& key, policy::WallTime now);
   std::map<std::string, size_t> learnedCounts() const;
 
@@ -127,7 +131,11 @@ class Containment {
   std::map<std::string, policy::Action> kernelPending_;
   std::optional<policy::ViolationJudge> judge_;
   std::map<policy::IpAddress, std::string> owners_;
-  std::set<std::string> unknownReported_;
+  std::map<std::string, std::string> macOwners_;  // "02:00:...": device
+  static constexpr size_t kMaxUnknownHosts = 4096;
+  std::set<std::string> unknownReported_;  // address/MAC/interface, at most kMaxUnknownHosts
+  uint64_t unknownUnlisted_ = 0;
+  policy::WallTime unknownSummaryAt_{};
   policy::LearnedFlows learned_;
   GatewayEvents* events_ = nullptr;
   std::map<std::string, uint64_t> dropped_;
@@ -145,6 +153,9 @@ class Containment {
     std::map<policy::FlowKey, policy::WallTime> recent;  // counted flows, by last sighting
   };
   std::map<std::string, Probes> probes_;
+  LimitReports limitReports_;
+  ConntrackWatch conntrack_;
+  policy::WallTime conntrackCheckAt_{};
 };
 
 }  // namespace ringfence::daemon

@@ -114,7 +114,9 @@ void addSet(Batch& b, const std::string& table, const SetDef& s, uint32_t id) {
   if (s.interval && s.key.size() > 1) flags |= NFT_SET_CONCAT;
   if (s.data == KeyType::LimitObject) flags |= NFT_SET_OBJECT;
   if (s.data == KeyType::Verdict) flags |= NFT_SET_MAP;
+  if (s.dynamic) flags |= NFT_SET_EVAL;
   nftnl_set_set_u32(set.get(), NFTNL_SET_FLAGS, flags);
+  if (s.size) nftnl_set_set_u32(set.get(), NFTNL_SET_DESC_SIZE, s.size);
   nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_TYPE, kernelKeyType(s.key));
   nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_LEN, static_cast<uint32_t>(keyBytes(s)));
   if (s.data == KeyType::LimitObject)

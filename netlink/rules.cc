@@ -88,6 +88,7 @@ class RuleBuilder {
         break;
       case Field::L4Proto:
       case Field::ThDport:
+      case Field::ThSport:
       case Field::Iifname:
       case Field::Oifname:
         break;
@@ -108,6 +109,8 @@ class RuleBuilder {
         return meta(NFT_META_L4PROTO, reg);
       case Field::ThDport:
         return payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg);
+      case Field::ThSport:
+        return payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, reg);
       case Field::EtherSaddr:
         return payload(NFT_PAYLOAD_LL_HEADER, 6, 6, reg);
       case Field::Iifname:
@@ -230,7 +233,36 @@ class RuleBuilder {
   void emit(const policy::CtMarkHas& m) {
     ctLoad(NFT_CT_MARK, NFT_REG_1);
     bitwise(NFT_REG_1, m.bits, 0);
-    cmp(NFT_REG_1, NFT_CMP_EQ, &m.bits, sizeof m.bits);
+    cmp(NFT_REG_1, m.negate ? NFT_CMP_NEQ : NFT_CMP_EQ, &m.bits, sizeof m.bits);
+  }
+  void emit(const policy::Meter& m) {
+    loadKey({m.key});
+    nftnl_expr* state = nullptr;
+    switch (m.kind) {
+      case policy::MeterKind::Rate:
+        state = nftnl_expr_alloc("limit");
+        if (!state) throw std::bad_alloc();
+        nftnl_expr_set_u64(state, NFTNL_EXPR_LIMIT_RATE, m.value);
+        nftnl_expr_set_u64(state, NFTNL_EXPR_LIMIT_UNIT, 1);
+        nftnl_expr_set_u32(state, NFTNL_EXPR_LIMIT_BURST, m.value);
+        nftnl_expr_set_u32(state, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+        nftnl_expr_set_u32(state, NFTNL_EXPR_LIMIT_FLAGS, NFT_LIMIT_F_INV);
+        break;
+      case policy::MeterKind::Connections:
+        state = nftnl_expr_alloc("connlimit");
+        if (!state) throw std::bad_alloc();
+        nftnl_expr_set_u32(state, NFTNL_EXPR_CONNLIMIT_COUNT, m.value);
+        nftnl_expr_set_u32(state, NFTNL_EXPR_CONNLIMIT_FLAGS, NFT_CONNLIMIT_F_INV);
+        break;
+    }
+    bool update = m.kind == policy::MeterKind::Rate;
+    add("dynset", [&](nftnl_expr* e) {
+      nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP,
+                         update ? NFT_DYNSET_OP_UPDATE : NFT_DYNSET_OP_ADD);
+      nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, m.set.c_str());
+      nftnl_expr_set(e, NFTNL_EXPR_DYNSET_EXPR, state, 0);  // the dynset owns it now
+    });
   }
 
   void verdict(const policy::Verdict& v) {

@@ -54,7 +54,7 @@ std::vector<Chain> deviceChains(const FamilyFields& f, bool outbound) {
   // LAN host's forbidden SYNs must not use up the budget of the device's
   // allowed and critical flows.
   auto limited = [&](const std::string& set) {
-    return rule({in(flow, set), LimitByMap{device, s("inlimit", f)}, Counter{}},
+    return rule({in(flow, set), LimitByMap{device, s("inlimit", f)}, Counter{}, log("limit in")},
                 verdict(VerdictKind::Drop), "allowed new inbound connections over the limit");
   };
   if (!outbound) c.rules.push_back(limited(allow));
@@ -241,6 +241,13 @@ Chain inputChain() {
                      verdict(VerdictKind::Accept),
                      type == 133 ? "router solicitation" : "neighbour discovery"));
   }
+  r.push_back(rule({ByteIs{ByteField::Icmpv6Type, 134}, Counter{}, log("rogue ra")},
+                   verdict(VerdictKind::Drop),
+                   "a router advertisement from a device port: a rogue router"));
+  r.push_back(
+      rule({in({Field::L4Proto, Field::ThSport}, "rogue_servers"), Counter{}, log("rogue dhcp")},
+           verdict(VerdictKind::Drop),
+           "a DHCP server's answer from a device port: a rogue DHCP server"));
   r.push_back(rule({in({Field::L4Proto, Field::ThDport}, "gateway_base")},
                    verdict(VerdictKind::Accept), "DHCP"));
   r.push_back(rule({ByteIs{ByteField::PktType, 1}}, verdict(VerdictKind::Drop),
@@ -277,7 +284,49 @@ std::string rangeChainName(const std::string& deviceChain, unsigned shard) {
   return "ranges_" + deviceChain + "_" + twoDigits(shard);
 }
 
-std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
+OutboundLimits outboundLimits(const Policy& policy) {
+  OutboundLimits out;
+  for (const Device& d : policy.devices) {
+    out.rates.insert(d.outboundNewPerSecond);
+    out.connections.insert(d.concurrentConnections);
+  }
+  return out;
+}
+
+std::string limitSetName(const char* kind, const char* family, uint32_t value) {
+  return std::string(kind) + family + "_" + std::to_string(value);
+}
+
+namespace {
+
+// New connections that devices open, once their own rules (and a receiving
+// device's) let them through: over the device's rate or its concurrent
+// connections they are dropped and reported. Critical flows are never limited.
+std::vector<PlanRule> outboundLimitRules(const OutboundLimits& limits) {
+  std::vector<PlanRule> out;
+  for (const FamilyFields& f : kFamilies) {
+    for (uint32_t v : limits.rates) {
+      std::string set = limitSetName(kRateSets, f.suffix, v);
+      out.push_back(
+          rule({CtMarkHas{kCtMarkCritical, true}, in({f.saddr}, set),
+                Meter{f.saddr, set + "_meter", MeterKind::Rate, v}, Counter{}, log("limit out")},
+               verdict(VerdictKind::Drop),
+               "new outbound connections over limits.outbound_new_per_second"));
+    }
+    for (uint32_t v : limits.connections) {
+      std::string set = limitSetName(kConnectionSets, f.suffix, v);
+      out.push_back(rule(
+          {CtMarkHas{kCtMarkCritical, true}, in({f.saddr}, set),
+           Meter{f.saddr, set + "_meter", MeterKind::Connections, v}, Counter{}, log("conns out")},
+          verdict(VerdictKind::Drop), "outbound connections over limits.concurrent_connections"));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Chain> buildRulesetChains(const DaemonConfig& config, const OutboundLimits& limits) {
   Chain forward;
   forward.name = "forward";
   forward.base = BaseHook{"forward", 0, true};
@@ -317,6 +366,7 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config) {
     r.push_back(rule({in({f.saddr}, s("dev", f))}, jump(s("out", f)), "new flows from devices"));
     r.push_back(rule({in({f.daddr}, s("dev", f))}, jump(s("in", f)), "new flows to devices"));
   }
+  for (PlanRule& lr : outboundLimitRules(limits)) r.push_back(std::move(lr));
 
   // Per-device accounting of what passed: one lookup each way, counted by
   // the element it finds (PacketsAllowed on the bus).

@@ -3,6 +3,7 @@
 // never adds a rule.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,7 +12,21 @@
 
 namespace ringfence::policy {
 
-std::vector<Chain> buildRulesetChains(const DaemonConfig& config);
+// The distinct values of the outbound limits in a policy (limits.md). Each
+// value has a member set of the device addresses under it, a meter and one
+// rule per family: a new value adds rules, a new device never does.
+struct OutboundLimits {
+  std::set<uint32_t> rates;        // limits.outbound_new_per_second
+  std::set<uint32_t> connections;  // limits.concurrent_connections
+};
+OutboundLimits outboundLimits(const Policy& policy);
+// ("orate", "4", 200) -> "orate4_200"; its meter is "orate4_200_meter"
+std::string limitSetName(const char* kind, const char* family, uint32_t value);
+inline constexpr const char* kRateSets = "orate";
+inline constexpr const char* kConnectionSets = "conns";
+inline constexpr uint32_t kMeterSize = 1u << 20;
+
+std::vector<Chain> buildRulesetChains(const DaemonConfig& config, const OutboundLimits& limits);
 
 // "allow_out4" + shard 3 -> "allow_out4_ranges_03"
 std::string rangeSetName(const std::string& allowSet, unsigned shard);

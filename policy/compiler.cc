@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "policy/boxes.h"
 #include "policy/chains.h"
@@ -69,6 +70,10 @@ class Compiler {
                            "what devices always reach on the gateway");
     base.elements.push_back(service(17, 67, "DHCP"));
     base.elements.push_back(service(17, 547, "DHCPv6"));
+    SetDef& rogue = declare("rogue_servers", {KeyType::InetProto, KeyType::InetService},
+                            "source ports of DHCP servers: never a device's");
+    rogue.elements.push_back(service(17, 67, "DHCP server"));
+    rogue.elements.push_back(service(17, 547, "DHCPv6 server"));
     SetDef& services = declare("gateway_services", {KeyType::InetProto, KeyType::InetService},
                                "gateway_services: what devices may reach on the gateway");
     for (const auto& [proto, port] : policy_.config.gatewayServices)
@@ -124,6 +129,17 @@ class Compiler {
       for (unsigned shard = 0; shard < kRangeShards; ++shard) {
         declare(rangeSetName(allow, shard), flow, "as " + allow + ", with prefixes and ranges",
                 true);
+      }
+    }
+    for (auto [kind, values, what] :
+         {std::tuple{kRateSets, &limits_.rates, "new outbound connections per second"},
+          std::tuple{kConnectionSets, &limits_.connections, "concurrent outbound connections"}}) {
+      for (uint32_t v : *values) {
+        std::string name = limitSetName(kind, f.suffix, v);
+        declare(name, {a}, "device addresses limited to " + std::to_string(v) + " " + what);
+        SetDef& meter = declare(name + "_meter", {a}, "their state (filled by the packet path)");
+        meter.dynamic = true;
+        meter.size = kMeterSize;
       }
     }
     declare(n("critical_out", f), flow, "outbound flows that stay open during isolation", true);
@@ -201,6 +217,10 @@ class Compiler {
           putIfname(e.low, d.interface);
           set(n("iface", f)).elements.push_back(std::move(e));
         }
+        set(limitSetName(kRateSets, f.suffix, d.outboundNewPerSecond))
+            .elements.push_back(addressElement(a, d.name));
+        set(limitSetName(kConnectionSets, f.suffix, d.concurrentConnections))
+            .elements.push_back(addressElement(a, d.name));
         if (d.inboundNewPerSecond) {
           SetElement e = addressElement(a, d.name);
           e.data = limitName(d);
@@ -317,13 +337,14 @@ class Compiler {
   void buildChains();
 
   const Policy& policy_;
+  OutboundLimits limits_ = outboundLimits(policy_);
   Plan plan_;
   std::map<std::string, size_t> index_;
 };
 
 }  // namespace
 
-void Compiler::buildChains() { plan_.chains = buildRulesetChains(policy_.config); }
+void Compiler::buildChains() { plan_.chains = buildRulesetChains(policy_.config, limits_); }
 
 std::vector<std::pair<std::string, SetElement>> isolationElements(
     const std::string& device, const std::vector<IpAddress>& addresses,

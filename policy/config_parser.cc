@@ -91,7 +91,8 @@ DaemonConfig parseConfig(const YamlNode& root, const std::string& file, Diagnost
   if (!r.isMap(root, "the configuration")) return c;
   MapFields f(r, root,
               {"profiles", "groups", "state_dir", "table", "device_interfaces", "unknown_devices",
-               "admin_group", "gateway_services", "topology", "uplink_interfaces"},
+               "admin_group", "gateway_services", "topology", "uplink_interfaces",
+               "conntrack_warn_percent"},
               "configuration");
   auto path = [&](const char* key, std::string& out) {
     const YamlNode* n = f.get(key);
@@ -171,6 +172,10 @@ DaemonConfig parseConfig(const YamlNode& root, const std::string& file, Diagnost
     }
   }
   if (const YamlNode* n = f.get("gateway_services")) parseGatewayServices(r, *n, c);
+  if (const YamlNode* n = f.get("conntrack_warn_percent")) {
+    if (auto v = r.integer(*n, "conntrack_warn_percent", 1, 100))
+      c.conntrackWarnPercent = static_cast<uint32_t>(*v);
+  }
   return c;
 }
 

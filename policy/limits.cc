@@ -79,8 +79,9 @@ size_t intervalElements(Family f, const std::vector<const Rule*>& rules) {
 
 size_t deviceElements(const Device& d) {
   // Per address: dev, count, self, isolated, the two range shards; observe and
-  // learn/monitor; the MAC and interface bindings; the inbound limit.
-  size_t perAddress = 6 + (d.mode != Mode::Enforce ? 2 : 0) + (d.mac ? 2 : 0) +
+  // learn/monitor; the MAC and interface bindings; the inbound limit; the two
+  // outbound limits' member sets.
+  size_t perAddress = 8 + (d.mode != Mode::Enforce ? 2 : 0) + (d.mac ? 2 : 0) +
                       (d.interface.empty() ? 0 : 2) + (d.inboundNewPerSecond ? 1 : 0);
   size_t n = 0;
   for (Family f : {Family::V4, Family::V6}) {
@@ -132,8 +133,9 @@ std::vector<DeviceSize> compiledSizes(const Policy& policy) {
 }
 
 size_t compiledTotal(const Policy& policy, const std::vector<DeviceSize>& sizes) {
-  // devifs, the gateway's DHCP and DHCPv6 (gateway_base) and gateway_services
-  size_t n = policy.config.deviceInterfaces.size() + 2 + policy.config.gatewayServices.size();
+  // devifs, the gateway's DHCP and DHCPv6 (gateway_base), the DHCP servers' ports (rogue_servers)
+  // and gateway_services
+  size_t n = policy.config.deviceInterfaces.size() + 4 + policy.config.gatewayServices.size();
   for (const DeviceSize& s : sizes) n += s.elements;
   return n;
 }

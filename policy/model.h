@@ -70,6 +70,11 @@ struct ViolationPolicy {
   std::optional<std::chrono::seconds> release;  // nullopt = manual
 };
 
+// Defaults of the outbound limits: far above what a legacy device opens, far
+// below what a compromised one scanning or flooding through allowed flows does.
+inline constexpr uint32_t kDefaultOutboundNewPerSecond = 200;
+inline constexpr uint32_t kDefaultConcurrentConnections = 1024;
+
 struct Device {
   std::string name;
   std::string file;
@@ -87,6 +92,10 @@ struct Device {
   std::vector<Rule> maintenance;  // outbound-shaped, open only during a window
   ViolationPolicy violations;
   std::optional<uint32_t> inboundNewPerSecond;
+  // Outbound limits (docs/limits.md): new connections per second and
+  // concurrent connections the device opens, per address. Always in force.
+  uint32_t outboundNewPerSecond = kDefaultOutboundNewPerSecond;
+  uint32_t concurrentConnections = kDefaultConcurrentConnections;
 
   bool hasFamily(Family f) const;
 };
@@ -113,6 +122,9 @@ struct DaemonConfig {
   // topology's LAN-facing ports, accepted and checked for the contract.
   std::string topology = "routed";
   std::vector<std::string> uplinkInterfaces;
+  // Extension: warn when the conntrack table is this full (percent of
+  // nf_conntrack_max).
+  uint32_t conntrackWarnPercent = 80;
 };
 
 struct Policy {

@@ -141,7 +141,18 @@ std::string renderExpr(const Expr& e) {
       return "?";
     }
     std::string operator()(const CtMarkHas& m) const {
-      return "ct mark & " + hex32(m.bits) + " == " + hex32(m.bits);
+      return "ct mark & " + hex32(m.bits) + (m.negate ? " != " : " == ") + hex32(m.bits);
+    }
+    std::string operator()(const Meter& m) const {
+      std::string key = nftFieldText(m.key);
+      switch (m.kind) {
+        case MeterKind::Rate:
+          return "update @" + m.set + " { " + key + " limit rate over " + std::to_string(m.value) +
+                 "/second burst " + std::to_string(m.value) + " packets }";
+        case MeterKind::Connections:
+          return "add @" + m.set + " { " + key + " ct count over " + std::to_string(m.value) + " }";
+      }
+      return "";
     }
   };
   return std::visit(Visitor{}, e);
@@ -200,10 +211,13 @@ std::string renderNft(const Plan& plan) {
     for (size_t i = 0; i < s.key.size(); ++i) o << (i ? " . " : "") << nftTypeName(s.key[i]);
     if (s.data) o << " : " << nftTypeName(*s.data);
     o << "\n";
-    if (s.interval || s.timeout) {
-      o << "\t\tflags " << (s.interval ? "interval" : "") << (s.interval && s.timeout ? "," : "")
-        << (s.timeout ? "timeout" : "") << "\n";
+    std::string flags;
+    for (auto [on, name] : {std::pair{s.interval, "interval"}, std::pair{s.timeout, "timeout"},
+                            std::pair{s.dynamic, "dynamic"}}) {
+      if (on) flags += flags.empty() ? name : std::string(",") + name;
     }
+    if (!flags.empty()) o << "\t\tflags " << flags << "\n";
+    if (s.size) o << "\t\tsize " << s.size << "\n";
     if (s.counters) o << "\t\tcounter\n";
     o << "\t\tcomment " << quote(s.comment) << "\n";
     if (!s.elements.empty()) {

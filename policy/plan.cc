@@ -62,6 +62,7 @@ KeyType fieldType(Field f) {
     case Field::L4Proto:
       return KeyType::InetProto;
     case Field::ThDport:
+    case Field::ThSport:
       return KeyType::InetService;
     case Field::EtherSaddr:
       return KeyType::EtherAddr;
@@ -86,6 +87,8 @@ const char* nftFieldText(Field f) {
       return "meta l4proto";
     case Field::ThDport:
       return "th dport";
+    case Field::ThSport:
+      return "th sport";
     case Field::EtherSaddr:
       return "ether saddr";
     case Field::Iifname:

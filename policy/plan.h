@@ -52,6 +52,8 @@ struct SetDef {
   bool interval = false;
   bool timeout = false;   // elements may carry a timeout (maintenance windows)
   bool counters = false;  // every element counts the packets whose lookup found it
+  bool dynamic = false;   // filled by the packet path (a meter), never by the daemon
+  uint32_t size = 0;      // > 0: at most this many elements
   std::string comment;
   std::vector<SetElement> elements;
 };
@@ -71,6 +73,7 @@ enum class Field {
   Ip6Daddr,
   L4Proto,
   ThDport,
+  ThSport,
   EtherSaddr,
   Iifname,
   Oifname,
@@ -152,11 +155,23 @@ struct ByteIs {
   ByteField field;
   uint8_t value = 0;
 };
-struct CtMarkHas {  // every one of `bits` is set in the connection's mark
+struct CtMarkHas {  // every one of `bits` is set in the connection's mark (negate: not all)
   uint32_t bits = 0;
+  bool negate = false;
+};
+// A meter: the packet's `key` is added to the dynamic set `set`, whose
+// elements each keep their own state; matches when that element is over
+// `value` (Rate: new connections per second, burst `value`; Connections:
+// concurrent connections in conntrack).
+enum class MeterKind { Rate, Connections };
+struct Meter {
+  Field key;
+  std::string set;
+  MeterKind kind = MeterKind::Rate;
+  uint32_t value = 0;
 };
 using Expr = std::variant<Lookup, InPrefix, CtStateIs, LimitByMap, VerdictMapLookup, CtMarkOr, Log,
-                          Counter, ByteIs, CtMarkHas>;
+                          Counter, ByteIs, CtMarkHas, Meter>;
 
 enum class VerdictKind { Continue, Accept, Drop, Return, Jump, Goto };
 struct Verdict {

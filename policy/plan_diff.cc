@@ -11,6 +11,7 @@ namespace {
 
 bool sameShape(const SetDef& a, const SetDef& b) {
   return a.key == b.key && a.data == b.data && a.interval == b.interval && a.timeout == b.timeout &&
+         a.dynamic == b.dynamic && a.size == b.size && a.counters == b.counters &&
          a.comment == b.comment;
 }
 

@@ -11,6 +11,7 @@ namespace {
 constexpr size_t kMaxAddresses = 16;
 constexpr uint64_t kMaxThreshold = 1000000;
 constexpr uint64_t kMaxRate = 1000000;
+constexpr uint64_t kMaxConnections = 1000000;
 
 // Addresses a device can never have: they are not a single host.
 std::string unusableHostReason(const IpAddress& a) {
@@ -398,10 +399,22 @@ class ProfileParser {
   void parseLimits(const YamlNode& n, Device& d) {
     if (n.kind == YamlNode::Kind::Null) return;
     if (!r_.isMap(n, "limits")) return;
-    MapFields f(r_, n, {"inbound_new_per_second"}, "limits");
+    MapFields f(r_, n,
+                {"inbound_new_per_second", "outbound_new_per_second", "concurrent_connections"},
+                "limits");
     if (const YamlNode* x = f.get("inbound_new_per_second")) {
       if (auto v = r_.integer(*x, "inbound_new_per_second", 1, kMaxRate)) {
         d.inboundNewPerSecond = static_cast<uint32_t>(*v);
+      }
+    }
+    if (const YamlNode* x = f.get("outbound_new_per_second")) {
+      if (auto v = r_.integer(*x, "outbound_new_per_second", 1, kMaxRate)) {
+        d.outboundNewPerSecond = static_cast<uint32_t>(*v);
+      }
+    }
+    if (const YamlNode* x = f.get("concurrent_connections")) {
+      if (auto v = r_.integer(*x, "concurrent_connections", 1, kMaxConnections)) {
+        d.concurrentConnections = static_cast<uint32_t>(*v);
       }
     }
   }

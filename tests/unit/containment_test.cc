@@ -94,3 +94,81 @@ TEST_F(ContainmentTest, ReleasingADeviceThatIsNotIsolatedIsNothingToDo) {
 
 }  // namespace
 }  // namespace ringfence::daemon
+
+namespace ringfence::daemon {
+namespace {
+
+struct CountingEvents : GatewayEvents {
+  void violation(const std::string&, const std::string&, const std::string&, const std::string&,
+                 const std::string&, uint16_t, uint16_t, bool) override {}
+  void isolated(const std::string&, const std::string&, const std::string&) override {}
+  void released(const std::string&, const std::string&, const std::string&) override {}
+  void unknownHost(const std::string&, const std::string&, const std::string&) override {
+    ++unknown;
+  }
+  void probe(const std::string&, const std::string&, const std::string&, const std::string&,
+             uint16_t, uint16_t) override {
+    ++probes;
+  }
+  void policyReloaded(uint64_t) override {}
+  int unknown = 0;
+  int probes = 0;
+};
+
+netlink::LoggedPacket unknownFrom(uint32_t n) {
+  netlink::LoggedPacket p;
+  p.prefix = std::string(policy::kLogPrefix) + "unknown src ";
+  p.src = *policy::parseIpAddress("10." + std::to_string((n >> 16) & 255) + "." +
+                                  std::to_string((n >> 8) & 255) + "." + std::to_string(n & 255));
+  p.dst = *policy::parseIpAddress("203.0.113.20");
+  p.proto = 6;
+  p.dport = 443;
+  p.mac = "02:00:00:00:00:99";
+  return p;
+}
+
+TEST_F(ContainmentTest, UnknownHostsAreRateLimitedAndBoundedInMemory) {
+  CountingEvents events;
+  containment.setEvents(&events);
+  policy::WallTime t0 = policy::WallClock::now();
+  // A sweep of 6,000 spoofed sources, each seen twice: one signal per host,
+  // up to the bound of hosts remembered.
+  std::vector<netlink::LoggedPacket> sweep;
+  for (uint32_t i = 0; i < 6000; ++i) {
+    sweep.push_back(unknownFrom(i));
+    sweep.push_back(unknownFrom(i));
+  }
+  containment.onPackets(sweep, t0);
+  EXPECT_EQ(events.unknown, 4096);
+  // A remembered host is never reported again, a new one is counted only.
+  containment.onPackets({unknownFrom(7), unknownFrom(9999)}, t0 + std::chrono::hours(1));
+  EXPECT_EQ(events.unknown, 4096);
+  containment.setEvents(nullptr);
+}
+
+TEST_F(ContainmentTest, ProbesAreCountedAndSignalledPerFlowNeverAsViolations) {
+  CountingEvents events;
+  containment.setEvents(&events);
+  std::vector<netlink::LoggedPacket> scan;
+  for (uint16_t port = 1; port <= 500; ++port) {
+    netlink::LoggedPacket p;
+    p.prefix = std::string(policy::kLogPrefix) + "drop in ";
+    p.src = *policy::parseIpAddress("203.0.113.66");
+    p.dst = *policy::parseIpAddress("198.51.100.10");  // a-pump
+    p.proto = 6;
+    p.sport = 40000;
+    p.dport = port;
+    scan.push_back(p);
+  }
+  containment.onPackets(scan, policy::WallClock::now());
+  EXPECT_EQ(containment.probesReceived("a-pump"), 500u);
+  EXPECT_EQ(events.probes, 500);
+  containment.onPackets(scan, policy::WallClock::now());  // retries of the same flows
+  EXPECT_EQ(containment.probesReceived("a-pump"), 500u);
+  EXPECT_EQ(events.probes, 500);
+  EXPECT_EQ(containment.judge()->violations("a-pump"), 0u);
+  containment.setEvents(nullptr);
+}
+
+}  // namespace
+}  // namespace ringfence::daemon

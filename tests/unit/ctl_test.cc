@@ -28,7 +28,7 @@ TEST(Ctl, ValidateTheExampleConfiguration) {
   CtlRun r = ctl({"validate", "--config", kExample});
   EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(r.err, "valid: 5 devices, 8 groups, 130 set elements, 0 errors, 0 warnings\n");
+  EXPECT_EQ(r.err, "valid: 5 devices, 8 groups, 148 set elements, 0 errors, 0 warnings\n");
 }
 
 TEST(Ctl, OptionsBeforeOrAfterTheCommand) {
@@ -54,7 +54,7 @@ TEST(Ctl, ValidateJson) {
   EXPECT_EQ(r.code, kExitRefused);
   EXPECT_EQ(
       r.out,
-      "{\"valid\":false,\"devices\":1,\"groups\":0,\"elements\":8,\"errors\":1,\"warnings\":0,"
+      "{\"valid\":false,\"devices\":1,\"groups\":0,\"elements\":12,\"errors\":1,\"warnings\":0,"
       "\"diagnostics\":[{\"file\":\"" +
           dir.file("p/a.yaml") +
           "\",\"line\":4,\"column\":7,\"severity\":\"error\",\"message\":\"invalid mode "
@@ -73,7 +73,7 @@ TEST(Ctl, ValidateNamesEverySkippedFile) {
   EXPECT_EQ(r.out, dir.file("p/a.yaml.bak") +
                        ":1:1: warning: not read: a backup or temporary copy of a profile? only "
                        "names ending in .yaml or .yml are profiles\n");
-  EXPECT_EQ(r.err, "valid: 2 devices, 0 groups, 14 set elements, 0 errors, 1 warnings\n");
+  EXPECT_EQ(r.err, "valid: 2 devices, 0 groups, 20 set elements, 0 errors, 1 warnings\n");
 }
 
 TEST(Ctl, ValidateRefusesAPolicyOverTheSizeLimits) {
@@ -91,10 +91,10 @@ TEST(Ctl, ValidateRefusesAPolicyOverTheSizeLimits) {
   CtlRun r = ctl({"validate", "--config", dir.file("ringfence.yaml")});
   EXPECT_EQ(r.code, kExitRefused);
   EXPECT_EQ(r.out, dir.file("p/big.yaml") +
-                       ":1:9: error: device 'big' compiles to 40,006 set elements, more than the "
+                       ":1:9: error: device 'big' compiles to 40,008 set elements, more than the "
                        "limit of 16,384 per device; the largest rules: line 6 (200 peers x 200 "
                        "ports): use prefixes, port ranges or fewer peers\n");
-  EXPECT_EQ(r.err, "invalid: 1 devices, 0 groups, 40008 set elements, 1 errors, 0 warnings\n");
+  EXPECT_EQ(r.err, "invalid: 1 devices, 0 groups, 40012 set elements, 1 errors, 0 warnings\n");
   EXPECT_EQ(ctl({"compile", "--config", dir.file("ringfence.yaml")}).code, kExitRefused);
 }
 

@@ -370,5 +370,33 @@ TEST_F(Loader, DeeplyNestedProfileIsRefused) {
   EXPECT_EQ(m[0], "deep.yaml:3:68: error: nested deeper than 64 levels");
 }
 
+TEST_F(Loader, OutboundLimitsHaveSafeDefaultsAndCanBeRaised) {
+  dir.write("ringfence.yaml", "profiles: p\nconntrack_warn_percent: 60\n");
+  dir.write("p/a.yaml", "device: a\nidentity:\n  addresses: [198.51.100.1]\n");
+  dir.write("p/b.yaml",
+            "device: b\nidentity:\n  addresses: [198.51.100.2]\nlimits:\n"
+            "  outbound_new_per_second: 2000\n  concurrent_connections: 8192\n");
+  LoadResult r = load();
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
+  EXPECT_EQ(r.policy.devices[0].outboundNewPerSecond, kDefaultOutboundNewPerSecond);
+  EXPECT_EQ(r.policy.devices[0].concurrentConnections, kDefaultConcurrentConnections);
+  EXPECT_EQ(r.policy.devices[1].outboundNewPerSecond, 2000u);
+  EXPECT_EQ(r.policy.devices[1].concurrentConnections, 8192u);
+  EXPECT_EQ(r.policy.config.conntrackWarnPercent, 60u);
+}
+
+TEST_F(Loader, OutOfRangeLimitsAreErrors) {
+  dir.write("ringfence.yaml", "profiles: p\nconntrack_warn_percent: 101\n");
+  dir.write("p/a.yaml",
+            "device: a\nidentity:\n  addresses: [198.51.100.1]\nlimits:\n"
+            "  outbound_new_per_second: 0\n  concurrent_connections: many\n");
+  std::vector<std::string> m = messages(load());
+  ASSERT_EQ(m.size(), 3u) << ::testing::PrintToString(m);
+  EXPECT_NE(m[0].find("a.yaml:5:28: error: outbound_new_per_second"), std::string::npos) << m[0];
+  EXPECT_NE(m[1].find("a.yaml:6:27: error: concurrent_connections"), std::string::npos) << m[1];
+  EXPECT_NE(m[2].find("ringfence.yaml:2:25: error: conntrack_warn_percent"), std::string::npos)
+      << m[2];
+}
+
 }  // namespace
 }  // namespace ringfence::policy

@@ -77,8 +77,9 @@ TEST_F(Diff, RemovedDeviceRemovesItsElementsAndLimit) {
     removed += c.removed.size();
     EXPECT_TRUE(c.added.empty());
   }
-  // dev4, count4, self4, shard_out4, shard_in4, allow_out4 (udp 53), its range shard, inlimit4
-  EXPECT_EQ(removed, 8u);
+  // dev4, count4, self4, shard_out4, shard_in4, allow_out4 (udp 53), its range shard, inlimit4,
+  // orate4_200, conns4_1024
+  EXPECT_EQ(removed, 10u);
 }
 
 TEST_F(Diff, ChangedLimitReplacesObjectAndItsMapElement) {
