@@ -116,6 +116,7 @@ class Containment {
                    policy::Direction direction, bool dropped, policy::WallTime now);
   void onProbe(const netlink::LoggedPacket& p, const std::string& device, bool dropped,
                policy::WallTime now);
+  void onInvalid(const netlink::LoggedPacket& p, policy::Direction direction, policy::WallTime now);
   void onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime now);
   void onRogue(const netlink::LoggedPacket& p, bool routerAdvertisement, policy::WallTime now);
   bool mayLog(const std::string& key, policy::WallTime now);

@@ -41,8 +41,8 @@ std::vector<Chain> deviceChains(const FamilyFields& f, bool outbound) {
 
   Chain c;
   c.name = base;
-  c.rules.push_back(rule({CtStateIs{kCtInvalid}, Counter{}}, verdict(VerdictKind::Drop),
-                         "packets that belong to no valid connection"));
+  c.rules.push_back(rule({CtStateIs{kCtInvalid}, Counter{}, log("invalid " + dir)},
+                         verdict(VerdictKind::Drop), "packets that belong to no valid connection"));
   c.rules.push_back(rule({in({device}, s("observe", f)), CtMarkOr{kCtMarkObserve}},
                          verdict(VerdictKind::Continue),
                          "record flows of learn and monitor devices"));
