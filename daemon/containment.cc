@@ -288,9 +288,17 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
 
 void Containment::onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime now) {
   std::string key = policy::toString(p.src) + "/" + p.mac + "/" + interfaceName(p.inIfindex);
-  if (unknownReported_.contains(key)) return;
-  // Bounded memory: past kMaxUnknownHosts, new hosts are counted and summed
-  // up once a minute (every packet is still dropped or passed by the kernel).
+  if (auto known = unknownReported_.find(key); known != unknownReported_.end()) {
+    known->second = now;
+    return;
+  }
+  // Bounded memory: hosts silent for kForgetUnknown are forgotten (and
+  // reported again when they return); past kMaxUnknownHosts, new hosts are
+  // counted and summed up once a minute (the kernel still drops every packet).
+  if (unknownReported_.size() >= kMaxUnknownHosts) {
+    std::erase_if(unknownReported_,
+                  [&](const auto& h) { return now - h.second >= kForgetUnknown; });
+  }
   if (unknownReported_.size() >= kMaxUnknownHosts) {
     ++unknownUnlisted_;
     if (now - unknownSummaryAt_ >= std::chrono::minutes(1)) {
@@ -303,7 +311,7 @@ void Containment::onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime
     }
     return;
   }
-  unknownReported_.insert(key);
+  unknownReported_.emplace(key, now);
   // Signalled once per host (at most kMaxUnknownHosts); a burst of new hosts
   // (a sweep of spoofed sources) is logged at most kLinesPerSecond times a
   // second, the rest counted by mayLog.

@@ -134,7 +134,9 @@ class Containment {
   std::map<policy::IpAddress, std::string> owners_;
   std::map<std::string, std::string> macOwners_;  // "02:00:...": device
   static constexpr size_t kMaxUnknownHosts = 4096;
-  std::set<std::string> unknownReported_;  // address/MAC/interface, at most kMaxUnknownHosts
+  static constexpr std::chrono::minutes kForgetUnknown{10};
+  // address/MAC/interface: last seen; at most kMaxUnknownHosts
+  std::map<std::string, policy::WallTime> unknownReported_;
   uint64_t unknownUnlisted_ = 0;
   policy::WallTime unknownSummaryAt_{};
   policy::LearnedFlows learned_;
