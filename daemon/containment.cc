@@ -268,6 +268,8 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
       policy::FlowKey flow{p.src, p.dst, p.proto, p.sport, p.dport};
       if (auto line = limitReports_.drop(device, kind, policy::describeFlow(flow), now))
         log(LogLevel::Warning, "over-limit", *line, device);
+    } else if (prefix->what == "invalid") {
+      onInvalid(p, prefix->direction, now);
     } else if (prefix->what == "rogue") {
       onRogue(p, p.prefix.find(" ra ") != std::string::npos, now);
     } else if (prefix->what == "unknown") {
@@ -286,9 +288,17 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
 
 void Containment::onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime now) {
   std::string key = policy::toString(p.src) + "/" + p.mac + "/" + interfaceName(p.inIfindex);
-  if (unknownReported_.contains(key)) return;
-  // Bounded memory: past kMaxUnknownHosts, new hosts are counted and summed
-  // up once a minute (every packet is still dropped or passed by the kernel).
+  if (auto known = unknownReported_.find(key); known != unknownReported_.end()) {
+    known->second = now;
+    return;
+  }
+  // Bounded memory: hosts silent for kForgetUnknown are forgotten (and
+  // reported again when they return); past kMaxUnknownHosts, new hosts are
+  // counted and summed up once a minute (the kernel still drops every packet).
+  if (unknownReported_.size() >= kMaxUnknownHosts) {
+    std::erase_if(unknownReported_,
+                  [&](const auto& h) { return now - h.second >= kForgetUnknown; });
+  }
   if (unknownReported_.size() >= kMaxUnknownHosts) {
     ++unknownUnlisted_;
     if (now - unknownSummaryAt_ >= std::chrono::minutes(1)) {
@@ -301,7 +311,7 @@ void Containment::onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime
     }
     return;
   }
-  unknownReported_.insert(key);
+  unknownReported_.emplace(key, now);
   // Signalled once per host (at most kMaxUnknownHosts); a burst of new hosts
   // (a sweep of spoofed sources) is logged at most kLinesPerSecond times a
   // second, the rest counted by mayLog.
@@ -310,6 +320,32 @@ void Containment::onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime
   log(LogLevel::Warning, "unknown-host",
       "unknown host " + policy::toString(p.src) + " (MAC " + (p.mac.empty() ? "?" : p.mac) +
           ") on " + interfaceName(p.inIfindex) + ": no profile claims it");
+}
+
+// A packet of no valid connection (a FIN, NULL or Xmas scan, a bad flag
+// combination, a late packet of a closed connection). Toward a device (the
+// forward chain judges a device's own packets first, so the sender is no
+// device): a probe. From a device: reported and counted, never a violation
+// (a late retransmission is no attack).
+void Containment::onInvalid(const netlink::LoggedPacket& p, policy::Direction direction,
+                            policy::WallTime now) {
+  if (direction == policy::Direction::Inbound) {
+    if (std::string receiver = deviceOf(p.dst); !receiver.empty()) {
+      ++dropped_[receiver];
+      onProbe(p, receiver, true, now);
+    }
+    return;
+  }
+  std::string device = deviceOf(p.src);
+  if (device.empty()) return;
+  ++dropped_[device];
+  if (!mayLog("invalid " + device, now)) return;
+  policy::FlowKey flow{p.src, p.dst, p.proto, p.sport, p.dport};
+  log(LogLevel::Warning, "invalid-packet",
+      "packet of no valid connection from " + device + " dropped: " + policy::describeFlow(flow) +
+          " (a scan with odd TCP flags, or a late packet of a closed connection); not a "
+          "violation",
+      device);
 }
 
 void Containment::onRogue(const netlink::LoggedPacket& p, bool routerAdvertisement,

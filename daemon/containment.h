@@ -116,6 +116,7 @@ class Containment {
                    policy::Direction direction, bool dropped, policy::WallTime now);
   void onProbe(const netlink::LoggedPacket& p, const std::string& device, bool dropped,
                policy::WallTime now);
+  void onInvalid(const netlink::LoggedPacket& p, policy::Direction direction, policy::WallTime now);
   void onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime now);
   void onRogue(const netlink::LoggedPacket& p, bool routerAdvertisement, policy::WallTime now);
   bool mayLog(const std::string& key, policy::WallTime now);
@@ -133,7 +134,9 @@ class Containment {
   std::map<policy::IpAddress, std::string> owners_;
   std::map<std::string, std::string> macOwners_;  // "02:00:...": device
   static constexpr size_t kMaxUnknownHosts = 4096;
-  std::set<std::string> unknownReported_;  // address/MAC/interface, at most kMaxUnknownHosts
+  static constexpr std::chrono::minutes kForgetUnknown{10};
+  // address/MAC/interface: last seen; at most kMaxUnknownHosts
+  std::map<std::string, policy::WallTime> unknownReported_;
   uint64_t unknownUnlisted_ = 0;
   policy::WallTime unknownSummaryAt_{};
   policy::LearnedFlows learned_;

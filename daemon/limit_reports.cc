@@ -1,5 +1,6 @@
 #include "daemon/limit_reports.h"
 
+#include <algorithm>
 #include <fstream>
 
 namespace ringfence::daemon {
@@ -52,8 +53,9 @@ std::string ConntrackWatch::observe(uint64_t count, uint64_t max) {
            "; when it is full the kernel drops new connections of every device, critical ones "
            "included (raise nf_conntrack_max, or find the device that opens them)";
   }
-  // Hysteresis: ten points below the threshold before saying it is over.
-  if (over_ && fill + 10 < percent_) {
+  // Hysteresis: some points below the threshold before saying it is over
+  // (ten, or half the threshold when it is low).
+  if (over_ && fill + std::min<uint64_t>(10, percent_ / 2) < percent_) {
     over_ = false;
     return "conntrack table back to " + figures;
   }

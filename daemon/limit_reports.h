@@ -42,7 +42,10 @@ class ConntrackWatch {
  public:
   static constexpr std::chrono::seconds kEvery{5};
   explicit ConntrackWatch(uint32_t percent = 80) : percent_(percent) {}
-  void setPercent(uint32_t percent) { percent_ = percent; }
+  void setPercent(uint32_t percent) {
+    if (percent != percent_) over_ = false;  // judged afresh against the new threshold
+    percent_ = percent;
+  }
   // The line to log (empty: nothing to say).
   std::string observe(uint64_t count, uint64_t max);
   bool over() const { return over_; }

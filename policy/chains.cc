@@ -41,8 +41,8 @@ std::vector<Chain> deviceChains(const FamilyFields& f, bool outbound) {
 
   Chain c;
   c.name = base;
-  c.rules.push_back(rule({CtStateIs{kCtInvalid}, Counter{}}, verdict(VerdictKind::Drop),
-                         "packets that belong to no valid connection"));
+  c.rules.push_back(rule({CtStateIs{kCtInvalid}, Counter{}, log("invalid " + dir)},
+                         verdict(VerdictKind::Drop), "packets that belong to no valid connection"));
   c.rules.push_back(rule({in({device}, s("observe", f)), CtMarkOr{kCtMarkObserve}},
                          verdict(VerdictKind::Continue),
                          "record flows of learn and monitor devices"));
@@ -287,8 +287,8 @@ std::string rangeChainName(const std::string& deviceChain, unsigned shard) {
 OutboundLimits outboundLimits(const Policy& policy) {
   OutboundLimits out;
   for (const Device& d : policy.devices) {
-    out.rates.insert(d.outboundNewPerSecond);
-    out.connections.insert(d.concurrentConnections);
+    if (auto v = d.outboundRate()) out.rates.insert(*v);
+    if (auto v = d.outboundConnections()) out.connections.insert(*v);
   }
   return out;
 }
@@ -305,13 +305,15 @@ namespace {
 std::vector<PlanRule> outboundLimitRules(const OutboundLimits& limits) {
   std::vector<PlanRule> out;
   for (const FamilyFields& f : kFamilies) {
+    // Until a flow gets its first reply every packet of it is ct state new:
+    // the rate counts a connection once, by its first packet, which marks it.
     for (uint32_t v : limits.rates) {
       std::string set = limitSetName(kRateSets, f.suffix, v);
-      out.push_back(
-          rule({CtMarkHas{kCtMarkCritical, true}, in({f.saddr}, set),
-                Meter{f.saddr, set + "_meter", MeterKind::Rate, v}, Counter{}, log("limit out")},
-               verdict(VerdictKind::Drop),
-               "new outbound connections over limits.outbound_new_per_second"));
+      out.push_back(rule(
+          {CtMarkHas{kCtMarkCritical, true}, CtMarkHas{kCtMarkCounted, true}, in({f.saddr}, set),
+           Meter{f.saddr, set + "_meter", MeterKind::Rate, v}, Counter{}, log("limit out")},
+          verdict(VerdictKind::Drop),
+          "new outbound connections over limits.outbound_new_per_second"));
     }
     for (uint32_t v : limits.connections) {
       std::string set = limitSetName(kConnectionSets, f.suffix, v);
@@ -319,6 +321,11 @@ std::vector<PlanRule> outboundLimitRules(const OutboundLimits& limits) {
           {CtMarkHas{kCtMarkCritical, true}, in({f.saddr}, set),
            Meter{f.saddr, set + "_meter", MeterKind::Connections, v}, Counter{}, log("conns out")},
           verdict(VerdictKind::Drop), "outbound connections over limits.concurrent_connections"));
+    }
+    if (!limits.rates.empty()) {
+      out.push_back(rule(
+          {CtMarkHas{kCtMarkCounted, true}, in({f.saddr}, s("dev", f)), CtMarkOr{kCtMarkCounted}},
+          verdict(VerdictKind::Continue), "the connection has spent its device's rate once"));
     }
   }
   return out;

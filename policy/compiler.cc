@@ -217,10 +217,12 @@ class Compiler {
           putIfname(e.low, d.interface);
           set(n("iface", f)).elements.push_back(std::move(e));
         }
-        set(limitSetName(kRateSets, f.suffix, d.outboundNewPerSecond))
-            .elements.push_back(addressElement(a, d.name));
-        set(limitSetName(kConnectionSets, f.suffix, d.concurrentConnections))
-            .elements.push_back(addressElement(a, d.name));
+        if (auto v = d.outboundRate())
+          set(limitSetName(kRateSets, f.suffix, *v)).elements.push_back(addressElement(a, d.name));
+        if (auto v = d.outboundConnections()) {
+          set(limitSetName(kConnectionSets, f.suffix, *v))
+              .elements.push_back(addressElement(a, d.name));
+        }
         if (d.inboundNewPerSecond) {
           SetElement e = addressElement(a, d.name);
           e.data = limitName(d);

@@ -92,12 +92,24 @@ struct Device {
   std::vector<Rule> maintenance;  // outbound-shaped, open only during a window
   ViolationPolicy violations;
   std::optional<uint32_t> inboundNewPerSecond;
-  // Outbound limits (docs/limits.md): new connections per second and
-  // concurrent connections the device opens, per address. Always in force.
-  uint32_t outboundNewPerSecond = kDefaultOutboundNewPerSecond;
-  uint32_t concurrentConnections = kDefaultConcurrentConnections;
+  // Outbound limits (docs/limits.md) as the profile sets them: new
+  // connections per second and concurrent connections the device opens, per
+  // address. Unset: the default for an enforce device, none for learn and
+  // monitor (where everything passes); see outboundRate/outboundConnections.
+  std::optional<uint32_t> outboundNewPerSecond;
+  std::optional<uint32_t> concurrentConnections;
 
   bool hasFamily(Family f) const;
+  std::optional<uint32_t> outboundRate() const {
+    if (outboundNewPerSecond) return outboundNewPerSecond;
+    if (mode == Mode::Enforce) return kDefaultOutboundNewPerSecond;
+    return std::nullopt;
+  }
+  std::optional<uint32_t> outboundConnections() const {
+    if (concurrentConnections) return concurrentConnections;
+    if (mode == Mode::Enforce) return kDefaultConcurrentConnections;
+    return std::nullopt;
+  }
 };
 
 struct Group {

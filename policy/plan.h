@@ -100,6 +100,7 @@ enum CtStateBit : uint32_t {
 inline constexpr uint32_t kCtMarkObserve = 0x10000000;    // flow of a learn/monitor device
 inline constexpr uint32_t kCtMarkViolation = 0x20000000;  // monitor-mode flow outside the allowlist
 inline constexpr uint32_t kCtMarkCritical = 0x40000000;   // admitted by a `critical: true` rule
+inline constexpr uint32_t kCtMarkCounted = 0x08000000;    // spent its device's outbound rate once
 
 inline constexpr uint16_t kNflogGroup = 7411;
 

@@ -146,6 +146,16 @@ expect_true "the kernel counted the drops" test "$(limit_rule_packets outbound_n
 expect_true "the excess is reported once, not per packet" test "$(reports 'pump over its limits.outbound_new_per_second')" = 1
 expect_true "the report names the device and the limit" grep -q "new outbound connections of device pump over its limits.outbound_new_per_second dropped" "$daemon_log"
 expect_true "an over-limit drop is not a violation" sh -c "! grep -q 'violation by pump' '$daemon_log'"
+echo "# one connection is counted once: a one-way stream of 50 datagrams on one flow"
+sleep 1.2  # the tokens are back
+in_ns pump /usr/bin/python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("198.51.100.10", 47000))
+for i in range(50):
+    s.sendto(b"x", ("203.0.113.20", 7000))
+PY
+sleep 0.5
+expect_true "all 50 packets of the unanswered flow arrived ($(srv_received 2))" test "$(srv_received 2)" = 50
 echo "# control: a device with the default limit (200/s) gets all 50 through"
 udp_flows ws 198.51.100.50 50 6000
 sleep 0.5

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Rogue routers and DHCP servers on device ports (docs/limits.md, "Rogue
-# servers"): router advertisements and DHCP/DHCPv6 server answers from a
-# device are dropped at the gateway (which would otherwise take a route from
-# them) and reported, attributed by MAC, never as a violation.
+# Rogue routers and DHCP servers on device ports (docs/ruleset.md, the input
+# chain): router advertisements and DHCP/DHCPv6 server answers from a device
+# are dropped at the gateway (which would otherwise take a route from them)
+# and reported, attributed by MAC, never as a violation. Stealth scans (FIN,
+# NULL, Xmas: packets of no valid connection) toward a device are dropped and
+# reported as probes.
 # Usage: rogue_test.sh BUILD_DIR
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +37,7 @@ identity:
 YAML
 lab_host pump dev0 198.51.100.10 2001:db8:100::10 02:00:00:00:00:10
 lab_host rogue dev1 198.51.100.140 2001:db8:100:0:8000::140 02:00:00:00:00:99
+lab_host scanner lan0 203.0.113.66 2001:db8:200::66
 # The gateway would take routes from router advertisements on its device ports.
 in_ns gw sysctl -qw net.ipv6.conf.dev0.accept_ra=2 net.ipv6.conf.dev1.accept_ra=2
 in_ns gw ip -6 route del default 2>/dev/null
@@ -88,6 +91,28 @@ expect_true "the kernel counted the 6 DHCP answers" test "$(rule_packets 'a rogu
 expect_true "the DHCPv6 advertise is reported" grep -q "ROGUE DHCP SERVER from fe80::ff:fe00:10" "$daemon_log"
 expect_true "a rogue server is no violation: nobody is isolated" sh -c "! grep -q 'violation by\|isolated:' '$daemon_log'"
 expect_true "pump is not isolated" sh -c "! ip netns exec $(lab_ns gw) nft list set inet ringfence isolated4 | grep -q 198.51.100.10"
+
+echo "# stealth scans from the LAN: FIN, NULL and Xmas to five ports of the pump"
+in_ns pump /usr/bin/python3 - >"$work/pump_seen" 2>/dev/null <<'PY' &
+from scapy.all import TCP, sniff
+pkts = sniff(iface="eth0", timeout=3, lfilter=lambda p: p.haslayer(TCP) and p[TCP].sport == 45000)
+print(len(pkts))
+PY
+sniffer=$!
+sleep 1.5
+in_ns scanner /usr/bin/python3 - <<'PY' >/dev/null 2>&1
+from scapy.all import IP, TCP, send
+for flags in ("F", "", "FPU"):
+    send([IP(dst="198.51.100.10") / TCP(sport=45000, dport=p, flags=flags) for p in range(20, 25)],
+         verbose=False)
+PY
+wait "$sniffer"
+expect_true "no scan packet reached the pump ($(cat "$work/pump_seen"))" test "$(cat "$work/pump_seen")" = 0
+invalid_in=$(in_ns gw nft list chain inet ringfence in4 | grep "no valid connection" | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+expect_true "the kernel counted the 15 packets of no valid connection ($invalid_in)" test "${invalid_in:-0}" -ge 15
+expect_true "the scan is reported as probes of the pump" grep -q "probe of pump from 203.0.113.66, a host that is not a device: tcp 203.0.113.66:45000 -> 198.51.100.10:2[0-4], dropped" "$daemon_log"
+expect_true "five probes: one per port, retries with other flags count once" test "$(grep -c 'probe of pump from 203.0.113.66' "$daemon_log")" = 5
+expect_true "the scan isolated nobody" sh -c "! ip netns exec $(lab_ns gw) nft list set inet ringfence isolated4 | grep -q 198.51.100.10"
 
 echo "# control: with the daemon's rules gone (a table without them), the gateway takes the route"
 kill -TERM "$DAEMON"; wait "$DAEMON" 2>/dev/null

@@ -5,7 +5,7 @@
 # bus) and checks there: install (enabled, started, group, forwarding, table in
 # force), reload, SIGKILL -> restarted with the table kept, stop leaves the
 # table, a hung daemon (SIGSTOP) killed by the watchdog and restarted, a
-# reboot (no table) with a broken profile enforcing the last good policy and the isolation,
+# reboot of the container (a new network namespace: no table) with a broken profile enforcing the last good policy and the isolation,
 # ringfencectl as root, as a member of ringfence and as another user
 # (mutations refused by the installed bus policy), an upgrade that restarts
 # the daemon with the table present at every poll, the isolation kept and no
@@ -99,25 +99,30 @@ root="$work/root"
 cp -a "$cache" "$root"
 mkdir -p "$root/root/pkg" && cp "$deb" "$root/root/pkg/ringfence.deb" && cp "$work/ringfence_next.deb" "$root/root/pkg/"
 
-echo "# boot"
-systemd-nspawn -D "$root" --register=no --keep-unit --private-network -b < /dev/null > "$work/console" 2>&1 &
-nspawn=$!
-pid1=""
-for _ in $(seq 100); do
-  pid1=$(pgrep -P "$nspawn" -x systemd | head -1)
-  [[ -n $pid1 ]] && break
-  sleep 0.1
-done
-[[ -n $pid1 ]] || { cat "$work/console"; echo "the container did not start"; exit 1; }
+# Boots the container (a new network namespace each time: no table, as after
+# a power cycle); sets nspawn, pid1 and state.
 in_ct() { nsenter -t "$pid1" -a "$@"; }
-t=$SECONDS
-state=""
-for _ in $(seq 120); do  # the manager's bus comes up a moment after PID 1
-  state=$(in_ct timeout 60 systemctl is-system-running --wait 2>&1)
-  [[ $state == running || $state == degraded ]] && break
-  sleep 0.5
-done
-echo "# booted in $((SECONDS - t)) s: $state"
+boot() {
+  systemd-nspawn -D "$root" --register=no --keep-unit --private-network -b < /dev/null >> "$work/console" 2>&1 &
+  nspawn=$!
+  pid1=""
+  for _ in $(seq 100); do
+    pid1=$(pgrep -P "$nspawn" -x systemd | head -1)
+    [[ -n $pid1 ]] && break
+    sleep 0.1
+  done
+  [[ -n $pid1 ]] || { cat "$work/console"; echo "the container did not start"; exit 1; }
+  local t=$SECONDS
+  state=""
+  for _ in $(seq 120); do  # the manager's bus comes up a moment after PID 1
+    state=$(in_ct timeout 60 systemctl is-system-running --wait 2>&1)
+    [[ $state == running || $state == degraded ]] && break
+    sleep 0.5
+  done
+  echo "# booted in $((SECONDS - t)) s: $state"
+}
+echo "# boot"
+boot
 expect_true "systemd is PID 1 in the container and the system runs" test "$(in_ct cat /proc/1/comm)" = systemd -a "$state" = running
 
 # Waits (up to $2 tenths of a second, default 100) until ringfenced is active
@@ -221,27 +226,6 @@ expect_true "stop leaves the device isolated" sh -c "nsenter -t $pid1 -a nft lis
 in_ct systemctl start ringfenced
 pid=$(wait_active)
 expect_true "systemctl start takes the table over" test -n "$pid"
-# A reboot with a broken profile: the kernel has no table (deleted with the
-# daemon stopped, as after a boot), the policy on disk is refused, and the
-# daemon must enforce the last good policy it saved, with the isolation.
-echo "# a reboot with a broken profile"
-in_ct systemctl stop ringfenced
-in_ct nft delete table inet ringfence
-expect_drop "no table, as after a boot" table
-echo "device: [broken" > "$root/etc/ringfence/profiles/broken.yaml"
-in_ct systemctl start ringfenced
-pid=$(wait_active)
-expect_true "the daemon starts with the broken profile" test -n "$pid"
-expect_true "the table is in force again" table
-expect_true "status says LAST-GOOD" sh -c "nsenter -t $pid1 -a ringfencectl status | grep -q LAST-GOOD"
-expect_true "status names the broken file" sh -c "nsenter -t $pid1 -a ringfencectl status | grep -q broken.yaml"
-expect_true "the device is still isolated" sh -c "nsenter -t $pid1 -a nft list set inet ringfence isolated4 | grep -q 198.51.100.10"
-rm "$root/etc/ringfence/profiles/broken.yaml"
-expect_true "a reload with the profile fixed succeeds" in_ct systemctl reload ringfenced
-expect_true "status is current again" sh -c "nsenter -t $pid1 -a ringfencectl status | grep -q 'current (the policy on disk is in force)'"
-pid=$(wait_active)
-expect_true "the daemon runs once the profile is fixed" test -n "$pid"
-
 echo "# upgrade to $version+next1"
 rm -f "$root/root/stop-poll"
 in_ct sh -c 'while [ ! -e /root/stop-poll ]; do if nft list table inet ringfence >/dev/null 2>&1; then echo present; else echo absent; fi; done' > "$work/poll" 2>&1 &
@@ -269,6 +253,29 @@ expect_true "the table was never absent during the upgrade" test "$(grep -c abse
 expect_true "the device is still isolated after the upgrade" sh -c "nsenter -t $pid1 -a nft list set inet ringfence isolated4 | grep -q 198.51.100.10"
 expect_true "the daemon still reports it isolated" sh -c "nsenter -t $pid1 -a ringfencectl show pump | grep -qi isolated"
 expect_true "the admin's configuration survived the upgrade" grep -q 'device_interfaces: \[dev0\]' "$root/etc/ringfence/ringfence.yaml"
+
+# A reboot with a broken profile: the container powers off and boots again
+# in a new network namespace, so the kernel has no table; the policy on disk
+# is refused, and the daemon must enforce the last good policy it saved,
+# with the isolation.
+echo "# a reboot with a broken profile"
+echo "device: [broken" > "$root/etc/ringfence/profiles/broken.yaml"
+old_pid1=$pid1
+in_ct systemctl reboot
+for _ in $(seq 300); do kill -0 "$nspawn" 2>/dev/null || break; sleep 0.1; done
+wait "$nspawn"; rc=$?
+expect_true "the container rebooted (nspawn exits 133 on reboot)" test "$rc" = 133
+boot
+expect_true "the container came up again" test -n "$pid1" -a "$pid1" != "$old_pid1" -a "$state" = running
+pid=$(wait_active)
+expect_true "the daemon starts at boot with the broken profile" test -n "$pid"
+expect_true "the table is in force after the reboot" table
+expect_true "status says LAST-GOOD" sh -c "nsenter -t $pid1 -a ringfencectl status | grep -q LAST-GOOD"
+expect_true "status names the broken file" sh -c "nsenter -t $pid1 -a ringfencectl status | grep -q broken.yaml"
+expect_true "the device is still isolated after the reboot" sh -c "nsenter -t $pid1 -a nft list set inet ringfence isolated4 | grep -q 198.51.100.10"
+rm "$root/etc/ringfence/profiles/broken.yaml"
+expect_true "a reload with the profile fixed succeeds" in_ct systemctl reload ringfenced
+expect_true "status is current again" sh -c "nsenter -t $pid1 -a ringfencectl status | grep -q 'current (the policy on disk is in force)'"
 
 echo "# remove and purge"
 expect_true "dpkg -r removes the package" in_ct dpkg -r ringfence

@@ -140,9 +140,13 @@ TEST_F(ContainmentTest, UnknownHostsAreRateLimitedAndBoundedInMemory) {
   }
   containment.onPackets(sweep, t0);
   EXPECT_EQ(events.unknown, 4096);
-  // A remembered host is never reported again, a new one is counted only.
-  containment.onPackets({unknownFrom(7), unknownFrom(9999)}, t0 + std::chrono::hours(1));
+  // A remembered host is not reported again, a new one is counted only.
+  containment.onPackets({unknownFrom(7), unknownFrom(9999)}, t0 + std::chrono::minutes(5));
   EXPECT_EQ(events.unknown, 4096);
+  // Ten minutes later the silent ones are forgotten: a new host is reported
+  // again, and host 7 (seen 5 minutes ago) is still remembered.
+  containment.onPackets({unknownFrom(7), unknownFrom(9998)}, t0 + std::chrono::minutes(11));
+  EXPECT_EQ(events.unknown, 4097);
   containment.setEvents(nullptr);
 }
 

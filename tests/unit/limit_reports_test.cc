@@ -38,6 +38,10 @@ TEST(ConntrackWatch, WarnsOnceAboveTheThresholdAndSaysWhenItIsOver) {
   EXPECT_FALSE(w.over());
   EXPECT_NE(w.observe(1000, 1000), "") << "and again when it fills up again";
   EXPECT_EQ(ConntrackWatch(1).observe(5, 0), "") << "no maximum: nothing to say";
+  ConntrackWatch low(1);
+  EXPECT_NE(low.observe(30, 1000), "");
+  EXPECT_NE(low.observe(0, 1000).find("back to 0 of 1000"), std::string::npos)
+      << "a low threshold clears too";
 }
 
 }  // namespace

@@ -378,10 +378,16 @@ TEST_F(Loader, OutboundLimitsHaveSafeDefaultsAndCanBeRaised) {
             "  outbound_new_per_second: 2000\n  concurrent_connections: 8192\n");
   LoadResult r = load();
   ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
-  EXPECT_EQ(r.policy.devices[0].outboundNewPerSecond, kDefaultOutboundNewPerSecond);
-  EXPECT_EQ(r.policy.devices[0].concurrentConnections, kDefaultConcurrentConnections);
-  EXPECT_EQ(r.policy.devices[1].outboundNewPerSecond, 2000u);
-  EXPECT_EQ(r.policy.devices[1].concurrentConnections, 8192u);
+  EXPECT_EQ(r.policy.devices[0].outboundRate(), kDefaultOutboundNewPerSecond);
+  EXPECT_EQ(r.policy.devices[0].outboundConnections(), kDefaultConcurrentConnections);
+  EXPECT_EQ(r.policy.devices[1].outboundRate(), 2000u);
+  EXPECT_EQ(r.policy.devices[1].outboundConnections(), 8192u);
+  Device learner = r.policy.devices[0];
+  learner.mode = Mode::Learn;
+  EXPECT_FALSE(learner.outboundRate()) << "learn and monitor: everything passes unless set";
+  EXPECT_FALSE(learner.outboundConnections());
+  learner.outboundNewPerSecond = 5;
+  EXPECT_EQ(learner.outboundRate(), 5u);
   EXPECT_EQ(r.policy.config.conntrackWarnPercent, 60u);
 }
 
