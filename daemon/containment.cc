@@ -295,7 +295,11 @@ void Containment::onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime
   // Bounded memory: hosts silent for kForgetUnknown are forgotten (and
   // reported again when they return); past kMaxUnknownHosts, new hosts are
   // counted and summed up once a minute (the kernel still drops every packet).
-  if (unknownReported_.size() >= kMaxUnknownHosts) {
+  // The sweep for silent hosts runs at most once a second: a flood of new
+  // sources against a full table must not cost a pass over it per packet.
+  if (unknownReported_.size() >= kMaxUnknownHosts &&
+      now - unknownSweptAt_ >= std::chrono::seconds(1)) {
+    unknownSweptAt_ = now;
     std::erase_if(unknownReported_,
                   [&](const auto& h) { return now - h.second >= kForgetUnknown; });
   }

@@ -139,6 +139,7 @@ class Containment {
   std::map<std::string, policy::WallTime> unknownReported_;
   uint64_t unknownUnlisted_ = 0;
   policy::WallTime unknownSummaryAt_{};
+  policy::WallTime unknownSweptAt_{};
   policy::LearnedFlows learned_;
   GatewayEvents* events_ = nullptr;
   std::map<std::string, uint64_t> dropped_;
