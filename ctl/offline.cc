@@ -7,6 +7,7 @@
 #include "policy/compiler.h"
 #include "policy/flow_check.h"
 #include "policy/limits.h"
+#include "policy/lint.h"
 #include "policy/nft_text.h"
 
 namespace ringfence::ctl {
@@ -62,6 +63,7 @@ std::string summary(const LoadResult& r) {
 int runValidate(const policy::LoadOptions& load, OutputMode mode, std::ostream& out,
                 std::ostream& err) {
   LoadResult r = policy::loadPolicy(load);
+  if (r.ok()) policy::lintPolicy(r.policy, r.diagnostics);
   if (mode.json) {
     JsonWriter j;
     j.beginObject().key("valid").value(r.ok());

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "policy/compiler.h"
+#include "policy/lint.h"
 #include "policy/nft_text.h"
 
 namespace ringfence::daemon {
@@ -324,6 +325,7 @@ void Manager::reassert() {
 
 int runCheck(const DaemonOptions& options) {
   policy::LoadResult r = policy::loadPolicy(options.load);
+  if (r.ok()) policy::lintPolicy(r.policy, r.diagnostics);
   for (const policy::Diagnostic& d : r.diagnostics.sorted())
     std::cerr << policy::formatDiagnostic(d) << "\n";
   if (!r.ok()) {

@@ -10,6 +10,7 @@
 #include "daemon/manager.h"
 #include "policy/compiler.h"
 #include "policy/failsafe.h"
+#include "policy/lint.h"
 #include "policy/policy_changes.h"
 
 namespace ringfence::daemon {
@@ -57,6 +58,7 @@ Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options) {
   LoadOutcome out;
   policy::PolicySources sources = policy::readPolicySources(options, out.diagnostics);
   policy::LoadResult r = policy::loadPolicy(sources, options);
+  if (r.ok() && !out.diagnostics.hasErrors()) policy::lintPolicy(r.policy, r.diagnostics);
   out.diagnostics.append(r.diagnostics);
   bool configClean = true;
   for (const policy::Diagnostic& d : out.diagnostics.all()) {

@@ -27,8 +27,56 @@ const std::string kExample = RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml";
 TEST(Ctl, ValidateTheExampleConfiguration) {
   CtlRun r = ctl({"validate", "--config", kExample});
   EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
+  // The examples put learn and monitor devices beside the enforced pump on
+  // dev0, and the check says what that costs.
+  const std::string dir = RINGFENCE_SOURCE_DIR "/profiles/devices/";
+  const std::string shares =
+      "' with enforced device 'pump-3w-01': on one segment they reach each other without the "
+      "gateway (docs/ruleset.md, what a routed gateway cannot see)\n";
+  EXPECT_EQ(r.out, dir + "lab-analyzer-01.yaml:1:9: warning: device 'lab-analyzer-01' (learn " +
+                       "mode) shares interface 'dev0" + shares + dir +
+                       "monitor-icu-07.yaml:1:9: warning: device 'monitor-icu-07' (monitor mode) " +
+                       "shares interface 'dev0" + shares);
+  EXPECT_EQ(r.err, "valid: 5 devices, 8 groups, 142 set elements, 0 errors, 2 warnings\n");
+}
+
+TEST(Ctl, ValidateWarnsAboutDevicesWithoutBinding) {
+  test::TempDir dir;
+  dir.write("p/a.yaml", "device: a\nidentity:\n  addresses: [198.51.100.1]\n");
+  dir.write("p/b.yaml", "device: b\nidentity:\n  addresses: [198.51.100.2]\n  interface: dev1\n");
+  dir.write("p/c.yaml",
+            "device: c\nidentity:\n  addresses: [198.51.100.3]\n  mac: 02:00:00:00:00:03\n");
+  dir.write("ringfence.yaml", "profiles: p\n");
+  CtlRun r = ctl({"validate", "--config", dir.file("ringfence.yaml")});
+  EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
+  EXPECT_EQ(r.out,
+            dir.file("p/a.yaml") +
+                ":1:9: warning: device 'a' has neither mac: nor interface:, so any host on "
+                "its segment can use its address; bind it (docs/ruleset.md, anti-spoofing)\n");
+}
+
+TEST(Ctl, ValidateWarnsAboutObservedDevicesBesideEnforcedOnes) {
+  test::TempDir dir;
+  const std::string id = "identity:\n  mac: 02:00:00:00:00:0";
+  dir.write("p/a.yaml", "device: a\n" + id + "1\n  addresses: [198.51.100.1]\n");
+  dir.write("p/b.yaml", "device: b\nmode: monitor\n" + id + "2\n  addresses: [198.51.100.2]\n");
+  dir.write("p/c.yaml", "device: c\nmode: learn\n" + id +
+                            "3\n  addresses: [198.51.100.3]\n  interface: dev1\n");
+  dir.write("ringfence.yaml", "profiles: p\ndevice_interfaces: [dev0, dev1]\n");
+  // Two device interfaces: where the unbound a and b sit is unknown, and c
+  // is alone on dev1.
+  CtlRun r = ctl({"validate", "--config", dir.file("ringfence.yaml")});
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(r.err, "valid: 5 devices, 8 groups, 142 set elements, 0 errors, 0 warnings\n");
+  // One device interface: a and b share it; c on dev1 is alone there.
+  dir.write("ringfence.yaml", "profiles: p\ndevice_interfaces: [dev0]\n");
+  r = ctl({"validate", "--config", dir.file("ringfence.yaml")});
+  EXPECT_EQ(r.out, dir.file("p/b.yaml") +
+                       ":1:9: warning: device 'b' (monitor mode) shares interface 'dev0' with "
+                       "enforced device 'a': on one segment they reach each other without the "
+                       "gateway (docs/ruleset.md, what a routed gateway cannot see)\n" +
+                       dir.file("p/c.yaml") +
+                       ":1:9: warning: device 'c' is bound to interface 'dev1', which is not among "
+                       "device_interfaces\n");
 }
 
 TEST(Ctl, OptionsBeforeOrAfterTheCommand) {
@@ -63,8 +111,9 @@ TEST(Ctl, ValidateJson) {
 
 TEST(Ctl, ValidateNamesEverySkippedFile) {
   test::TempDir dir;
-  dir.write("p/a.yaml", "device: a\nidentity:\n  addresses: [198.51.100.1]\n");
-  dir.write("p/B.YAML", "device: b\nidentity:\n  addresses: [198.51.100.2]\n");
+  const std::string bound = "\n  interface: dev0\n";
+  dir.write("p/a.yaml", "device: a\nidentity:\n  addresses: [198.51.100.1]" + bound);
+  dir.write("p/B.YAML", "device: b\nidentity:\n  addresses: [198.51.100.2]" + bound);
   dir.write("p/a.yaml.bak", "device: a\n");
   dir.write("p/.hidden.yaml", "device: a\n");
   dir.write("ringfence.yaml", "profiles: p\n");
@@ -73,7 +122,7 @@ TEST(Ctl, ValidateNamesEverySkippedFile) {
   EXPECT_EQ(r.out, dir.file("p/a.yaml.bak") +
                        ":1:1: warning: not read: a backup or temporary copy of a profile? only "
                        "names ending in .yaml or .yml are profiles\n");
-  EXPECT_EQ(r.err, "valid: 2 devices, 0 groups, 20 set elements, 0 errors, 1 warnings\n");
+  EXPECT_EQ(r.err, "valid: 2 devices, 0 groups, 24 set elements, 0 errors, 1 warnings\n");
 }
 
 TEST(Ctl, ValidateRefusesAPolicyOverTheSizeLimits) {

@@ -1,0 +1,49 @@
+#include "policy/lint.h"
+
+#include <map>
+
+namespace ringfence::policy {
+namespace {
+
+void checkBinding(const Device& d, Diagnostics& diags) {
+  if (d.mac || !d.interface.empty()) return;
+  diags.warning(d.where, "device '" + d.name +
+                             "' has neither mac: nor interface:, so any host on its segment can "
+                             "use its address; bind it (docs/ruleset.md, anti-spoofing)");
+}
+
+// An unbound device counts as on the only device interface; with several,
+// where it is cannot be known.
+std::string segmentOf(const Device& d, const DaemonConfig& config) {
+  if (!d.interface.empty()) return d.interface;
+  const auto& ifs = config.deviceInterfaces;
+  return ifs.size() == 1 ? ifs.front() : std::string();
+}
+
+void checkSharedSegments(const Policy& policy, Diagnostics& diags) {
+  if (policy.config.topology != "routed") return;  // a bridge judges traffic between its ports
+  std::map<std::string, const Device*> enforced;
+  for (const Device& d : policy.devices) {
+    std::string seg = segmentOf(d, policy.config);
+    if (!seg.empty() && d.mode == Mode::Enforce) enforced.try_emplace(seg, &d);
+  }
+  for (const Device& d : policy.devices) {
+    if (d.mode == Mode::Enforce) continue;
+    auto e = enforced.find(segmentOf(d, policy.config));
+    if (e == enforced.end()) continue;
+    diags.warning(d.where, "device '" + d.name + "' (" + toString(d.mode) +
+                               " mode) shares interface '" + e->first + "' with enforced device '" +
+                               e->second->name +
+                               "': on one segment they reach each other without the gateway "
+                               "(docs/ruleset.md, what a routed gateway cannot see)");
+  }
+}
+
+}  // namespace
+
+void lintPolicy(const Policy& policy, Diagnostics& diags) {
+  for (const Device& d : policy.devices) checkBinding(d, diags);
+  checkSharedSegments(policy, diags);
+}
+
+}  // namespace ringfence::policy
