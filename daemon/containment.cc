@@ -232,7 +232,8 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
   for (const netlink::LoggedPacket& p : packets) {
     std::optional<Prefix> prefix = parsePrefix(p.prefix);
     if (!prefix) continue;
-    if (prefix->what == "drop" || prefix->what == "isolated" || prefix->what == "spoof") {
+    bool spoof = prefix->what == "spoof" && !p.arp;  // an ARP claim counts for its sender
+    if (prefix->what == "drop" || prefix->what == "isolated" || spoof) {
       bool out = prefix->what == "spoof" || prefix->direction == policy::Direction::Outbound;
       if (std::string d = deviceOf(out ? p.src : p.dst); !d.empty()) ++dropped_[d];
     }
@@ -274,6 +275,14 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
       onRogue(p, p.prefix.find(" ra ") != std::string::npos, now);
     } else if (prefix->what == "unknown") {
       onUnknownHost(p, now);
+    } else if (prefix->what == "spoof" && p.arp) {
+      onArpClaim(p, now);
+    } else if (prefix->what == "unjudged") {
+      if (mayLog("unjudged", now)) {
+        log(LogLevel::Error, "bridge-unjudged",
+            "a bridged frame the inet table never judged was dropped (is br_netfilter on? "
+            "net.bridge.bridge-nf-call-iptables and -ip6tables must be 1)");
+      }
     } else if (prefix->what == "spoof") {
       std::string device = deviceOf(p.src);
       if (mayLog("spoof " + device, now)) {
@@ -284,6 +293,24 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
       }
     }
   }
+}
+
+// The bridge table dropped an ARP frame that claims an address its sender
+// does not own. The sender is named by its MAC when that is a device's.
+void Containment::onArpClaim(const netlink::LoggedPacket& p, policy::WallTime now) {
+  auto owner = macOwners_.find(p.mac);
+  std::string sender = owner != macOwners_.end() ? owner->second : std::string();
+  std::string victim = deviceOf(p.src);
+  if (!sender.empty()) ++dropped_[sender];
+  if (!mayLog("arp " + (sender.empty() ? p.mac : sender), now)) return;
+  std::string who = sender.empty() ? "unknown host " + (p.mac.empty() ? "?" : p.mac)
+                                   : "device " + sender + " (" + p.mac + ")";
+  std::string what =
+      victim.empty() ? policy::toString(p.src) : policy::toString(p.src) + " of " + victim;
+  log(LogLevel::Warning, "neighbour-spoofing",
+      who + " claimed " + what + " with an ARP frame on " + interfaceName(p.inIfindex) +
+          "; dropped by the bridge",
+      sender);
 }
 
 void Containment::onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime now) {

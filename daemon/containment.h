@@ -99,6 +99,7 @@ class Containment {
 
   // The device that owns the address in the policy in use; empty if none.
   std::string deviceOf(const policy::IpAddress& a) const;
+  void onArpClaim(const netlink::LoggedPacket& p, policy::WallTime now);
 
   const policy::ViolationJudge* judge() const { return judge_ ? &*judge_ : nullptr; }
   // Where violations, isolations, releases and unknown hosts are announced.

@@ -235,7 +235,14 @@ bool Manager::startFailsafe(const Refused& refused, const std::string& stateDir)
   std::vector<std::string> interfaces;
   if (refused.configClean) interfaces = refused.config.deviceInterfaces;
   failsafeForwardsNothing_ = interfaces.empty();
-  policy::Plan plan = policy::failsafePlan(empty->config.table, interfaces);
+  // The bridge too: with the bridge topology, or when the configuration
+  // cannot say which topology it is (then nothing is bridged).
+  std::optional<std::vector<std::string>> uplinks;
+  if (!refused.configClean)
+    uplinks.emplace();
+  else if (refused.config.topology == "bridge")
+    uplinks = refused.config.uplinkInterfaces;
+  policy::Plan plan = policy::failsafePlan(empty->config.table, interfaces, uplinks);
   std::unique_ptr<policy::Policy> previous = std::move(policy_);
   policy_ = std::move(empty);
   containment_->usePolicy(*policy_, &plan);

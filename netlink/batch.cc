@@ -6,7 +6,7 @@
 
 namespace ringfence::netlink {
 
-Batch::Batch(uint32_t firstSeq) : firstSeq_(firstSeq), nextSeq_(firstSeq) {
+Batch::Batch(uint32_t firstSeq) : firstSeq_(firstSeq), nextSeq_(firstSeq), family_(NFPROTO_INET) {
   reserve();
   nlmsghdr* begin = nftnl_batch_begin(buffer_.data() + used_, nextSeq_++);
   used_ += NLMSG_ALIGN(begin->nlmsg_len);
@@ -20,7 +20,7 @@ void Batch::reserve() {
 nlmsghdr* Batch::start(uint16_t type, uint16_t flags, std::string what) {
   reserve();
   described_.push_back(std::move(what));
-  return nftnl_nlmsg_build_hdr(buffer_.data() + used_, type, NFPROTO_INET, flags | NLM_F_ACK,
+  return nftnl_nlmsg_build_hdr(buffer_.data() + used_, type, family_, flags | NLM_F_ACK,
                                nextSeq_++);
 }
 

@@ -18,6 +18,9 @@ class Batch {
   // Starts a message in the buffer; fill its payload, then call commit().
   // Every message asks for an acknowledgement.
   nlmsghdr* start(uint16_t type, uint16_t flags, std::string what);
+  // The nftables family of the messages started from now on (NFPROTO_INET at first).
+  void setFamily(uint8_t family) { family_ = family; }
+  uint8_t family() const { return family_; }
   void commit(nlmsghdr* message);
   // Replaces the description of the message committed last.
   void redescribeLast(std::string what) { described_.back() = std::move(what); }
@@ -41,6 +44,7 @@ class Batch {
   uint32_t firstSeq_;
   uint32_t nextSeq_;
   std::vector<std::string> described_;  // index = seq - firstSeq_ - 1
+  uint8_t family_;
 };
 
 }  // namespace ringfence::netlink

@@ -49,7 +49,10 @@ uint32_t keyByteOrder(const SetDef& s) {
   return s.key[0] == KeyType::IfName ? 1 : 2;
 }
 
+// A single-part key is as long as its type (as nft makes it: an ether_addr
+// set has 6-byte keys); each part of a concatenation is padded to 4.
 size_t keyBytes(const SetDef& s) {
+  if (s.key.size() == 1) return policy::keyLength(s.key[0]);
   size_t n = 0;
   for (KeyType t : s.key) n += paddedLength(t);
   return n;
@@ -64,6 +67,7 @@ std::vector<uint8_t> padded(const SetDef& s, const std::vector<uint8_t>& raw) {
     throw std::logic_error("element of set " + s.name + " has a " + std::to_string(raw.size()) +
                            "-byte key, expected " + std::to_string(expected));
   }
+  if (s.key.size() == 1) return raw;
   std::vector<uint8_t> out(keyBytes(s), 0);
   size_t from = 0, to = 0;
   for (KeyType t : s.key) {
@@ -82,29 +86,33 @@ Ptr alloc(Alloc f) {
   return p;
 }
 
+std::string familyName(const Batch& b) {
+  return b.family() == NFPROTO_BRIDGE ? "table bridge " : "table inet ";
+}
+
 // Without flags, NEWTABLE on an existing table changes nothing.
 void addTable(Batch& b, const std::string& name, std::optional<uint32_t> flags) {
   auto t = alloc<TablePtr>(nftnl_table_alloc);
-  nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NFPROTO_INET);
+  nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, b.family());
   nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, name.c_str());
   if (flags) nftnl_table_set_u32(t.get(), NFTNL_TABLE_FLAGS, *flags);
-  nlmsghdr* m = b.start(NFT_MSG_NEWTABLE, NLM_F_CREATE, "table inet " + name);
+  nlmsghdr* m = b.start(NFT_MSG_NEWTABLE, NLM_F_CREATE, familyName(b) + name);
   nftnl_table_nlmsg_build_payload(m, t.get());
   b.commit(m);
 }
 
 void deleteTable(Batch& b, const std::string& name) {
   auto t = alloc<TablePtr>(nftnl_table_alloc);
-  nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NFPROTO_INET);
+  nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, b.family());
   nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, name.c_str());
-  nlmsghdr* m = b.start(NFT_MSG_DELTABLE, 0, "delete table inet " + name);
+  nlmsghdr* m = b.start(NFT_MSG_DELTABLE, 0, "delete " + familyName(b) + name);
   nftnl_table_nlmsg_build_payload(m, t.get());
   b.commit(m);
 }
 
 void addSet(Batch& b, const std::string& table, const SetDef& s, uint32_t id) {
   auto set = alloc<SetPtr>(nftnl_set_alloc);
-  nftnl_set_set_u32(set.get(), NFTNL_SET_FAMILY, NFPROTO_INET);
+  nftnl_set_set_u32(set.get(), NFTNL_SET_FAMILY, b.family());
   nftnl_set_set_str(set.get(), NFTNL_SET_TABLE, table.c_str());
   nftnl_set_set_str(set.get(), NFTNL_SET_NAME, s.name.c_str());
   nftnl_set_set_u32(set.get(), NFTNL_SET_ID, id);
@@ -231,7 +239,7 @@ std::vector<const SetElement*> pointers(const std::vector<SetElement>& elements)
 
 void limitObject(Batch& b, const std::string& table, const policy::LimitObject& l, bool add) {
   auto o = alloc<ObjPtr>(nftnl_obj_alloc);
-  nftnl_obj_set_u32(o.get(), NFTNL_OBJ_FAMILY, NFPROTO_INET);
+  nftnl_obj_set_u32(o.get(), NFTNL_OBJ_FAMILY, b.family());
   nftnl_obj_set_str(o.get(), NFTNL_OBJ_TABLE, table.c_str());
   nftnl_obj_set_str(o.get(), NFTNL_OBJ_NAME, l.name.c_str());
   nftnl_obj_set_u32(o.get(), NFTNL_OBJ_TYPE, NFT_OBJECT_LIMIT);
@@ -259,7 +267,7 @@ uint32_t hookNumber(const std::string& hook) {
 
 void chainMessage(Batch& b, const std::string& table, const policy::Chain& c, uint16_t type) {
   auto ch = alloc<ChainPtr>(nftnl_chain_alloc);
-  nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+  nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_FAMILY, b.family());
   nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, table.c_str());
   nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, c.name.c_str());
   if (type == NFT_MSG_NEWCHAIN && c.base) {
@@ -277,7 +285,7 @@ void chainMessage(Batch& b, const std::string& table, const policy::Chain& c, ui
 
 void flushChainRules(Batch& b, const std::string& table, const policy::Chain& c) {
   auto r = alloc<RulePtr>(nftnl_rule_alloc);
-  nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
+  nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, b.family());
   nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());
   nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, c.name.c_str());
   nlmsghdr* m = b.start(NFT_MSG_DELRULE, 0, "flush chain " + c.name);
@@ -287,7 +295,7 @@ void flushChainRules(Batch& b, const std::string& table, const policy::Chain& c)
 
 void addRules(Batch& b, const std::string& table, const policy::Chain& c) {
   for (size_t i = 0; i < c.rules.size(); ++i) {
-    RulePtr r = buildRule(table, c.name, c.rules[i]);
+    RulePtr r = buildRule(b.family(), table, c.name, c.rules[i]);
     nlmsghdr* m = b.start(
         NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
         "rule " + std::to_string(i + 1) + " of chain " + c.name + " (" + c.rules[i].comment + ")");
@@ -306,7 +314,9 @@ uint32_t kernelKeyType(const std::vector<KeyType>& key) {
 
 void encodeDeleteTable(Batch& batch, const std::string& table) { deleteTable(batch, table); }
 
-void encodeFullApply(Batch& b, const Plan& plan, const FullApply& how) {
+namespace {
+
+void encodeTable(Batch& b, const Plan& plan, const FullApply& how) {
   if (how.replaceExisting) {
     // Create-then-delete-then-create: the first NEWTABLE makes the DELTABLE safe
     // even if the table vanished since we looked; the transaction is atomic.
@@ -325,7 +335,32 @@ void encodeFullApply(Batch& b, const Plan& plan, const FullApply& how) {
   for (const policy::Chain& c : plan.chains) addRules(b, plan.table, c);
 }
 
-void encodeDiff(Batch& b, const Plan& running, const Plan& next, const policy::PlanDiff& diff) {
+// The bridge table of our name is rebuilt whole, or removed when the plan
+// has none (a switch from the bridge topology to the routed one).
+void encodeCompanions(Batch& b, const Plan& plan, uint32_t tableFlags) {
+  b.setFamily(NFPROTO_BRIDGE);
+  bool have = false;
+  for (const Plan& c : plan.companions) {
+    if (c.family != policy::TableFamily::Bridge) continue;
+    encodeTable(b, c, {true, tableFlags});
+    have = true;
+  }
+  if (!have) {
+    addTable(b, plan.table, std::nullopt);
+    deleteTable(b, plan.table);
+  }
+  b.setFamily(NFPROTO_INET);
+}
+
+}  // namespace
+
+void encodeFullApply(Batch& b, const Plan& plan, const FullApply& how) {
+  encodeTable(b, plan, how);
+  encodeCompanions(b, plan, how.tableFlags);
+}
+
+void encodeDiff(Batch& b, const Plan& running, const Plan& next, const policy::PlanDiff& diff,
+                uint32_t tableFlags) {
   (void)running;
   const std::string& table = next.table;
   for (const policy::SetChange& c : diff.sets) {
@@ -340,6 +375,7 @@ void encodeDiff(Batch& b, const Plan& running, const Plan& next, const policy::P
     flushChainRules(b, table, *c);
     addRules(b, table, *c);
   }
+  if (diff.companionsChanged) encodeCompanions(b, next, tableFlags);
 }
 
 }  // namespace ringfence::netlink

@@ -25,8 +25,9 @@ struct FullApply {
 void encodeFullApply(Batch& batch, const policy::Plan& plan, const FullApply& how);
 
 // Only what differs; `diff` must be diffPlans(running, next) and not a rebuild.
+// A changed companion (the bridge table) is rebuilt whole with `tableFlags`.
 void encodeDiff(Batch& batch, const policy::Plan& running, const policy::Plan& next,
-                const policy::PlanDiff& diff);
+                const policy::PlanDiff& diff, uint32_t tableFlags = 0);
 
 // Removes the table (used by tests and by a table rename).
 void encodeDeleteTable(Batch& batch, const std::string& table);

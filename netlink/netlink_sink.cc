@@ -1,10 +1,41 @@
 #include "netlink/netlink_sink.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstring>
 
 #include "netlink/encoder.h"
 
 namespace ringfence::netlink {
+
+namespace {
+
+// The bridge topology's inet chains judge bridged frames only if br_netfilter
+// hands them over; its sysctls are per network namespace. Without them the
+// bridge table's guard drops every device frame: closed, but useless.
+std::expected<void, std::string> enableBridgeNetfilter(const policy::Plan& plan) {
+  bool needed = false;
+  for (const policy::Plan& c : plan.companions) needed = needed || c.needsBridgeNetfilter;
+  if (!needed) return {};
+  for (const char* name : {"bridge-nf-call-iptables", "bridge-nf-call-ip6tables"}) {
+    std::string path = std::string("/proc/sys/net/bridge/") + name;
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return std::unexpected(
+          "cannot enable " + path + ": " + std::strerror(errno) +
+          (errno == ENOENT ? " (load br_netfilter: modprobe br_netfilter)" : ""));
+    }
+    bool ok = ::write(fd, "1\n", 2) == 2;
+    int err = errno;
+    ::close(fd);
+    if (!ok) return std::unexpected("cannot enable " + path + ": " + std::strerror(err));
+  }
+  return {};
+}
+
+}  // namespace
 
 std::expected<NetlinkSink, std::string> NetlinkSink::open(bool ownTable) {
   auto s = NftSocket::open();
@@ -21,6 +52,7 @@ std::expected<policy::ApplyStats, std::string> NetlinkSink::send(Batch& batch) {
 
 std::expected<policy::ApplyStats, std::string> NetlinkSink::replace(const policy::Plan& plan,
                                                                     const std::string& alsoDelete) {
+  if (auto bridged = enableBridgeNetfilter(plan); !bridged) return std::unexpected(bridged.error());
   auto existing = socket_.getTable(plan.table);
   if (!existing) return std::unexpected(existing.error().message());
   std::optional<TableInfo> old;
@@ -56,8 +88,12 @@ std::expected<policy::ApplyStats, std::string> NetlinkSink::replace(const policy
 std::expected<policy::ApplyStats, std::string> NetlinkSink::update(const policy::Plan& running,
                                                                    const policy::Plan& next,
                                                                    const policy::PlanDiff& diff) {
+  if (diff.companionsChanged) {
+    if (auto bridged = enableBridgeNetfilter(next); !bridged)
+      return std::unexpected(bridged.error());
+  }
   Batch batch(socket_.nextSeq());
-  encodeDiff(batch, running, next, diff);
+  encodeDiff(batch, running, next, diff, tableFlags_);
   if (batch.messageCount() == 0) return policy::ApplyStats{};
   return send(batch);
 }

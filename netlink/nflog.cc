@@ -85,8 +85,21 @@ size_t walkIpv6Headers(const uint8_t* data, size_t len, uint8_t next, size_t off
   return 0;
 }
 
+// An Ethernet/IPv4 ARP frame, as the bridge table logs it: hardware type 1,
+// protocol 0x0800, address lengths 6 and 4.
+bool parseArp(const uint8_t* data, size_t len, LoggedPacket& out) {
+  if (len < 28 || be16(data) != 1 || be16(data + 2) != 0x0800 || data[4] != 6 || data[5] != 4)
+    return false;
+  out.arp = true;
+  out.src.family = out.dst.family = policy::Family::V4;
+  std::memcpy(out.src.bytes.data(), data + 14, 4);
+  std::memcpy(out.dst.bytes.data(), data + 24, 4);
+  return true;
+}
+
 bool parsePacket(const uint8_t* data, size_t len, LoggedPacket& out) {
   if (len < 1) return false;
+  if (parseArp(data, len, out)) return true;
   size_t l4 = 0;
   if ((data[0] >> 4) == 4) {
     if (len < 20) return false;
@@ -121,6 +134,7 @@ std::optional<LoggedPacket> parseLogMessage(const nlmsghdr* nlh) {
   if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(nfgenmsg)) return std::nullopt;
   LoggedPacket p;
   bool havePayload = false;
+  uint32_t inDev = 0, physInDev = 0;
   forEachInMessage(nlh, sizeof(nfgenmsg), [&](const nlattr* attr) {
     const auto* value = static_cast<const uint8_t*>(mnl_attr_get_payload(attr));
     size_t len = mnl_attr_get_payload_len(attr);
@@ -133,7 +147,10 @@ std::optional<LoggedPacket> parseLogMessage(const nlmsghdr* nlh) {
         havePayload = parsePacket(value, len, p);
         break;
       case NFULA_IFINDEX_INDEV:
-        if (len >= 4) p.inIfindex = be32toh(*reinterpret_cast<const uint32_t*>(value));
+        if (len >= 4) inDev = be32toh(*reinterpret_cast<const uint32_t*>(value));
+        break;
+      case NFULA_IFINDEX_PHYSINDEV:  // a bridged packet: the port, not the bridge
+        if (len >= 4) physInDev = be32toh(*reinterpret_cast<const uint32_t*>(value));
         break;
       case NFULA_HWADDR:
         if (len >= 4) {
@@ -150,6 +167,7 @@ std::optional<LoggedPacket> parseLogMessage(const nlmsghdr* nlh) {
     }
   });
   if (!havePayload) return std::nullopt;
+  p.inIfindex = physInDev ? physInDev : inDev;
   return p;
 }
 

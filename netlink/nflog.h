@@ -21,7 +21,8 @@ struct LoggedPacket {
   uint16_t sport = 0;
   uint16_t dport = 0;
   uint32_t inIfindex = 0;
-  std::string mac;  // source MAC as text, when the kernel gave one
+  std::string mac;   // source MAC as text, when the kernel gave one
+  bool arp = false;  // an ARP frame (bridge table): src/dst are its sender and target addresses
 };
 
 // Parses one NFULNL_MSG_PACKET message; nothing if it is not one or is malformed.

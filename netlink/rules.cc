@@ -1,5 +1,6 @@
 #include "netlink/rules.h"
 
+#include <arpa/inet.h>
 #include <linux/if_arp.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_tuple_common.h>
@@ -17,7 +18,7 @@ using policy::Field;
 
 class RuleBuilder {
  public:
-  explicit RuleBuilder(nftnl_rule* rule) : rule_(rule) {}
+  RuleBuilder(nftnl_rule* rule, bool bridge) : rule_(rule), bridge_(bridge) {}
 
   void add(const char* type, auto&& configure) {
     nftnl_expr* e = nftnl_expr_alloc(type);
@@ -71,15 +72,20 @@ class RuleBuilder {
       case Field::IpDaddr:
       case Field::CtOrigIpSaddr:
       case Field::CtReplyIpSaddr:
-        once(haveIpv4_, [&] { nfproto(NFPROTO_IPV4); });
+        once(haveIpv4_, [&] { bridge_ ? etherType(0x0800) : nfproto(NFPROTO_IPV4); });
         break;
       case Field::Ip6Saddr:
       case Field::Ip6Daddr:
       case Field::CtOrigIp6Saddr:
       case Field::CtReplyIp6Saddr:
-        once(haveIpv6_, [&] { nfproto(NFPROTO_IPV6); });
+        once(haveIpv6_, [&] { bridge_ ? etherType(0x86dd) : nfproto(NFPROTO_IPV6); });
+        break;
+      case Field::ArpSaddrIp:
+      case Field::ArpSaddrEther:
+        once(haveArp_, [&] { etherType(policy::kEtherTypeArp); });
         break;
       case Field::EtherSaddr:
+        if (bridge_) break;  // every bridge port is Ethernet
         once(haveEther_, [&] {
           meta(NFT_META_IIFTYPE, NFT_REG_1);
           uint16_t ether = ARPHRD_ETHER;
@@ -125,6 +131,10 @@ class RuleBuilder {
         return ctLoad(NFT_CT_SRC_IP6, reg, IP_CT_DIR_ORIGINAL);
       case Field::CtReplyIp6Saddr:
         return ctLoad(NFT_CT_SRC_IP6, reg, IP_CT_DIR_REPLY);
+      case Field::ArpSaddrEther:
+        return payload(NFT_PAYLOAD_NETWORK_HEADER, 8, 6, reg);
+      case Field::ArpSaddrIp:
+        return payload(NFT_PAYLOAD_NETWORK_HEADER, 14, 4, reg);
     }
   }
 
@@ -235,6 +245,24 @@ class RuleBuilder {
     bitwise(NFT_REG_1, m.bits, 0);
     cmp(NFT_REG_1, m.negate ? NFT_CMP_NEQ : NFT_CMP_EQ, &m.bits, sizeof m.bits);
   }
+  void emit(const policy::MetaMarkOr& m) {
+    meta(NFT_META_MARK, NFT_REG_1);
+    bitwise(NFT_REG_1, ~m.bits, m.bits);
+    add("meta", [&](nftnl_expr* e) {
+      nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+    });
+  }
+  void emit(const policy::MetaMarkHas& m) {
+    meta(NFT_META_MARK, NFT_REG_1);
+    bitwise(NFT_REG_1, m.bits, 0);
+    cmp(NFT_REG_1, m.negate ? NFT_CMP_NEQ : NFT_CMP_EQ, &m.bits, sizeof m.bits);
+  }
+  void emit(const policy::EtherTypeIs& t) {
+    meta(NFT_META_PROTOCOL, NFT_REG_1);
+    uint16_t value = htons(t.value);
+    cmp(NFT_REG_1, t.negate ? NFT_CMP_NEQ : NFT_CMP_EQ, &value, sizeof value);
+  }
   void emit(const policy::Meter& m) {
     loadKey({m.key});
     nftnl_expr* state = nullptr;
@@ -294,6 +322,11 @@ class RuleBuilder {
   }
 
  private:
+  void etherType(uint16_t type) {
+    meta(NFT_META_PROTOCOL, NFT_REG_1);
+    uint16_t value = htons(type);
+    cmp(NFT_REG_1, NFT_CMP_EQ, &value, sizeof value);
+  }
   void nfproto(uint8_t proto) {
     meta(NFT_META_NFPROTO, NFT_REG_1);
     cmp(NFT_REG_1, NFT_CMP_EQ, &proto, sizeof proto);
@@ -305,6 +338,8 @@ class RuleBuilder {
   }
 
   nftnl_rule* rule_;
+  bool bridge_;
+  bool haveArp_ = false;
   bool haveIpv4_ = false;
   bool haveIpv6_ = false;
   bool haveEther_ = false;
@@ -320,14 +355,14 @@ uint32_t keyRegister(size_t offset) {
 
 size_t paddedLength(policy::KeyType t) { return (policy::keyLength(t) + 3) / 4 * 4; }
 
-RulePtr buildRule(const std::string& table, const std::string& chain,
+RulePtr buildRule(uint8_t family, const std::string& table, const std::string& chain,
                   const policy::PlanRule& rule) {
   RulePtr r(nftnl_rule_alloc());
   if (!r) throw std::bad_alloc();
-  nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
+  nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, family);
   nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());
   nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
-  RuleBuilder b(r.get());
+  RuleBuilder b(r.get(), family == NFPROTO_BRIDGE);
   for (const policy::Expr& e : rule.exprs) b.expr(e);
   b.verdict(rule.verdict);
   if (!rule.comment.empty()) {

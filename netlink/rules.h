@@ -10,7 +10,8 @@
 
 namespace ringfence::netlink {
 
-RulePtr buildRule(const std::string& table, const std::string& chain, const policy::PlanRule& rule);
+RulePtr buildRule(uint8_t family, const std::string& table, const std::string& chain,
+                  const policy::PlanRule& rule);
 
 // Register for a key component at `offset` bytes into a concatenation.
 uint32_t keyRegister(size_t offset);

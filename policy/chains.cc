@@ -27,6 +27,19 @@ PlanRule rule(std::vector<Expr> exprs, Verdict v, std::string comment) {
   return PlanRule{std::move(exprs), std::move(v), std::move(comment)};
 }
 
+// Which side a packet comes from or goes to. Routed: the interface. Bridge:
+// the inet hooks see only the bridge, so the bridge table marks frames from
+// and to device ports (docs/bridge.md).
+bool bridged(const DaemonConfig& config) { return config.topology == "bridge"; }
+Expr fromDevicePort(const DaemonConfig& config, bool negate = false) {
+  if (bridged(config)) return MetaMarkHas{kMarkFromDevicePort, negate};
+  return Lookup{{Field::Iifname}, "devifs", negate};
+}
+Expr toDevicePort(const DaemonConfig& config) {
+  if (bridged(config)) return MetaMarkHas{kMarkToDevicePort, false};
+  return Lookup{{Field::Oifname}, "devifs", false};
+}
+
 std::string twoDigits(unsigned n) { return (n < 10 ? "0" : "") + std::to_string(n); }
 
 // Rules for one direction of a device's new flows. `device` is the device's
@@ -137,16 +150,32 @@ Chain unknownChain(UnknownDevices mode, bool source) {
 // the forward chain only between hosts on one bridge (br_netfilter), and it
 // never leaves that segment. A source prefix is never a reason to pass:
 // forwarded packets can carry any source.
-std::vector<PlanRule> linkScopeRules() {
+std::vector<PlanRule> linkScopeRules(const DaemonConfig& config) {
   auto p = [](const char* text) { return *parseIpPrefix(text).prefix; };
   std::vector<PlanRule> out;
-  out.push_back(rule({InPrefix{Field::IpDaddr, p("255.255.255.255/32")}},
-                     verdict(VerdictKind::Accept),
-                     "limited broadcast (DHCP discovery): never routed"));
-  out.push_back(rule({InPrefix{Field::IpDaddr, p("224.0.0.0/24")}}, verdict(VerdictKind::Accept),
-                     "link-local multicast: never routed"));
-  out.push_back(rule({InPrefix{Field::Ip6Daddr, p("ff02::/16")}}, verdict(VerdictKind::Accept),
-                     "link-local multicast (neighbour discovery, MLD): never routed"));
+  if (bridged(config)) {
+    // A bridge passes link-scope frames between its ports: only what devices
+    // need passes unjudged (DHCP, IGMP, neighbour discovery and MLD); other
+    // multicast and broadcast (mDNS, LLMNR, NetBIOS) is judged like any flow.
+    out.push_back(rule({InPrefix{Field::IpDaddr, p("255.255.255.255/32")},
+                        in({Field::L4Proto, Field::ThDport}, "link_services")},
+                       verdict(VerdictKind::Accept), "DHCP by broadcast"));
+    out.push_back(rule({InPrefix{Field::IpDaddr, p("224.0.0.0/24")}, ByteIs{ByteField::L4Proto, 2}},
+                       verdict(VerdictKind::Accept), "IGMP"));
+    out.push_back(rule({InPrefix{Field::Ip6Daddr, p("ff02::/16")}, ByteIs{ByteField::L4Proto, 58}},
+                       verdict(VerdictKind::Accept), "neighbour discovery and MLD"));
+    out.push_back(rule({InPrefix{Field::Ip6Daddr, p("ff02::1:2/128")},
+                        in({Field::L4Proto, Field::ThDport}, "link_services")},
+                       verdict(VerdictKind::Accept), "DHCPv6 to its servers"));
+  } else {
+    out.push_back(rule({InPrefix{Field::IpDaddr, p("255.255.255.255/32")}},
+                       verdict(VerdictKind::Accept),
+                       "limited broadcast (DHCP discovery): never routed"));
+    out.push_back(rule({InPrefix{Field::IpDaddr, p("224.0.0.0/24")}}, verdict(VerdictKind::Accept),
+                       "link-local multicast: never routed"));
+    out.push_back(rule({InPrefix{Field::Ip6Daddr, p("ff02::/16")}}, verdict(VerdictKind::Accept),
+                       "link-local multicast (neighbour discovery, MLD): never routed"));
+  }
   for (uint8_t type : {uint8_t{135}, uint8_t{136}}) {
     out.push_back(rule({ByteIs{ByteField::Ip6Hoplimit, 255}, ByteIs{ByteField::Icmpv6Type, type}},
                        verdict(VerdictKind::Accept),
@@ -162,10 +191,10 @@ std::vector<PlanRule> linkScopeRules() {
 // quoted flow that sends in the error's direction; conntrack itself checks
 // that it goes to the source of the quoted packet. From the LAN side routers
 // on the path may send them (fragmentation needed, time exceeded).
-Chain relatedChain() {
+Chain relatedChain(const DaemonConfig& config) {
   Chain c;
   c.name = "related";
-  c.rules.push_back(rule({notIn({Field::Iifname}, "devifs")}, verdict(VerdictKind::Accept),
+  c.rules.push_back(rule({fromDevicePort(config, true)}, verdict(VerdictKind::Accept),
                          "from the LAN side: routers on the path may report errors"));
   const Field sender[2][2] = {{Field::CtOrigIpSaddr, Field::CtReplyIpSaddr},
                               {Field::CtOrigIp6Saddr, Field::CtReplyIp6Saddr}};
@@ -202,7 +231,7 @@ std::vector<PlanRule> isolatedMacRules() {
 // A device address arriving from the LAN side is forged too: without that
 // rule, a LAN host could open forbidden flows in a device's name and have it
 // isolated for them.
-Chain spoofChain() {
+Chain spoofChain(const DaemonConfig& config) {
   Chain c;
   c.name = "spoof";
   auto& r = c.rules;
@@ -210,14 +239,15 @@ Chain spoofChain() {
     r.push_back(rule({in({f.saddr}, s("macbound", f)),
                       notIn({f.saddr, Field::EtherSaddr}, s("mac", f)), log("spoof mac")},
                      verdict(VerdictKind::Drop), "a device address from the wrong MAC"));
+    // Bridge: the bridge table checks the port, which only it sees.
+    if (bridged(config)) continue;
     r.push_back(rule({in({f.saddr}, s("ifbound", f)),
                       notIn({f.saddr, Field::Iifname}, s("iface", f)), log("spoof iface")},
                      verdict(VerdictKind::Drop), "a device address on the wrong interface"));
   }
   for (const FamilyFields& f : kFamilies) {
-    r.push_back(
-        rule({notIn({Field::Iifname}, "devifs"), in({f.saddr}, s("dev", f)), log("spoof iface")},
-             verdict(VerdictKind::Drop), "a device address from a non-device interface"));
+    r.push_back(rule({fromDevicePort(config, true), in({f.saddr}, s("dev", f)), log("spoof iface")},
+                     verdict(VerdictKind::Drop), "a device address from a non-device interface"));
   }
   return c;
 }
@@ -226,7 +256,7 @@ Chain spoofChain() {
 // here), neighbour discovery, DHCP and the configured gateway_services reach
 // it. Replies to the gateway's own traffic pass; isolated devices reach
 // nothing else; any other try is a violation of the device, or an unknown host.
-Chain inputChain() {
+Chain inputChain(const DaemonConfig& config) {
   Chain c;
   c.name = "input";
   c.base = BaseHook{"input", 0, true};
@@ -234,7 +264,7 @@ Chain inputChain() {
   r.push_back(rule({CtStateIs{kCtEstablished}}, verdict(VerdictKind::Accept),
                    "replies to the gateway's own traffic, sessions it admitted"));
   r.push_back(rule({}, jump("spoof"), "forged device addresses, before any violation"));
-  r.push_back(rule({notIn({Field::Iifname}, "devifs")}, verdict(VerdictKind::Accept),
+  r.push_back(rule({fromDevicePort(config, true)}, verdict(VerdictKind::Accept),
                    "not from a device interface"));
   for (uint8_t type : {uint8_t{133}, uint8_t{135}, uint8_t{136}}) {
     r.push_back(rule({ByteIs{ByteField::Ip6Hoplimit, 255}, ByteIs{ByteField::Icmpv6Type, type}},
@@ -355,13 +385,13 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config, const Outbound
   // After isolation and anti-spoofing, before the unknown-host checks: a
   // DHCP discovery from 0.0.0.0 or a solicitation from a link-local address
   // is no host's identity.
-  for (PlanRule& lr : linkScopeRules()) r.push_back(std::move(lr));
+  for (PlanRule& lr : linkScopeRules(config)) r.push_back(std::move(lr));
   for (PlanRule& mr : isolatedMacRules()) r.push_back(std::move(mr));
   for (const FamilyFields& f : kFamilies) {
-    r.push_back(rule({in({Field::Iifname}, "devifs"), notIn({f.saddr}, s("dev", f))},
-                     jump("unknown_src"), "from a host that no profile claims"));
-    r.push_back(rule({in({Field::Oifname}, "devifs"), notIn({f.daddr}, s("dev", f))},
-                     jump("unknown_dst"), "to a host that no profile claims"));
+    r.push_back(rule({fromDevicePort(config), notIn({f.saddr}, s("dev", f))}, jump("unknown_src"),
+                     "from a host that no profile claims"));
+    r.push_back(rule({toDevicePort(config), notIn({f.daddr}, s("dev", f))}, jump("unknown_dst"),
+                     "to a host that no profile claims"));
   }
   // Related traffic other than ICMP errors (flows a conntrack helper
   // expects) is judged below like a new flow.
@@ -380,6 +410,10 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config, const Outbound
   Chain account;
   account.name = "account";
   account.base = BaseHook{"forward", kAccountPriority, true};
+  if (bridged(config)) {
+    account.rules.push_back(rule({MetaMarkOr{kMarkJudged}}, verdict(VerdictKind::Continue),
+                                 "let through here: the bridge table passes only such frames"));
+  }
   for (const FamilyFields& f : kFamilies) {
     account.rules.push_back(rule({in({f.saddr}, s("count", f))}, verdict(VerdictKind::Continue),
                                  "count packets from devices"));
@@ -390,11 +424,11 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config, const Outbound
   std::vector<Chain> chains;
   chains.push_back(std::move(forward));
   chains.push_back(std::move(account));
-  chains.push_back(inputChain());
-  chains.push_back(spoofChain());
+  chains.push_back(inputChain(config));
+  chains.push_back(spoofChain(config));
   chains.push_back(unknownChain(config.unknownDevices, true));
   chains.push_back(unknownChain(config.unknownDevices, false));
-  chains.push_back(relatedChain());
+  chains.push_back(relatedChain(config));
   for (const FamilyFields& f : kFamilies) {
     chains.push_back(isolatedChain(f, true));
     chains.push_back(isolatedChain(f, false));

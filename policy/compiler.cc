@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "policy/boxes.h"
+#include "policy/bridge_table.h"
 #include "policy/chains.h"
 
 namespace ringfence::policy {
@@ -78,8 +79,16 @@ class Compiler {
                                "gateway_services: what devices may reach on the gateway");
     for (const auto& [proto, port] : policy_.config.gatewayServices)
       services.elements.push_back(service(proto, port, "gateway_services"));
+    if (policy_.config.topology == "bridge") {
+      SetDef& link = declare("link_services", {KeyType::InetProto, KeyType::InetService},
+                             "what devices on the bridge send to all: DHCP and DHCPv6");
+      for (uint16_t port : {uint16_t{67}, uint16_t{68}, uint16_t{546}, uint16_t{547}})
+        link.elements.push_back(service(17, port, port < 100 ? "DHCP" : "DHCPv6"));
+    }
     for (const Device& d : policy_.devices) addDevice(d);
     buildChains();
+    if (policy_.config.topology == "bridge")
+      plan_.companions.push_back(bridgeTable(policy_.config, plan_));
     return std::move(plan_);
   }
 

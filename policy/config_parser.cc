@@ -127,12 +127,13 @@ DaemonConfig parseConfig(const YamlNode& root, const std::string& file, Diagnost
       if (*t == "routed") {
         c.topology = *t;
       } else if (*t == "bridge") {
-        // Refused rather than enforced as routed: the routed ruleset judges a
-        // bridge's ports wrongly (docs/ruleset.md).
-        r.error(*n,
-                "topology 'bridge' is not supported by this version of ringfenced; use "
-                "'routed' (the gateway routes between device_interfaces and the LAN)");
-        c.topology = *t;  // refused anyway; the bridge's own keys are still checked
+        c.topology = *t;
+        // Every bridge port that is not an uplink is a device port
+        // (docs/bridge.md): without uplinks nothing could pass.
+        if (c.uplinkInterfaces.empty())
+          r.error(*n,
+                  "topology 'bridge' needs uplink_interfaces: the bridge ports that face the "
+                  "LAN and the devices' router");
       } else {
         r.error(*n, "invalid topology '" + *t + "' (routed or bridge)");
       }

@@ -4,6 +4,8 @@
 #include <optional>
 #include <utility>
 
+#include "policy/bridge_table.h"
+
 namespace ringfence::policy {
 namespace {
 
@@ -75,9 +77,11 @@ SetDef gatewayBase() {
 
 }  // namespace
 
-Plan failsafePlan(const std::string& table, const std::vector<std::string>& deviceInterfaces) {
+Plan failsafePlan(const std::string& table, const std::vector<std::string>& deviceInterfaces,
+                  const std::optional<std::vector<std::string>>& bridgeUplinks) {
   Plan plan;
   plan.table = table;
+  if (bridgeUplinks) plan.companions.push_back(failsafeBridgeTable(table, *bridgeUplinks));
 
   SetDef devifs;
   devifs.name = "devifs";

@@ -6,6 +6,7 @@
 // through the same sink and printed by the same renderer.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,11 @@ inline constexpr const char* kFailsafeLogPrefix = "ringfence failsafe ";
 // `devifs` and the run-time sets `isolated4`/`isolated6` (with a rule that
 // drops their addresses whatever the interface), so that isolations can be
 // added to it and read back from it as from a compiled plan.
-Plan failsafePlan(const std::string& table, const std::vector<std::string>& deviceInterfaces);
+// `bridgeUplinks` set: the bridge topology, or a configuration that could not
+// be read (then empty): the plan also has a bridge table that bridges nothing
+// to or from a port outside `bridgeUplinks` (failsafeBridgeTable).
+Plan failsafePlan(const std::string& table, const std::vector<std::string>& deviceInterfaces,
+                  const std::optional<std::vector<std::string>>& bridgeUplinks = std::nullopt);
 
 // True for a plan made by failsafePlan.
 bool isFailsafePlan(const Plan& plan);

@@ -15,6 +15,12 @@ std::string hex32(uint32_t v) {
   return buf;
 }
 
+std::string hex16(uint16_t v) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "0x%04x", v);
+  return buf;
+}
+
 std::string quote(const std::string& s) { return "\"" + s + "\""; }
 
 IpAddress addressAt(const std::vector<uint8_t>& bytes, size_t offset, Family f) {
@@ -143,6 +149,19 @@ std::string renderExpr(const Expr& e) {
     std::string operator()(const CtMarkHas& m) const {
       return "ct mark & " + hex32(m.bits) + (m.negate ? " != " : " == ") + hex32(m.bits);
     }
+    std::string operator()(const MetaMarkOr& m) const {
+      return "meta mark set meta mark | " + hex32(m.bits);
+    }
+    std::string operator()(const MetaMarkHas& m) const {
+      return "meta mark & " + hex32(m.bits) + (m.negate ? " != " : " == ") + hex32(m.bits);
+    }
+    std::string operator()(const EtherTypeIs& t) const {
+      std::string name = t.value == kEtherTypeArp ? "arp"
+                         : t.value == 0x0800      ? "ip"
+                         : t.value == 0x86dd      ? "ip6"
+                                                  : hex16(t.value);
+      return std::string("meta protocol ") + (t.negate ? "!= " : "") + name;
+    }
     std::string operator()(const Meter& m) const {
       std::string key = nftFieldText(m.key);
       switch (m.kind) {
@@ -201,7 +220,8 @@ std::string renderRule(const PlanRule& rule) {
 
 std::string renderNft(const Plan& plan) {
   std::ostringstream o;
-  o << "table inet " << plan.table << " {\n";
+  o << "table " << (plan.family == TableFamily::Bridge ? "bridge " : "inet ") << plan.table
+    << " {\n";
   for (const LimitObject& l : plan.limits) {
     o << "\tlimit " << l.name << " {\n\t\trate over " << l.perSecond << "/second burst " << l.burst
       << " packets\n\t}\n\n";
@@ -243,6 +263,7 @@ std::string renderNft(const Plan& plan) {
     o << "\t}\n" << (c + 1 < plan.chains.size() ? "\n" : "");
   }
   o << "}\n";
+  for (const Plan& companion : plan.companions) o << renderNft(companion);
   return o.str();
 }
 

@@ -65,7 +65,10 @@ KeyType fieldType(Field f) {
     case Field::ThSport:
       return KeyType::InetService;
     case Field::EtherSaddr:
+    case Field::ArpSaddrEther:
       return KeyType::EtherAddr;
+    case Field::ArpSaddrIp:
+      return KeyType::Ipv4Addr;
     case Field::Iifname:
     case Field::Oifname:
       return KeyType::IfName;
@@ -103,6 +106,10 @@ const char* nftFieldText(Field f) {
       return "ct original ip6 saddr";
     case Field::CtReplyIp6Saddr:
       return "ct reply ip6 saddr";
+    case Field::ArpSaddrIp:
+      return "arp saddr ip";
+    case Field::ArpSaddrEther:
+      return "arp saddr ether";
   }
   return "?";
 }

@@ -82,7 +82,10 @@ enum class Field {
   CtOrigIpSaddr,
   CtReplyIpSaddr,
   CtOrigIp6Saddr,
-  CtReplyIp6Saddr
+  CtReplyIp6Saddr,
+  // ARP's sender fields (bridge table): the address and MAC a frame claims.
+  ArpSaddrIp,
+  ArpSaddrEther
 };
 KeyType fieldType(Field f);
 const char* nftFieldText(Field f);
@@ -101,6 +104,14 @@ inline constexpr uint32_t kCtMarkObserve = 0x10000000;    // flow of a learn/mon
 inline constexpr uint32_t kCtMarkViolation = 0x20000000;  // monitor-mode flow outside the allowlist
 inline constexpr uint32_t kCtMarkCritical = 0x40000000;   // admitted by a `critical: true` rule
 inline constexpr uint32_t kCtMarkCounted = 0x08000000;    // spent its device's outbound rate once
+
+// Bits of the packet mark (meta mark) in the bridge topology: the bridge
+// table says which side a frame came from and goes to, since the inet chains
+// see only the bridge itself (docs/bridge.md), and the inet account chain
+// marks what it let through.
+inline constexpr uint32_t kMarkFromDevicePort = 0x01000000;
+inline constexpr uint32_t kMarkToDevicePort = 0x02000000;
+inline constexpr uint32_t kMarkJudged = 0x04000000;
 
 inline constexpr uint16_t kNflogGroup = 7411;
 
@@ -171,8 +182,20 @@ struct Meter {
   MeterKind kind = MeterKind::Rate;
   uint32_t value = 0;
 };
+struct MetaMarkOr {  // sets these bits of the packet mark
+  uint32_t bits = 0;
+};
+struct MetaMarkHas {  // every one of `bits` is set in the packet mark (negate: not all)
+  uint32_t bits = 0;
+  bool negate = false;
+};
+struct EtherTypeIs {  // meta protocol: the frame's EtherType
+  uint16_t value = 0;
+  bool negate = false;
+};
+inline constexpr uint16_t kEtherTypeArp = 0x0806;
 using Expr = std::variant<Lookup, InPrefix, CtStateIs, LimitByMap, VerdictMapLookup, CtMarkOr, Log,
-                          Counter, ByteIs, CtMarkHas, Meter>;
+                          Counter, ByteIs, CtMarkHas, Meter, MetaMarkOr, MetaMarkHas, EtherTypeIs>;
 
 enum class VerdictKind { Continue, Accept, Drop, Return, Jump, Goto };
 struct Verdict {
@@ -216,8 +239,17 @@ struct DeviceElements {
   std::vector<std::pair<std::string, SetElement>> maintenance;  // added with a timeout
 };
 
+enum class TableFamily { Inet, Bridge };
+
 struct Plan {
   std::string table;
+  TableFamily family = TableFamily::Inet;
+  // Tables applied in the same transaction, always rebuilt whole (the bridge
+  // topology's `bridge` table). A companion has no companions itself.
+  std::vector<Plan> companions;
+  // The inet chains must see bridged frames: br_netfilter's sysctls
+  // (bridge-nf-call-iptables, -ip6tables) are switched on before the apply.
+  bool needsBridgeNetfilter = false;
   std::vector<LimitObject> limits;
   std::vector<SetDef> sets;
   std::vector<Chain> chains;

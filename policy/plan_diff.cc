@@ -252,6 +252,13 @@ PlanDiff diffPlans(const Plan& running, const Plan& next) {
     if (!sameRules(running.chains[i], next.chains[i]))
       diff.chainsRewritten.push_back(&next.chains[i]);
   }
+  // The bridge table holds no run-time elements: compared by its text.
+  auto text = [](const Plan& p) {
+    std::string out;
+    for (const Plan& c : p.companions) out += renderNft(c);
+    return out;
+  };
+  diff.companionsChanged = text(running) != text(next);
   return diff;
 }
 

@@ -25,10 +25,11 @@ struct PlanDiff {
   std::vector<const LimitObject*> limitsRemoved;
   std::vector<const LimitObject*> limitsAdded;  // changed ones are removed and added
   std::vector<const Chain*> chainsRewritten;    // new plan's chains whose rules changed
+  bool companionsChanged = false;               // the bridge table is rebuilt whole
 
   bool empty() const {
     return !rebuild && sets.empty() && limitsRemoved.empty() && limitsAdded.empty() &&
-           chainsRewritten.empty();
+           chainsRewritten.empty() && !companionsChanged;
   }
   size_t elementChanges() const;
 };

@@ -37,16 +37,20 @@ int applyFull(const policy::Plan& plan, uint32_t flags) {
   return 0;
 }
 
+// Every table: the bridge topology's plan has a bridge table too.
 std::string listTable(const ScopedNetns& ns, const std::string& table) {
   std::string out;
   EXPECT_EQ(ns.exec("nft list table inet " + table, &out), 0) << out;
-  return out;
+  std::string all;
+  EXPECT_EQ(ns.exec("nft list ruleset", &all), 0) << all;
+  return all;
 }
 
 TEST(NetlinkApply, SameRulesetAsNftLoadingTheText) {
   RINGFENCE_REQUIRE_ROOT();
-  for (const std::string config : {RINGFENCE_TEST_DATA "/golden/ringfence.yaml",
-                                   RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml"}) {
+  for (const std::string config :
+       {RINGFENCE_TEST_DATA "/golden/ringfence.yaml", RINGFENCE_TEST_DATA "/bridge/ringfence.yaml",
+        RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml"}) {
     policy::Plan plan = compileValidConfig(config);
     ScopedNetns viaNetlink("nl"), viaNft("nft");
     ASSERT_EQ(runInNetns(viaNetlink, [&] { return applyFull(plan, 0); }), 0);
@@ -135,13 +139,17 @@ TEST(NetlinkApply, ReadsPerDeviceCounters) {
 
 TEST(NetlinkApply, FailsafeSameAsNftAndReplacesAPolicyTable) {
   RINGFENCE_REQUIRE_ROOT();
-  for (const std::vector<std::string>& ifs :
-       {std::vector<std::string>{"dev0", "lan0"}, std::vector<std::string>{}}) {
-    policy::Plan plan = policy::failsafePlan("rf_golden", ifs);
+  using Uplinks = std::optional<std::vector<std::string>>;
+  for (const auto& [ifs, uplinks] :
+       {std::pair{std::vector<std::string>{"dev0", "lan0"}, Uplinks{}},
+        std::pair{std::vector<std::string>{}, Uplinks{std::vector<std::string>{}}},
+        std::pair{std::vector<std::string>{"dev0"}, Uplinks{std::vector<std::string>{"lan0"}}}}) {
+    policy::Plan plan = policy::failsafePlan("rf_golden", ifs, uplinks);
     ScopedNetns viaNetlink("nl"), viaNft("nft");
     // Over a compiled table of the same name, as at a start with a refused policy.
     policy::Plan full = compileValidConfig(RINGFENCE_TEST_DATA "/golden/ringfence.yaml");
-    ASSERT_EQ(runInNetns(viaNetlink, [&] { return applyFull(full, 0); }), 0);
+    policy::Plan bridged = compileValidConfig(RINGFENCE_TEST_DATA "/bridge/ringfence.yaml");
+    ASSERT_EQ(runInNetns(viaNetlink, [&] { return applyFull(uplinks ? full : bridged, 0); }), 0);
     ASSERT_EQ(runInNetns(viaNetlink, [&] { return applyFull(plan, 0); }), 0);
     TempDir dir;
     std::string file = dir.write("r.nft", policy::renderNft(plan));

@@ -302,13 +302,21 @@ TEST_F(Loader, TopologyAndUplinkInterfaces) {
             "p1]\n");
   EXPECT_EQ(messages(load()),
             (std::vector<std::string>{
-                "ringfence.yaml:2:11: error: topology 'bridge' is not supported by this version "
-                "of ringfenced; use 'routed' (the gateway routes between device_interfaces and "
-                "the LAN)",
                 "ringfence.yaml:4:20: error: interface 'p1' is both a device interface and an "
                 "uplink",
                 "ringfence.yaml:4:25: error: interface 'p1' is listed twice",
             }));
+
+  dir.write("ringfence.yaml",
+            "profiles: p\ntopology: bridge\ndevice_interfaces: [p1]\nuplink_interfaces: [up1]\n");
+  LoadResult bridge = load();
+  EXPECT_TRUE(bridge.ok()) << ::testing::PrintToString(messages(bridge));
+  EXPECT_EQ(bridge.policy.config.topology, "bridge");
+  dir.write("ringfence.yaml", "profiles: p\ntopology: bridge\ndevice_interfaces: [p1]\n");
+  EXPECT_EQ(messages(load()),
+            (std::vector<std::string>{
+                "ringfence.yaml:2:11: error: topology 'bridge' needs uplink_interfaces: the bridge "
+                "ports that face the LAN and the devices' router"}));
 
   dir.write("ringfence.yaml", "profiles: p\ntopology: star\n");
   EXPECT_EQ(messages(load()), (std::vector<std::string>{

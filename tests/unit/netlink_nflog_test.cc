@@ -132,5 +132,23 @@ TEST(NflogParse, Ipv4FragmentsOnlyTheFirstShowsPorts) {
   EXPECT_EQ(later.dport, 0);
 }
 
+// The bridge table logs ARP frames: the claim's sender and target address.
+TEST(NflogParse, ArpFrame) {
+  Bytes arp = {
+      0,    1,    8,    0,    6,    4,    0,  2,          // Ethernet, IPv4, reply
+      2,    0,    0,    0,    0,    0x66, 10, 20, 0, 20,  // sender MAC, sender IP 10.20.0.20
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 10, 20, 0, 20};
+  LoggedPacket p = parse(arp);
+  EXPECT_TRUE(p.arp);
+  EXPECT_EQ(policy::toString(p.src), "10.20.0.20");
+  EXPECT_EQ(policy::toString(p.dst), "10.20.0.20");
+  EXPECT_EQ(p.proto, 0);
+  Bytes other = arp;
+  other[3] = 0x06;  // not IPv4 over Ethernet: neither ARP as logged nor IP
+  LoggedPacket q;
+  EXPECT_FALSE(parsePacket(other.data(), other.size(), q));
+  EXPECT_FALSE(parsePacket(arp.data(), 27, q)) << "truncated";
+}
+
 }  // namespace
 }  // namespace ringfence::netlink

@@ -1,0 +1,228 @@
+#include "policy/bridge_table.h"
+
+#include <algorithm>
+
+#include "policy/failsafe.h"
+
+namespace ringfence::policy {
+namespace {
+
+constexpr int kPortsPriority = -300;  // before br_netfilter (0) hands frames to inet
+constexpr int kGuardPriority = 100;   // after it: what inet let through is marked
+constexpr const char* kUplinks = "uplinks";
+
+Log log(const std::string& what) { return Log{kNflogGroup, std::string(kLogPrefix) + what + " "}; }
+Verdict verdict(VerdictKind k) { return Verdict{k, {}}; }
+PlanRule rule(std::vector<Expr> exprs, Verdict v, std::string comment) {
+  return PlanRule{std::move(exprs), std::move(v), std::move(comment)};
+}
+Lookup in(std::vector<Field> key, std::string set) {
+  return Lookup{std::move(key), std::move(set), false};
+}
+Lookup notIn(std::vector<Field> key, std::string set) {
+  return Lookup{std::move(key), std::move(set), true};
+}
+Expr fromUplink() { return in({Field::Iifname}, kUplinks); }
+Expr toUplink() { return in({Field::Oifname}, kUplinks); }
+
+void copySet(Plan& out, const Plan& inet, const char* name) {
+  if (const SetDef* s = inet.findSet(name)) out.sets.push_back(*s);
+}
+
+// The MACs of MAC-bound devices, from `mac4` (address . MAC) and `mac6`.
+SetDef deviceMacs(const Plan& inet) {
+  SetDef macs;
+  macs.name = "devmacs";
+  macs.key = {KeyType::EtherAddr};
+  macs.comment = "MACs of devices (they may claim only their own addresses)";
+  for (const char* name : {"mac4", "mac6"}) {
+    const SetDef* s = inet.findSet(name);
+    if (!s) continue;
+    size_t offset = keyLength(s->key[0]);
+    for (const SetElement& e : s->elements) {
+      SetElement m;
+      auto mac = e.low.begin() + static_cast<long>(offset);
+      m.low.assign(mac, mac + static_cast<long>(keyLength(KeyType::EtherAddr)));
+      m.comment = e.comment;
+      bool seen = std::any_of(macs.elements.begin(), macs.elements.end(),
+                              [&](const SetElement& x) { return x.low == m.low; });
+      if (!seen) macs.elements.push_back(std::move(m));
+    }
+  }
+  return macs;
+}
+
+// Frames entering on a port. From an uplink: on to the inet table. From a
+// device port (every other port, so a port added later is one at once):
+// marked, then the checks that need the port.
+Chain portsChain() {
+  Chain c;
+  c.name = "ports";
+  c.base = BaseHook{"prerouting", kPortsPriority, true};
+  auto& r = c.rules;
+  r.push_back(rule({fromUplink()}, verdict(VerdictKind::Accept), "from the LAN: judged in inet"));
+  r.push_back(rule({MetaMarkOr{kMarkFromDevicePort}}, verdict(VerdictKind::Continue),
+                   "a device port: every port that is not an uplink"));
+  r.push_back(rule({in({Field::IpSaddr}, "ifbound4"),
+                    notIn({Field::IpSaddr, Field::Iifname}, "iface4"), log("spoof iface")},
+                   verdict(VerdictKind::Drop), "a device address on another port"));
+  r.push_back(rule({in({Field::Ip6Saddr}, "ifbound6"),
+                    notIn({Field::Ip6Saddr, Field::Iifname}, "iface6"), log("spoof iface")},
+                   verdict(VerdictKind::Drop), "a device address on another port"));
+  r.push_back(rule({EtherTypeIs{kEtherTypeArp}}, Verdict{VerdictKind::Jump, "arp_claims"},
+                   "what an ARP frame claims"));
+  r.push_back(rule({ByteIs{ByteField::Icmpv6Type, 134}, Counter{}, log("rogue ra")},
+                   verdict(VerdictKind::Drop), "a router advertisement: a rogue router"));
+  r.push_back(
+      rule({in({Field::L4Proto, Field::ThSport}, "rogue_servers"), Counter{}, log("rogue dhcp")},
+           verdict(VerdictKind::Drop), "a DHCP server's answer: a rogue DHCP server"));
+  for (uint8_t type : {uint8_t{1}, uint8_t{2}}) {
+    r.push_back(
+        rule({ByteIs{ByteField::PktType, type},
+              Meter{Field::Iifname, "port_broadcast", MeterKind::Rate, kPortBroadcastPerSecond},
+              Counter{}},
+             verdict(VerdictKind::Drop),
+             std::string(type == 1 ? "broadcast" : "multicast") + " over the port's rate"));
+  }
+  return c;
+}
+
+// An ARP frame from a device port may claim only its sender's own address.
+Chain arpChain(const DaemonConfig& config) {
+  Chain c;
+  c.name = "arp_claims";
+  auto& r = c.rules;
+  r.push_back(rule({InPrefix{Field::ArpSaddrIp, *parseIpPrefix("0.0.0.0/32").prefix}},
+                   verdict(VerdictKind::Return), "an ARP probe claims nothing"));
+  r.push_back(
+      rule({in({Field::ArpSaddrIp}, "macbound4"),
+            notIn({Field::ArpSaddrIp, Field::ArpSaddrEther}, "mac4"), Counter{}, log("spoof arp")},
+           verdict(VerdictKind::Drop), "claims a MAC-bound device's address"));
+  r.push_back(
+      rule({in({Field::ArpSaddrIp}, "ifbound4"),
+            notIn({Field::ArpSaddrIp, Field::Iifname}, "iface4"), Counter{}, log("spoof arp")},
+           verdict(VerdictKind::Drop), "claims a port-bound device's address"));
+  r.push_back(
+      rule({in({Field::EtherSaddr}, "devmacs"),
+            notIn({Field::ArpSaddrIp, Field::EtherSaddr}, "mac4"), Counter{}, log("spoof arp")},
+           verdict(VerdictKind::Drop),
+           "a device claims an address that is not its own (the router's, a neighbour's)"));
+  if (config.unknownDevices == UnknownDevices::Drop) {
+    r.push_back(rule({notIn({Field::ArpSaddrIp}, "dev4"), Counter{}, log("unknown src")},
+                     verdict(VerdictKind::Drop), "a host that no profile claims"));
+  }
+  return c;
+}
+
+Chain towardChain() {
+  Chain c;
+  c.name = "to_port";
+  c.base = BaseHook{"forward", kPortsPriority, true};
+  c.rules.push_back(rule({notIn({Field::Oifname}, kUplinks), MetaMarkOr{kMarkToDevicePort}},
+                         verdict(VerdictKind::Continue), "to a device port"));
+  return c;
+}
+
+// After br_netfilter: a frame between a device port and anything else
+// passes only if the inet table let it through, or is ARP (checked above).
+// If br_netfilter stops calling the inet hooks, nothing of it passes.
+Chain guardChain() {
+  Chain c;
+  c.name = "guard";
+  c.base = BaseHook{"forward", kGuardPriority, true};
+  auto& r = c.rules;
+  r.push_back(rule({fromUplink(), toUplink()}, verdict(VerdictKind::Accept),
+                   "between uplinks: not the devices' traffic"));
+  r.push_back(rule({EtherTypeIs{kEtherTypeArp}}, verdict(VerdictKind::Accept), "ARP"));
+  r.push_back(rule({MetaMarkHas{kMarkJudged}}, verdict(VerdictKind::Accept),
+                   "let through by the inet table"));
+  r.push_back(rule({Counter{}, log("unjudged")}, verdict(VerdictKind::Drop),
+                   "not judged (br_netfilter off? another protocol?): never passes"));
+  return c;
+}
+
+SetDef portMeter() {
+  SetDef s;
+  s.name = "port_broadcast";
+  s.key = {KeyType::IfName};
+  s.dynamic = true;
+  s.size = 4096;
+  s.comment = "broadcast and multicast rate of each device port";
+  return s;
+}
+
+}  // namespace
+
+SetDef ifnameSet(const char* name, std::vector<std::string> names, const char* comment) {
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  SetDef s;
+  s.name = name;
+  s.key = {KeyType::IfName};
+  s.comment = comment;
+  for (const std::string& n : names) {
+    SetElement e;
+    e.low.assign(keyLength(KeyType::IfName), 0);
+    std::copy_n(n.begin(), std::min(n.size(), keyLength(KeyType::IfName) - 1), e.low.begin());
+    s.elements.push_back(std::move(e));
+  }
+  return s;
+}
+
+Plan bridgeTable(const DaemonConfig& config, const Plan& inet) {
+  Plan p;
+  p.table = inet.table;
+  p.family = TableFamily::Bridge;
+  p.sets.push_back(ifnameSet(kUplinks, config.uplinkInterfaces,
+                             "bridge ports that face the LAN; every other port faces devices"));
+  for (const char* name : {"dev4", "macbound4", "mac4", "ifbound4", "iface4", "macbound6", "mac6",
+                           "ifbound6", "iface6", "rogue_servers"})
+    copySet(p, inet, name);
+  p.sets.push_back(deviceMacs(inet));
+  p.sets.push_back(portMeter());
+  p.needsBridgeNetfilter = true;
+  p.chains.push_back(portsChain());
+  p.chains.push_back(arpChain(config));
+  p.chains.push_back(towardChain());
+  p.chains.push_back(guardChain());
+  return p;
+}
+
+Plan failsafeBridgeTable(const std::string& table, const std::vector<std::string>& uplinks) {
+  Plan p;
+  p.table = table;
+  p.family = TableFamily::Bridge;
+  Log failsafe{kNflogGroup, kFailsafeLogPrefix};
+  Chain forward;
+  forward.name = "failsafe";
+  forward.base = BaseHook{"forward", kPortsPriority, true};
+  Chain input;
+  input.name = "failsafe_input";
+  input.base = BaseHook{"input", kPortsPriority, true};
+  if (uplinks.empty()) {
+    forward.rules.push_back(rule({failsafe}, verdict(VerdictKind::Drop),
+                                 "failsafe: no uplink known, nothing is bridged"));
+    p.chains.push_back(std::move(forward));
+    return p;
+  }
+  p.sets.push_back(ifnameSet(kUplinks, uplinks, "bridge ports that face the LAN"));
+  forward.rules.push_back(rule({fromUplink(), toUplink()}, verdict(VerdictKind::Accept),
+                               "between uplinks: not the devices' traffic"));
+  forward.rules.push_back(
+      rule({failsafe}, verdict(VerdictKind::Drop), "failsafe: nothing to or from a device port"));
+  auto& r = input.rules;
+  r.push_back(rule({fromUplink()}, verdict(VerdictKind::Accept), "from the LAN"));
+  r.push_back(rule({EtherTypeIs{kEtherTypeArp}}, verdict(VerdictKind::Accept), "ARP"));
+  for (uint8_t type : {uint8_t{133}, uint8_t{135}, uint8_t{136}}) {
+    r.push_back(rule({ByteIs{ByteField::Ip6Hoplimit, 255}, ByteIs{ByteField::Icmpv6Type, type}},
+                     verdict(VerdictKind::Accept),
+                     type == 133 ? "router solicitation" : "neighbour discovery"));
+  }
+  r.push_back(rule({failsafe}, verdict(VerdictKind::Drop),
+                   "failsafe: nothing else from a device port reaches the gateway"));
+  p.chains.push_back(std::move(forward));
+  p.chains.push_back(std::move(input));
+  return p;
+}
+
+}  // namespace ringfence::policy
