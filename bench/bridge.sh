@@ -14,6 +14,7 @@ build=$(cd "${1:?build dir}" && pwd)
 runs=${2:-3}
 source "$here/../tests/lab/lab.sh"
 source "$here/../tests/lab/lab_bridge.sh"
+source "$here/lib.sh"
 work=$(mktemp -d)
 lab_bridge_up
 trap 'lab_down; rm -rf "$work"' EXIT
@@ -44,11 +45,7 @@ lab_bridge_device dev dev0 10.20.0.10 02:01:00:00:27:0f
 in_ns dev ip addr add 100.64.39.15/32 dev eth0
 in_ns router ip route add 100.64.39.15/32 dev eth0
 lab_bridge_server srv 10.30.0.10
-for ns in gw lan router dev srv; do
-  for ifc in $(ip -n "$(lab_ns "$ns")" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -v '^lo$'); do
-    ip netns exec "$(lab_ns "$ns")" ethtool -K "$ifc" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
-  done
-done
+offloads_off gw lan router dev srv
 # Accepts and closes: the far end of the connect loop.
 in_ns srv /usr/bin/python3 -c '
 import socket
@@ -59,17 +56,7 @@ while True:
 LAB_PIDS+=($!)
 sleep 0.3
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-throughput() {  # median Gbit/s of $runs 3-second runs
-  local results=()
-  for _ in $(seq "$runs"); do
-    in_ns srv iperf3 -s -D -1 >/dev/null 2>&1 || true
-    sleep 0.2
-    results+=("$(in_ns dev iperf3 -c 10.30.0.10 -B 100.64.39.15 -t 3 -J | python3 -c \
-      'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)')")
-  done
-  printf '%s\n' "${results[@]}" | median
-}
+throughput() { iperf_median dev srv 10.30.0.10 100.64.39.15 "$runs"; }
 connects() {  # median connections per second of $runs 3-second loops
   local results=()
   for _ in $(seq "$runs"); do

@@ -21,6 +21,14 @@ std::expected<void, std::string> enableBridgeNetfilter(const policy::Plan& plan)
   if (!needed) return {};
   for (const char* name : {"bridge-nf-call-iptables", "bridge-nf-call-ip6tables"}) {
     std::string path = std::string("/proc/sys/net/bridge/") + name;
+    // Already on (sysctl.d at boot): nothing to write, which a unit with
+    // ProtectKernelTunables=yes could not do anyway.
+    if (int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); in >= 0) {
+      char value = 0;
+      bool on = ::read(in, &value, 1) == 1 && value == '1';
+      ::close(in);
+      if (on) continue;
+    }
     int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
       return std::unexpected(
@@ -30,7 +38,10 @@ std::expected<void, std::string> enableBridgeNetfilter(const policy::Plan& plan)
     bool ok = ::write(fd, "1\n", 2) == 2;
     int err = errno;
     ::close(fd);
-    if (!ok) return std::unexpected("cannot enable " + path + ": " + std::strerror(err));
+    if (!ok) {
+      return std::unexpected("cannot enable " + path + ": " + std::strerror(err) +
+                             " (set it to 1 in /etc/sysctl.d: docs/bridge.md)");
+    }
   }
   return {};
 }

@@ -8,6 +8,7 @@
 #    ruleset and with the 10,000-device policy, where the measured flow is
 #    allowed only by the last device's last rule; then the cost of the
 #    account chain alone (the same ruleset with and without it, by nft -f).
+# 3. Containment (bench/containment.sh) and the bridge topology (bench/bridge.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -15,6 +16,7 @@ bash scripts/setup.sh >/dev/null
 cmake -S . -B build -G Ninja >/dev/null
 ninja -C build bench_apply ringfenced >/dev/null
 source tests/lab/lab.sh
+source bench/lib.sh
 work=$(mktemp -d)
 lab_up
 trap 'lab_down; rm -rf "$work"' EXIT
@@ -33,23 +35,9 @@ lab_host dev dev0 198.51.100.10 "" 02:01:00:00:27:0f
 lab_host server lan0 203.0.113.99
 in_ns dev ip addr add 100.64.39.15/32 dev eth0
 in_ns gw ip route add 100.64.39.15/32 via 198.51.100.10 dev dev0
-for ns in gw dev server; do
-  for ifc in $(ip -n "$(lab_ns "$ns")" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -v '^lo$'); do
-    ip netns exec "$(lab_ns "$ns")" ethtool -K "$ifc" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
-  done
-done
+offloads_off gw dev server
 in_ns server iperf3 -s -D -1 >/dev/null 2>&1 || true
-throughput() {  # median Gbit/s of $runs 3-second runs
-  local results=()
-  for _ in $(seq "$runs"); do
-    in_ns server iperf3 -s -D -1 >/dev/null 2>&1 || true
-    sleep 0.2
-    results+=("$(in_ns dev iperf3 -c 203.0.113.99 -B 100.64.39.15 -t 3 -J | python3 -c \
-      'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)')")
-  done
-  printf '%s\n' "${results[@]}" | median
-}
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+throughput() { iperf_median dev server 203.0.113.99 100.64.39.15 "$runs"; }
 bare=$(throughput)
 echo "no ruleset:                      $bare Gbit/s"
 # Conntrack alone: any stateful ruleset pays for it; this separates its cost from ours.
@@ -111,3 +99,6 @@ python3 -c "print('accounting costs:               %.0f%%' % (100 * (1 - $acct_m
 echo; echo "== containment"
 lab_down
 bash bench/containment.sh build
+
+echo; echo "== the bridge topology (docs/bridge.md)"
+bash bench/bridge.sh build "$runs"

@@ -11,13 +11,17 @@
 
 namespace ringfence::test {
 
-inline policy::Plan compileValidConfig(const std::string& config) {
+inline policy::Policy loadValidConfig(const std::string& config) {
   policy::LoadOptions o;
   o.configFile = config;
   o.configRequired = true;
   policy::LoadResult r = policy::loadPolicy(o);
   for (const auto& d : r.diagnostics.all()) ADD_FAILURE() << policy::formatDiagnostic(d);
-  return policy::compilePlan(r.policy);
+  return std::move(r.policy);
+}
+
+inline policy::Plan compileValidConfig(const std::string& config) {
+  return policy::compilePlan(loadValidConfig(config));
 }
 
 }  // namespace ringfence::test

@@ -14,19 +14,13 @@
 #include "policy/loader.h"
 #include "policy/nft_text.h"
 #include "policy/plan_diff.h"
+#include "tests/support/compile.h"
 #include "tests/support/temp_dir.h"
 
 namespace ringfence::policy {
 namespace {
 
-Policy loadOk(const std::string& config) {
-  LoadOptions o;
-  o.configFile = config;
-  o.configRequired = true;
-  LoadResult r = loadPolicy(o);
-  for (const Diagnostic& d : r.diagnostics.all()) ADD_FAILURE() << formatDiagnostic(d);
-  return std::move(r.policy);
-}
+Policy loadOk(const std::string& config) { return test::loadValidConfig(config); }
 
 const Chain* findChain(const Plan& plan, const std::string& name) {
   for (const Chain& c : plan.chains) {
