@@ -167,6 +167,11 @@ std::vector<PlanRule> linkScopeRules(const DaemonConfig& config) {
     out.push_back(rule({InPrefix{Field::Ip6Daddr, p("ff02::1:2/128")},
                         in({Field::L4Proto, Field::ThDport}, "link_services")},
                        verdict(VerdictKind::Accept), "DHCPv6 to its servers"));
+    // Renewals and some answers are unicast between client and server ports;
+    // server answers from a device port never get here (the bridge table
+    // drops them as rogue).
+    out.push_back(rule({in({Field::L4Proto, Field::ThSport, Field::ThDport}, "dhcp_flows")},
+                       verdict(VerdictKind::Accept), "DHCP between clients and servers"));
   } else {
     out.push_back(rule({InPrefix{Field::IpDaddr, p("255.255.255.255/32")}},
                        verdict(VerdictKind::Accept),

@@ -146,6 +146,14 @@ expect_pass "pump -> srv tcp/443 (outbound rule), through the devices' own route
 expect_pass "srv -> hl7mon tcp/2575 (inbound rule)" lab_tcp srv 10.20.0.20 2575
 expect_pass "hl7mon -> srv tcp/2575" lab_tcp hl7mon 10.30.0.10 2575
 expect_pass "pump's ARP for its router works through the bridge" in_ns pump arping -c1 -w1 -I eth0 10.20.0.1
+in_ns srv socat UDP4-LISTEN:67,fork,reuseaddr SYSTEM:'echo ok' 2>/dev/null & LAB_PIDS+=($!)
+sleep 0.2
+renew() { local out; out=$(echo renew | in_ns hl7mon timeout 3 socat -T1 - UDP:10.30.0.10:67,sourceport=68 2>/dev/null); [[ $out == *ok* ]]; }
+expect_pass "a unicast DHCP renewal (udp 68 -> 67) reaches the hospital's server" renew
+in_ns hl7mon socat -u UDP4-LISTEN:68,reuseaddr OPEN:"$work/offer",creat,append 2>/dev/null & LAB_PIDS+=($!)
+sleep 0.2
+echo offer | in_ns lanhost socat -u - UDP:10.20.0.20:68,sourceport=67 2>/dev/null; sleep 0.3
+expect_true "a DHCP server's unicast answer (udp 67 -> 68, a new flow) reaches the device" grep -q offer "$work/offer"
 
 echo "# forbidden flows dropped, counted, and charged to whoever opened them"
 expect_drop "hl7mon -> srv tcp/22 (no rule)" lab_tcp hl7mon 10.30.0.10 22
@@ -166,6 +174,7 @@ expect_drop "the pump is not isolated for what hl7mon did to it" isolated 10.20.
 echo "# the gateway itself is a wall from device ports"
 expect_drop "hl7mon -> the gateway's own tcp/2200 on br0" lab_tcp hl7mon 10.20.0.2 2200
 sleep 0.3
+expect_drop "DHCP was no violation" grep -q "violation by hl7mon (outbound): udp" "$daemon_log"
 expect_true "a violation of hl7mon (alert only)" grep -q "violation by hl7mon (outbound): tcp 10.20.0.20:[0-9]* -> 10.20.0.2:2200, dropped" "$daemon_log"
 expect_pass "lanhost -> the gateway's tcp/2200 (the LAN side)" lab_tcp lanhost 10.20.0.2 2200
 
