@@ -77,6 +77,9 @@ allow:
     - from: 10.30.0.10
       proto: tcp
       ports: [2575]
+    - from: "2001:db8:20::50"
+      proto: tcp
+      ports: [2575]
 violations:
   action: alert
 YAML
@@ -102,11 +105,11 @@ lab_bridge_device hl7mon p2 10.20.0.20 02:00:00:00:00:20 2001:db8:20::20
 lab_bridge_device watched p3 10.20.0.30 02:00:00:00:00:30
 lab_bridge_device learner p4 10.20.0.40 02:00:00:00:00:40
 lab_bridge_device stranger p5 10.20.0.66 02:00:00:00:00:66
-lab_bridge_lan lanhost 10.20.0.50 02:00:00:00:00:50
+lab_bridge_lan lanhost 10.20.0.50 02:00:00:00:00:50 2001:db8:20::50
 lab_bridge_server srv 10.30.0.10
 for port in 443 2222 8443 2575 22; do lab_listen srv tcp "$port"; done
 for port in 7000 7001 23; do lab_listen pump tcp "$port"; done
-lab_listen hl7mon tcp 2575
+for port in 2575 22; do lab_listen hl7mon tcp "$port"; done
 in_ns gw sh -c 'socat TCP4-LISTEN:2200,fork,reuseaddr SYSTEM:"echo ok" 2>/dev/null &'
 sleep 0.3
 
@@ -145,6 +148,8 @@ echo "# allowed flows in both directions; devices keep their router"
 expect_pass "pump -> srv tcp/443 (outbound rule), through the devices' own router" lab_tcp pump 10.30.0.10 443
 expect_pass "srv -> hl7mon tcp/2575 (inbound rule)" lab_tcp srv 10.20.0.20 2575
 expect_pass "hl7mon -> srv tcp/2575" lab_tcp hl7mon 10.30.0.10 2575
+expect_pass "IPv6: lanhost -> hl7mon tcp/2575 (inbound rule; neighbour discovery through the bridge)" lab_tcp lanhost 2001:db8:20::20 2575
+expect_drop "IPv6: lanhost -> hl7mon tcp/22 (no rule)" lab_tcp lanhost 2001:db8:20::20 22
 expect_pass "pump's ARP for its router works through the bridge" in_ns pump arping -c1 -w1 -I eth0 10.20.0.1
 in_ns srv socat UDP4-LISTEN:67,fork,reuseaddr SYSTEM:'echo ok' 2>/dev/null & LAB_PIDS+=($!)
 sleep 0.2

@@ -39,13 +39,13 @@ lab_bridge_device() {
   lab_bridge_addresses "$name" "$v4" "$mac" "$v6" 10.20.0.1
 }
 
-# lab_bridge_lan NAME IPV4 [MAC]: a host on the LAN switch, beside the router.
+# lab_bridge_lan NAME IPV4 [MAC] [IPV6]: a host on the LAN switch, beside the router.
 lab_bridge_lan() {
-  local name=$1 v4=$2 mac=${3:-}
+  local name=$1 v4=$2 mac=${3:-} v6=${4:-}
   ip netns add "$(lab_ns "$name")"
   ip -n "$(lab_ns lan)" link add "$name" type veth peer name eth0 netns "$(lab_ns "$name")"
   ip -n "$(lab_ns lan)" link set "$name" master sw up
-  lab_bridge_addresses "$name" "$v4" "$mac" "" 10.20.0.1
+  lab_bridge_addresses "$name" "$v4" "$mac" "$v6" 10.20.0.1
 }
 
 # lab_bridge_server NAME IPV4: a server behind the router (10.30.0.0/24).
