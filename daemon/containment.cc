@@ -166,9 +166,11 @@ void Containment::usePolicy(const policy::Policy& policy, policy::Plan* plan) {
   }
   owners_.clear();
   macOwners_.clear();
+  macPorts_.clear();
   for (const policy::Device& d : policy.devices) {
     for (const policy::IpAddress& a : d.addresses) owners_[a] = d.name;
     if (d.mac) macOwners_[policy::toString(*d.mac)] = d.name;
+    if (d.mac && !d.interface.empty()) macPorts_[policy::toString(*d.mac)] = d.interface;
   }
   policy::FollowResult follow = judge_->followPolicy();
   bool changed = follow.changed;
@@ -232,6 +234,10 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
   for (const netlink::LoggedPacket& p : packets) {
     std::optional<Prefix> prefix = parsePrefix(p.prefix);
     if (!prefix) continue;
+    if (p.other) {
+      onForgedMac(p, now);
+      continue;
+    }
     bool spoof = prefix->what == "spoof" && !p.arp;  // an ARP claim counts for its sender
     if (prefix->what == "drop" || prefix->what == "isolated" || spoof) {
       bool out = prefix->what == "spoof" || prefix->direction == policy::Direction::Outbound;
@@ -295,21 +301,39 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
   }
 }
 
+// The bridge table dropped a frame for its source MAC alone: another port's
+// device's, or the LAN side's (which would move that MAC's bridge port).
+void Containment::onForgedMac(const netlink::LoggedPacket& p, policy::WallTime now) {
+  if (!mayLog("mac " + p.mac, now)) return;
+  auto owner = macOwners_.find(p.mac);
+  log(LogLevel::Warning, "spoofing",
+      "frame from MAC " + p.mac +
+          (owner != macOwners_.end() ? " (device " + owner->second + "'s)"
+                                     : " (a MAC of the LAN side, or a device's from it)") +
+          " on " + interfaceName(p.inIfindex) + " dropped: it would move that MAC's bridge port");
+}
+
 // The bridge table dropped an ARP frame that claims an address its sender
 // does not own. The sender is named by its MAC when that is a device's.
 void Containment::onArpClaim(const netlink::LoggedPacket& p, policy::WallTime now) {
+  // A MAC is forgeable: a device's MAC on a port that is not the device's
+  // is a host on that port, and the device is not blamed.
   auto owner = macOwners_.find(p.mac);
   std::string sender = owner != macOwners_.end() ? owner->second : std::string();
+  std::string port = interfaceName(p.inIfindex);
+  if (auto bound = macPorts_.find(p.mac); bound != macPorts_.end() && bound->second != port)
+    sender.clear();
   std::string victim = deviceOf(p.src);
   if (!sender.empty()) ++dropped_[sender];
   if (!mayLog("arp " + (sender.empty() ? p.mac : sender), now)) return;
-  std::string who = sender.empty() ? "unknown host " + (p.mac.empty() ? "?" : p.mac)
-                                   : "device " + sender + " (" + p.mac + ")";
+  std::string who = !sender.empty() ? "device " + sender + " (" + p.mac + ")"
+                    : owner != macOwners_.end()
+                        ? "a host using device " + owner->second + "'s MAC " + p.mac
+                        : "unknown host " + (p.mac.empty() ? "?" : p.mac);
   std::string what =
       victim.empty() ? policy::toString(p.src) : policy::toString(p.src) + " of " + victim;
   log(LogLevel::Warning, "neighbour-spoofing",
-      who + " claimed " + what + " with an ARP frame on " + interfaceName(p.inIfindex) +
-          "; dropped by the bridge",
+      who + " claimed " + what + " with an ARP frame on " + port + "; dropped by the bridge",
       sender);
 }
 

@@ -100,6 +100,7 @@ class Containment {
   // The device that owns the address in the policy in use; empty if none.
   std::string deviceOf(const policy::IpAddress& a) const;
   void onArpClaim(const netlink::LoggedPacket& p, policy::WallTime now);
+  void onForgedMac(const netlink::LoggedPacket& p, policy::WallTime now);
 
   const policy::ViolationJudge* judge() const { return judge_ ? &*judge_ : nullptr; }
   // Where violations, isolations, releases and unknown hosts are announced.
@@ -134,6 +135,7 @@ class Containment {
   std::optional<policy::ViolationJudge> judge_;
   std::map<policy::IpAddress, std::string> owners_;
   std::map<std::string, std::string> macOwners_;  // "02:00:...": device
+  std::map<std::string, std::string> macPorts_;   // "02:00:...": its device's interface
   static constexpr size_t kMaxUnknownHosts = 4096;
   static constexpr std::chrono::minutes kForgetUnknown{10};
   // address/MAC/interface: last seen; at most kMaxUnknownHosts

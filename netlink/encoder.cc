@@ -125,6 +125,7 @@ void addSet(Batch& b, const std::string& table, const SetDef& s, uint32_t id) {
   if (s.dynamic) flags |= NFT_SET_EVAL;
   nftnl_set_set_u32(set.get(), NFTNL_SET_FLAGS, flags);
   if (s.size) nftnl_set_set_u32(set.get(), NFTNL_SET_DESC_SIZE, s.size);
+  if (s.timeoutMs) nftnl_set_set_u64(set.get(), NFTNL_SET_TIMEOUT, s.timeoutMs);
   nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_TYPE, kernelKeyType(s.key));
   nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_LEN, static_cast<uint32_t>(keyBytes(s)));
   if (s.data == KeyType::LimitObject)
@@ -312,7 +313,15 @@ uint32_t kernelKeyType(const std::vector<KeyType>& key) {
   return type;
 }
 
-void encodeDeleteTable(Batch& batch, const std::string& table) { deleteTable(batch, table); }
+void encodeDeleteTable(Batch& batch, const std::string& table) {
+  deleteTable(batch, table);
+  // And the bridge table of that name, if there is one (add first: the
+  // delete must not fail when there is none).
+  batch.setFamily(NFPROTO_BRIDGE);
+  addTable(batch, table, std::nullopt);
+  deleteTable(batch, table);
+  batch.setFamily(NFPROTO_INET);
+}
 
 namespace {
 

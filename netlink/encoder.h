@@ -29,7 +29,8 @@ void encodeFullApply(Batch& batch, const policy::Plan& plan, const FullApply& ho
 void encodeDiff(Batch& batch, const policy::Plan& running, const policy::Plan& next,
                 const policy::PlanDiff& diff, uint32_t tableFlags = 0);
 
-// Removes the table (used by tests and by a table rename).
+// Removes the table and the bridge table of that name (used by tests and by
+// a table rename).
 void encodeDeleteTable(Batch& batch, const std::string& table);
 
 // nft's datatype numbers, concatenated as nft does (6 bits per part).

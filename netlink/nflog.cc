@@ -166,7 +166,11 @@ std::optional<LoggedPacket> parseLogMessage(const nlmsghdr* nlh) {
         break;
     }
   });
-  if (!havePayload) return std::nullopt;
+  if (!havePayload) {
+    // A frame the bridge table dropped for its MAC alone says who sent it.
+    if (p.mac.empty() || p.prefix.rfind("ringfence spoof mac", 0) != 0) return std::nullopt;
+    p.other = true;
+  }
   p.inIfindex = physInDev ? physInDev : inDev;
   return p;
 }

@@ -23,6 +23,9 @@ struct LoggedPacket {
   uint32_t inIfindex = 0;
   std::string mac;   // source MAC as text, when the kernel gave one
   bool arp = false;  // an ARP frame (bridge table): src/dst are its sender and target addresses
+  // Neither IP nor ARP (a bridge table's frame of another EtherType): only
+  // the prefix, the MAC and the port mean anything.
+  bool other = false;
 };
 
 // Parses one NFULNL_MSG_PACKET message; nothing if it is not one or is malformed.

@@ -231,6 +231,10 @@ class RuleBuilder {
         dependency(Field::Ip6Saddr);
         payload(NFT_PAYLOAD_NETWORK_HEADER, 7, 1, NFT_REG_1);
         break;
+      case policy::ByteField::Ip6Nexthdr:
+        dependency(Field::Ip6Saddr);
+        payload(NFT_PAYLOAD_NETWORK_HEADER, 6, 1, NFT_REG_1);
+        break;
       case policy::ByteField::CtDirection:
         ctLoad(NFT_CT_DIRECTION, NFT_REG_1);
         break;
@@ -247,7 +251,7 @@ class RuleBuilder {
   }
   void emit(const policy::MetaMarkOr& m) {
     meta(NFT_META_MARK, NFT_REG_1);
-    bitwise(NFT_REG_1, ~m.bits, m.bits);
+    bitwise(NFT_REG_1, ~(m.bits | m.clear), m.bits);
     add("meta", [&](nftnl_expr* e) {
       nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
       nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
@@ -257,6 +261,14 @@ class RuleBuilder {
     meta(NFT_META_MARK, NFT_REG_1);
     bitwise(NFT_REG_1, m.bits, 0);
     cmp(NFT_REG_1, m.negate ? NFT_CMP_NEQ : NFT_CMP_EQ, &m.bits, sizeof m.bits);
+  }
+  void emit(const policy::SetUpdate& u) {
+    loadKey(u.key);
+    add("dynset", [&](nftnl_expr* e) {
+      nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+      nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, u.set.c_str());
+    });
   }
   void emit(const policy::EtherTypeIs& t) {
     meta(NFT_META_PROTOCOL, NFT_REG_1);

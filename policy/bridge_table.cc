@@ -52,17 +52,39 @@ SetDef deviceMacs(const Plan& inet) {
   return macs;
 }
 
-// Frames entering on a port. From an uplink: on to the inet table. From a
-// device port (every other port, so a port added later is one at once):
-// marked, then the checks that need the port.
+constexpr uint32_t kOurMarks = kMarkFromDevicePort | kMarkToDevicePort | kMarkJudged;
+
+// Frames entering on a port. From an uplink: its MAC and ARP sender are
+// remembered (a device port may not use them), then on to the inet table.
+// From a device port (every other port, so a port added later is one at
+// once): marked, then the checks that need the port.
 Chain portsChain() {
   Chain c;
   c.name = "ports";
   c.base = BaseHook{"prerouting", kPortsPriority, true};
   auto& r = c.rules;
+  r.push_back(rule({MetaMarkOr{0, kOurMarks}}, verdict(VerdictKind::Continue),
+                   "our mark bits mean only what this table says"));
+  r.push_back(rule({fromUplink(), in({Field::EtherSaddr}, "devmacs"), Counter{}, log("spoof mac")},
+                   verdict(VerdictKind::Drop),
+                   "a device's MAC from the LAN side: it would move the device's port"));
+  r.push_back(rule({fromUplink(), SetUpdate{{Field::EtherSaddr}, "lan_macs"}},
+                   verdict(VerdictKind::Continue), "MACs of the LAN side"));
+  r.push_back(rule({fromUplink(), notIn({Field::ArpSaddrIp}, "dev4"),
+                    SetUpdate{{Field::ArpSaddrIp}, "lan_addrs"}},
+                   verdict(VerdictKind::Continue), "addresses the LAN side claims by ARP"));
   r.push_back(rule({fromUplink()}, verdict(VerdictKind::Accept), "from the LAN: judged in inet"));
-  r.push_back(rule({MetaMarkOr{kMarkFromDevicePort}}, verdict(VerdictKind::Continue),
+  r.push_back(rule({MetaMarkOr{kMarkFromDevicePort, 0}}, verdict(VerdictKind::Continue),
                    "a device port: every port that is not an uplink"));
+  // The bridge learns a MAC's port from any frame that gets past this
+  // chain: a device port may not use another port's or the LAN side's MACs.
+  r.push_back(rule({in({Field::EtherSaddr}, "lan_macs"), Counter{}, log("spoof mac")},
+                   verdict(VerdictKind::Drop),
+                   "a MAC of the LAN side (the router's, a LAN host's) on a device port"));
+  r.push_back(
+      rule({in({Field::EtherSaddr}, "portmacs"),
+            notIn({Field::EtherSaddr, Field::Iifname}, "macport"), Counter{}, log("spoof mac")},
+           verdict(VerdictKind::Drop), "a port-bound device's MAC on another port"));
   r.push_back(rule({in({Field::IpSaddr}, "ifbound4"),
                     notIn({Field::IpSaddr, Field::Iifname}, "iface4"), log("spoof iface")},
                    verdict(VerdictKind::Drop), "a device address on another port"));
@@ -76,6 +98,14 @@ Chain portsChain() {
   r.push_back(
       rule({in({Field::L4Proto, Field::ThSport}, "rogue_servers"), Counter{}, log("rogue dhcp")},
            verdict(VerdictKind::Drop), "a DHCP server's answer: a rogue DHCP server"));
+  r.push_back(
+      rule({in({Field::L4Proto, Field::ThDport}, "dhcp_clients"), Counter{}, log("rogue dhcp")},
+           verdict(VerdictKind::Drop), "to DHCP clients, whatever the source port: a rogue DHCP server"));
+  // A fragment hides what it carries from the checks above (a fragmented
+  // router advertisement); nothing on a segment needs fragmented multicast.
+  r.push_back(rule({ByteIs{ByteField::Ip6Nexthdr, 44},
+                    InPrefix{Field::Ip6Daddr, *parseIpPrefix("ff00::/8").prefix}, Counter{}},
+                   verdict(VerdictKind::Drop), "fragmented IPv6 multicast"));
   for (uint8_t type : {uint8_t{1}, uint8_t{2}}) {
     r.push_back(
         rule({ByteIs{ByteField::PktType, type},
@@ -84,6 +114,22 @@ Chain portsChain() {
              verdict(VerdictKind::Drop),
              std::string(type == 1 ? "broadcast" : "multicast") + " over the port's rate"));
   }
+  r.push_back(
+      rule({EtherTypeIs{kEtherTypeArp},
+            Meter{Field::Iifname, "port_broadcast", MeterKind::Rate, kPortBroadcastPerSecond},
+            Counter{}},
+           verdict(VerdictKind::Drop), "unicast ARP over the port's rate"));
+  return c;
+}
+
+// Frames for the gateway that the bridge hands up without prerouting (the
+// reserved group addresses 01:80:c2:00:00:0x) are marked here.
+Chain portsInputChain() {
+  Chain c;
+  c.name = "ports_in";
+  c.base = BaseHook{"input", kPortsPriority, true};
+  c.rules.push_back(rule({notIn({Field::Iifname}, kUplinks), MetaMarkOr{kMarkFromDevicePort, 0}},
+                         verdict(VerdictKind::Continue), "from a device port"));
   return c;
 }
 
@@ -94,6 +140,9 @@ Chain arpChain(const DaemonConfig& config) {
   auto& r = c.rules;
   r.push_back(rule({InPrefix{Field::ArpSaddrIp, *parseIpPrefix("0.0.0.0/32").prefix}},
                    verdict(VerdictKind::Return), "an ARP probe claims nothing"));
+  r.push_back(rule({in({Field::ArpSaddrIp}, "lan_addrs"), Counter{}, log("spoof arp")},
+                   verdict(VerdictKind::Drop),
+                   "claims an address of the LAN side (the router's, a LAN host's)"));
   r.push_back(
       rule({in({Field::ArpSaddrIp}, "macbound4"),
             notIn({Field::ArpSaddrIp, Field::ArpSaddrEther}, "mac4"), Counter{}, log("spoof arp")},
@@ -141,6 +190,61 @@ Chain guardChain() {
   return c;
 }
 
+// Port-bound devices' MACs (`pairs`: MAC . port), from the inet sets mac4
+// (address . MAC) and iface4 (address . port).
+SetDef portMacs(const SetDef* macs, const SetDef* ports, bool pairs) {
+  SetDef s;
+  s.name = pairs ? "macport" : "portmacs";
+  s.key = pairs ? std::vector<KeyType>{KeyType::EtherAddr, KeyType::IfName}
+                : std::vector<KeyType>{KeyType::EtherAddr};
+  s.comment = pairs ? "a port-bound device's MAC . its port" : "MACs of port-bound devices";
+  if (!macs || !ports) return s;
+  const size_t a = keyLength(KeyType::Ipv4Addr), m = keyLength(KeyType::EtherAddr);
+  for (const SetElement& me : macs->elements) {
+    for (const SetElement& pe : ports->elements) {
+      if (!std::equal(me.low.begin(), me.low.begin() + static_cast<long>(a), pe.low.begin()))
+        continue;
+      SetElement e;
+      e.low.assign(me.low.begin() + static_cast<long>(a),
+                   me.low.begin() + static_cast<long>(a + m));
+      if (pairs) e.low.insert(e.low.end(), pe.low.begin() + static_cast<long>(a), pe.low.end());
+      e.comment = me.comment;
+      bool seen = std::any_of(s.elements.begin(), s.elements.end(),
+                              [&](const SetElement& x) { return x.low == e.low; });
+      if (!seen) s.elements.push_back(std::move(e));
+    }
+  }
+  return s;
+}
+
+// Filled by the packet path from the uplinks; an entry lives an hour after
+// its last frame.
+SetDef learnedSet(const char* name, KeyType key, const char* comment) {
+  SetDef s;
+  s.name = name;
+  s.key = {key};
+  s.dynamic = true;
+  s.timeout = true;
+  s.timeoutMs = 3600 * 1000;
+  s.size = 65536;
+  s.comment = comment;
+  return s;
+}
+
+SetDef dhcpClients() {
+  SetDef s;
+  s.name = "dhcp_clients";
+  s.key = {KeyType::InetProto, KeyType::InetService};
+  s.comment = "ports DHCP clients listen on: only servers send there";
+  for (uint16_t port : {uint16_t{68}, uint16_t{546}}) {
+    SetElement e;
+    e.low = {17, static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port & 0xff)};
+    e.comment = port == 68 ? "DHCP client" : "DHCPv6 client";
+    s.elements.push_back(std::move(e));
+  }
+  return s;
+}
+
 SetDef portMeter() {
   SetDef s;
   s.name = "port_broadcast";
@@ -179,9 +283,16 @@ Plan bridgeTable(const DaemonConfig& config, const Plan& inet) {
                            "ifbound6", "iface6", "rogue_servers"})
     copySet(p, inet, name);
   p.sets.push_back(deviceMacs(inet));
+  p.sets.push_back(portMacs(inet.findSet("mac4"), inet.findSet("iface4"), false));
+  p.sets.push_back(portMacs(inet.findSet("mac4"), inet.findSet("iface4"), true));
+  p.sets.push_back(learnedSet("lan_macs", KeyType::EtherAddr, "MACs seen on the uplinks"));
+  p.sets.push_back(learnedSet("lan_addrs", KeyType::Ipv4Addr,
+                              "addresses the uplinks claim by ARP (never a device's)"));
+  p.sets.push_back(dhcpClients());
   p.sets.push_back(portMeter());
   p.needsBridgeNetfilter = true;
   p.chains.push_back(portsChain());
+  p.chains.push_back(portsInputChain());
   p.chains.push_back(arpChain(config));
   p.chains.push_back(towardChain());
   p.chains.push_back(guardChain());

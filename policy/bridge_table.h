@@ -20,8 +20,8 @@ inline constexpr uint32_t kPortBroadcastPerSecond = 200;
 Plan bridgeTable(const DaemonConfig& config, const Plan& inet);
 
 // The failsafe's bridge table: nothing between a device port (any port not
-// in `uplinks`) and anything else; to the gateway itself only ARP, neighbour
-// discovery and DHCP. With no uplink known (the configuration is refused),
+// in `uplinks`) and anything else; to the gateway itself only ARP and
+// neighbour discovery. With no uplink known (the configuration is refused),
 // nothing is bridged at all.
 Plan failsafeBridgeTable(const std::string& table, const std::vector<std::string>& uplinks);
 

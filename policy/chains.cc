@@ -30,10 +30,22 @@ PlanRule rule(std::vector<Expr> exprs, Verdict v, std::string comment) {
 // Which side a packet comes from or goes to. Routed: the interface. Bridge:
 // the inet hooks see only the bridge, so the bridge table marks frames from
 // and to device ports (docs/bridge.md).
+// Bridge: frames the bridge hands up on the port itself, without its hooks
+// (the reserved group addresses), carry no mark but the port's name.
 bool bridged(const DaemonConfig& config) { return config.topology == "bridge"; }
-Expr fromDevicePort(const DaemonConfig& config, bool negate = false) {
-  if (bridged(config)) return MetaMarkHas{kMarkFromDevicePort, negate};
-  return Lookup{{Field::Iifname}, "devifs", negate};
+Expr fromDevicePort(const DaemonConfig& config) {
+  if (bridged(config)) return MetaMarkHas{kMarkFromDevicePort, false};
+  return Lookup{{Field::Iifname}, "devifs", false};
+}
+// The matches of "not from a device port" (all must hold).
+std::vector<Expr> notFromDevicePort(const DaemonConfig& config) {
+  std::vector<Expr> out = {Lookup{{Field::Iifname}, "devifs", true}};
+  if (bridged(config)) out.push_back(MetaMarkHas{kMarkFromDevicePort, true});
+  return out;
+}
+std::vector<Expr> with(std::vector<Expr> exprs, const std::vector<Expr>& more) {
+  exprs.insert(exprs.end(), more.begin(), more.end());
+  return exprs;
 }
 Expr toDevicePort(const DaemonConfig& config) {
   if (bridged(config)) return MetaMarkHas{kMarkToDevicePort, false};
@@ -157,21 +169,21 @@ std::vector<PlanRule> linkScopeRules(const DaemonConfig& config) {
     // A bridge passes link-scope frames between its ports: only what devices
     // need passes unjudged (DHCP, IGMP, neighbour discovery and MLD); other
     // multicast and broadcast (mDNS, LLMNR, NetBIOS) is judged like any flow.
-    out.push_back(rule({InPrefix{Field::IpDaddr, p("255.255.255.255/32")},
+    // Each by its frame too (meta pkttype): a packet to a multicast address
+    // in a frame to one host's MAC is judged like any unicast.
+    ByteIs broadcast{ByteField::PktType, 1}, multicast{ByteField::PktType, 2};
+    out.push_back(rule({broadcast, InPrefix{Field::IpDaddr, p("255.255.255.255/32")},
                         in({Field::L4Proto, Field::ThDport}, "link_services")},
                        verdict(VerdictKind::Accept), "DHCP by broadcast"));
-    out.push_back(rule({InPrefix{Field::IpDaddr, p("224.0.0.0/24")}, ByteIs{ByteField::L4Proto, 2}},
-                       verdict(VerdictKind::Accept), "IGMP"));
-    out.push_back(rule({InPrefix{Field::Ip6Daddr, p("ff02::/16")}, ByteIs{ByteField::L4Proto, 58}},
-                       verdict(VerdictKind::Accept), "neighbour discovery and MLD"));
-    out.push_back(rule({InPrefix{Field::Ip6Daddr, p("ff02::1:2/128")},
+    out.push_back(rule(
+        {multicast, InPrefix{Field::IpDaddr, p("224.0.0.0/24")}, ByteIs{ByteField::L4Proto, 2}},
+        verdict(VerdictKind::Accept), "IGMP"));
+    out.push_back(
+        rule({multicast, InPrefix{Field::Ip6Daddr, p("ff02::/16")}, ByteIs{ByteField::L4Proto, 58}},
+             verdict(VerdictKind::Accept), "neighbour discovery and MLD"));
+    out.push_back(rule({multicast, InPrefix{Field::Ip6Daddr, p("ff02::1:2/128")},
                         in({Field::L4Proto, Field::ThDport}, "link_services")},
                        verdict(VerdictKind::Accept), "DHCPv6 to its servers"));
-    // Renewals and some answers are unicast between client and server ports;
-    // server answers from a device port never get here (the bridge table
-    // drops them as rogue).
-    out.push_back(rule({in({Field::L4Proto, Field::ThSport, Field::ThDport}, "dhcp_flows")},
-                       verdict(VerdictKind::Accept), "DHCP between clients and servers"));
   } else {
     out.push_back(rule({InPrefix{Field::IpDaddr, p("255.255.255.255/32")}},
                        verdict(VerdictKind::Accept),
@@ -199,7 +211,7 @@ std::vector<PlanRule> linkScopeRules(const DaemonConfig& config) {
 Chain relatedChain(const DaemonConfig& config) {
   Chain c;
   c.name = "related";
-  c.rules.push_back(rule({fromDevicePort(config, true)}, verdict(VerdictKind::Accept),
+  c.rules.push_back(rule(notFromDevicePort(config), verdict(VerdictKind::Accept),
                          "from the LAN side: routers on the path may report errors"));
   const Field sender[2][2] = {{Field::CtOrigIpSaddr, Field::CtReplyIpSaddr},
                               {Field::CtOrigIp6Saddr, Field::CtReplyIp6Saddr}};
@@ -251,8 +263,9 @@ Chain spoofChain(const DaemonConfig& config) {
                      verdict(VerdictKind::Drop), "a device address on the wrong interface"));
   }
   for (const FamilyFields& f : kFamilies) {
-    r.push_back(rule({fromDevicePort(config, true), in({f.saddr}, s("dev", f)), log("spoof iface")},
-                     verdict(VerdictKind::Drop), "a device address from a non-device interface"));
+    r.push_back(
+        rule(with(notFromDevicePort(config), {in({f.saddr}, s("dev", f)), log("spoof iface")}),
+             verdict(VerdictKind::Drop), "a device address from a non-device interface"));
   }
   return c;
 }
@@ -269,8 +282,8 @@ Chain inputChain(const DaemonConfig& config) {
   r.push_back(rule({CtStateIs{kCtEstablished}}, verdict(VerdictKind::Accept),
                    "replies to the gateway's own traffic, sessions it admitted"));
   r.push_back(rule({}, jump("spoof"), "forged device addresses, before any violation"));
-  r.push_back(rule({fromDevicePort(config, true)}, verdict(VerdictKind::Accept),
-                   "not from a device interface"));
+  r.push_back(
+      rule(notFromDevicePort(config), verdict(VerdictKind::Accept), "not from a device interface"));
   for (uint8_t type : {uint8_t{133}, uint8_t{135}, uint8_t{136}}) {
     r.push_back(rule({ByteIs{ByteField::Ip6Hoplimit, 255}, ByteIs{ByteField::Icmpv6Type, type}},
                      verdict(VerdictKind::Accept),
@@ -395,6 +408,10 @@ std::vector<Chain> buildRulesetChains(const DaemonConfig& config, const Outbound
   for (const FamilyFields& f : kFamilies) {
     r.push_back(rule({fromDevicePort(config), notIn({f.saddr}, s("dev", f))}, jump("unknown_src"),
                      "from a host that no profile claims"));
+    if (bridged(config)) {
+      r.push_back(rule({in({Field::Iifname}, "devifs"), notIn({f.saddr}, s("dev", f))},
+                       jump("unknown_src"), "from a host that no profile claims, on the port"));
+    }
     r.push_back(rule({toDevicePort(config), notIn({f.daddr}, s("dev", f))}, jump("unknown_dst"),
                      "to a host that no profile claims"));
   }

@@ -84,15 +84,6 @@ class Compiler {
                              "what devices on the bridge send to all: DHCP and DHCPv6");
       for (uint16_t port : {uint16_t{67}, uint16_t{68}, uint16_t{546}, uint16_t{547}})
         link.elements.push_back(service(17, port, port < 100 ? "DHCP" : "DHCPv6"));
-      SetDef& dhcp =
-          declare("dhcp_flows", {KeyType::InetProto, KeyType::InetService, KeyType::InetService},
-                  "DHCP client . server ports, both ways");
-      for (auto [from, to] :
-           {std::pair<uint16_t, uint16_t>{68, 67}, {67, 68}, {546, 547}, {547, 546}}) {
-        SetElement e = service(17, from, from == 68 || from == 546 ? "to a server" : "to a client");
-        putPort(e.low, to);
-        dhcp.elements.push_back(std::move(e));
-      }
     }
     for (const Device& d : policy_.devices) addDevice(d);
     buildChains();

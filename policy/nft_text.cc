@@ -136,6 +136,8 @@ std::string renderExpr(const Expr& e) {
           return "icmpv6 type " + std::to_string(b.value);
         case ByteField::Ip6Hoplimit:
           return "ip6 hoplimit " + std::to_string(b.value);
+        case ByteField::Ip6Nexthdr:
+          return "ip6 nexthdr " + std::to_string(b.value);
         case ByteField::CtDirection:
           return std::string("ct direction ") + (b.value ? "reply" : "original");
         case ByteField::PktType:
@@ -150,7 +152,15 @@ std::string renderExpr(const Expr& e) {
       return "ct mark & " + hex32(m.bits) + (m.negate ? " != " : " == ") + hex32(m.bits);
     }
     std::string operator()(const MetaMarkOr& m) const {
-      return "meta mark set meta mark | " + hex32(m.bits);
+      if (!m.clear) return "meta mark set meta mark | " + hex32(m.bits);
+      std::string out = "meta mark set meta mark & " + hex32(~(m.clear | m.bits));
+      return m.bits ? out + " | " + hex32(m.bits) : out;
+    }
+    std::string operator()(const SetUpdate& u) const {
+      std::string key;
+      for (size_t i = 0; i < u.key.size(); ++i)
+        key += (i ? " . " : "") + std::string(nftFieldText(u.key[i]));
+      return "update @" + u.set + " { " + key + " }";
     }
     std::string operator()(const MetaMarkHas& m) const {
       return "meta mark & " + hex32(m.bits) + (m.negate ? " != " : " == ") + hex32(m.bits);
@@ -238,6 +248,14 @@ std::string renderNft(const Plan& plan) {
     }
     if (!flags.empty()) o << "\t\tflags " << flags << "\n";
     if (s.size) o << "\t\tsize " << s.size << "\n";
+    if (s.timeoutMs) {
+      uint64_t sec = s.timeoutMs / 1000;
+      o << "\t\ttimeout "
+        << (sec % 3600 == 0 ? std::to_string(sec / 3600) + "h"
+            : sec % 60 == 0 ? std::to_string(sec / 60) + "m"
+                            : std::to_string(sec) + "s")
+        << "\n";
+    }
     if (s.counters) o << "\t\tcounter\n";
     o << "\t\tcomment " << quote(s.comment) << "\n";
     if (!s.elements.empty()) {

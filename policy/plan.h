@@ -54,6 +54,7 @@ struct SetDef {
   bool counters = false;  // every element counts the packets whose lookup found it
   bool dynamic = false;   // filled by the packet path (a meter), never by the daemon
   uint32_t size = 0;      // > 0: at most this many elements
+  uint64_t timeoutMs = 0;  // > 0 (with `timeout`): the elements' default timeout
   std::string comment;
   std::vector<SetElement> elements;
 };
@@ -162,6 +163,7 @@ enum class ByteField {
   Ip6Hoplimit,  // ip6 hoplimit
   CtDirection,  // ct direction: 0 original, 1 reply
   PktType,      // meta pkttype: 0 host, 1 broadcast, 2 multicast
+  Ip6Nexthdr,   // ip6 nexthdr: the first header after the IPv6 header
 };
 struct ByteIs {
   ByteField field;
@@ -182,8 +184,15 @@ struct Meter {
   MeterKind kind = MeterKind::Rate;
   uint32_t value = 0;
 };
-struct MetaMarkOr {  // sets these bits of the packet mark
+struct MetaMarkOr {  // clears the bits of `clear`, then sets `bits`, in the packet mark
   uint32_t bits = 0;
+  uint32_t clear = 0;
+};
+// The packet's `key` is added to the dynamic set `set`, or its element's
+// timeout renewed (the set's default timeout); it always matches.
+struct SetUpdate {
+  std::vector<Field> key;
+  std::string set;
 };
 struct MetaMarkHas {  // every one of `bits` is set in the packet mark (negate: not all)
   uint32_t bits = 0;
@@ -195,7 +204,8 @@ struct EtherTypeIs {  // meta protocol: the frame's EtherType
 };
 inline constexpr uint16_t kEtherTypeArp = 0x0806;
 using Expr = std::variant<Lookup, InPrefix, CtStateIs, LimitByMap, VerdictMapLookup, CtMarkOr, Log,
-                          Counter, ByteIs, CtMarkHas, Meter, MetaMarkOr, MetaMarkHas, EtherTypeIs>;
+                          Counter, ByteIs, CtMarkHas, Meter, MetaMarkOr, MetaMarkHas, EtherTypeIs,
+                          SetUpdate>;
 
 enum class VerdictKind { Continue, Accept, Drop, Return, Jump, Goto };
 struct Verdict {

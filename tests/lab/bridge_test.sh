@@ -27,112 +27,9 @@ cleanup() {
 }
 lab_bridge_up
 trap cleanup EXIT
-mkdir -p "$work/etc/profiles"
-config="$work/etc/ringfence.yaml"
-cat > "$config" <<YAML
-profiles: profiles
-state_dir: $work/state
-topology: bridge
-device_interfaces: [p1, p2, p3, p4]
-uplink_interfaces: [up0]
-YAML
-cat > "$work/etc/profiles/pump.yaml" <<'YAML'
-device: pump
-identity:
-  addresses: [10.20.0.10]
-  mac: "02:00:00:00:00:10"
-  interface: p1
-allow:
-  outbound:
-    - to: 10.30.0.10
-      proto: tcp
-      ports: [443, 2222]
-    - to: 10.30.0.10
-      proto: tcp
-      ports: [8443, 2223]
-      critical: true
-  inbound:
-    - from: 10.20.0.20
-      proto: tcp
-      ports: [7000]
-violations:
-  action: isolate
-  threshold: 1
-YAML
-cat > "$work/etc/profiles/hl7mon.yaml" <<'YAML'
-device: hl7mon
-identity:
-  addresses: [10.20.0.20, "2001:db8:20::20"]
-  mac: "02:00:00:00:00:20"
-  interface: p2
-allow:
-  outbound:
-    - to: 10.30.0.10
-      proto: tcp
-      ports: [2575]
-    - to: 10.20.0.10
-      proto: tcp
-      ports: [7000, 7001]
-  inbound:
-    - from: 10.30.0.10
-      proto: tcp
-      ports: [2575]
-    - from: "2001:db8:20::50"
-      proto: tcp
-      ports: [2575]
-violations:
-  action: alert
-YAML
-cat > "$work/etc/profiles/watched.yaml" <<'YAML'
-device: watched
-identity:
-  addresses: [10.20.0.30]
-  mac: "02:00:00:00:00:30"
-  interface: p3
-mode: monitor
-YAML
-cat > "$work/etc/profiles/learner.yaml" <<'YAML'
-device: learner
-identity:
-  addresses: [10.20.0.40]
-  mac: "02:00:00:00:00:40"
-  interface: p4
-mode: learn
-YAML
-
-lab_bridge_device pump p1 10.20.0.10 02:00:00:00:00:10
-lab_bridge_device hl7mon p2 10.20.0.20 02:00:00:00:00:20 2001:db8:20::20
-lab_bridge_device watched p3 10.20.0.30 02:00:00:00:00:30
-lab_bridge_device learner p4 10.20.0.40 02:00:00:00:00:40
-lab_bridge_device stranger p5 10.20.0.66 02:00:00:00:00:66
-lab_bridge_lan lanhost 10.20.0.50 02:00:00:00:00:50 2001:db8:20::50
-lab_bridge_server srv 10.30.0.10
-for port in 443 2222 8443 2575 22; do lab_listen srv tcp "$port"; done
-for port in 7000 7001 23; do lab_listen pump tcp "$port"; done
-for port in 2575 22; do lab_listen hl7mon tcp "$port"; done
-in_ns gw sh -c 'socat TCP4-LISTEN:2200,fork,reuseaddr SYSTEM:"echo ok" 2>/dev/null &'
-sleep 0.3
-
-start_daemon() {
-  local applied; applied=$(grep -c "applied" "$daemon_log" 2>/dev/null)
-  ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$config" --bus none >>"$daemon_log" 2>&1 &
-  DAEMON=$!
-  for _ in $(seq 80); do
-    [[ $(grep -c "applied" "$daemon_log" 2>/dev/null) -gt ${applied:-0} ]] && return 0
-    sleep 0.1
-  done
-  echo "daemon did not start"; return 1
-}
-isolated() { [[ $(in_ns gw nft list set inet ringfence isolated4) == *"$1"* ]]; }
-wait_isolated() { for _ in $(seq 50); do isolated "$1" && return 0; sleep 0.02; done; return 1; }
+lab_bridge_world "$here/../data/bridge-lab"
 guard_drops() {
   in_ns gw nft list chain bridge ringfence guard | sed -n 's/.*counter packets \([0-9]*\).*never passes.*/\1/p'
-}
-reload() {  # SIGHUP, then wait for the next "policy reloaded"
-  local n; n=$(grep -c "policy reloaded" "$daemon_log")
-  kill -HUP "$DAEMON"
-  for _ in $(seq 50); do [[ $(grep -c "policy reloaded" "$daemon_log") -gt $n ]] && return 0; sleep 0.1; done
-  echo "# no reload"; return 1
 }
 
 echo "# before the daemon: a plain bridge forwards everything"
@@ -154,11 +51,16 @@ expect_pass "pump's ARP for its router works through the bridge" in_ns pump arpi
 in_ns srv socat UDP4-LISTEN:67,fork,reuseaddr SYSTEM:'echo ok' 2>/dev/null & LAB_PIDS+=($!)
 sleep 0.2
 renew() { local out; out=$(echo renew | in_ns hl7mon timeout 3 socat -T1 - UDP:10.30.0.10:67,sourceport=68 2>/dev/null); [[ $out == *ok* ]]; }
-expect_pass "a unicast DHCP renewal (udp 68 -> 67) reaches the hospital's server" renew
+expect_pass "a unicast DHCP renewal (udp 68 -> 67, hl7mon's rule) reaches the hospital's server" renew
+lab_sniff lanhost 2.5 'p.haslayer(UDP) and p[UDP].dport == 67 and p[IP].src == "10.20.0.20"' "$work/dhcp_seen"
+sniffer=$!; sleep 1
+echo renew | in_ns hl7mon timeout 2 socat -T0.5 - UDP:10.20.0.50:67,sourceport=68 >/dev/null 2>&1
+wait "$sniffer"
+expect_true "udp 68 -> 67 to a host hl7mon has no rule for: judged, nothing arrives ($(cat "$work/dhcp_seen"))" test "$(cat "$work/dhcp_seen")" = 0
 in_ns hl7mon socat -u UDP4-LISTEN:68,reuseaddr OPEN:"$work/offer",creat,append 2>/dev/null & LAB_PIDS+=($!)
 sleep 0.2
 echo offer | in_ns lanhost socat -u - UDP:10.20.0.20:68,sourceport=67 2>/dev/null; sleep 0.3
-expect_true "a DHCP server's unicast answer (udp 67 -> 68, a new flow) reaches the device" grep -q offer "$work/offer"
+expect_drop "a unicast 'offer' from a LAN host (udp 67 -> 68, a new flow, no rule) is judged: dropped" grep -q offer "$work/offer"
 
 echo "# forbidden flows dropped, counted, and charged to whoever opened them"
 expect_drop "hl7mon -> srv tcp/22 (no rule)" lab_tcp hl7mon 10.30.0.10 22
@@ -179,7 +81,8 @@ expect_drop "the pump is not isolated for what hl7mon did to it" isolated 10.20.
 echo "# the gateway itself is a wall from device ports"
 expect_drop "hl7mon -> the gateway's own tcp/2200 on br0" lab_tcp hl7mon 10.20.0.2 2200
 sleep 0.3
-expect_drop "DHCP was no violation" grep -q "violation by hl7mon (outbound): udp" "$daemon_log"
+expect_drop "the renewal it may send was no violation" grep -q "violation by hl7mon (outbound): udp 10.20.0.20:68 -> 10.30.0.10:67" "$daemon_log"
+expect_true "the one to lanhost was" grep -q "violation by hl7mon (outbound): udp 10.20.0.20:68 -> 10.20.0.50:67, dropped" "$daemon_log"
 expect_true "a violation of hl7mon (alert only)" grep -q "violation by hl7mon (outbound): tcp 10.20.0.20:[0-9]* -> 10.20.0.2:2200, dropped" "$daemon_log"
 expect_pass "lanhost -> the gateway's tcp/2200 (the LAN side)" lab_tcp lanhost 10.20.0.2 2200
 

@@ -71,3 +71,78 @@ lab_bridge_addresses() {  # NAME IPV4 MAC IPV6 GATEWAY
     in_ns "$name" ip -6 route add default via 2001:db8:20::1
   fi
 }
+
+# lab_bridge_world DATA_DIR: the bridge lab's policy and hosts, with $work and
+# $daemon_log set by the caller. Devices: pump (p1, enforce, isolates at the
+# first violation), hl7mon (p2, alert only), watched (p3, monitor), learner
+# (p4, learn); stranger on p5 has no profile; lanhost sits beside the router;
+# srv behind it. Defines start_daemon, reload, isolated, wait_isolated.
+lab_bridge_world() {
+  config="$work/etc/ringfence.yaml"
+  mkdir -p "$work/etc"
+  cp -r "$1/profiles" "$work/etc/profiles"
+  cat > "$config" <<YAML
+profiles: profiles
+state_dir: $work/state
+topology: bridge
+device_interfaces: [p1, p2, p3, p4]
+uplink_interfaces: [up0]
+YAML
+  lab_bridge_device pump p1 10.20.0.10 02:00:00:00:00:10
+  lab_bridge_device hl7mon p2 10.20.0.20 02:00:00:00:00:20 2001:db8:20::20
+  lab_bridge_device watched p3 10.20.0.30 02:00:00:00:00:30
+  lab_bridge_device learner p4 10.20.0.40 02:00:00:00:00:40
+  lab_bridge_device stranger p5 10.20.0.66 02:00:00:00:00:66
+  lab_bridge_lan lanhost 10.20.0.50 02:00:00:00:00:50 2001:db8:20::50
+  lab_bridge_server srv 10.30.0.10
+  local port
+  for port in 443 2222 8443 2575 22; do lab_listen srv tcp "$port"; done
+  for port in 7000 7001 23; do lab_listen pump tcp "$port"; done
+  for port in 2575 22; do lab_listen hl7mon tcp "$port"; done
+  in_ns gw sh -c 'socat TCP4-LISTEN:2200,fork,reuseaddr SYSTEM:"echo ok" 2>/dev/null &'
+  sleep 0.3
+}
+
+start_daemon() {
+  local applied; applied=$(grep -c "applied" "$daemon_log" 2>/dev/null)
+  ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$config" --bus none >>"$daemon_log" 2>&1 &
+  DAEMON=$!
+  for _ in $(seq 80); do
+    [[ $(grep -c "applied" "$daemon_log" 2>/dev/null) -gt ${applied:-0} ]] && return 0
+    sleep 0.1
+  done
+  echo "daemon did not start"; return 1
+}
+reload() {  # SIGHUP, then wait for the next "policy reloaded"
+  local n; n=$(grep -c "policy reloaded" "$daemon_log")
+  kill -HUP "$DAEMON"
+  for _ in $(seq 50); do [[ $(grep -c "policy reloaded" "$daemon_log") -gt $n ]] && return 0; sleep 0.1; done
+  echo "# no reload"; return 1
+}
+isolated() { [[ $(in_ns gw nft list set inet ringfence isolated4) == *"$1"* ]]; }
+wait_isolated() { for _ in $(seq 50); do isolated "$1" && return 0; sleep 0.02; done; return 1; }
+# lab_send HOST PYTHON_EXPR: scapy frames (the expression may use `mac`, the
+# host's MAC) sent on its eth0.
+lab_send() {
+  in_ns "$1" /usr/bin/python3 - "$2" <<'PY' >/dev/null 2>&1
+import sys
+from scapy.all import *
+mac = get_if_hwaddr("eth0")
+sendp(eval(sys.argv[1]), iface="eth0", verbose=False)
+PY
+}
+# lab_sniff HOST SECONDS FILTER_EXPR OUT: counts frames matching the
+# expression (of `p`) on HOST's eth0 into file OUT, in the background.
+lab_sniff() {
+  in_ns "$1" /usr/bin/python3 - "$2" "$3" >"$4" 2>/dev/null <<'PY' &
+import sys
+from scapy.all import *
+f = eval("lambda p: " + sys.argv[2])
+def ok(p):
+    try:
+        return bool(f(p))
+    except Exception:
+        return False
+print(len(sniff(iface="eth0", timeout=float(sys.argv[1]), lfilter=ok)))
+PY
+}

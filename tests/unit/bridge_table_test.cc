@@ -57,9 +57,15 @@ TEST(BridgeTable, InetChainsMatchDevicePortsByTheMark) {
   Plan plan = compilePlan(loadOk(kBridge));
   for (const Chain& c : plan.chains) {
     std::string text = chainText(plan, c.name);
-    EXPECT_EQ(text.find("@devifs"), std::string::npos) << c.name << ":\n" << text;
+    EXPECT_EQ(text.find("oifname @devifs"), std::string::npos) << c.name << ":\n" << text;
     EXPECT_EQ(text.find(". iifname"), std::string::npos) << c.name << ":\n" << text;
   }
+  // What the bridge hands up on the port itself (reserved group MACs)
+  // carries no mark: the port's name says it is a device's.
+  EXPECT_NE(chainText(plan, "input")
+                .find("iifname != @devifs meta mark & 0x01000000 != "
+                      "0x01000000 accept"),
+            std::string::npos);
   std::string forward = chainText(plan, "forward");
   EXPECT_NE(forward.find("meta mark & 0x01000000 == 0x01000000 ip saddr != @dev4 jump unknown_src"),
             std::string::npos)
@@ -69,11 +75,11 @@ TEST(BridgeTable, InetChainsMatchDevicePortsByTheMark) {
       << forward;
   // What passes unjudged is only what devices need on a segment.
   EXPECT_EQ(forward.find("ip daddr 224.0.0.0/24 accept"), std::string::npos) << forward;
-  EXPECT_NE(forward.find("ip daddr 224.0.0.0/24 meta l4proto 2 accept"), std::string::npos)
+  EXPECT_NE(forward.find("meta pkttype multicast ip daddr 224.0.0.0/24 meta l4proto 2 accept"),
+            std::string::npos)
       << forward;
+  EXPECT_NE(forward.find("iifname @devifs ip saddr != @dev4 jump unknown_src"), std::string::npos);
   EXPECT_EQ(chainText(plan, "account").rfind("meta mark set meta mark | 0x04000000", 0), 0u);
-  EXPECT_NE(chainText(plan, "input").find("meta mark & 0x01000000 != 0x01000000 accept"),
-            std::string::npos);
 }
 
 TEST(BridgeTable, TheBridgeTableMarksChecksPortsAndGuards) {
@@ -97,7 +103,22 @@ TEST(BridgeTable, TheBridgeTableMarksChecksPortsAndGuards) {
   EXPECT_EQ(renderElementKey(*macs, macs->elements[0]), "02:00:00:00:00:10");
 
   std::string ports = chainText(bridge, "ports");
-  EXPECT_EQ(ports.rfind("iifname @uplinks accept", 0), 0u) << ports;
+  EXPECT_EQ(ports.rfind("meta mark set meta mark & 0xf8ffffff", 0), 0u) << "cleared first";
+  EXPECT_NE(ports.find("iifname @uplinks ether saddr @devmacs"), std::string::npos);
+  EXPECT_NE(ports.find("iifname @uplinks update @lan_macs { ether saddr }"), std::string::npos);
+  EXPECT_LT(ports.find("iifname @uplinks accept"), ports.find("meta mark set meta mark | "));
+  EXPECT_NE(ports.find("ether saddr @lan_macs counter log prefix \"ringfence spoof mac \""),
+            std::string::npos);
+  EXPECT_NE(ports.find("ether saddr @portmacs ether saddr . iifname != @macport"),
+            std::string::npos);
+  EXPECT_NE(ports.find("meta l4proto . th dport @dhcp_clients"), std::string::npos);
+  EXPECT_NE(ports.find("ip6 nexthdr 44 ip6 daddr ff00::/8 counter drop"), std::string::npos);
+  const SetDef* macport = bridge.findSet("macport");
+  ASSERT_NE(macport, nullptr);
+  ASSERT_EQ(macport->elements.size(), 1u);
+  EXPECT_EQ(renderElementKey(*macport, macport->elements[0]), "02:00:00:00:00:10 . \"dev0\"");
+  EXPECT_NE(chainText(bridge, "ports_in").find("iifname != @uplinks meta mark set"),
+            std::string::npos);
   EXPECT_NE(ports.find("meta mark set meta mark | 0x01000000"), std::string::npos);
   EXPECT_NE(ports.find("ip saddr @ifbound4 ip saddr . iifname != @iface4 log prefix "
                        "\"ringfence spoof iface \""),
@@ -109,6 +130,7 @@ TEST(BridgeTable, TheBridgeTableMarksChecksPortsAndGuards) {
   EXPECT_NE(arp.find("ether saddr @devmacs arp saddr ip . ether saddr != @mac4"), std::string::npos)
       << arp;
   EXPECT_NE(arp.find("arp saddr ip != @dev4"), std::string::npos) << "unknown_devices: drop";
+  EXPECT_NE(arp.find("arp saddr ip @lan_addrs"), std::string::npos) << "the router's address";
   std::string guard = chainText(bridge, "guard");
   EXPECT_NE(guard.find("meta mark & 0x04000000 == 0x04000000 accept"), std::string::npos);
   EXPECT_NE(guard.find("log prefix \"ringfence unjudged \" group 7411 drop"), std::string::npos);

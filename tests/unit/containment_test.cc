@@ -174,17 +174,18 @@ TEST_F(ContainmentTest, ProbesAreCountedAndSignalledPerFlowNeverAsViolations) {
   containment.setEvents(nullptr);
 }
 
-// A false ARP claim dropped by the bridge table: the sender, named by its
-// MAC, answers for it in its drop count; nobody is charged a violation.
-TEST_F(ContainmentTest, AFalseArpClaimIsChargedToTheSenderByMacNeverAViolation) {
+// A false ARP claim dropped by the bridge table, in a-pump's MAC but not on
+// a-pump's port (dev0): a host forging that MAC, so nobody is charged, and
+// never a violation.
+TEST_F(ContainmentTest, AFalseArpClaimInADevicesMacOnAnotherPortBlamesNobody) {
   netlink::LoggedPacket p;
   p.prefix = std::string(policy::kLogPrefix) + "spoof arp ";
   p.arp = true;
   p.src = *policy::parseIpAddress("198.51.100.20");  // b-monitor's address
   p.dst = p.src;
-  p.mac = "02:00:00:00:00:10";  // a-pump's MAC
+  p.mac = "02:00:00:00:00:10";  // a-pump's MAC; inIfindex 0 is no port of a-pump's
   containment.onPackets({p, p}, policy::WallClock::now());
-  EXPECT_EQ(containment.packetsDropped("a-pump"), 2u);
+  EXPECT_EQ(containment.packetsDropped("a-pump"), 0u);
   EXPECT_EQ(containment.packetsDropped("b-monitor"), 0u) << "the victim is not charged";
   EXPECT_EQ(containment.judge()->violations("a-pump"), 0u);
   EXPECT_EQ(containment.judge()->violations("b-monitor"), 0u);
