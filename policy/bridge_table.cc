@@ -29,27 +29,31 @@ void copySet(Plan& out, const Plan& inet, const char* name) {
   if (const SetDef* s = inet.findSet(name)) out.sets.push_back(*s);
 }
 
-// The MACs of MAC-bound devices, from `mac4` (address . MAC) and `mac6`.
-SetDef deviceMacs(const Plan& inet) {
-  SetDef macs;
-  macs.name = "devmacs";
-  macs.key = {KeyType::EtherAddr};
-  macs.comment = "MACs of devices (they may claim only their own addresses)";
-  for (const char* name : {"mac4", "mac6"}) {
-    const SetDef* s = inet.findSet(name);
-    if (!s) continue;
-    size_t offset = keyLength(s->key[0]);
-    for (const SetElement& e : s->elements) {
-      SetElement m;
-      auto mac = e.low.begin() + static_cast<long>(offset);
-      m.low.assign(mac, mac + static_cast<long>(keyLength(KeyType::EtherAddr)));
-      m.comment = e.comment;
-      bool seen = std::any_of(macs.elements.begin(), macs.elements.end(),
-                              [&](const SetElement& x) { return x.low == m.low; });
-      if (!seen) macs.elements.push_back(std::move(m));
+// MACs of devices: all MAC-bound ones (`devmacs`), those bound to a port
+// too (`portmacs`), and those with their port (`macport`). A MAC belongs to
+// one device at most (the loader refuses two), so no element repeats.
+SetDef deviceMacs(const Policy& policy, const char* name) {
+  std::string which = name;
+  SetDef s;
+  s.name = name;
+  s.key = {KeyType::EtherAddr};
+  if (which == "macport") s.key.push_back(KeyType::IfName);
+  s.comment = which == "devmacs"    ? "MACs of devices (they may claim only their own addresses)"
+              : which == "portmacs" ? "MACs of port-bound devices"
+                                    : "a port-bound device's MAC . its port";
+  for (const Device& d : policy.devices) {
+    if (!d.mac || (which != "devmacs" && d.interface.empty())) continue;
+    SetElement e;
+    e.low.assign(d.mac->bytes.begin(), d.mac->bytes.end());
+    if (which == "macport") {
+      std::vector<uint8_t> port(keyLength(KeyType::IfName), 0);
+      std::copy_n(d.interface.begin(), std::min(d.interface.size(), port.size() - 1), port.begin());
+      e.low.insert(e.low.end(), port.begin(), port.end());
     }
+    e.comment = d.name;
+    s.elements.push_back(std::move(e));
   }
-  return macs;
+  return s;
 }
 
 constexpr uint32_t kOurMarks = kMarkFromDevicePort | kMarkToDevicePort | kMarkJudged;
@@ -100,7 +104,8 @@ Chain portsChain() {
            verdict(VerdictKind::Drop), "a DHCP server's answer: a rogue DHCP server"));
   r.push_back(
       rule({in({Field::L4Proto, Field::ThDport}, "dhcp_clients"), Counter{}, log("rogue dhcp")},
-           verdict(VerdictKind::Drop), "to DHCP clients, whatever the source port: a rogue DHCP server"));
+           verdict(VerdictKind::Drop),
+           "to DHCP clients, whatever the source port: a rogue DHCP server"));
   // A fragment hides what it carries from the checks above (a fragmented
   // router advertisement); nothing on a segment needs fragmented multicast.
   r.push_back(rule({ByteIs{ByteField::Ip6Nexthdr, 44},
@@ -190,33 +195,6 @@ Chain guardChain() {
   return c;
 }
 
-// Port-bound devices' MACs (`pairs`: MAC . port), from the inet sets mac4
-// (address . MAC) and iface4 (address . port).
-SetDef portMacs(const SetDef* macs, const SetDef* ports, bool pairs) {
-  SetDef s;
-  s.name = pairs ? "macport" : "portmacs";
-  s.key = pairs ? std::vector<KeyType>{KeyType::EtherAddr, KeyType::IfName}
-                : std::vector<KeyType>{KeyType::EtherAddr};
-  s.comment = pairs ? "a port-bound device's MAC . its port" : "MACs of port-bound devices";
-  if (!macs || !ports) return s;
-  const size_t a = keyLength(KeyType::Ipv4Addr), m = keyLength(KeyType::EtherAddr);
-  for (const SetElement& me : macs->elements) {
-    for (const SetElement& pe : ports->elements) {
-      if (!std::equal(me.low.begin(), me.low.begin() + static_cast<long>(a), pe.low.begin()))
-        continue;
-      SetElement e;
-      e.low.assign(me.low.begin() + static_cast<long>(a),
-                   me.low.begin() + static_cast<long>(a + m));
-      if (pairs) e.low.insert(e.low.end(), pe.low.begin() + static_cast<long>(a), pe.low.end());
-      e.comment = me.comment;
-      bool seen = std::any_of(s.elements.begin(), s.elements.end(),
-                              [&](const SetElement& x) { return x.low == e.low; });
-      if (!seen) s.elements.push_back(std::move(e));
-    }
-  }
-  return s;
-}
-
 // Filled by the packet path from the uplinks; an entry lives an hour after
 // its last frame.
 SetDef learnedSet(const char* name, KeyType key, const char* comment) {
@@ -273,7 +251,8 @@ SetDef ifnameSet(const char* name, std::vector<std::string> names, const char* c
   return s;
 }
 
-Plan bridgeTable(const DaemonConfig& config, const Plan& inet) {
+Plan bridgeTable(const Policy& policy, const Plan& inet) {
+  const DaemonConfig& config = policy.config;
   Plan p;
   p.table = inet.table;
   p.family = TableFamily::Bridge;
@@ -282,9 +261,8 @@ Plan bridgeTable(const DaemonConfig& config, const Plan& inet) {
   for (const char* name : {"dev4", "macbound4", "mac4", "ifbound4", "iface4", "macbound6", "mac6",
                            "ifbound6", "iface6", "rogue_servers"})
     copySet(p, inet, name);
-  p.sets.push_back(deviceMacs(inet));
-  p.sets.push_back(portMacs(inet.findSet("mac4"), inet.findSet("iface4"), false));
-  p.sets.push_back(portMacs(inet.findSet("mac4"), inet.findSet("iface4"), true));
+  for (const char* name : {"devmacs", "portmacs", "macport"})
+    p.sets.push_back(deviceMacs(policy, name));
   p.sets.push_back(learnedSet("lan_macs", KeyType::EtherAddr, "MACs seen on the uplinks"));
   p.sets.push_back(learnedSet("lan_addrs", KeyType::Ipv4Addr,
                               "addresses the uplinks claim by ARP (never a device's)"));

@@ -16,8 +16,8 @@ namespace ringfence::policy {
 // Broadcast and multicast frames per second (and burst) from one device port.
 inline constexpr uint32_t kPortBroadcastPerSecond = 200;
 
-// `inet` is the compiled inet plan: the bridge table copies the sets it needs.
-Plan bridgeTable(const DaemonConfig& config, const Plan& inet);
+// `inet` is `policy` compiled: the bridge table copies the sets it needs.
+Plan bridgeTable(const Policy& policy, const Plan& inet);
 
 // The failsafe's bridge table: nothing between a device port (any port not
 // in `uplinks`) and anything else; to the gateway itself only ARP and

@@ -88,7 +88,7 @@ class Compiler {
     for (const Device& d : policy_.devices) addDevice(d);
     buildChains();
     if (policy_.config.topology == "bridge")
-      plan_.companions.push_back(bridgeTable(policy_.config, plan_));
+      plan_.companions.push_back(bridgeTable(policy_, plan_));
     return std::move(plan_);
   }
 
