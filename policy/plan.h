@@ -50,10 +50,10 @@ struct SetDef {
   std::vector<KeyType> key;
   std::optional<KeyType> data;  // set => map
   bool interval = false;
-  bool timeout = false;   // elements may carry a timeout (maintenance windows)
-  bool counters = false;  // every element counts the packets whose lookup found it
-  bool dynamic = false;   // filled by the packet path (a meter), never by the daemon
-  uint32_t size = 0;      // > 0: at most this many elements
+  bool timeout = false;    // elements may carry a timeout (maintenance windows)
+  bool counters = false;   // every element counts the packets whose lookup found it
+  bool dynamic = false;    // filled by the packet path (a meter), never by the daemon
+  uint32_t size = 0;       // > 0: at most this many elements
   uint64_t timeoutMs = 0;  // > 0 (with `timeout`): the elements' default timeout
   std::string comment;
   std::vector<SetElement> elements;
@@ -203,9 +203,9 @@ struct EtherTypeIs {  // meta protocol: the frame's EtherType
   bool negate = false;
 };
 inline constexpr uint16_t kEtherTypeArp = 0x0806;
-using Expr = std::variant<Lookup, InPrefix, CtStateIs, LimitByMap, VerdictMapLookup, CtMarkOr, Log,
-                          Counter, ByteIs, CtMarkHas, Meter, MetaMarkOr, MetaMarkHas, EtherTypeIs,
-                          SetUpdate>;
+using Expr =
+    std::variant<Lookup, InPrefix, CtStateIs, LimitByMap, VerdictMapLookup, CtMarkOr, Log, Counter,
+                 ByteIs, CtMarkHas, Meter, MetaMarkOr, MetaMarkHas, EtherTypeIs, SetUpdate>;
 
 enum class VerdictKind { Continue, Accept, Drop, Return, Jump, Goto };
 struct Verdict {
