@@ -238,7 +238,8 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
       onForgedMac(p, now);
       continue;
     }
-    bool spoof = prefix->what == "spoof" && !p.arp;  // an ARP claim counts for its sender
+    // A neighbour claim counts for its sender, if any (onNeighbourClaim).
+    bool spoof = prefix->what == "spoof" && !p.arp && !p.ndTarget;
     if (prefix->what == "drop" || prefix->what == "isolated" || spoof) {
       bool out = prefix->what == "spoof" || prefix->direction == policy::Direction::Outbound;
       if (std::string d = deviceOf(out ? p.src : p.dst); !d.empty()) ++dropped_[d];
@@ -282,7 +283,9 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
     } else if (prefix->what == "unknown") {
       onUnknownHost(p, now);
     } else if (prefix->what == "spoof" && p.arp) {
-      onArpClaim(p, now);
+      onNeighbourClaim(p, p.src, "an ARP frame", now);
+    } else if (prefix->what == "spoof" && p.ndTarget) {
+      onNeighbourClaim(p, *p.ndTarget, "a neighbour advertisement", now);
     } else if (prefix->what == "unjudged") {
       if (mayLog("unjudged", now)) {
         log(LogLevel::Error, "bridge-unjudged",
@@ -313,9 +316,10 @@ void Containment::onForgedMac(const netlink::LoggedPacket& p, policy::WallTime n
           " on " + interfaceName(p.inIfindex) + " dropped: it would move that MAC's bridge port");
 }
 
-// The bridge table dropped an ARP frame that claims an address its sender
-// does not own. The sender is named by its MAC when that is a device's.
-void Containment::onArpClaim(const netlink::LoggedPacket& p, policy::WallTime now) {
+// The bridge table dropped an ARP frame or neighbour advertisement that claims an address its
+// sender does not own. The sender is named by its MAC when that is a device's.
+void Containment::onNeighbourClaim(const netlink::LoggedPacket& p, const policy::IpAddress& claimed,
+                                   const char* how, policy::WallTime now) {
   // A MAC is forgeable: a device's MAC on a port that is not the device's
   // is a host on that port, and the device is not blamed.
   auto owner = macOwners_.find(p.mac);
@@ -323,7 +327,7 @@ void Containment::onArpClaim(const netlink::LoggedPacket& p, policy::WallTime no
   std::string port = interfaceName(p.inIfindex);
   if (auto bound = macPorts_.find(p.mac); bound != macPorts_.end() && bound->second != port)
     sender.clear();
-  std::string victim = deviceOf(p.src);
+  std::string victim = deviceOf(claimed);
   if (!sender.empty()) ++dropped_[sender];
   if (!mayLog("arp " + (sender.empty() ? p.mac : sender), now)) return;
   std::string who = !sender.empty() ? "device " + sender + " (" + p.mac + ")"
@@ -331,9 +335,9 @@ void Containment::onArpClaim(const netlink::LoggedPacket& p, policy::WallTime no
                         ? "a host using device " + owner->second + "'s MAC " + p.mac
                         : "unknown host " + (p.mac.empty() ? "?" : p.mac);
   std::string what =
-      victim.empty() ? policy::toString(p.src) : policy::toString(p.src) + " of " + victim;
+      victim.empty() ? policy::toString(claimed) : policy::toString(claimed) + " of " + victim;
   log(LogLevel::Warning, "neighbour-spoofing",
-      who + " claimed " + what + " with an ARP frame on " + port + "; dropped by the bridge",
+      who + " claimed " + what + " with " + how + " on " + port + "; dropped by the bridge",
       sender);
 }
 

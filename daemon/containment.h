@@ -99,7 +99,8 @@ class Containment {
 
   // The device that owns the address in the policy in use; empty if none.
   std::string deviceOf(const policy::IpAddress& a) const;
-  void onArpClaim(const netlink::LoggedPacket& p, policy::WallTime now);
+  void onNeighbourClaim(const netlink::LoggedPacket& p, const policy::IpAddress& claimed,
+                        const char* how, policy::WallTime now);
   void onForgedMac(const netlink::LoggedPacket& p, policy::WallTime now);
 
   const policy::ViolationJudge* judge() const { return judge_ ? &*judge_ : nullptr; }

@@ -126,6 +126,12 @@ bool parsePacket(const uint8_t* data, size_t len, LoggedPacket& out) {
     out.sport = be16(data + l4);
     out.dport = be16(data + l4 + 2);
   }
+  if (out.proto == 58 && len >= l4 + 24 && data[l4] == 136) {  // a neighbour advertisement
+    policy::IpAddress target;
+    target.family = policy::Family::V6;
+    std::memcpy(target.bytes.data(), data + l4 + 8, 16);
+    out.ndTarget = target;
+  }
   return true;
 }
 

@@ -23,6 +23,7 @@ struct LoggedPacket {
   uint32_t inIfindex = 0;
   std::string mac;   // source MAC as text, when the kernel gave one
   bool arp = false;  // an ARP frame (bridge table): src/dst are its sender and target addresses
+  std::optional<policy::IpAddress> ndTarget;  // a neighbour advertisement's target
   // Neither IP nor ARP (a bridge table's frame of another EtherType): only
   // the prefix, the MAC and the port mean anything.
   bool other = false;

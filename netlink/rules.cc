@@ -84,6 +84,8 @@ class RuleBuilder {
       case Field::ArpSaddrEther:
         once(haveArp_, [&] { etherType(policy::kEtherTypeArp); });
         break;
+      case Field::NdTarget:  // raw payload, as nft: the rule that jumps here checks the type
+        break;
       case Field::EtherSaddr:
         if (bridge_) break;  // every bridge port is Ethernet
         once(haveEther_, [&] {
@@ -135,6 +137,8 @@ class RuleBuilder {
         return payload(NFT_PAYLOAD_NETWORK_HEADER, 8, 6, reg);
       case Field::ArpSaddrIp:
         return payload(NFT_PAYLOAD_NETWORK_HEADER, 14, 4, reg);
+      case Field::NdTarget:
+        return payload(NFT_PAYLOAD_TRANSPORT_HEADER, 8, 16, reg);
     }
   }
 
@@ -261,6 +265,12 @@ class RuleBuilder {
     meta(NFT_META_MARK, NFT_REG_1);
     bitwise(NFT_REG_1, m.bits, 0);
     cmp(NFT_REG_1, m.negate ? NFT_CMP_NEQ : NFT_CMP_EQ, &m.bits, sizeof m.bits);
+  }
+  void emit(const policy::FieldIs& f) {
+    dependency(f.field);
+    load(f.field, NFT_REG_1);
+    cmp(NFT_REG_1, f.negate ? NFT_CMP_NEQ : NFT_CMP_EQ, f.value.data(),
+        static_cast<uint32_t>(f.value.size()));
   }
   void emit(const policy::SetUpdate& u) {
     loadKey(u.key);

@@ -97,6 +97,8 @@ Chain portsChain() {
                    verdict(VerdictKind::Drop), "a device address on another port"));
   r.push_back(rule({EtherTypeIs{kEtherTypeArp}}, Verdict{VerdictKind::Jump, "arp_claims"},
                    "what an ARP frame claims"));
+  r.push_back(rule({ByteIs{ByteField::Icmpv6Type, 136}}, Verdict{VerdictKind::Jump, "nd_claims"},
+                   "what a neighbour advertisement claims"));
   r.push_back(rule({ByteIs{ByteField::Icmpv6Type, 134}, Counter{}, log("rogue ra")},
                    verdict(VerdictKind::Drop), "a router advertisement: a rogue router"));
   r.push_back(
@@ -164,6 +166,28 @@ Chain arpChain(const DaemonConfig& config) {
   if (config.unknownDevices == UnknownDevices::Drop) {
     r.push_back(rule({notIn({Field::ArpSaddrIp}, "dev4"), Counter{}, log("unknown src")},
                      verdict(VerdictKind::Drop), "a host that no profile claims"));
+  }
+  return c;
+}
+
+// A neighbour advertisement for a MAC-bound device's IPv6 address from
+// another MAC. The target is raw payload, which nft can compare but not look
+// up in a typed set: one rule per such address, in a chain that only
+// neighbour advertisements from device ports reach.
+Chain ndChain(const Policy& policy) {
+  Chain c;
+  c.name = "nd_claims";
+  for (const Device& d : policy.devices) {
+    if (!d.mac) continue;
+    for (const IpAddress& a : d.addresses) {
+      if (a.family != Family::V6) continue;
+      c.rules.push_back(rule(
+          {FieldIs{Field::NdTarget, std::vector<uint8_t>(a.bytes.begin(), a.bytes.begin() + 16)},
+           FieldIs{Field::EtherSaddr,
+                   std::vector<uint8_t>(d.mac->bytes.begin(), d.mac->bytes.end()), true},
+           Counter{}, log("spoof nd")},
+          verdict(VerdictKind::Drop), "claims " + d.name + "'s address"));
+    }
   }
   return c;
 }
@@ -272,6 +296,7 @@ Plan bridgeTable(const Policy& policy, const Plan& inet) {
   p.chains.push_back(portsChain());
   p.chains.push_back(portsInputChain());
   p.chains.push_back(arpChain(config));
+  p.chains.push_back(ndChain(policy));
   p.chains.push_back(towardChain());
   p.chains.push_back(guardChain());
   return p;

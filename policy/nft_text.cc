@@ -156,6 +156,20 @@ std::string renderExpr(const Expr& e) {
       std::string out = "meta mark set meta mark & " + hex32(~(m.clear | m.bits));
       return m.bits ? out + " | " + hex32(m.bits) : out;
     }
+    std::string operator()(const FieldIs& f) const {
+      std::string value;
+      if (f.field == Field::NdTarget) {  // raw payload: nft takes an integer
+        value = "0x";
+        for (uint8_t b : f.value) {
+          char hex[3];
+          std::snprintf(hex, sizeof hex, "%02x", b);
+          value += hex;
+        }
+      } else {
+        value = renderPart(fieldType(f.field), f.value, {}, 0);
+      }
+      return std::string(nftFieldText(f.field)) + (f.negate ? " != " : " ") + value;
+    }
     std::string operator()(const SetUpdate& u) const {
       std::string key;
       for (size_t i = 0; i < u.key.size(); ++i)

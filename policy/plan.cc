@@ -69,6 +69,8 @@ KeyType fieldType(Field f) {
       return KeyType::EtherAddr;
     case Field::ArpSaddrIp:
       return KeyType::Ipv4Addr;
+    case Field::NdTarget:
+      return KeyType::Ipv6Addr;
     case Field::Iifname:
     case Field::Oifname:
       return KeyType::IfName;
@@ -110,6 +112,8 @@ const char* nftFieldText(Field f) {
       return "arp saddr ip";
     case Field::ArpSaddrEther:
       return "arp saddr ether";
+    case Field::NdTarget:
+      return "@th,64,128";
   }
   return "?";
 }

@@ -86,7 +86,10 @@ enum class Field {
   CtReplyIp6Saddr,
   // ARP's sender fields (bridge table): the address and MAC a frame claims.
   ArpSaddrIp,
-  ArpSaddrEther
+  ArpSaddrEther,
+  // The target address of a neighbour advertisement (ICMPv6 bytes 8-23), as
+  // raw payload: compared with constants only (FieldIs), never a set key.
+  NdTarget
 };
 KeyType fieldType(Field f);
 const char* nftFieldText(Field f);
@@ -198,14 +201,19 @@ struct MetaMarkHas {  // every one of `bits` is set in the packet mark (negate: 
   uint32_t bits = 0;
   bool negate = false;
 };
+struct FieldIs {  // the field equals `value` (network byte order; negate: differs)
+  Field field;
+  std::vector<uint8_t> value;
+  bool negate = false;
+};
 struct EtherTypeIs {  // meta protocol: the frame's EtherType
   uint16_t value = 0;
   bool negate = false;
 };
 inline constexpr uint16_t kEtherTypeArp = 0x0806;
-using Expr =
-    std::variant<Lookup, InPrefix, CtStateIs, LimitByMap, VerdictMapLookup, CtMarkOr, Log, Counter,
-                 ByteIs, CtMarkHas, Meter, MetaMarkOr, MetaMarkHas, EtherTypeIs, SetUpdate>;
+using Expr = std::variant<Lookup, InPrefix, CtStateIs, LimitByMap, VerdictMapLookup, CtMarkOr, Log,
+                          Counter, ByteIs, CtMarkHas, Meter, MetaMarkOr, MetaMarkHas, EtherTypeIs,
+                          SetUpdate, FieldIs>;
 
 enum class VerdictKind { Continue, Accept, Drop, Return, Jump, Goto };
 struct Verdict {

@@ -79,6 +79,14 @@ expect_true "hl7mon still has the router's MAC for 10.20.0.1" sh -c "ip netns ex
 expect_true "the claim is reported" grep -q "claimed 10.20.0.1 with an ARP frame on p5" "$daemon_log"
 expect_drop "a claim in hl7mon's MAC from the pump's port is not blamed on hl7mon" grep -q "device hl7mon (02:00:00:00:00:20) claimed" "$daemon_log"
 
+echo "# a neighbour advertisement claiming another device's IPv6 address"
+in_ns router ping -6 -c1 -W1 2001:db8:20::20 >/dev/null 2>&1
+lab_send pump "[Ether(src=mac, dst='02:00:00:00:0e:01')/IPv6(src='fe80::10', dst='2001:db8:20::1', hlim=255)/ICMPv6ND_NA(tgt='2001:db8:20::20', R=0, S=1, O=1)/ICMPv6NDOptDstLLAddr(lladdr=mac)]*3"
+sleep 0.5
+expect_true "the router still has hl7mon's MAC for 2001:db8:20::20" sh -c "ip netns exec $(lab_ns router) ip -6 neigh show 2001:db8:20::20 | grep -q 02:00:00:00:00:20"
+expect_true "the claim is reported with the pump's name" grep -q "device pump (02:00:00:00:00:10) claimed 2001:db8:20::20 of hl7mon with a neighbour advertisement on p1" "$daemon_log"
+expect_pass "lanhost -> hl7mon tcp/2575 over IPv6 still reaches hl7mon" lab_tcp lanhost 2001:db8:20::20 2575
+
 echo "# a rogue DHCP offer from another source port, ICMPv6 multicast in a unicast frame"
 n=$(count_during hl7mon 'p.haslayer(UDP) and p[UDP].dport == 68' lab_send pump "[Ether(src=mac, dst='ff:ff:ff:ff:ff:ff')/IP(src='10.20.0.10', dst='255.255.255.255')/UDP(sport=6767, dport=68)/BOOTP(op=2, yiaddr='10.20.0.77')/DHCP(options=[('message-type', 'offer'), ('router', '10.20.0.10'), 'end'])]*3")
 expect_true "no offer from udp/6767 reached hl7mon ($n)" test "$n" = 0

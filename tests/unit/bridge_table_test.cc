@@ -131,6 +131,11 @@ TEST(BridgeTable, TheBridgeTableMarksChecksPortsAndGuards) {
       << arp;
   EXPECT_NE(arp.find("arp saddr ip != @dev4"), std::string::npos) << "unknown_devices: drop";
   EXPECT_NE(arp.find("arp saddr ip @lan_addrs"), std::string::npos) << "the router's address";
+  EXPECT_EQ(chainText(bridge, "nd_claims"),
+            "@th,64,128 0x20010db8010000000000000000000010 ether saddr != 02:00:00:00:00:10 "
+            "counter log prefix \"ringfence spoof nd \" group 7411 drop comment \"claims "
+            "a-pump's address\"\n")
+      << "one rule per IPv6 address of a MAC-bound device";
   std::string guard = chainText(bridge, "guard");
   EXPECT_NE(guard.find("meta mark & 0x04000000 == 0x04000000 accept"), std::string::npos);
   EXPECT_NE(guard.find("log prefix \"ringfence unjudged \" group 7411 drop"), std::string::npos);

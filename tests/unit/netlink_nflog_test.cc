@@ -150,5 +150,16 @@ TEST(NflogParse, ArpFrame) {
   EXPECT_FALSE(parsePacket(arp.data(), 27, q)) << "truncated";
 }
 
+TEST(NflogParse, NeighbourAdvertisementTarget) {
+  Bytes na(24, 0);
+  na[0] = 136;
+  na[8] = 0x20, na[9] = 0x01, na[10] = 0x0d, na[11] = 0xb8, na[23] = 0x20;  // 2001:db8::20
+  LoggedPacket p = parse(ipv6(58, na));
+  ASSERT_TRUE(p.ndTarget);
+  EXPECT_EQ(policy::toString(*p.ndTarget), "2001:db8::20");
+  na[0] = 135;  // a solicitation claims nothing
+  EXPECT_FALSE(parse(ipv6(58, na)).ndTarget);
+}
+
 }  // namespace
 }  // namespace ringfence::netlink
