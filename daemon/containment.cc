@@ -167,6 +167,7 @@ void Containment::usePolicy(const policy::Policy& policy, policy::Plan* plan) {
   owners_.clear();
   macOwners_.clear();
   macPorts_.clear();
+  bridged_ = policy.config.topology == "bridge";
   for (const policy::Device& d : policy.devices) {
     for (const policy::IpAddress& a : d.addresses) owners_[a] = d.name;
     if (d.mac) macOwners_[policy::toString(*d.mac)] = d.name;
@@ -203,6 +204,12 @@ void Containment::usePolicy(const policy::Policy& policy, policy::Plan* plan) {
     }
   }
   plan->addElements(elements);
+}
+
+// Where a logged packet came in: its interface, or in the bridge topology
+// its bridge port (the interface of a bridged packet is the bridge).
+std::string Containment::where(const netlink::LoggedPacket& p) const {
+  return interfaceName(bridged_ && p.physInIfindex ? p.physInIfindex : p.inIfindex);
 }
 
 std::string Containment::deviceOf(const policy::IpAddress& a) const {
@@ -297,7 +304,7 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
       if (mayLog("spoof " + device, now)) {
         log(LogLevel::Warning, "spoofing",
             "packet with " + device + "'s address " + policy::toString(p.src) + " from MAC " +
-                (p.mac.empty() ? "?" : p.mac) + " on " + interfaceName(p.inIfindex) + " dropped",
+                (p.mac.empty() ? "?" : p.mac) + " on " + where(p) + " dropped",
             device);
       }
     }
@@ -313,7 +320,7 @@ void Containment::onForgedMac(const netlink::LoggedPacket& p, policy::WallTime n
       "frame from MAC " + p.mac +
           (owner != macOwners_.end() ? " (device " + owner->second + "'s)"
                                      : " (a MAC of the LAN side, or a device's from it)") +
-          " on " + interfaceName(p.inIfindex) + " dropped: it would move that MAC's bridge port");
+          " on " + where(p) + " dropped: it would move that MAC's bridge port");
 }
 
 // The bridge table dropped an ARP frame or neighbour advertisement that claims an address its
@@ -324,7 +331,7 @@ void Containment::onNeighbourClaim(const netlink::LoggedPacket& p, const policy:
   // is a host on that port, and the device is not blamed.
   auto owner = macOwners_.find(p.mac);
   std::string sender = owner != macOwners_.end() ? owner->second : std::string();
-  std::string port = interfaceName(p.inIfindex);
+  std::string port = where(p);
   if (auto bound = macPorts_.find(p.mac); bound != macPorts_.end() && bound->second != port)
     sender.clear();
   std::string victim = deviceOf(claimed);
@@ -342,7 +349,7 @@ void Containment::onNeighbourClaim(const netlink::LoggedPacket& p, const policy:
 }
 
 void Containment::onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime now) {
-  std::string key = policy::toString(p.src) + "/" + p.mac + "/" + interfaceName(p.inIfindex);
+  std::string key = policy::toString(p.src) + "/" + p.mac + "/" + where(p);
   if (auto known = unknownReported_.find(key); known != unknownReported_.end()) {
     known->second = now;
     return;
@@ -366,7 +373,7 @@ void Containment::onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime
           std::to_string(unknownUnlisted_) + " more unknown hosts since start, not listed one by " +
               "one (at most " + std::to_string(kMaxUnknownHosts) +
               " are remembered); the last: " + policy::toString(p.src) + " (MAC " +
-              (p.mac.empty() ? "?" : p.mac) + ") on " + interfaceName(p.inIfindex));
+              (p.mac.empty() ? "?" : p.mac) + ") on " + where(p));
     }
     return;
   }
@@ -374,11 +381,11 @@ void Containment::onUnknownHost(const netlink::LoggedPacket& p, policy::WallTime
   // Signalled once per host (at most kMaxUnknownHosts); a burst of new hosts
   // (a sweep of spoofed sources) is logged at most kLinesPerSecond times a
   // second, the rest counted by mayLog.
-  if (events_) events_->unknownHost(policy::toString(p.src), p.mac, interfaceName(p.inIfindex));
+  if (events_) events_->unknownHost(policy::toString(p.src), p.mac, where(p));
   if (!mayLog("unknown hosts", now)) return;
   log(LogLevel::Warning, "unknown-host",
       "unknown host " + policy::toString(p.src) + " (MAC " + (p.mac.empty() ? "?" : p.mac) +
-          ") on " + interfaceName(p.inIfindex) + ": no profile claims it");
+          ") on " + where(p) + ": no profile claims it");
 }
 
 // A packet of no valid connection (a FIN, NULL or Xmas scan, a bad flag
@@ -418,8 +425,8 @@ void Containment::onRogue(const netlink::LoggedPacket& p, bool routerAdvertiseme
   log(LogLevel::Warning, "rogue-server",
       std::string(routerAdvertisement ? "ROGUE ROUTER ADVERTISEMENT" : "ROGUE DHCP SERVER") +
           " from " + policy::toString(p.src) + " (MAC " + (p.mac.empty() ? "?" : p.mac) +
-          (device.empty() ? ", no device's" : ", device " + device + "'s") + ") on " +
-          interfaceName(p.inIfindex) + " dropped: a device port may not " +
+          (device.empty() ? ", no device's" : ", device " + device + "'s") + ") on " + where(p) +
+          " dropped: a device port may not " +
           (routerAdvertisement ? "announce routes" : "hand out addresses"),
       device);
 }

@@ -99,6 +99,7 @@ class Containment {
 
   // The device that owns the address in the policy in use; empty if none.
   std::string deviceOf(const policy::IpAddress& a) const;
+  std::string where(const netlink::LoggedPacket& p) const;
   void onNeighbourClaim(const netlink::LoggedPacket& p, const policy::IpAddress& claimed,
                         const char* how, policy::WallTime now);
   void onForgedMac(const netlink::LoggedPacket& p, policy::WallTime now);
@@ -137,6 +138,7 @@ class Containment {
   std::map<policy::IpAddress, std::string> owners_;
   std::map<std::string, std::string> macOwners_;  // "02:00:...": device
   std::map<std::string, std::string> macPorts_;   // "02:00:...": its device's interface
+  bool bridged_ = false;                          // topology: bridge
   static constexpr size_t kMaxUnknownHosts = 4096;
   static constexpr std::chrono::minutes kForgetUnknown{10};
   // address/MAC/interface: last seen; at most kMaxUnknownHosts

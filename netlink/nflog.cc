@@ -177,7 +177,8 @@ std::optional<LoggedPacket> parseLogMessage(const nlmsghdr* nlh) {
     if (p.mac.empty() || p.prefix.rfind("ringfence spoof mac", 0) != 0) return std::nullopt;
     p.other = true;
   }
-  p.inIfindex = physInDev ? physInDev : inDev;
+  p.inIfindex = inDev;
+  p.physInIfindex = physInDev;
   return p;
 }
 

@@ -20,8 +20,9 @@ struct LoggedPacket {
   uint8_t proto = 0;
   uint16_t sport = 0;
   uint16_t dport = 0;
-  uint32_t inIfindex = 0;
-  std::string mac;   // source MAC as text, when the kernel gave one
+  uint32_t inIfindex = 0;      // the input interface (a bridge, for bridged packets)
+  uint32_t physInIfindex = 0;  // for bridged packets: the bridge port
+  std::string mac;             // source MAC as text, when the kernel gave one
   bool arp = false;  // an ARP frame (bridge table): src/dst are its sender and target addresses
   std::optional<policy::IpAddress> ndTarget;  // a neighbour advertisement's target
   // Neither IP nor ARP (a bridge table's frame of another EtherType): only
