@@ -80,14 +80,7 @@ echo "== bridge data plane (medians of $runs runs)"
 bare=$(throughput)
 echo "no ruleset:                         $bare Gbit/s"
 in_ns gw sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1
-in_ns gw nft -f - <<'NFT'
-table inet conntrack_only {
-  chain forward {
-    type filter hook forward priority 0; policy accept;
-    ct state established,related accept
-  }
-}
-NFT
+conntrack_only gw
 stateful=$(throughput)
 stateful_cps=$(connects)
 in_ns gw nft delete table inet conntrack_only

@@ -26,3 +26,16 @@ iperf_median() {
   done
   printf '%s\n' "${results[@]}" | median
 }
+
+# conntrack_only NS: the baseline of a stateful ruleset, one forward rule
+# (table inet conntrack_only; delete it after the measurement).
+conntrack_only() {
+  in_ns "$1" nft -f - <<'NFT'
+table inet conntrack_only {
+  chain forward {
+    type filter hook forward priority 0; policy accept;
+    ct state established,related accept
+  }
+}
+NFT
+}

@@ -15,18 +15,9 @@ build=$(cd "${1:?build dir}" && pwd)
 source "$here/lab.sh"
 source "$here/lab_bridge.sh"
 lab_require_root
-if ! /usr/bin/python3 -c 'import scapy.all' 2>/dev/null; then
-  echo "missing python3-scapy (scripts/setup.sh)"; echo "0 passed, 1 failed"; exit 1
-fi
-
-work=$(mktemp -d)
-daemon_log="$work/ringfenced.log"
-cleanup() {
-  lab_log_on_failure "${daemon_log:-}"
-  lab_down; rm -rf "$work"
-}
+lab_require_scapy
 lab_bridge_up
-trap cleanup EXIT
+lab_scratch
 lab_bridge_world "$here/../data/bridge-lab"
 guard_drops() {
   in_ns gw nft list chain bridge ringfence guard | sed -n 's/.*counter packets \([0-9]*\).*never passes.*/\1/p'

@@ -151,3 +151,17 @@ lab_require_root() {
     echo "lab test skipped: needs root"; exit 0
   fi
 }
+
+# lab_require_scapy: the attack tests craft frames with scapy; without it
+# they fail (they never skip).
+lab_require_scapy() {
+  /usr/bin/python3 -c 'import scapy.all' 2>/dev/null && return 0
+  echo "missing python3-scapy (scripts/setup.sh)"; echo "0 passed, 1 failed"; exit 1
+}
+# lab_scratch: after lab_up, a scratch directory $work with the daemon's log
+# $daemon_log, printed if a check failed and removed with the lab at exit.
+lab_scratch() {
+  work=$(mktemp -d)
+  daemon_log="$work/ringfenced.log"
+  trap 'lab_log_on_failure "$daemon_log"; lab_down; rm -rf "$work"' EXIT
+}
