@@ -313,12 +313,10 @@ uint32_t kernelKeyType(const std::vector<KeyType>& key) {
   return type;
 }
 
-void encodeDeleteTable(Batch& batch, const std::string& table) {
+void encodeDeleteTable(Batch& batch, const std::string& table, bool bridgeToo) {
   deleteTable(batch, table);
-  // And the bridge table of that name, if there is one (add first: the
-  // delete must not fail when there is none).
+  if (!bridgeToo) return;
   batch.setFamily(NFPROTO_BRIDGE);
-  addTable(batch, table, std::nullopt);
   deleteTable(batch, table);
   batch.setFamily(NFPROTO_INET);
 }
@@ -345,8 +343,10 @@ void encodeTable(Batch& b, const Plan& plan, const FullApply& how) {
 }
 
 // The bridge table of our name is rebuilt whole, or removed when the plan
-// has none (a switch from the bridge topology to the routed one).
-void encodeCompanions(Batch& b, const Plan& plan, uint32_t tableFlags) {
+// has none and there is one (a switch from the bridge topology to the routed
+// one). A routed plan otherwise sends nothing of the bridge family, so it
+// needs no kernel support for it.
+void encodeCompanions(Batch& b, const Plan& plan, uint32_t tableFlags, bool removeStale) {
   b.setFamily(NFPROTO_BRIDGE);
   bool have = false;
   for (const Plan& c : plan.companions) {
@@ -354,7 +354,7 @@ void encodeCompanions(Batch& b, const Plan& plan, uint32_t tableFlags) {
     encodeTable(b, c, {true, tableFlags});
     have = true;
   }
-  if (!have) {
+  if (!have && removeStale) {
     addTable(b, plan.table, std::nullopt);
     deleteTable(b, plan.table);
   }
@@ -365,7 +365,7 @@ void encodeCompanions(Batch& b, const Plan& plan, uint32_t tableFlags) {
 
 void encodeFullApply(Batch& b, const Plan& plan, const FullApply& how) {
   encodeTable(b, plan, how);
-  encodeCompanions(b, plan, how.tableFlags);
+  encodeCompanions(b, plan, how.tableFlags, how.bridgeTableExists);
 }
 
 void encodeDiff(Batch& b, const Plan& running, const Plan& next, const policy::PlanDiff& diff,
@@ -384,7 +384,8 @@ void encodeDiff(Batch& b, const Plan& running, const Plan& next, const policy::P
     flushChainRules(b, table, *c);
     addRules(b, table, *c);
   }
-  if (diff.companionsChanged) encodeCompanions(b, next, tableFlags);
+  // Changed: the running plan had a bridge table, or the next one has.
+  if (diff.companionsChanged) encodeCompanions(b, next, tableFlags, true);
 }
 
 }  // namespace ringfence::netlink

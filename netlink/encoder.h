@@ -19,6 +19,7 @@ inline constexpr uint32_t kTableFlagPersist = 0x4;
 struct FullApply {
   bool replaceExisting = false;  // the table exists: delete and recreate it in the same batch
   uint32_t tableFlags = 0;
+  bool bridgeTableExists = false;  // a bridge table of that name exists: replace or remove it
 };
 
 // Everything in `plan`, atomically replacing whatever table of that name exists.
@@ -29,9 +30,9 @@ void encodeFullApply(Batch& batch, const policy::Plan& plan, const FullApply& ho
 void encodeDiff(Batch& batch, const policy::Plan& running, const policy::Plan& next,
                 const policy::PlanDiff& diff, uint32_t tableFlags = 0);
 
-// Removes the table and the bridge table of that name (used by tests and by
-// a table rename).
-void encodeDeleteTable(Batch& batch, const std::string& table);
+// Removes the table, and with `bridgeToo` the bridge table of that name
+// (used by tests and by a table rename).
+void encodeDeleteTable(Batch& batch, const std::string& table, bool bridgeToo = false);
 
 // nft's datatype numbers, concatenated as nft does (6 bits per part).
 uint32_t kernelKeyType(const std::vector<policy::KeyType>& key);

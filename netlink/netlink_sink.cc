@@ -48,6 +48,13 @@ std::expected<void, std::string> enableBridgeNetfilter(const policy::Plan& plan)
 
 }  // namespace
 
+// A kernel without nftables' bridge family answers an error: then there is
+// no such table either.
+bool NetlinkSink::hasBridgeTable(const std::string& name) {
+  auto t = socket_.getTable(name, NFPROTO_BRIDGE);
+  return t && t->has_value();
+}
+
 std::expected<NetlinkSink, std::string> NetlinkSink::open(bool ownTable) {
   auto s = NftSocket::open();
   if (!s) return std::unexpected(s.error().message());
@@ -67,15 +74,18 @@ std::expected<policy::ApplyStats, std::string> NetlinkSink::replace(const policy
   auto existing = socket_.getTable(plan.table);
   if (!existing) return std::unexpected(existing.error().message());
   std::optional<TableInfo> old;
+  bool oldBridge = false;
   if (!alsoDelete.empty() && alsoDelete != plan.table) {
     auto o = socket_.getTable(alsoDelete);
     if (!o) return std::unexpected(o.error().message());
     old = *o;
+    oldBridge = hasBridgeTable(alsoDelete);
   }
+  bool bridge = hasBridgeTable(plan.table);
   auto attempt = [&](uint32_t flags) {
     Batch batch(socket_.nextSeq());
-    if (old) encodeDeleteTable(batch, alsoDelete);
-    encodeFullApply(batch, plan, {existing->has_value(), flags});
+    if (old) encodeDeleteTable(batch, alsoDelete, oldBridge);
+    encodeFullApply(batch, plan, {existing->has_value(), flags, bridge});
     return send(batch);
   };
   if (!probed_ && wantOwner_) {

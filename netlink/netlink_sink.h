@@ -23,6 +23,7 @@ class NetlinkSink final : public policy::RulesetSink {
   bool ownsTable() const { return tableFlags_ != 0; }
 
  private:
+  bool hasBridgeTable(const std::string& name);
   explicit NetlinkSink(NftSocket s, bool own) : socket_(std::move(s)), wantOwner_(own) {}
   std::expected<policy::ApplyStats, std::string> send(Batch& batch);
 

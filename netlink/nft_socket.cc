@@ -89,10 +89,11 @@ std::expected<void, KernelError> NftSocket::send(const Batch& batch) {
   return {};
 }
 
-std::expected<std::optional<TableInfo>, KernelError> NftSocket::getTable(const std::string& name) {
+std::expected<std::optional<TableInfo>, KernelError> NftSocket::getTable(const std::string& name,
+                                                                         uint8_t family) {
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
   uint32_t seq = nextSeq();
-  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, seq);
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETTABLE, family, NLM_F_ACK, seq);
   TablePtr t(nftnl_table_alloc());
   nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, name.c_str());
   nftnl_table_nlmsg_build_payload(nlh, t.get());

@@ -3,6 +3,8 @@
 // flagged, only this socket may change it, so the daemon keeps it for life.
 #pragma once
 
+#include <linux/netfilter.h>
+
 #include <cstdint>
 #include <expected>
 #include <functional>
@@ -36,7 +38,8 @@ class NftSocket {
   std::expected<void, KernelError> send(const Batch& batch);
 
   // The table's flags, or nullopt when it does not exist.
-  std::expected<std::optional<TableInfo>, KernelError> getTable(const std::string& name);
+  std::expected<std::optional<TableInfo>, KernelError> getTable(const std::string& name,
+                                                                uint8_t family = NFPROTO_INET);
 
   // Sends `request` (NLM_F_DUMP; its sequence number is set here) and hands
   // every reply message to `each` until the dump is done. `what` names the

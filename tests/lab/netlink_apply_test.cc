@@ -27,7 +27,10 @@ int applyFull(const policy::Plan& plan, uint32_t flags) {
   auto existing = sock->getTable(plan.table);
   if (!existing) return 2;
   netlink::Batch batch(sock->nextSeq());
-  netlink::encodeFullApply(batch, plan, {existing->has_value(), flags});
+  // As the daemon's sink: a bridge table of that name is replaced or removed.
+  auto bridge = sock->getTable(plan.table, NFPROTO_BRIDGE);
+  netlink::encodeFullApply(batch, plan,
+                           {existing->has_value(), flags, bridge && bridge->has_value()});
   batch.finish();
   auto sent = sock->send(batch);
   if (!sent) {
