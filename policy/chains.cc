@@ -29,9 +29,9 @@ PlanRule rule(std::vector<Expr> exprs, Verdict v, std::string comment) {
 
 // Which side a packet comes from or goes to. Routed: the interface. Bridge:
 // the inet hooks see only the bridge, so the bridge table marks frames from
-// and to device ports (docs/bridge.md).
-// Bridge: frames the bridge hands up on the port itself, without its hooks
-// (the reserved group addresses), carry no mark but the port's name.
+// and to device ports (docs/bridge.md); frames the bridge hands up on the
+// port itself, without its hooks (the reserved group addresses), carry no
+// mark, only the port's name.
 bool bridged(const DaemonConfig& config) { return config.topology == "bridge"; }
 Expr fromDevicePort(const DaemonConfig& config) {
   if (bridged(config)) return MetaMarkHas{kMarkFromDevicePort, false};
