@@ -195,6 +195,11 @@ expect_true "the critical session goes on ($c0 -> $c1 lines)" test "$c1" -gt "$c
 expect_drop "pump -> srv tcp/443 is cut off" lab_tcp pump 10.30.0.10 443
 expect_drop "hl7mon -> pump tcp/7000: an isolated device reaches no other device, nor they it" lab_tcp hl7mon 10.20.0.10 7000
 
+echo "# the bridge table is the daemon's, like the inet one: nobody else may delete it"
+expect_drop "nft delete table bridge ringfence is refused by the kernel" in_ns gw nft delete table bridge ringfence
+expect_true "the bridge table is still there" in_ns gw nft list chain bridge ringfence guard
+expect_drop "stranger -> srv tcp/443 is still dropped" lab_tcp stranger 10.30.0.10 443
+
 echo "# restart: kill -9 leaves both tables; the isolation holds"
 kill -9 "$DAEMON"; wait "$DAEMON" 2>/dev/null
 expect_drop "with the daemon dead, pump -> srv tcp/443 still dropped" lab_tcp pump 10.30.0.10 443
