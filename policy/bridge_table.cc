@@ -234,17 +234,8 @@ SetDef learnedSet(const char* name, KeyType key, const char* comment) {
 }
 
 SetDef dhcpClients() {
-  SetDef s;
-  s.name = "dhcp_clients";
-  s.key = {KeyType::InetProto, KeyType::InetService};
-  s.comment = "ports DHCP clients listen on: only servers send there";
-  for (uint16_t port : {uint16_t{68}, uint16_t{546}}) {
-    SetElement e;
-    e.low = {17, static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port & 0xff)};
-    e.comment = port == 68 ? "DHCP client" : "DHCPv6 client";
-    s.elements.push_back(std::move(e));
-  }
-  return s;
+  return udpPortSet("dhcp_clients", "ports DHCP clients listen on: only servers send there",
+                    {{68, "DHCP client"}, {546, "DHCPv6 client"}});
 }
 
 SetDef portMeter() {

@@ -62,17 +62,8 @@ Chain inputChain() {
 }
 
 SetDef gatewayBase() {
-  SetDef s;
-  s.name = "gateway_base";
-  s.key = {KeyType::InetProto, KeyType::InetService};
-  s.comment = "what devices still reach on the gateway in failsafe";
-  for (uint16_t port : {uint16_t{67}, uint16_t{547}}) {
-    SetElement e;
-    e.low = {17, static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port & 0xff)};
-    e.comment = port == 67 ? "DHCP" : "DHCPv6";
-    s.elements.push_back(std::move(e));
-  }
-  return s;
+  return udpPortSet("gateway_base", "what devices still reach on the gateway in failsafe",
+                    {{67, "DHCP"}, {547, "DHCPv6"}});
 }
 
 }  // namespace
@@ -83,19 +74,9 @@ Plan failsafePlan(const std::string& table, const std::vector<std::string>& devi
   plan.table = table;
   if (bridgeUplinks) plan.companions.push_back(failsafeBridgeTable(table, *bridgeUplinks));
 
-  SetDef devifs;
-  devifs.name = "devifs";
-  devifs.key = {KeyType::IfName};
-  devifs.comment = "interfaces that face devices (failsafe: nothing passes them)";
-  std::vector<std::string> names = deviceInterfaces;
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  for (const std::string& name : names) {
-    SetElement e;
-    e.low.assign(keyLength(KeyType::IfName), 0);
-    std::copy_n(name.begin(), std::min(name.size(), keyLength(KeyType::IfName) - 1), e.low.begin());
-    devifs.elements.push_back(std::move(e));
-  }
+  SetDef devifs = ifnameSet("devifs", deviceInterfaces,
+                            "interfaces that face devices (failsafe: nothing passes them)");
+  bool anyInterface = !devifs.elements.empty();
   plan.sets.push_back(std::move(devifs));
   plan.sets.push_back(addressSet(setname::kIsolated4, KeyType::Ipv4Addr,
                                  "addresses of isolated devices (filled by the daemon)"));
@@ -109,14 +90,14 @@ Plan failsafePlan(const std::string& table, const std::vector<std::string>& devi
   Chain c;
   c.name = kChain;
   // Policy drop as well: should a rule ever be missing, nothing passes.
-  c.base = BaseHook{"forward", 0, !names.empty()};
+  c.base = BaseHook{"forward", 0, anyInterface};
   auto& r = c.rules;
   auto in = [](Field f, const char* set) { return std::pair{f, set}; };
   r.push_back(dropRule(in(Field::IpSaddr, setname::kIsolated4), "isolated devices"));
   r.push_back(dropRule(in(Field::IpDaddr, setname::kIsolated4), "isolated devices"));
   r.push_back(dropRule(in(Field::Ip6Saddr, setname::kIsolated6), "isolated devices"));
   r.push_back(dropRule(in(Field::Ip6Daddr, setname::kIsolated6), "isolated devices"));
-  if (names.empty()) {
+  if (!anyInterface) {
     r.push_back(
         dropRule(std::nullopt, "failsafe: no device interface known, nothing is forwarded"));
   } else {
@@ -127,7 +108,7 @@ Plan failsafePlan(const std::string& table, const std::vector<std::string>& devi
   plan.chains.push_back(std::move(c));
   // Without a device interface (the configuration is unreadable) the input
   // hook is left alone: the admin must still reach the gateway to fix it.
-  if (!names.empty()) {
+  if (anyInterface) {
     plan.sets.push_back(gatewayBase());
     plan.chains.push_back(inputChain());
   }

@@ -118,6 +118,21 @@ const char* nftFieldText(Field f) {
   return "?";
 }
 
+SetDef udpPortSet(std::string name, std::string comment,
+                  const std::vector<std::pair<uint16_t, std::string>>& ports) {
+  SetDef s;
+  s.name = std::move(name);
+  s.key = {KeyType::InetProto, KeyType::InetService};
+  s.comment = std::move(comment);
+  for (const auto& [port, what] : ports) {
+    SetElement e;
+    e.low = {17, static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port & 0xff)};
+    e.comment = what;
+    s.elements.push_back(std::move(e));
+  }
+  return s;
+}
+
 unsigned rangeShard(std::string_view device) {
   uint32_t h = 2166136261u;  // FNV-1a: stable across runs and builds
   for (char c : device) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;

@@ -59,6 +59,10 @@ struct SetDef {
   std::vector<SetElement> elements;
 };
 
+// A set of (udp . port) keys, each element with its comment.
+SetDef udpPortSet(std::string name, std::string comment,
+                  const std::vector<std::pair<uint16_t, std::string>>& ports);
+
 struct LimitObject {
   std::string name;
   uint32_t perSecond = 0;
