@@ -115,7 +115,7 @@ Chain portsChain() {
                    verdict(VerdictKind::Drop), "fragmented IPv6 multicast"));
   for (uint8_t type : {uint8_t{1}, uint8_t{2}}) {
     r.push_back(
-        rule({ByteIs{ByteField::PktType, type},
+        rule({ByteIs{ByteField::PktType, type}, EtherTypeIs{kEtherTypeArp, true},
               Meter{Field::Iifname, "port_broadcast", MeterKind::Rate, kPortBroadcastPerSecond},
               Counter{}},
              verdict(VerdictKind::Drop),
@@ -125,7 +125,7 @@ Chain portsChain() {
       rule({EtherTypeIs{kEtherTypeArp},
             Meter{Field::Iifname, "port_broadcast", MeterKind::Rate, kPortBroadcastPerSecond},
             Counter{}},
-           verdict(VerdictKind::Drop), "unicast ARP over the port's rate"));
+           verdict(VerdictKind::Drop), "ARP over the port's rate (each frame counts once)"));
   return c;
 }
 
