@@ -245,8 +245,10 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
       onForgedMac(p, now);
       continue;
     }
-    // A neighbour claim counts for its sender, if any (onNeighbourClaim).
-    bool spoof = prefix->what == "spoof" && !p.arp && !p.ndTarget;
+    // A neighbour claim (the bridge table's "spoof arp", "spoof nd") counts
+    // for its sender, if any (onNeighbourClaim).
+    bool ndClaim = p.ndTarget && p.prefix == std::string(policy::kLogPrefix) + "spoof nd ";
+    bool spoof = prefix->what == "spoof" && !p.arp && !ndClaim;
     if (prefix->what == "drop" || prefix->what == "isolated" || spoof) {
       bool out = prefix->what == "spoof" || prefix->direction == policy::Direction::Outbound;
       if (std::string d = deviceOf(out ? p.src : p.dst); !d.empty()) ++dropped_[d];
@@ -291,7 +293,7 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
       onUnknownHost(p, now);
     } else if (prefix->what == "spoof" && p.arp) {
       onNeighbourClaim(p, p.src, "an ARP frame", now);
-    } else if (prefix->what == "spoof" && p.ndTarget) {
+    } else if (ndClaim) {
       onNeighbourClaim(p, *p.ndTarget, "a neighbour advertisement", now);
     } else if (prefix->what == "unjudged") {
       if (mayLog("unjudged", now)) {
