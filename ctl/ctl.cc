@@ -94,7 +94,7 @@ int runCheck(const Parsed& p, OutputMode mode, std::ostream& out, std::ostream& 
 
 }  // namespace
 
-int runCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int runCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   po::options_description opts = describeOptions();
   po::options_description hidden;
   hidden.add_options()("command", po::value<std::string>())("args",

@@ -1,9 +1,11 @@
 // ringfencectl events: follows the daemon's signals, one line each, until interrupted.
 #include <systemd/sd-bus.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <ostream>
+#include <string_view>
 
 #include "ctl/ctl.h"
 #include "ctl/json.h"
@@ -18,13 +20,32 @@ struct Context {
   bool json;
 };
 
-std::string now() {
-  time_t t = time(nullptr);
+uint64_t nowUsec() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
+// The text line's time: local, with its offset from UTC ("2026-12-02T19:25:56+01:00").
+std::string localStamp(uint64_t usec) {
+  time_t t = static_cast<time_t>(usec / 1000000);
   struct tm tm {};
   localtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
+  char buf[40];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &tm);
+  std::string s = buf;
+  if (s.size() > 2) s.insert(s.size() - 2, ":");
+  return s;
+}
+
+// Logged events that have a signal of their own: the Event signal that mirrors
+// their log line is not printed twice.
+bool hasOwnSignal(std::string_view event) {
+  for (std::string_view own :
+       {"violation", "probe", "device-isolated", "device-released", "unknown-host"}) {
+    if (event == own) return true;
+  }
+  return false;
 }
 
 // A flow in the line ("tcp SRC:SPORT -> DST:DPORT") and in the JSON object.
@@ -42,10 +63,33 @@ void appendFlow(std::string& line, JsonWriter& j, const char* src, const char* d
 int onSignal(sd_bus_message* m, void* userdata, sd_bus_error*) noexcept {
   auto* ctx = static_cast<Context*>(userdata);
   std::string member = sd_bus_message_get_member(m) ? sd_bus_message_get_member(m) : "";
+  uint64_t now = nowUsec();
   JsonWriter j;
-  j.beginObject().key("time").value(now()).key("event").value(member);
-  std::string line = now() + " " + member;
-  if (member == "Violation") {
+  j.beginObject().key("time").time(now).key("event").value(member);
+  std::string line = localStamp(now) + " " + member;
+  if (member == "Event") {
+    const char *event, *severity, *device, *message;
+    if (sd_bus_message_read(m, "ssss", &event, &severity, &device, &message) < 0) return 0;
+    if (hasOwnSignal(event)) return 0;
+    line = localStamp(now) + " " + event + " " + severity +
+           (*device ? std::string(" ") + device : "") + ": " + message;
+    j.key("kind").value(event).key("severity").value(severity);
+    if (*device)
+      j.key("device").value(device);
+    else
+      j.key("device").null();
+    j.key("message").value(message);
+  } else if (member == "NameOwnerChanged") {
+    const char *name, *before, *after;
+    if (sd_bus_message_read(m, "sss", &name, &before, &after) < 0) return 0;
+    bool back = *after != 0;
+    member = back ? "DaemonStarted" : "DaemonStopped";
+    j = JsonWriter();
+    j.beginObject().key("time").time(now).key("event").value(member);
+    line =
+        localStamp(now) + " " + member +
+        (back ? ": ringfenced is on the bus again" : ": ringfenced left the bus; waiting for it");
+  } else if (member == "Violation") {
     const char *device, *dir, *src, *dst, *proto, *verdict;
     uint16_t sport, dport;
     if (sd_bus_message_read(m, "sssssqqs", &device, &dir, &src, &dst, &proto, &sport, &dport,
@@ -96,8 +140,28 @@ int runEvents(const std::string& address, OutputMode mode, std::ostream& out, st
     r = sd_bus_match_signal(bus, nullptr, kBusName, kManagerPath, kManagerInterface, nullptr,
                             onSignal, &ctx);
   }
+  if (r >= 0) {  // the daemon stopping and starting again is told too
+    std::string match =
+        std::string(
+            "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
+            "member='NameOwnerChanged',arg0='") +
+        kBusName + "'";
+    r = sd_bus_add_match(bus, nullptr, match.c_str(), onSignal, &ctx);
+  }
+  std::string why = r < 0 ? std::strerror(-r) : "";
+  if (r >= 0) {
+    // Subscribed first, then asked: no event between the two is missed, and
+    // a daemon that is not there is said at once instead of waited for.
+    sd_bus_error error = SD_BUS_ERROR_NULL;
+    char* version = nullptr;
+    r = sd_bus_get_property_string(bus, kBusName, kManagerPath, kManagerInterface, "Version",
+                                   &error, &version);
+    if (r < 0) why = error.message ? error.message : std::strerror(-r);
+    free(version);
+    sd_bus_error_free(&error);
+  }
   if (r < 0) {
-    err << "ringfencectl: cannot reach the daemon: " << std::strerror(-r) << "\n";
+    err << "ringfencectl: cannot reach the daemon: " << why << "\n";
     if (bus) sd_bus_unref(bus);
     return kExitUnreachable;
   }

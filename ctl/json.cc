@@ -1,6 +1,8 @@
 #include "ctl/json.h"
 
+#include <cctype>
 #include <cstdio>
+#include <ctime>
 
 namespace ringfence::ctl {
 
@@ -94,6 +96,36 @@ JsonWriter& JsonWriter::value(bool b) {
   separate();
   out_ += b ? "true" : "false";
   return *this;
+}
+JsonWriter& JsonWriter::null() {
+  separate();
+  out_ += "null";
+  return *this;
+}
+JsonWriter& JsonWriter::time(uint64_t usec) { return usec ? value(rfc3339(usec)) : null(); }
+
+std::string rfc3339(uint64_t usec) {
+  time_t t = static_cast<time_t>(usec / 1000000);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char buf[48];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03uZ", static_cast<unsigned>(usec / 1000 % 1000));
+  return buf;
+}
+
+std::string snakeCase(std::string_view name) {
+  std::string out;
+  for (size_t i = 0; i < name.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(name[i]);
+    if (std::isupper(c)) {
+      if (i > 0) out += '_';
+      out += static_cast<char>(std::tolower(c));
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
 }
 
 }  // namespace ringfence::ctl

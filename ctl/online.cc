@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <ostream>
+#include <set>
 #include <variant>
 
 #include "ctl/ctl.h"
@@ -137,18 +138,14 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
     CALL(m, c.callOn(kPath, "org.freedesktop.DBus.Properties", "GetAll", "s", kManager));
     std::map<std::string, std::vector<std::string>> lists;
     std::vector<std::pair<std::string, std::string>> dict;
-    auto p = readProperties(m, lists, dict);
+    std::set<std::string> numeric;
+    auto p = readProperties(m, lists, dict, &numeric);
+    lists.try_emplace("PolicyErrors");  // always there, empty when the policy on disk is in force
     if (mode.json) {
       JsonWriter j;
-      j.beginObject().key("version").value(p["Version"]);
-      for (const char* k : {"PolicyGeneration", "PolicyLoadedAt", "DeviceCount", "IsolatedCount",
-                            "ViolationsTotal"}) {
-        j.key(k).value(static_cast<uint64_t>(std::stoull(p[k].empty() ? "0" : p[k])));
-      }
-      j.key("StateSaveError").value(p["StateSaveError"]);
-      j.key("PolicyState").value(p["PolicyState"]).key("PolicyErrors").beginArray();
-      for (const std::string& e : lists["PolicyErrors"]) j.value(e);
-      out << j.endArray().endObject().str() << "\n";
+      j.beginObject();
+      writePropertiesJson(j, p, numeric, lists);
+      out << j.endObject().str() << "\n";
     } else {
       out << "ringfenced " << p["Version"] << "\n"
           << "state:      " << describePolicyState(p["PolicyState"], lists["PolicyErrors"].size())
@@ -199,7 +196,12 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
           .key("addresses")
           .beginArray();
       for (const std::string& ad : lists["Addresses"]) j.value(ad);
-      j.endArray().key("firmware").value(firmware).endObject();
+      j.endArray().key("firmware");
+      if (firmware.empty())
+        j.null();
+      else
+        j.value(firmware);
+      j.endObject();
     }
     j.endArray();
     out << (mode.json ? j.str() + "\n" : table(rows));
@@ -214,25 +216,21 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
     CALL(pm, c.callOn(path, "org.freedesktop.DBus.Properties", "GetAll", "s", kDevice));
     std::map<std::string, std::vector<std::string>> lists;
     std::vector<std::pair<std::string, std::string>> inventory;
-    auto p = readProperties(pm, lists, inventory);
+    std::set<std::string> numeric;
+    auto p = readProperties(pm, lists, inventory, &numeric);
     CALL(vm, c.call("GetRecentViolations", "s", a.args[0].c_str()));
     std::vector<RecentViolation> recent = readRecentViolations(vm);
     if (mode.json) {
       JsonWriter j;
       j.beginObject();
-      for (const auto& [k, v] : p) j.key(k).value(v);
-      for (const auto& [k, v] : lists) {
-        j.key(k).beginArray();
-        for (const std::string& x : v) j.value(x);
-        j.endArray();
-      }
-      j.key("Inventory").beginObject();
+      writePropertiesJson(j, p, numeric, lists);
+      j.key("inventory").beginObject();
       for (const auto& [k, v] : inventory) j.key(k).value(v);
-      j.endObject().key("RecentViolations").beginArray();
+      j.endObject().key("recent_violations").beginArray();
       for (const RecentViolation& v : recent) {
         j.beginObject()
             .key("at")
-            .value(v.at)
+            .time(v.at)
             .key("direction")
             .value(v.direction)
             .key("src")
@@ -289,9 +287,14 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
     (void)m;
     std::string unsaved = stateSaveError(c);
     if (mode.json) {
-      out << "{\"device\":" << jsonEscape(a.args[0]) << ",\"done\":" << jsonEscape(cmd)
-          << ",\"saved\":" << (unsaved.empty() ? "true" : "false")
-          << (unsaved.empty() ? "" : ",\"state_save_error\":" + jsonEscape(unsaved)) << "}\n";
+      JsonWriter j;
+      j.beginObject().key("device").value(a.args[0]).key("done").value(cmd);
+      j.key("saved").value(unsaved.empty()).key("state_save_error");
+      if (unsaved.empty())
+        j.null();
+      else
+        j.value(unsaved);
+      out << j.endObject().str() << "\n";
     } else if (!unsaved.empty()) {
       out << a.args[0] << (cmd == "isolate" ? " isolated" : " released")
           << " (in force in the kernel, NOT yet saved to " << unsaved << "; retrying)\n";
@@ -308,8 +311,10 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
     if (a.stop) {
       CALL(m, c.call("StopMaintenance", "s", a.args[0].c_str()));
       (void)m;
-      out << (mode.json ? "{\"device\":" + jsonEscape(a.args[0]) + ",\"maintenance\":false}\n"
-                        : a.args[0] + ": maintenance window closed\n");
+      JsonWriter j;
+      j.beginObject().key("device").value(a.args[0]).key("maintenance").value(false);
+      j.key("until").null();
+      out << (mode.json ? j.endObject().str() + "\n" : a.args[0] + ": maintenance window closed\n");
       return kExitOk;
     }
     auto seconds = policy::parseDuration(a.duration);
@@ -321,16 +326,27 @@ int runOnline(const OnlineArgs& a, OutputMode mode, std::ostream& out, std::ostr
     CALL(m, c.call("StartMaintenance", "sts", a.args[0].c_str(),
                    static_cast<uint64_t>(seconds->count()), a.reason.c_str()));
     (void)m;
-    out << (mode.json
-                ? "{\"device\":" + jsonEscape(a.args[0]) + ",\"maintenance\":true,\"seconds\":" +
-                      std::to_string(seconds->count()) + "}\n"
-                : a.args[0] + ": maintenance flows open for " + a.duration +
-                      "; the kernel closes them on time\n");
+    struct timespec now {};
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t until =
+        (static_cast<uint64_t>(now.tv_sec) + static_cast<uint64_t>(seconds->count())) * 1000000;
+    JsonWriter j;
+    j.beginObject().key("device").value(a.args[0]).key("maintenance").value(true);
+    j.key("seconds").value(static_cast<uint64_t>(seconds->count())).key("until").time(until);
+    out << (mode.json ? j.endObject().str() + "\n"
+                      : a.args[0] + ": maintenance flows open for " + a.duration + ", until " +
+                            localTime(until) + "; the kernel closes them on time\n");
     return kExitOk;
   }
 
   if (cmd == "reload") {
-    CALL(m, c.call("Reload", ""));
+    auto answer = c.call("Reload", "");
+    if (auto* f = std::get_if<Failure>(&answer)) {
+      if (f->code == kExitRefused)  // every error line, after what it means
+        f->message = "reload refused; the policy in force stays:\n" + f->message;
+      return fail(err, *f);
+    }
+    sd_bus_message* m = std::get<MessagePtr>(answer).get();
     uint64_t generation = 0;
     sd_bus_message_read(m, "t", &generation);
     std::vector<std::string> warnings;

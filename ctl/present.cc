@@ -9,7 +9,7 @@ namespace ringfence::ctl {
 
 std::map<std::string, std::string> readProperties(
     sd_bus_message* m, std::map<std::string, std::vector<std::string>>& lists,
-    std::vector<std::pair<std::string, std::string>>& dict) {
+    std::vector<std::pair<std::string, std::string>>& dict, std::set<std::string>* numeric) {
   std::map<std::string, std::string> out;
   sd_bus_message_enter_container(m, 'a', "{sv}");
   while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
@@ -28,10 +28,12 @@ std::map<std::string, std::string> readProperties(
       uint64_t v = 0;
       sd_bus_message_read(m, "t", &v);
       out[name] = std::to_string(v);
+      if (numeric) numeric->insert(name);
     } else if (c == "u") {
       uint32_t v = 0;
       sd_bus_message_read(m, "u", &v);
       out[name] = std::to_string(v);
+      if (numeric) numeric->insert(name);
     } else if (c == "as") {
       sd_bus_message_enter_container(m, 'a', "s");
       const char* v = nullptr;
@@ -59,11 +61,42 @@ std::string localTime(uint64_t usec) {
   localtime_r(&t, &tm);
   strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %Z", &tm);
   long age = static_cast<long>(time(nullptr) - t);
-  std::string ago = age < 60      ? std::to_string(age) + "s ago"
-                    : age < 3600  ? std::to_string(age / 60) + "min ago"
-                    : age < 86400 ? std::to_string(age / 3600) + "h ago"
-                                  : std::to_string(age / 86400) + "d ago";
-  return std::string(buf) + " (" + ago + ")";
+  return std::string(buf) + " (" + relativeAge(age) + ")";
+}
+
+std::string relativeAge(long seconds) {
+  long a = seconds < 0 ? -seconds : seconds;
+  std::string span = a < 60      ? std::to_string(a) + "s"
+                     : a < 3600  ? std::to_string(a / 60) + "min"
+                     : a < 86400 ? std::to_string(a / 3600) + "h"
+                                 : std::to_string(a / 86400) + "d";
+  return seconds < 0 ? "in " + span : span + " ago";
+}
+
+void writePropertiesJson(JsonWriter& j, const std::map<std::string, std::string>& p,
+                         const std::set<std::string>& numeric,
+                         const std::map<std::string, std::vector<std::string>>& lists) {
+  auto endsWith = [](const std::string& s, std::string_view tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  for (const auto& [k, v] : p) {
+    j.key(snakeCase(k));
+    if (!numeric.count(k)) {
+      if (v.empty())
+        j.null();
+      else
+        j.value(v);
+    } else if (endsWith(k, "At") || endsWith(k, "Since") || endsWith(k, "Until")) {
+      j.time(std::stoull(v));
+    } else {
+      j.value(static_cast<uint64_t>(std::stoull(v)));
+    }
+  }
+  for (const auto& [k, v] : lists) {
+    j.key(snakeCase(k)).beginArray();
+    for (const std::string& x : v) j.value(x);
+    j.endArray();
+  }
 }
 
 std::string table(const std::vector<std::vector<std::string>>& rows) {

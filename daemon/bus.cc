@@ -348,6 +348,7 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_SIGNAL("UnknownHost", "sss", 0),
     SD_BUS_SIGNAL("Probe", "ssssqq", 0),
     SD_BUS_SIGNAL("PolicyReloaded", "t", 0),
+    SD_BUS_SIGNAL("Event", "ssss", 0),  // extension: every logged event (docs/dbus-api.md)
     SD_BUS_VTABLE_END};
 
 }  // namespace
@@ -381,10 +382,16 @@ std::expected<std::unique_ptr<BusService>, std::string> BusService::open(sd_even
   if (r >= 0) r = sd_bus_attach_event(bus, loop, SD_EVENT_PRIORITY_NORMAL);
   if (r < 0)
     return std::unexpected(std::string("cannot serve ") + kBusName + ": " + std::strerror(-r));
+  BusService* events = service.get();
+  setLogObserver([events](LogLevel level, const std::string& event, const std::string& message,
+                          const std::string& device) {
+    events->logged(levelName(level), event, message, device);
+  });
   return service;
 }
 
 BusService::~BusService() {
+  setLogObserver({});
   for (sd_bus_slot* s : slots_) sd_bus_slot_unref(s);
   sd_bus_flush_close_unref(bus_);
 }
@@ -491,6 +498,12 @@ void BusService::probe(const std::string& device, const std::string& src, const 
                      src.c_str(), dst.c_str(), proto.c_str(), sport, dport);
   sd_bus_emit_properties_changed(bus_, devicePath(device).c_str(), kDeviceInterface,
                                  "ProbesReceived", nullptr);
+}
+
+void BusService::logged(const char* severity, const std::string& event, const std::string& message,
+                        const std::string& device) {
+  sd_bus_emit_signal(bus_, kManagerPath, kManagerInterface, "Event", "ssss", event.c_str(),
+                     severity, device.c_str(), message.c_str());
 }
 
 void BusService::policyReloaded(uint64_t generation) {

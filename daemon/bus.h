@@ -45,6 +45,10 @@ class BusService final : public GatewayEvents {
              const std::string& proto, uint16_t sport, uint16_t dport) override;
   void policyReloaded(uint64_t generation) override;
   void stateSaveChanged() override;
+  // The Event signal (an extension): one logged event, its fields already
+  // cleaned by the log (one line of valid UTF-8 each).
+  void logged(const char* severity, const std::string& event, const std::string& message,
+              const std::string& device);
 
   // Internal, for the vtable callbacks.
   Gateway& gateway() { return gateway_; }

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "policy/text_out.h"
 
@@ -14,6 +15,9 @@ namespace ringfence::daemon {
 namespace {
 
 LogLevel threshold = LogLevel::Info;
+LogObserver observer;
+std::thread::id observerThread;
+bool observing = false;  // an observer that logs does not hear itself
 
 bool stderrIsJournal() {
   static const bool journal = [] {
@@ -25,6 +29,8 @@ bool stderrIsJournal() {
   }();
   return journal;
 }
+
+}  // namespace
 
 const char* levelName(LogLevel l) {
   switch (l) {
@@ -39,6 +45,8 @@ const char* levelName(LogLevel l) {
   }
   return "?";
 }
+
+namespace {
 
 int syslogPriority(LogLevel l) {
   switch (l) {
@@ -71,10 +79,30 @@ static std::string clean(std::string_view s) {
   return policy::escapeControls(policy::validUtf8(s));
 }
 
+void setLogObserver(LogObserver o) {
+  observer = std::move(o);
+  observerThread = std::this_thread::get_id();
+}
+
+static void tellObserver(LogLevel level, const std::string& ev, const std::string& message,
+                         const std::string& device) {
+  if (!observer || level < LogLevel::Info || observing ||
+      std::this_thread::get_id() != observerThread)
+    return;
+  observing = true;
+  try {
+    observer(level, ev, message, device);
+  } catch (...) {  // a bus that cannot send never stops the log
+  }
+  observing = false;
+}
+
 void log(LogLevel level, std::string_view rawEvent, const std::string& rawMessage,
          const std::string& rawDevice) {
-  if (level < threshold) return;
+  if (level < threshold && (level < LogLevel::Info || !observer)) return;
   std::string ev = clean(rawEvent), message = clean(rawMessage), device = clean(rawDevice);
+  tellObserver(level, ev, message, device);
+  if (level < threshold) return;
   if (stderrIsJournal()) {
     if (device.empty()) {
       sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=%i", syslogPriority(level),

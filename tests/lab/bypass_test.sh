@@ -158,7 +158,7 @@ expect_true "at a limited rate ($(grep -c 'probe of monitor from 203.0.113.66' "
   test "$(grep -c 'probe of monitor from 203.0.113.66' "$daemon_log")" -le 10
 n=$((probes_before + 20))
 expect_true "show lists them" sh -c "'$build/ctl/ringfencectl' --bus '$bus' show monitor | grep -q '^Probes: *$n received'"
-expect_true "show --json too" sh -c "'$build/ctl/ringfencectl' --bus '$bus' --json show monitor | grep -q '\"ProbesReceived\":\"$n\"'"
+expect_true "show --json too" sh -c "'$build/ctl/ringfencectl' --bus '$bus' --json show monitor | grep -q '\"probes_received\":$n,'"
 expect_drop "the scanner's connection to the monitor's forbidden port is dropped" lab_tcp scanner 198.51.100.30 22
 expect_pass "the monitor's allowed inbound flow still works (srv -> monitor tcp/2575)" lab_tcp srv 198.51.100.30 2575
 expect_pass "and its outbound one (monitor -> srv tcp/2575)" lab_tcp monitor 203.0.113.20 2575

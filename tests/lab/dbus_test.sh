@@ -138,7 +138,7 @@ ctl() { "$build/ctl/ringfencectl" --bus "$bus" "$@"; }
 code() { "$@" >/dev/null 2>&1; echo $?; }
 call Release ss pump "before the ctl checks" >/dev/null 2>&1
 expect_true "status" has "devices:    6 (0 isolated)" ctl status
-expect_true "status --json" has '"DeviceCount":6' ctl status --json
+expect_true "status --json" has '"device_count":6' ctl status --json
 expect_true "list shows an aligned table" has "^pump  *enforce  *normal  *[0-9]*  *198.51.100.10" ctl list
 expect_true "show DEVICE" has "Mode:  *monitor" ctl show mon
 expect_true "show lists the device's rules from the local profiles" has "outbound    tcp 443 to 203.0.113.20  (line" \
@@ -171,7 +171,7 @@ expect_true "dropped packets are not counted as allowed ($pump_allowed before)" 
 expect_true "GetRecentViolations lists the pump's violation" has '"outbound" "198.51.100.10" "203.0.113.99" "tcp" [0-9]* 443 "dropped"' \
   call GetRecentViolations s pump
 expect_true "show lists recent violations" has "outbound  *tcp  *198.51.100.10:[0-9]* -> 203.0.113.99:443  *dropped" ctl show pump
-expect_true "show --json carries them" has '"RecentViolations":\[.*{"at":[0-9]*,"direction":"outbound","src":"198.51.100.10","dst":"203.0.113.99","proto":"tcp","sport":[0-9]*,"dport":443,"verdict":"dropped"}' \
+expect_true "show --json carries them" has '"recent_violations":\[.*{"at":"[0-9T:.Z-]*","direction":"outbound","src":"198.51.100.10","dst":"203.0.113.99","proto":"tcp","sport":[0-9]*,"dport":443,"verdict":"dropped"}' \
   ctl show pump --json
 expect_true "show gives the packet counts" has "^Packets:  *[0-9]* allowed, [1-9][0-9]* dropped" ctl show pump
 expect_true "release pump from the command line" is 0 code ctl release pump --reason "checked"

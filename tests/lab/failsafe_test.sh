@@ -149,7 +149,7 @@ for case in typo nodir utf8 config syntax; do
   if [[ $case == typo ]]; then
     expect_true "[$case] status says LAST-GOOD" has "LAST-GOOD" ctl status
     expect_true "[$case] status lists the error" has "ws.yaml:.*alow" ctl status
-    expect_true "[$case] status --json" has '"PolicyState":"last-good"' ctl --json status
+    expect_true "[$case] status --json" has '"policy_state":"last-good"' ctl --json status
   fi
   stop_daemon
 done
