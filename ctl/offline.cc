@@ -5,6 +5,7 @@
 #include "ctl/ctl.h"
 #include "ctl/json.h"
 #include "policy/compiler.h"
+#include "policy/device_ref.h"
 #include "policy/flow_check.h"
 #include "policy/limits.h"
 #include "policy/lint.h"
@@ -40,7 +41,7 @@ size_t warningCount(const LoadResult& r) {
   return r.diagnostics.all().size() - r.diagnostics.errorCount();
 }
 
-// Text mode: every diagnostic on `stream`, then a summary on err.
+// Text mode: every diagnostic on `stream`, the summary after them on the same stream.
 void printDiagnostics(const LoadResult& r, std::ostream& stream) {
   for (const Diagnostic& d : r.diagnostics.sorted()) stream << policy::formatDiagnostic(d) << "\n";
 }
@@ -51,17 +52,21 @@ size_t elementCount(const LoadResult& r) {
   return policy::compiledTotal(r.policy, policy::compiledSizes(r.policy));
 }
 
+// "1 error", "2 errors".
+std::string count(size_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 std::string summary(const LoadResult& r) {
-  return std::to_string(r.policy.devices.size()) + " devices, " +
-         std::to_string(r.policy.groups.size()) + " groups, " + std::to_string(elementCount(r)) +
-         " set elements, " + std::to_string(r.diagnostics.errorCount()) + " errors, " +
-         std::to_string(warningCount(r)) + " warnings";
+  return count(r.policy.devices.size(), "device") + ", " + count(r.policy.groups.size(), "group") +
+         ", " + count(elementCount(r), "set element") + ", " +
+         count(r.diagnostics.errorCount(), "error") + ", " + count(warningCount(r), "warning");
 }
 
 }  // namespace
 
 int runValidate(const policy::LoadOptions& load, OutputMode mode, std::ostream& out,
-                std::ostream& err) {
+                std::ostream& /*err: diagnostics and summary all go to out*/) {
   LoadResult r = policy::loadPolicy(load);
   if (r.ok()) policy::lintPolicy(r.policy, r.diagnostics);
   if (mode.json) {
@@ -76,7 +81,7 @@ int runValidate(const policy::LoadOptions& load, OutputMode mode, std::ostream& 
     out << j.endObject().str() << "\n";
   } else {
     printDiagnostics(r, out);
-    err << (r.ok() ? "valid: " : "invalid: ") << summary(r) << "\n";
+    out << (r.ok() ? "valid: " : "invalid: ") << summary(r) << "\n";
   }
   return r.ok() ? kExitOk : kExitRefused;
 }
@@ -143,6 +148,13 @@ int runCheckOffline(const policy::LoadOptions& load, const CheckArgs& args, Outp
     err << "invalid: " << summary(r) << "; cannot check\n";
     return kExitRefused;
   }
+  // DEVICE may be a name or one of a device's addresses.
+  auto device = policy::resolveDeviceArgument(args.device, r.policy);
+  if (!device) {
+    err << "ringfencectl: " << device.error() << "\n";
+    return kExitNoSuchDevice;
+  }
+  q.device = *device;
   auto verdict = policy::checkFlow(r.policy, q);
   if (!verdict) {
     err << "ringfencectl: " << verdict.error().message << "\n";

@@ -55,6 +55,10 @@ FileReadError openError(const std::string& path, int error) {
 
 enum class Attempt { Stable, Changed };
 
+std::expected<std::string, FileReadError> readFile(
+    const std::string& path, size_t maxBytes, const std::function<void(int attempt)>& afterRead,
+    int64_t* modifiedNs);
+
 }  // namespace
 
 std::string describeFileType(unsigned mode) {
@@ -72,8 +76,21 @@ std::expected<std::string, FileReadError> readPolicyFile(const std::string& path
   return readPolicyFile(path, maxBytes, nullptr);
 }
 
+std::expected<std::string, FileReadError> readPolicyFile(const std::string& path,
+                                                         int64_t& modifiedNs) {
+  return readFile(path, kMaxPolicyFileBytes, nullptr, &modifiedNs);
+}
+
 std::expected<std::string, FileReadError> readPolicyFile(
     const std::string& path, size_t maxBytes, const std::function<void(int attempt)>& afterRead) {
+  return readFile(path, maxBytes, afterRead, nullptr);
+}
+
+namespace {
+
+std::expected<std::string, FileReadError> readFile(
+    const std::string& path, size_t maxBytes, const std::function<void(int attempt)>& afterRead,
+    int64_t* modifiedNs) {
   for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
     // Look before opening: a device or a FIFO is never opened at all.
     struct stat pre {};
@@ -123,9 +140,15 @@ std::expected<std::string, FileReadError> readPolicyFile(
     bool stable = sameFile(before, after) && text.size() == static_cast<size_t>(after.st_size) &&
                   ::stat(path.c_str(), &now) == 0 && now.st_dev == after.st_dev &&
                   now.st_ino == after.st_ino;
-    if (stable) return text;
+    if (stable) {
+      if (modifiedNs)
+        *modifiedNs = after.st_mtim.tv_sec * int64_t{1000000000} + after.st_mtim.tv_nsec;
+      return text;
+    }
   }
   return std::unexpected(refused("file is changing while being read; try again"));
 }
+
+}  // namespace
 
 }  // namespace ringfence::policy

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <expected>
 #include <functional>
 #include <string>
@@ -32,6 +33,11 @@ std::expected<std::string, FileReadError> readPolicyFile(const std::string& path
 // it is being read.
 std::expected<std::string, FileReadError> readPolicyFile(
     const std::string& path, size_t maxBytes, const std::function<void(int attempt)>& afterRead);
+
+// The same, also giving the file's modification time (st_mtim, nanoseconds
+// since the epoch) as it was while the file was read.
+std::expected<std::string, FileReadError> readPolicyFile(const std::string& path,
+                                                         int64_t& modifiedNs);
 
 // What a file that is not a regular file is, for messages: "a FIFO (named pipe)".
 std::string describeFileType(unsigned mode);

@@ -13,35 +13,33 @@
 namespace ringfence::policy {
 namespace {
 
+// "FILE:LINE:COLUMN", how a conflict names the other claim.
+std::string place(const SourceLocation& where) {
+  return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
+}
+
 class Resolver {
  public:
-  Resolver(Policy& policy, Diagnostics& diags) : policy_(policy), diags_(diags) {}
+  Resolver(Policy& policy, Diagnostics& diags, const ProfileFacts& facts)
+      : policy_(policy), diags_(diags), facts_(facts) {}
 
   void run() {
-    std::map<std::string, const Device*> names;
-    std::map<IpAddress, std::pair<const Device*, SourceLocation>> addresses;
-    std::map<MacAddress, const Device*> macs;
+    std::map<std::string, Claim> names;
+    std::map<IpAddress, Claim> addresses;
+    std::map<MacAddress, Claim> macs;
     for (Device& d : policy_.devices) {
-      auto [it, fresh] = names.try_emplace(d.name, &d);
-      if (!fresh) {
-        diags_.error(d.where, "device '" + d.name + "' is already defined in " +
-                                  formatLocation(it->second->where));
-      }
+      claim(names, d.name, {&d, d.where}, [&](const Claim& other) {
+        return "device '" + d.name + "' is already defined in " + place(other.where);
+      });
       for (size_t i = 0; i < d.addresses.size(); ++i) {
-        auto [a, freshAddress] = addresses.try_emplace(d.addresses[i], &d, d.addressWhere[i]);
-        if (!freshAddress) {
-          diags_.error(d.addressWhere[i],
-                       "address " + toString(d.addresses[i]) + " is already claimed by device '" +
-                           a->second.first->name + "' (" + formatLocation(a->second.second) + ")");
-        }
+        claim(addresses, d.addresses[i], {&d, d.addressWhere[i]}, [&](const Claim& other) {
+          return "address " + toString(d.addresses[i]) + " is already claimed by " + by(other);
+        });
       }
       if (d.mac) {
-        auto [m, freshMac] = macs.try_emplace(*d.mac, &d);
-        if (!freshMac) {
-          diags_.error(d.macWhere, "MAC " + toString(*d.mac) + " is already claimed by device '" +
-                                       m->second->name + "' (" +
-                                       formatLocation(m->second->macWhere) + ")");
-        }
+        claim(macs, *d.mac, {&d, d.macWhere}, [&](const Claim& other) {
+          return "MAC " + toString(*d.mac) + " is already claimed by " + by(other);
+        });
       }
       checkInterface(d);
       for (auto* rules : {&d.outbound, &d.inbound, &d.maintenance}) {
@@ -77,6 +75,12 @@ class Resolver {
     r.resolved.push_back({p, via});
   }
 
+  // A warning that follows from the device's addresses: none when its file
+  // has errors, whose refused addresses would make every rule look dead.
+  void neverMatches(const Device& d, const SourceLocation& where, std::string message) {
+    if (!facts_.refused.contains(d.where.file)) diags_.warning(where, std::move(message));
+  }
+
   void resolveRule(const Device& d, Rule& r) {
     for (const PeerSpec& peer : r.peers) {
       switch (peer.kind) {
@@ -84,9 +88,9 @@ class Resolver {
           if (usable(d, r, peer.prefix.address.family)) {
             add(r, peer.prefix, "");
           } else {
-            diags_.warning(peer.where, "peer " + toString(peer.prefix) +
-                                           " can never match: device '" + d.name + "' has no " +
-                                           familyName(peer.prefix.address.family) + " address");
+            neverMatches(d, peer.where,
+                         "peer " + toString(peer.prefix) + " can never match: device '" + d.name +
+                             "' has no " + familyName(peer.prefix.address.family) + " address");
           }
           break;
         case PeerSpec::Kind::Any: {
@@ -99,7 +103,7 @@ class Resolver {
             any = true;
           }
           if (!any)
-            diags_.warning(peer.where, "'any' can never match for this device and protocol");
+            neverMatches(d, peer.where, "'any' can never match for this device and protocol");
           break;
         }
         case PeerSpec::Kind::Group: {
@@ -113,9 +117,9 @@ class Resolver {
             if (usable(d, r, member.address.family)) add(r, member, "@" + peer.group);
           }
           if (r.resolved.size() == before && !g->second.members.empty()) {
-            diags_.warning(peer.where,
-                           "group '@" + peer.group +
-                               "' has no member that can match this device and protocol");
+            neverMatches(d, peer.where,
+                         "group '@" + peer.group +
+                             "' has no member that can match this device and protocol");
           }
           break;
         }
@@ -125,8 +129,35 @@ class Resolver {
 
   static const char* familyName(Family f) { return f == Family::V4 ? "IPv4" : "IPv6"; }
 
+  struct Claim {
+    const Device* device;
+    SourceLocation where;
+  };
+
+  int64_t modified(const SourceLocation& where) const {
+    auto it = facts_.modifiedNs.find(where.file);
+    return it == facts_.modifiedNs.end() ? 0 : it->second;
+  }
+
+  // The first claim of `key` stays its owner; a later one is in conflict
+  // with it, and the error goes to whichever of the two was modified last
+  // (the later claim on a tie), naming the other.
+  template <typename Key, typename Describe>
+  void claim(std::map<Key, Claim>& owners, const Key& key, const Claim& c, Describe conflict) {
+    auto [it, fresh] = owners.try_emplace(key, c);
+    if (fresh) return;
+    const Claim& first = it->second;
+    bool blameFirst = modified(first.where) > modified(c.where);
+    diags_.error(blameFirst ? first.where : c.where, conflict(blameFirst ? c : first));
+  }
+
+  static std::string by(const Claim& other) {
+    return "device '" + other.device->name + "' (" + place(other.where) + ")";
+  }
+
   Policy& policy_;
   Diagnostics& diags_;
+  const ProfileFacts& facts_;
 };
 
 struct ParsedProfile {
@@ -157,7 +188,9 @@ std::vector<ParsedProfile> parseProfiles(const std::vector<SourceFile>& files) {
 
 }  // namespace
 
-void resolvePolicy(Policy& policy, Diagnostics& diags) { Resolver(policy, diags).run(); }
+void resolvePolicy(Policy& policy, Diagnostics& diags, const ProfileFacts& facts) {
+  Resolver(policy, diags, facts).run();
+}
 
 LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options) {
   LoadResult result;
@@ -188,11 +221,15 @@ LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options) 
   }
 
   std::vector<ParsedProfile> parsed = parseProfiles(sources.profiles);
-  for (ParsedProfile& p : parsed) {  // in file order, whatever thread parsed it
-    diags.append(p.diags);
-    if (p.device) policy.devices.push_back(std::move(*p.device));
+  ProfileFacts facts;
+  for (size_t i = 0; i < parsed.size(); ++i) {  // in file order, whatever thread parsed it
+    const SourceFile& f = sources.profiles[i];
+    facts.modifiedNs[f.path] = f.modifiedNs;
+    if (parsed[i].diags.hasErrors()) facts.refused.insert(f.path);
+    diags.append(parsed[i].diags);
+    if (parsed[i].device) policy.devices.push_back(std::move(*parsed[i].device));
   }
-  resolvePolicy(policy, diags);
+  resolvePolicy(policy, diags, facts);
   checkPlanLimits(policy, diags);
   return result;
 }

@@ -2,7 +2,10 @@
 // errors of all files reported in one run.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "policy/diagnostic.h"
@@ -37,8 +40,19 @@ LoadResult loadPolicy(const LoadOptions& options);
 // The configuration alone (used by loadPolicy; exposed for tests).
 DaemonConfig parseConfig(const YamlNode& root, const std::string& file, Diagnostics& diags);
 
-// Cross-file checks and group resolution over already parsed devices.
-void resolvePolicy(Policy& policy, Diagnostics& diags);
+// What the cross-file checks know of each profile file, by path.
+struct ProfileFacts {
+  std::map<std::string, int64_t> modifiedNs;  // SourceFile::modifiedNs
+  // Files that already have errors of their own: a device whose addresses
+  // were refused gets no follow-on "can never match" warnings.
+  std::set<std::string> refused;
+};
+
+// Cross-file checks and group resolution over already parsed devices, in
+// load order. A name, address or MAC that two devices claim is an error on
+// the claim in the file modified last (on a tie, the later one in load
+// order): that is the file just added or edited.
+void resolvePolicy(Policy& policy, Diagnostics& diags, const ProfileFacts& facts = {});
 
 bool isValidTableName(std::string_view name);
 

@@ -21,9 +21,10 @@ namespace {
 
 // A missing groups file means no groups (profiles.md).
 void readGroups(const std::string& path, std::optional<SourceFile>& out, Diagnostics& diags) {
-  auto text = readPolicyFile(path);
+  int64_t modified = 0;
+  auto text = readPolicyFile(path, modified);
   if (text) {
-    out = SourceFile{path, std::move(*text)};
+    out = SourceFile{path, std::move(*text), modified};
     return;
   }
   switch (text.error().kind) {
@@ -114,11 +115,14 @@ std::vector<std::string> listProfiles(const std::string& dir,
 
 // Thousands of small files: their system calls overlap on several threads.
 std::vector<std::expected<std::string, FileReadError>> readAll(
-    const std::vector<std::string>& files) {
+    const std::vector<std::string>& files, std::vector<int64_t>& modified) {
   std::vector<std::expected<std::string, FileReadError>> out(files.size());
+  modified.assign(files.size(), 0);
   std::atomic<size_t> next{0};
   auto work = [&] {
-    for (size_t i = next++; i < files.size(); i = next++) out[i] = readPolicyFile(files[i]);
+    for (size_t i = next++; i < files.size(); i = next++) {
+      out[i] = readPolicyFile(files[i], modified[i]);
+    }
   };
   constexpr size_t kFilesPerThread = 256;
   size_t threads = std::min<size_t>(
@@ -134,8 +138,9 @@ std::vector<std::expected<std::string, FileReadError>> readAll(
 PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags) {
   PolicySources sources;
   bool configRefused = false;
-  if (auto text = readPolicyFile(options.configFile)) {
-    sources.config = SourceFile{options.configFile, std::move(*text)};
+  int64_t configModified = 0;
+  if (auto text = readPolicyFile(options.configFile, configModified)) {
+    sources.config = SourceFile{options.configFile, std::move(*text), configModified};
   } else {
     switch (text.error().kind) {
       case FileReadError::Kind::Missing:
@@ -164,10 +169,11 @@ PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags) 
   if (fromConfig || options.groupsFile) readGroups(paths.groupsFile, sources.groups, diags);
   if (!fromConfig && !options.profilesDir) return sources;
   std::vector<std::string> files = listProfiles(paths.profilesDir, profilesAt, diags);
-  std::vector<std::expected<std::string, FileReadError>> texts = readAll(files);
+  std::vector<int64_t> modified;
+  std::vector<std::expected<std::string, FileReadError>> texts = readAll(files, modified);
   for (size_t i = 0; i < files.size(); ++i) {
     if (texts[i]) {
-      sources.profiles.push_back(SourceFile{files[i], std::move(*texts[i])});
+      sources.profiles.push_back(SourceFile{files[i], std::move(*texts[i]), modified[i]});
     } else {  // vanished meanwhile, or refused
       diags.error({files[i], 1, 1}, texts[i].error().message);
     }

@@ -19,7 +19,11 @@ namespace ringfence::policy {
 struct SourceFile {
   std::string path;  // as the diagnostics name it
   std::string text;
-  bool operator==(const SourceFile&) const = default;
+  // st_mtim when read, in nanoseconds; 0 when unknown (saved sources). It
+  // only decides which of two files a conflict between them is blamed on
+  // (docs/policy-loading.md), so it is neither saved nor compared.
+  int64_t modifiedNs = 0;
+  bool operator==(const SourceFile& o) const { return path == o.path && text == o.text; }
 };
 
 struct PolicySources {

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "policy/yaml_errors.h"
+
 namespace ringfence::policy {
 namespace {
 
@@ -250,7 +252,8 @@ std::optional<YamlNode> parseYaml(std::string_view text, const std::string& file
   } catch (const LimitExceeded& e) {
     diags.error({file, e.line, e.column}, e.message);
   } catch (const YAML::Exception& e) {
-    diags.error({file, e.mark.line + 1, e.mark.column + 1}, "invalid YAML: " + e.msg);
+    YamlErrorReport r = explainYamlError(text, e.mark.line, e.mark.column, e.msg);
+    diags.error({file, r.line, r.column}, std::move(r.message));
   } catch (const std::exception& e) {
     diags.error({file, 1, 1}, std::string("cannot parse: ") + e.what());
   }

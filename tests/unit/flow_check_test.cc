@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "policy/device_ref.h"
 #include "policy/loader.h"
 #include "tests/support/temp_dir.h"
 
@@ -109,6 +110,26 @@ TEST_F(FlowCheck, Errors) {
       checkFlow(policy, {"ct", Direction::Outbound, *parseIpAddress("::1"), Proto::Icmp, 0});
   ASSERT_FALSE(family);
   EXPECT_EQ(family.error().kind, FlowCheckError::InvalidArgument);
+}
+
+TEST(DeviceArgument, ANameOrAnAddressOfTheDevice) {
+  std::vector<DeviceAddresses> devices = {
+      {"pump", {*parseIpAddress("198.51.100.10"), *parseIpAddress("2001:db8::10")}},
+      {"198.51.100.20", {*parseIpAddress("198.51.100.21")}},  // a name may look like an address
+      {"monitor", {*parseIpAddress("198.51.100.20")}},
+  };
+  EXPECT_EQ(resolveDeviceArgument("pump", devices).value(), "pump");
+  EXPECT_EQ(resolveDeviceArgument("198.51.100.10", devices).value(), "pump");
+  EXPECT_EQ(resolveDeviceArgument("2001:db8:0::10", devices).value(), "pump");
+  EXPECT_EQ(resolveDeviceArgument("198.51.100.20", devices).value(), "198.51.100.20");
+  EXPECT_EQ(resolveDeviceArgument("198.51.100.21", devices).value(), "198.51.100.20");
+  EXPECT_EQ(resolveDeviceArgument("198.51.100.99", devices).error(),
+            "no device has address 198.51.100.99");
+  EXPECT_EQ(resolveDeviceArgument("2001:DB8::99", devices).error(),
+            "no device has address 2001:db8::99");
+  EXPECT_EQ(resolveDeviceArgument("nope", devices).error(), "no such device 'nope'");
+  EXPECT_EQ(resolveDeviceArgument("198.51.100.0/24", devices).error(),
+            "no such device '198.51.100.0/24'");
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 // configuration file, groups and paths.
 #include "policy/loader.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 
@@ -244,6 +246,62 @@ TEST_F(Loader, TwoProfilesClaimingTheSameAddressOrMac) {
       m[1].rfind("b.yaml:4:8: error: MAC 02:00:00:00:00:01 is already claimed by device 'a' (", 0),
       0u)
       << m[1];
+}
+
+void setModified(const std::string& path, time_t seconds, long nanoseconds = 0) {
+  const timespec times[2] = {{seconds, nanoseconds}, {seconds, nanoseconds}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0) << path;
+}
+
+TEST_F(Loader, AConflictIsBlamedOnTheFileModifiedLast) {
+  config();
+  std::string a = dir.write("profiles/a.yaml",
+                            "device: a\nidentity:\n  addresses: [198.51.100.1]\n  mac: "
+                            "\"02:00:00:00:00:01\"\n");
+  std::string b = dir.write("profiles/b.yaml",
+                            "device: b\nidentity:\n  mac: \"02:00:00:00:00:01\"\n  addresses: "
+                            "[198.51.100.1]\n");
+  // a was edited after b: a is to blame, though b comes later.
+  setModified(a, 1700000200);
+  setModified(b, 1700000100);
+  EXPECT_EQ(messages(load()),
+            (std::vector<std::string>{
+                "a.yaml:3:15: error: address 198.51.100.1 is already claimed by device 'b' (" + b +
+                    ":4:15)",
+                "a.yaml:4:8: error: MAC 02:00:00:00:00:01 is already claimed by device 'b' (" + b +
+                    ":3:8)",
+            }));
+  setModified(b, 1700000300);
+  EXPECT_EQ(messages(load()),
+            (std::vector<std::string>{
+                "b.yaml:3:8: error: MAC 02:00:00:00:00:01 is already claimed by device 'a' (" + a +
+                    ":4:8)",
+                "b.yaml:4:15: error: address 198.51.100.1 is already claimed by device 'a' (" + a +
+                    ":3:15)",
+            }));
+  // Nanoseconds count; on a tie, the later file in load order.
+  setModified(a, 1700000300, 2);
+  setModified(b, 1700000300, 1);
+  EXPECT_EQ(messages(load()).front().substr(0, 12), "a.yaml:3:15:");
+  setModified(a, 1700000300, 1);
+  EXPECT_EQ(messages(load()).front().substr(0, 11), "b.yaml:3:8:");
+}
+
+TEST_F(Loader, ADuplicateDeviceNameIsBlamedOnTheFileModifiedLast) {
+  config();
+  std::string a =
+      dir.write("profiles/a.yaml", "device: pump\nidentity:\n  addresses: [198.51.100.1]\n");
+  std::string b =
+      dir.write("profiles/b.yaml", "device: pump\nidentity:\n  addresses: [198.51.100.2]\n");
+  setModified(a, 1700000200);
+  setModified(b, 1700000100);
+  EXPECT_EQ(messages(load()), std::vector<std::string>{"a.yaml:1:9: error: device 'pump' is "
+                                                       "already defined in " +
+                                                       b + ":1:9"});
+  setModified(b, 1700000200);
+  EXPECT_EQ(messages(load()), std::vector<std::string>{"b.yaml:1:9: error: device 'pump' is "
+                                                       "already defined in " +
+                                                       a + ":1:9"});
 }
 
 TEST_F(Loader, GroupErrors) {
