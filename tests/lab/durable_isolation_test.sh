@@ -104,7 +104,7 @@ for kind in full readonly notdir; do
   expect_true "$kind: StateSaveError names the problem" has "$dir/isolations: " prop StateSaveError
   expect_true "$kind: status shows it" has "NOT saved" ctl status
   expect_true "$kind: the log says so at error level" \
-    grep -q "^error: isolation of pump is in force in the kernel but NOT saved" "$daemon_log"
+    grep -q "^[0-9T:.-]*Z error: isolation of pump is in force in the kernel but NOT saved" "$daemon_log"
   expect_drop "$kind: pump -> srv tcp/443 cut off" lab_tcp pump 203.0.113.20 443
   kill9_daemon
   expect_true "$kind: after kill -9 the kernel still holds it" isolated 198.51.100.10
@@ -114,7 +114,7 @@ for kind in full readonly notdir; do
   expect_pass "$kind: after the restart pump -> crit tcp/443 (critical) passes" lab_tcp pump 203.0.113.21 443
   expect_true "$kind: listed as isolated" row_is pump enforce isolated
   expect_true "$kind: the restart found it in the kernel (error level)" \
-    grep -q "^error: address 198.51.100.10 was isolated in the kernel table but is not in $dir/isolations" "$daemon_log"
+    grep -q "^[0-9T:.-]*Z error: address 198.51.100.10 was isolated in the kernel table but is not in $dir/isolations" "$daemon_log"
   expect_true "$kind: still NOT saved after the restart" has "$dir/isolations: " prop StateSaveError
   mend_state "$kind" "$dir"
   expect_true "$kind: once the directory is writable the retry saves it" wait_for 12 saved_on_disk "$dir"
