@@ -1,4 +1,4 @@
-// The commands that talk to ringfenced over D-Bus (docs/dbus.md).
+// The commands that talk to ringfenced over D-Bus (docs/spec/dbus.md).
 #pragma once
 
 #include <iosfwd>

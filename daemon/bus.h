@@ -1,4 +1,4 @@
-// The D-Bus service of docs/dbus.md (io.ringfence.Gateway1), on sd-bus and
+// The D-Bus service of docs/spec/dbus.md (io.ringfence.Gateway1), on sd-bus and
 // the daemon's sd-event loop. Reads are open to everyone; mutations need
 // uid 0 or the admin group, checked from the caller's credentials.
 #pragma once

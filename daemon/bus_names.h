@@ -1,4 +1,4 @@
-// The bus names of docs/dbus.md and how both programs reach a bus: shared by
+// The bus names of docs/spec/dbus.md and how both programs reach a bus: shared by
 // the daemon (serving) and ringfencectl (calling). Header-only.
 #pragma once
 

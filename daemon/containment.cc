@@ -78,6 +78,7 @@ void Containment::restore() {
             store_.path() + " skipped");
   }
   restored_ = std::move(state.isolations);
+  restoredCounters_ = std::move(state.counters);
   if (auto text = store_.loadLearned(); !text) {
     log(LogLevel::Error, "state-unreadable",
         "STATE PROBLEM: " + text.error() + "; learning starts afresh");
@@ -161,6 +162,11 @@ void Containment::usePolicy(const policy::Policy& policy, policy::Plan* plan) {
   if (first) {
     judge_.emplace(policy);
     judge_->restore(restored_);
+    for (const auto& [device, c] : restoredCounters_) {
+      judge_->restoreCount(device, c.violations, c.lastViolation);
+      probes_[device].count = c.probes;
+    }
+    savedCounters_ = std::move(restoredCounters_);
   } else {
     judge_->setPolicy(policy);
   }
@@ -683,7 +689,8 @@ std::expected<void, std::string> Containment::perform(const policy::Action& a) {
 void Containment::save(const std::string& what) {
   std::vector<policy::Isolation> all;
   for (const auto& [device, iso] : judge_->isolations()) all.push_back(iso);
-  auto saved = store_.save(all);
+  CounterMap counts = counters();
+  auto saved = store_.save(all, counts);
   std::string before = saveError_;
   if (!saved) {
     saveError_ = store_.path() + ": " + saved.error();
@@ -694,6 +701,7 @@ void Containment::save(const std::string& what) {
               "; retrying every " + std::to_string(kRetrySave.count()) + "s");
     }
   } else {
+    savedCounters_ = std::move(counts);
     saveError_.clear();
     if (kernelPending_.empty()) retryAt_.reset();
     if (!before.empty()) {
@@ -703,6 +711,14 @@ void Containment::save(const std::string& what) {
     }
   }
   if (events_ && before != saveError_) events_->stateSaveChanged();
+}
+
+CounterMap Containment::counters() const {
+  CounterMap out;
+  for (const auto& [device, iso] : judge_->isolations())
+    out[device] = {judge_->violations(device), judge_->lastViolation(device),
+                   probesReceived(device)};
+  return out;
 }
 
 }  // namespace ringfence::daemon

@@ -55,6 +55,11 @@ class Containment {
   const std::string& stateSaveError() const { return saveError_; }
   bool savePending() const { return !saveError_.empty(); }
   void retrySave() { save("retry"); }
+  // At stop: the counters of isolated devices (probes may grow while one is
+  // isolated) are written when they changed since the last save.
+  void saveCounters() {
+    if (judge_ && counters() != savedCounters_) save("counters of isolated devices");
+  }
   void reportLoss(uint64_t lostBatches);
   // New conntrack entries: flows of learn/monitor devices are recorded.
   // `lost` means the kernel dropped events: the table is dumped to catch up.
@@ -125,10 +130,14 @@ class Containment {
   void onRogue(const netlink::LoggedPacket& p, bool routerAdvertisement, policy::WallTime now);
   bool mayLog(const std::string& key, policy::WallTime now);
   std::map<std::string, size_t> learnedCounts() const;
+  // What the state file keeps of each isolated device's counters.
+  CounterMap counters() const;
 
   Enforcer& enforcer_;
   StateStore store_;
   std::vector<policy::Isolation> restored_;
+  CounterMap restoredCounters_;  // applied by the first usePolicy
+  CounterMap savedCounters_;     // as last written
   std::vector<std::pair<policy::IpAddress, std::string>> kernelIsolated_;  // address, comment
   std::string saveError_;
   std::optional<policy::WallTime> retryAt_;

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <thread>
 
 #include "policy/text_out.h"
@@ -73,6 +74,36 @@ std::optional<LogLevel> parseLogLevel(std::string_view s) {
 
 void setLogLevel(LogLevel level) { threshold = level; }
 
+std::string rfc3339Utc(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  // Floor, not truncation toward zero: a time before 1970 keeps its second.
+  auto whole = floor<seconds>(t);
+  auto millis = duration_cast<milliseconds>(floor<milliseconds>(t) - whole).count();
+  std::time_t seconds = static_cast<std::time_t>(whole.time_since_epoch().count());
+  std::tm tm{};
+  char date[32] = "?";
+  if (gmtime_r(&seconds, &tm)) std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", date, static_cast<int>(millis));
+  return out;
+}
+
+std::string formatLogLine(std::optional<std::chrono::system_clock::time_point> when, LogLevel level,
+                          std::string_view event, std::string_view message,
+                          std::string_view device) {
+  std::string line = when ? rfc3339Utc(*when) + " " : std::string();
+  line += std::string(levelName(level)) + ": ";
+  line += message;
+  line += " [event=";
+  line += event;
+  if (!device.empty()) {
+    line += " device=";
+    line += device;
+  }
+  line += "]\n";
+  return line;
+}
+
 // Every field is one line of valid UTF-8: no message, device name or reason
 // can forge a log line or a journal field.
 static std::string clean(std::string_view s) {
@@ -114,9 +145,7 @@ void log(LogLevel level, std::string_view rawEvent, const std::string& rawMessag
     }
     return;
   }
-  std::string line = std::string(levelName(level)) + ": " + message + " [event=" + ev;
-  if (!device.empty()) line += " device=" + device;
-  line += "]\n";
+  std::string line = formatLogLine(std::chrono::system_clock::now(), level, ev, message, device);
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }

@@ -1,8 +1,11 @@
 // One line per event on stderr; under systemd (JOURNAL_STREAM names our
 // stderr) the same events go to the journal with structured fields
-// RINGFENCE_EVENT= and RINGFENCE_DEVICE=.
+// RINGFENCE_EVENT= and RINGFENCE_DEVICE=. Anywhere else (run by hand,
+// redirected to a file) each line starts with its time, which the journal
+// would otherwise add.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -30,5 +33,13 @@ const char* levelName(LogLevel level);  // "debug", "info", "warning", "error"
 using LogObserver = std::function<void(LogLevel level, const std::string& event,
                                        const std::string& message, const std::string& device)>;
 void setLogObserver(LogObserver observer);
+
+// RFC 3339 in UTC with milliseconds: "2026-12-02T18:25:56.123Z".
+std::string rfc3339Utc(std::chrono::system_clock::time_point t);
+// The stderr line of one event (fields already cleaned), ending in a newline;
+// `when` set: the line starts with that time and a space.
+std::string formatLogLine(std::optional<std::chrono::system_clock::time_point> when, LogLevel level,
+                          std::string_view event, std::string_view message,
+                          std::string_view device);
 
 }  // namespace ringfence::daemon

@@ -123,6 +123,7 @@ int Manager::run() {
   int rc = sd_event_loop(loop_.get());
   sd_notify(0, "STOPPING=1");
   containment_->saveLearned();
+  containment_->saveCounters();
   containment_->logLearnedSummary();
   if (const policy::ViolationJudge* j = containment_->judge()) {
     std::string counts;

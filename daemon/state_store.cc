@@ -14,7 +14,8 @@
 namespace ringfence::daemon {
 namespace {
 
-constexpr const char* kHeader = "ringfence-isolations 2";
+constexpr const char* kHeader = "ringfence-isolations 3";
+constexpr const char* kHeaderV2 = "ringfence-isolations 2";
 constexpr const char* kHeaderV1 = "ringfence-isolations 1";
 
 // The state files are read like the policy files: only a regular file, never
@@ -53,6 +54,14 @@ std::string unescape(const std::string& s) {
 
 policy::WallTime fromMicros(int64_t us) {
   return policy::WallTime{} + std::chrono::microseconds(us);
+}
+
+// Digits only: std::stoull would take "-1" as 2^64-1.
+uint64_t count(const std::string& field) {
+  if (field.empty() || field.size() > 19 ||
+      field.find_first_not_of("0123456789") != std::string::npos)
+    throw std::invalid_argument("count");
+  return std::stoull(field);
 }
 
 std::vector<std::string> split(const std::string& line) {
@@ -98,9 +107,17 @@ LoadedState StateStore::parse(const std::string& text, const std::string& file) 
   int number = 0;
   while (std::getline(in, line)) {
     ++number;
-    if (number == 1 && (line == kHeader || line == kHeaderV1)) continue;
+    if (number == 1 && (line == kHeader || line == kHeaderV2 || line == kHeaderV1)) continue;
     std::vector<std::string> f = split(line);
     try {
+      if (f.size() == 5 && f[0] == "counters" && !f[1].empty()) {
+        DeviceCounters c;
+        c.violations = count(f[2]);
+        if (f[3] != "-") c.lastViolation = fromMicros(std::stoll(f[3]));
+        c.probes = count(f[4]);
+        state.counters[unescape(f[1])] = c;
+        continue;
+      }
       if ((f.size() != 6 && f.size() != 8) || f[0] != "isolated" || f[1].empty())
         throw std::invalid_argument("shape");
       policy::Isolation iso;
@@ -135,7 +152,8 @@ LoadedState StateStore::load() const {
   return parse(*text, path());
 }
 
-std::string StateStore::serialize(const std::vector<policy::Isolation>& isolations) {
+std::string StateStore::serialize(const std::vector<policy::Isolation>& isolations,
+                                  const CounterMap& counters) {
   std::string text = std::string(kHeader) + "\n";
   for (const policy::Isolation& iso : isolations) {
     text += "isolated\t" + escape(iso.device) + "\t" + std::to_string(policy::toMicros(iso.since)) +
@@ -143,12 +161,17 @@ std::string StateStore::serialize(const std::vector<policy::Isolation>& isolatio
             escape(iso.by) + "\t" + escape(iso.reason) + "\t" + joinAddresses(iso.addresses) +
             "\t" + (iso.mac ? policy::toString(*iso.mac) : "-") + "\n";
   }
+  for (const auto& [device, c] : counters) {
+    text += "counters\t" + escape(device) + "\t" + std::to_string(c.violations) + "\t" +
+            (c.lastViolation ? std::to_string(policy::toMicros(*c.lastViolation)) : "-") + "\t" +
+            std::to_string(c.probes) + "\n";
+  }
   return text;
 }
 
-std::expected<void, std::string> StateStore::save(
-    const std::vector<policy::Isolation>& isolations) const {
-  return writeAtomically(path(), serialize(isolations));
+std::expected<void, std::string> StateStore::save(const std::vector<policy::Isolation>& isolations,
+                                                  const CounterMap& counters) const {
+  return writeAtomically(path(), serialize(isolations, counters));
 }
 
 std::expected<std::string, std::string> StateStore::loadLearned() const {

@@ -4,7 +4,10 @@
 // cannot be read is reported and skipped; the others still count.
 #pragma once
 
+#include <cstdint>
 #include <expected>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,13 +15,25 @@
 
 namespace ringfence::daemon {
 
-// Format: a header line "ringfence-isolations 2", then one line per
+// Format: a header line "ringfence-isolations 3", then one line per
 // isolation: isolated, device, since, release-at or -, by, reason,
-// addresses (comma-separated) or -, MAC or -, separated by tabs. Lines of
-// version 1 (the first six fields) are still read: their addresses come
-// from the policy when it is applied.
+// addresses (comma-separated) or -, MAC or -, separated by tabs; then one
+// line per isolated device's counters: counters, device, violations,
+// last violation or -, probes received. Files of version 2 (no counters)
+// and lines of version 1 (the first six fields) are still read: their
+// addresses come from the policy when it is applied, their counters start
+// at 0.
+struct DeviceCounters {
+  uint64_t violations = 0;
+  std::optional<policy::WallTime> lastViolation;
+  uint64_t probes = 0;
+  bool operator==(const DeviceCounters&) const = default;
+};
+using CounterMap = std::map<std::string, DeviceCounters>;  // by device name
+
 struct LoadedState {
   std::vector<policy::Isolation> isolations;
+  CounterMap counters;
   // At most kMaxProblems reasons to say so loudly, one by one; the rest are
   // only counted in `moreProblems` (a file of stale lines must not flood the log).
   static constexpr size_t kMaxProblems = 10;
@@ -34,9 +49,11 @@ class StateStore {
   // A missing file is an empty state; an unreadable one is a problem (and an empty list).
   LoadedState load() const;
   // The text of a file (what load reads), and the reading of such a text.
-  static std::string serialize(const std::vector<policy::Isolation>& isolations);
+  static std::string serialize(const std::vector<policy::Isolation>& isolations,
+                               const CounterMap& counters = {});
   static LoadedState parse(const std::string& text, const std::string& path);
-  std::expected<void, std::string> save(const std::vector<policy::Isolation>& isolations) const;
+  std::expected<void, std::string> save(const std::vector<policy::Isolation>& isolations,
+                                        const CounterMap& counters = {}) const;
 
   // Flows learned for learn/monitor devices (policy::LearnedFlows text).
   std::string learnedPath() const { return dir_ + "/learned"; }

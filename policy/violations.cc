@@ -158,6 +158,13 @@ void ViolationJudge::restore(const std::vector<Isolation>& isolations) {
   for (const Isolation& iso : isolations) isolations_[iso.device] = iso;
 }
 
+void ViolationJudge::restoreCount(const std::string& device, uint64_t count,
+                                  std::optional<WallTime> last) {
+  DeviceState& st = devices_[device];
+  st.count = count;
+  st.last = last;
+}
+
 FollowResult ViolationJudge::followPolicy() {
   FollowResult result;
   std::map<IpAddress, const Device*> byAddress;

@@ -101,6 +101,9 @@ class ViolationJudge {
   // Isolations read back at start; devices no longer in the policy stay
   // isolated (so an edit can never release anyone by accident).
   void restore(const std::vector<Isolation>& isolations);
+  // A device's counters read back at start: its count and last violation go
+  // on from them. violationsTotal() stays the count since start.
+  void restoreCount(const std::string& device, uint64_t count, std::optional<WallTime> last);
   // After setPolicy (and restore): every isolation whose device is in the
   // policy gains the device's current addresses and MAC; one whose name is
   // gone follows its addresses or MAC to the device that now owns them (a

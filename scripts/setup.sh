@@ -13,7 +13,7 @@ PACKAGES=(
   libnftnl-dev libmnl-dev libsystemd-dev
   libgtest-dev libgmock-dev googletest
   nftables iproute2 conntrack socat netcat-openbsd iputils-ping iperf3 ethtool
-  dbus dbus-daemon dbus-bin python3 systemd man-db
+  dbus dbus-daemon dbus-bin python3 systemd man-db groff-base
   python3-scapy hping3 arping ndisc6
 )
 

@@ -5,7 +5,8 @@
 # device isolated from the kernel's table, the retry saves it once the disk
 # is back); a renamed, removed or dangling profile (the device stays cut off
 # by its address, listed, released only by hand); reasons with bad bytes
-# (refused precisely, no forged log lines, show still works).
+# (refused precisely, no forged log lines, show still works); the violation
+# and probe counts of an isolated device across a restart.
 # Usage: durable_isolation_test.sh BUILD_DIR
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -104,7 +105,7 @@ for kind in full readonly notdir; do
   expect_true "$kind: StateSaveError names the problem" has "$dir/isolations: " prop StateSaveError
   expect_true "$kind: status shows it" has "NOT saved" ctl status
   expect_true "$kind: the log says so at error level" \
-    grep -q "^error: isolation of pump is in force in the kernel but NOT saved" "$daemon_log"
+    grep -q "^[0-9T:.-]*Z error: isolation of pump is in force in the kernel but NOT saved" "$daemon_log"
   expect_drop "$kind: pump -> srv tcp/443 cut off" lab_tcp pump 203.0.113.20 443
   kill9_daemon
   expect_true "$kind: after kill -9 the kernel still holds it" isolated 198.51.100.10
@@ -114,7 +115,7 @@ for kind in full readonly notdir; do
   expect_pass "$kind: after the restart pump -> crit tcp/443 (critical) passes" lab_tcp pump 203.0.113.21 443
   expect_true "$kind: listed as isolated" row_is pump enforce isolated
   expect_true "$kind: the restart found it in the kernel (error level)" \
-    grep -q "^error: address 198.51.100.10 was isolated in the kernel table but is not in $dir/isolations" "$daemon_log"
+    grep -q "^[0-9T:.-]*Z error: address 198.51.100.10 was isolated in the kernel table but is not in $dir/isolations" "$daemon_log"
   expect_true "$kind: still NOT saved after the restart" has "$dir/isolations: " prop StateSaveError
   mend_state "$kind" "$dir"
   expect_true "$kind: once the directory is writable the retry saves it" wait_for 12 saved_on_disk "$dir"
@@ -218,6 +219,24 @@ rm -f "$profiles/badtext.yaml"
 ctl reload >/dev/null 2>&1
 expect_drop "no forged log line" grep -q "^error: FORGED" "$daemon_log"
 expect_true "every log line is valid UTF-8" iconv -f UTF-8 -t UTF-8 "$daemon_log" -o /dev/null
+
+echo "# violation counters survive a restart while the device stays isolated"
+counters() { ctl show pump 2>&1 | grep -E '^(Violations|Probes):' | sed -E 's/ \([^()]* ago\)//'; }  # without the relative age
+counted() { local c; c=$(counters); grep -q '^Violations: *[1-9]' <<<"$c" && grep -q '^Probes: *[1-9]' <<<"$c"; }
+expect_drop "a probe of pump from srv (not a device) is dropped" lab_tcp srv 198.51.100.10 22
+expect_drop "a forbidden flow pump -> srv tcp/80 is dropped" lab_tcp pump 203.0.113.20 80
+expect_true "the violation isolates pump" wait_for 5 isolated 198.51.100.10
+expect_true "show counts the violation and the probe" wait_for 5 counted
+before=$(counters)
+stop_daemon
+expect_true "the state file keeps pump's counters" grep -q "^counters	pump	[1-9]" "$work/state/isolations"
+start_daemon || exit 1
+expect_true "after the restart pump is still isolated" row_is pump enforce isolated
+after=$(counters)
+expect_true "after the restart Violations and Probes are what they were: '$before' / '$after'" \
+  test -n "$before" -a "$after" = "$before"
+expect_true "release pump" is "pump released" ctl release pump --reason "counters checked"
+expect_drop "a released device's counters leave the state file" grep -q "^counters	pump	" "$work/state/isolations"
 
 echo "# stale state lines are summarized"
 stop_daemon

@@ -71,6 +71,9 @@ for bin in ringfenced ringfencectl; do
 done
 expect_true "the unit's ExecStart is the packaged binary" \
   grep -qx 'ExecStart=/usr/sbin/ringfenced --config /etc/ringfence/ringfence.yaml' "$work/content/lib/systemd/system/ringfenced.service"
+for page in man8/ringfenced.8 man8/ringfencectl.8 man5/ringfence.yaml.5; do
+  expect_true "the package holds the man page $page" test -f "$work/content/usr/share/man/$page.gz"
+done
 expect_true "no example device is live configuration" test -z "$(ls -A "$work/content/etc/ringfence/profiles")"
 dpkg-deb -e "$deb" "$work/control"
 expect_true "the configuration files are conffiles" \

@@ -192,5 +192,53 @@ TEST_F(ContainmentTest, AFalseArpClaimInADevicesMacOnAnotherPortBlamesNobody) {
   EXPECT_FALSE(containment.judge()->isIsolated("a-pump"));
 }
 
+netlink::LoggedPacket dropped(const char* prefix, const char* src, const char* dst,
+                              uint16_t dport) {
+  netlink::LoggedPacket p;
+  p.prefix = std::string(policy::kLogPrefix) + prefix;
+  p.src = *policy::parseIpAddress(src);
+  p.dst = *policy::parseIpAddress(dst);
+  p.proto = 6;
+  p.sport = 40000;
+  p.dport = dport;
+  return p;
+}
+
+// A restart keeps an isolated device's counters: Violations, LastViolationAt
+// and ProbesReceived go on from the saved values; the total since start does not.
+TEST_F(ContainmentTest, AnIsolatedDevicesCountersSurviveARestart) {
+  policy::WallTime t = policy::WallTime{} + std::chrono::hours(500000);
+  containment.onPackets({dropped("drop out ", "198.51.100.10", "192.0.2.1", 22),
+                         dropped("drop out ", "198.51.100.10", "192.0.2.1", 23),
+                         dropped("drop out ", "198.51.100.10", "192.0.2.1", 24),
+                         dropped("drop in ", "203.0.113.66", "198.51.100.10", 25),
+                         dropped("drop in ", "203.0.113.66", "198.51.100.10", 26)},
+                        t);
+  ASSERT_TRUE(containment.judge()->isIsolated("a-pump"));
+  ASSERT_EQ(containment.judge()->violations("a-pump"), 3u);
+  ASSERT_EQ(containment.probesReceived("a-pump"), 2u);
+  // A probe after the isolation was saved reaches the file at stop.
+  containment.onPackets({dropped("drop in ", "203.0.113.66", "198.51.100.10", 27)}, t);
+  containment.saveCounters();
+
+  Containment restarted{enforcer, store};
+  restarted.restore();
+  policy::Plan plan = policy::compilePlan(policy_);
+  restarted.usePolicy(policy_, &plan);
+  EXPECT_TRUE(restarted.judge()->isIsolated("a-pump"));
+  EXPECT_EQ(restarted.judge()->violations("a-pump"), 3u);
+  EXPECT_EQ(restarted.judge()->lastViolation("a-pump"), t);
+  EXPECT_EQ(restarted.probesReceived("a-pump"), 3u);
+  EXPECT_EQ(restarted.judge()->violationsTotal(), 0u) << "the total counts since start";
+  EXPECT_EQ(restarted.judge()->violations("b-monitor"), 0u);
+
+  restarted.onPackets({dropped("drop out ", "198.51.100.10", "192.0.2.1", 28)}, t);
+  EXPECT_EQ(restarted.judge()->violations("a-pump"), 4u);
+
+  // A release forgets them: a released device starts again from 0 after a restart.
+  ASSERT_TRUE(restarted.release("a-pump", "fixed", "uid:0"));
+  EXPECT_TRUE(store.load().counters.empty());
+}
+
 }  // namespace
 }  // namespace ringfence::daemon

@@ -1,4 +1,5 @@
-// The isolations file: version 2 round trip, version 1 still read, problems summarized.
+// The isolations file: version 3 round trip (counters included), versions 2 and 1 still
+// read, problems summarized.
 #include "daemon/state_store.h"
 
 #include <fcntl.h>
@@ -29,9 +30,9 @@ policy::Isolation sample() {
   return iso;
 }
 
-TEST(StateStore, VersionTwoRoundTrips) {
+TEST(StateStore, VersionThreeRoundTrips) {
   std::string text = StateStore::serialize({sample()});
-  EXPECT_EQ(text.rfind("ringfence-isolations 2\n", 0), 0u);
+  EXPECT_EQ(text.rfind("ringfence-isolations 3\n", 0), 0u);
   LoadedState state = StateStore::parse(text, "f");
   EXPECT_TRUE(state.problems.empty());
   ASSERT_EQ(state.isolations.size(), 1u);
@@ -56,6 +57,47 @@ TEST(StateStore, NoAddressesNoMacRoundTrip) {
   EXPECT_TRUE(state.isolations[0].addresses.empty());
   EXPECT_FALSE(state.isolations[0].mac);
   EXPECT_FALSE(state.isolations[0].releaseAt);
+}
+
+TEST(StateStore, CountersRoundTrip) {
+  CounterMap counters;
+  counters["pump\twith tab"] = {7, policy::WallTime{} + 1000h + 1234567us, 3};
+  counters["monitor"] = {0, std::nullopt, 12};
+  std::string text = StateStore::serialize({sample()}, counters);
+  EXPECT_NE(text.find("\ncounters\tmonitor\t0\t-\t12\n"), std::string::npos) << text;
+  LoadedState state = StateStore::parse(text, "f");
+  EXPECT_TRUE(state.problems.empty());
+  ASSERT_EQ(state.isolations.size(), 1u);
+  EXPECT_EQ(state.counters, counters);
+}
+
+TEST(StateStore, VersionTwoFilesLoadWithoutCounters) {
+  LoadedState state = StateStore::parse(
+      "ringfence-isolations 2\n"
+      "isolated\tpump\t3600000000\t-\tuid:0\tok\t198.51.100.10\t02:00:00:00:00:10\n",
+      "f");
+  EXPECT_TRUE(state.problems.empty());
+  ASSERT_EQ(state.isolations.size(), 1u);
+  EXPECT_EQ(state.isolations[0].addresses.size(), 1u);
+  EXPECT_TRUE(state.counters.empty()) << "counters start at 0";
+}
+
+TEST(StateStore, BadCounterLinesAreSkippedAndTheIsolationsStay) {
+  LoadedState state = StateStore::parse(
+      "ringfence-isolations 3\n"
+      "isolated\tpump\t3600000000\t-\tuid:0\tok\t198.51.100.10\t-\n"
+      "counters\tpump\t-1\t-\t0\n"
+      "counters\tpump\t5\tsoon\t0\n"
+      "counters\tpump\t5\t-\n"
+      "counters\t\t5\t-\t0\n"
+      "counters\tmonitor\t4\t3600000000\t2\n",
+      "f");
+  EXPECT_EQ(state.problems.size(), 4u);
+  ASSERT_EQ(state.isolations.size(), 1u);
+  ASSERT_EQ(state.counters.size(), 1u);
+  EXPECT_EQ(state.counters.at("monitor").violations, 4u);
+  EXPECT_EQ(state.counters.at("monitor").probes, 2u);
+  EXPECT_EQ(state.counters.at("monitor").lastViolation, policy::WallTime{} + 1h);
 }
 
 TEST(StateStore, VersionOneLinesAreStillRead) {
