@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 cmake -S . -B build -G Ninja >/dev/null
-ninja -C build
+ninja -C build ringfenced ringfencectl  # only what the demo runs
 ctl=build/ctl/ringfencectl
 config=profiles/ringfence.yaml
 
