@@ -1,8 +1,10 @@
 #include "ctl/json.h"
 
 #include <cctype>
+#include <chrono>
 #include <cstdio>
-#include <ctime>
+
+#include "policy/text_out.h"
 
 namespace ringfence::ctl {
 
@@ -105,13 +107,7 @@ JsonWriter& JsonWriter::null() {
 JsonWriter& JsonWriter::time(uint64_t usec) { return usec ? value(rfc3339(usec)) : null(); }
 
 std::string rfc3339(uint64_t usec) {
-  time_t t = static_cast<time_t>(usec / 1000000);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[48];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03uZ", static_cast<unsigned>(usec / 1000 % 1000));
-  return buf;
+  return policy::rfc3339Utc(std::chrono::system_clock::time_point(std::chrono::microseconds(usec)));
 }
 
 std::string snakeCase(std::string_view name) {

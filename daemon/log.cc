@@ -74,20 +74,6 @@ std::optional<LogLevel> parseLogLevel(std::string_view s) {
 
 void setLogLevel(LogLevel level) { threshold = level; }
 
-std::string rfc3339Utc(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  // Floor, not truncation toward zero: a time before 1970 keeps its second.
-  auto whole = floor<seconds>(t);
-  auto millis = duration_cast<milliseconds>(floor<milliseconds>(t) - whole).count();
-  std::time_t seconds = static_cast<std::time_t>(whole.time_since_epoch().count());
-  std::tm tm{};
-  char date[32] = "?";
-  if (gmtime_r(&seconds, &tm)) std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", date, static_cast<int>(millis));
-  return out;
-}
-
 std::string formatLogLine(std::optional<std::chrono::system_clock::time_point> when, LogLevel level,
                           std::string_view event, std::string_view message,
                           std::string_view device) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "policy/text_out.h"
+
 namespace ringfence::daemon {
 
 enum class LogLevel { Debug, Info, Warning, Error };
@@ -34,8 +36,7 @@ using LogObserver = std::function<void(LogLevel level, const std::string& event,
                                        const std::string& message, const std::string& device)>;
 void setLogObserver(LogObserver observer);
 
-// RFC 3339 in UTC with milliseconds: "2026-12-02T18:25:56.123Z".
-std::string rfc3339Utc(std::chrono::system_clock::time_point t);
+using policy::rfc3339Utc;  // the line's time
 // The stderr line of one event (fields already cleaned), ending in a newline;
 // `when` set: the line starts with that time and a space.
 std::string formatLogLine(std::optional<std::chrono::system_clock::time_point> when, LogLevel level,

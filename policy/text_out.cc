@@ -1,6 +1,8 @@
 #include "policy/text_out.h"
 
 #include <cstdint>
+#include <cstdio>
+#include <ctime>
 
 namespace ringfence::policy {
 namespace {
@@ -101,6 +103,20 @@ std::optional<std::string> reasonProblem(std::string_view reason) {
     }
   }
   return std::nullopt;
+}
+
+std::string rfc3339Utc(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  // Floor, not truncation toward zero: a time before 1970 keeps its second.
+  auto whole = floor<seconds>(t);
+  auto millis = duration_cast<milliseconds>(floor<milliseconds>(t) - whole).count();
+  std::time_t seconds = static_cast<std::time_t>(whole.time_since_epoch().count());
+  std::tm tm{};
+  char date[32] = "?";
+  if (gmtime_r(&seconds, &tm)) std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", date, static_cast<int>(millis));
+  return out;
 }
 
 }  // namespace ringfence::policy

@@ -3,6 +3,7 @@
 // are bounded and printable. Pure functions.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,10 @@ namespace ringfence::policy {
 // `s` with every invalid UTF-8 sequence replaced by U+FFFD (one per maximal
 // invalid subpart, as Unicode recommends); valid text comes back unchanged.
 std::string validUtf8(std::string_view s);
+
+// RFC 3339 in UTC with milliseconds: "2026-12-02T18:25:56.123Z" (the log's
+// line times and ringfencectl's JSON times).
+std::string rfc3339Utc(std::chrono::system_clock::time_point t);
 // Control characters (C0, DEL) escaped: \n \r \t as such, the others as \xNN;
 // nothing else changes. A log line made of such text stays one line.
 std::string escapeControls(std::string_view s);
