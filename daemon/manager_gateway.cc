@@ -3,6 +3,7 @@
 
 #include "daemon/log.h"
 #include "daemon/manager.h"
+#include "policy/device_ref.h"
 
 namespace ringfence::daemon {
 std::vector<std::string> Manager::deviceNames() const {
@@ -110,7 +111,14 @@ std::map<policy::ObservedFlow, uint64_t> Manager::observedFlows(const std::strin
 }
 
 std::expected<policy::FlowVerdict, policy::FlowCheckFailure> Manager::check(
-    const policy::FlowQuery& q) const {
+    const policy::FlowQuery& query) const {
+  // The device may be named by one of its addresses, as in the offline check.
+  auto device = policy::resolveDeviceArgument(query.device, *policy_);
+  if (!device)
+    return std::unexpected(
+        policy::FlowCheckFailure{policy::FlowCheckError::NoSuchDevice, device.error()});
+  policy::FlowQuery q = query;
+  q.device = *device;
   auto verdict = policy::checkFlow(*policy_, q);
   const policy::ViolationJudge* j = containment_->judge();
   if (verdict && verdict->allowed && !verdict->critical && j && j->isIsolated(q.device)) {

@@ -98,7 +98,9 @@ std::string LearnedFlows::allowBlock(const std::string& device) const {
           block += (i ? ", " : "") + std::to_string(rule.first[i]);
         block += "]\n";
       }
-      block += "      comment: \"learned: " + std::to_string(rule.second) + " flows\"\n";
+      block += "      comment: \"learned: ";
+      block += std::to_string(rule.second);
+      block += rule.second == 1 ? " flow\"\n" : " flows\"\n";
     }
     if (!block.empty()) out += std::string("  ") + toString(dir) + ":\n" + block;
   }

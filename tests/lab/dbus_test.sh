@@ -155,6 +155,12 @@ expect_true "isolate without --reason is a usage error (exit 2)" is 2 code ctl i
 expect_true "isolate an unknown device: exit 5" is 5 code ctl isolate nope --reason x
 expect_true "check (online) answers isolated" has "denied: ws is isolated" ctl check ws --to 203.0.113.20 --proto tcp --port 443
 expect_true "check (online) exits 1 when denied" is 1 code ctl check ws --to 203.0.113.20 --proto tcp --port 443
+expect_true "check (online) takes a device's address for its name" has "denied: ws is isolated" \
+  ctl check 198.51.100.50 --to 203.0.113.20 --proto tcp --port 443
+expect_true "check (online) of an address no device has: exit 5" is 5 code \
+  ctl check 198.51.100.99 --to 203.0.113.20 --proto tcp --port 443
+expect_true "... saying which address" has "no device has address 198.51.100.99" \
+  sh -c "'$build/ctl/ringfencectl' --bus '$bus' check 198.51.100.99 --to 203.0.113.20 --proto tcp --port 443 2>&1"
 expect_true "release from the command line" is 0 code ctl release ws --reason "done"
 sleep 0.5
 expect_true "events printed the isolation as it happened" grep -q "DeviceIsolated ws by uid:0: maintenance of the ward switch" "$work/events"

@@ -55,9 +55,9 @@ TEST(Learning, ProposedAllowBlockIsAValidProfile) {
       "    - to: \"203.0.113.50\"\n      proto: tcp\n      ports: [4001, 4002]\n      comment: "
       "\"learned: 4 flows\"\n"
       "    - to: \"2001:db8:200::11\"\n      proto: udp\n      ports: [53]\n      comment: "
-      "\"learned: 1 flows\"\n"
+      "\"learned: 1 flow\"\n"
       "  inbound:\n"
-      "    - from: \"203.0.113.70\"\n      proto: icmp\n      comment: \"learned: 1 flows\"\n");
+      "    - from: \"203.0.113.70\"\n      proto: icmp\n      comment: \"learned: 1 flow\"\n");
   Diagnostics diags;
   auto root = parseYaml(
       "device: lab\nidentity:\n  addresses: [198.51.100.40, \"2001:db8:100::40\"]\n" + block,
