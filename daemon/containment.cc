@@ -23,7 +23,7 @@ std::string joined(const std::vector<policy::IpAddress>& addresses) {
 }
 
 // Set name and key: what identifies an element.
-using ElementKey = std::pair<std::string, std::vector<uint8_t>>;
+using ElementKey = std::pair<std::string, policy::KeyBytes>;
 
 bool inPlan(const policy::Plan& plan, const std::string& set, const policy::SetElement& e) {
   const policy::SetDef* s = plan.findSet(set);

@@ -27,6 +27,16 @@ std::string fixed1(double v) {
   return buf;
 }
 
+std::string profileCount(size_t n) {
+  return std::to_string(n) + (n == 1 ? " profile" : " profiles");
+}
+
+// Which profiles a reload read and parsed again (policy/source_cache.h).
+std::string reuseSummary(const policy::SourceCache::Counts& c) {
+  return profileCount(c.read) + " read, " + std::to_string(c.reused) + " unchanged; " +
+         profileCount(c.parsed) + " parsed";
+}
+
 }  // namespace
 
 void Manager::stamp() {
@@ -299,7 +309,7 @@ Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded
           (applied->rebuilt ? "table rebuilt"
                             : std::to_string(applied->elementChanges) + " element changes") +
           ", " + std::to_string(applied->stats.messages) + " messages in one transaction, " +
-          fixed1(msSince(started)) + " ms");
+          fixed1(msSince(started)) + " ms; " + reuseSummary(loaded->reuse));
   if (bus_) {
     bus_->setAdminGroup(policy_->config.adminGroup);
     bus_->devicesChanged(before, deviceNames());

@@ -23,6 +23,7 @@
 #include "netlink/monitor.h"
 #include "netlink/netlink_sink.h"
 #include "netlink/nflog.h"
+#include "policy/source_cache.h"
 #include "policy/sources.h"
 
 namespace ringfence::daemon {
@@ -75,7 +76,8 @@ class Manager final : public Gateway {
     std::unique_ptr<policy::Policy> policy;  // stable address: the judge refers to it
     policy::Plan plan;
     std::vector<std::string> warnings;
-    policy::PolicySources sources;  // what it was made of (saved as the last good policy)
+    policy::PolicySources sources;      // what it was made of (saved as the last good policy)
+    policy::SourceCache::Counts reuse;  // profiles read and parsed, or taken unchanged
   };
   struct Refused {
     std::vector<std::string> errors;  // every error line
@@ -87,12 +89,14 @@ class Manager final : public Gateway {
     policy::Diagnostics diagnostics;
   };
   // manager_policy.cc
-  // Reads, validates and compiles the policy on disk: pure, safe on any thread.
-  static LoadOutcome loadFiles(const policy::LoadOptions& options);
+  // Reads, validates and compiles the policy on disk, safe on any thread:
+  // what is unchanged since the last load comes from `cache` (one load at a
+  // time uses it).
+  static LoadOutcome loadFiles(const policy::LoadOptions& options, policy::SourceCache& cache);
   // On the loop: logs the outcome; the policy, or why it is refused.
   std::expected<Loaded, Refused> finishLoad(LoadOutcome outcome, const char* why);
   std::expected<Loaded, Refused> load(const char* why) {
-    return finishLoad(loadFiles(options_.load), why);
+    return finishLoad(loadFiles(options_.load, sourceCache_), why);
   }
   // The last good policy saved in `stateDir` (std::nullopt, logged, if none is usable).
   std::optional<Loaded> loadLastGood(const std::string& stateDir);
@@ -143,6 +147,7 @@ class Manager final : public Gateway {
   static int onConntrack(sd_event_source*, int fd, uint32_t revents, void* self) noexcept;
 
   DaemonOptions options_;
+  policy::SourceCache sourceCache_;  // what the last load read and parsed
   std::unique_ptr<sd_event, EventLoopFree> loop_;
   std::optional<netlink::NetlinkSink> sink_;
   std::optional<netlink::NftMonitor> monitor_;

@@ -54,10 +54,13 @@ const char* toString(PolicyState s) {
   return "failsafe";
 }
 
-Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options) {
+Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options,
+                                        policy::SourceCache& cache) {
+  auto locked = cache.lock();
   LoadOutcome out;
-  policy::PolicySources sources = policy::readPolicySources(options, out.diagnostics);
-  policy::LoadResult r = policy::loadPolicy(sources, options);
+  policy::PolicySources sources = policy::readPolicySources(options, out.diagnostics, &cache);
+  policy::LoadResult r = policy::loadPolicy(sources, options, &cache);
+  cache.endLoad();
   if (r.ok() && !out.diagnostics.hasErrors()) policy::lintPolicy(r.policy, r.diagnostics);
   out.diagnostics.append(r.diagnostics);
   bool configClean = true;
@@ -69,8 +72,10 @@ Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options) {
     out.result = std::unexpected(Refused{{}, std::move(r.policy.config), configClean});
     return out;
   }
-  Loaded loaded{std::make_unique<policy::Policy>(std::move(r.policy)), {}, {}, std::move(sources)};
+  Loaded loaded{
+      std::make_unique<policy::Policy>(std::move(r.policy)), {}, {}, std::move(sources), {}};
   loaded.plan = policy::compilePlan(*loaded.policy);
+  loaded.reuse = cache.lastLoad();
   out.result = std::move(loaded);
   return out;
 }
@@ -128,7 +133,7 @@ std::optional<Manager::Loaded> Manager::loadLastGood(const std::string& stateDir
       "last good policy read from " + store.path() + ": generation " +
           std::to_string(lg.generation) + ", saved " + utcTime(lg.savedAt) + ", hash " +
           std::to_string(lg.hash) + ", " + std::to_string(r.policy.devices.size()) + " devices");
-  Loaded loaded{std::make_unique<policy::Policy>(std::move(r.policy)), {}, {}, lg.sources};
+  Loaded loaded{std::make_unique<policy::Policy>(std::move(r.policy)), {}, {}, lg.sources, {}};
   loaded.plan = policy::compilePlan(*loaded.policy);
   return loaded;
 }
@@ -268,8 +273,10 @@ std::vector<std::string> Manager::reportChanges(const policy::Policy& before,
                                                 const policy::Policy& after) {
   constexpr size_t kNoticesLogged = 100;  // additions are many after a failsafe: summarized
   size_t notices = 0;
+  std::vector<std::string> described;
   for (const policy::PolicyChange& c : policy::policyChanges(before, after)) {
     bool loss = c.severity == policy::ChangeSeverity::Warning;
+    described.push_back((loss ? "warning: " : "") + policy::formatChange(c));
     if (!loss && ++notices > kNoticesLogged) continue;
     log(loss ? LogLevel::Warning : LogLevel::Info, "policy-change", policy::formatChange(c),
         c.device);
@@ -278,7 +285,7 @@ std::vector<std::string> Manager::reportChanges(const policy::Policy& before,
     log(LogLevel::Info, "policy-change",
         std::to_string(notices - kNoticesLogged) + " more changes (additions) not logged");
   }
-  return policy::describeChanges(before, after);
+  return described;
 }
 
 std::string Manager::statusLine() const {

@@ -56,9 +56,10 @@ void Manager::startReloadWorker() {
   try {
     auto job = std::make_unique<ReloadJob>();
     ReloadJob* running = job.get();
-    job->worker = std::jthread([running, fd, options = options_.load]() noexcept {
+    job->worker = std::jthread([running, fd, options = options_.load,
+                                cache = &sourceCache_]() noexcept {
       try {
-        running->outcome = loadFiles(options);
+        running->outcome = loadFiles(options, *cache);
       } catch (const std::exception& ex) {
         LoadOutcome failed;
         failed.diagnostics.error({"ringfenced", 0, 0}, std::string("loading failed: ") + ex.what());

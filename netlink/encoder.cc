@@ -60,7 +60,7 @@ size_t keyBytes(const SetDef& s) {
 
 // The plan stores each key part unpadded; the kernel wants each part in its own
 // 4-byte-aligned register slot.
-std::vector<uint8_t> padded(const SetDef& s, const std::vector<uint8_t>& raw) {
+policy::KeyBytes padded(const SetDef& s, const policy::KeyBytes& raw) {
   size_t expected = 0;
   for (KeyType t : s.key) expected += policy::keyLength(t);
   if (raw.size() != expected) {
@@ -68,11 +68,12 @@ std::vector<uint8_t> padded(const SetDef& s, const std::vector<uint8_t>& raw) {
                            "-byte key, expected " + std::to_string(expected));
   }
   if (s.key.size() == 1) return raw;
-  std::vector<uint8_t> out(keyBytes(s), 0);
+  policy::KeyBytes out;
+  out.assign(keyBytes(s), 0);
   size_t from = 0, to = 0;
   for (KeyType t : s.key) {
     size_t len = policy::keyLength(t);
-    std::memcpy(out.data() + to, raw.data() + from, len);
+    std::memcpy(out.begin() + to, raw.data() + from, len);
     from += len;
     to += paddedLength(t);
   }
@@ -200,12 +201,12 @@ void elementMessages(Batch& b, const std::string& table, const SetDef& s,
     for (; i < elements.size() && m->nlmsg_len < kPayloadBudget; ++i) {
       const SetElement& e = *elements[i];
       nlattr* item = mnl_attr_nest_start(m, NFTA_LIST_ELEM);
-      std::vector<uint8_t> key = padded(s, e.low);
+      policy::KeyBytes key = padded(s, e.low);
       nlattr* k = mnl_attr_nest_start(m, NFTA_SET_ELEM_KEY);
       mnl_attr_put(m, NFTA_DATA_VALUE, key.size(), key.data());
       mnl_attr_nest_end(m, k);
       if (!e.high.empty()) {
-        std::vector<uint8_t> end = padded(s, e.high);
+        policy::KeyBytes end = padded(s, e.high);
         nlattr* ke = mnl_attr_nest_start(m, NFTA_SET_ELEM_KEY_END);
         mnl_attr_put(m, NFTA_DATA_VALUE, end.size(), end.data());
         mnl_attr_nest_end(m, ke);
@@ -216,11 +217,13 @@ void elementMessages(Batch& b, const std::string& table, const SetDef& s,
       if (add && e.timeoutMs) mnl_attr_put_u64(m, NFTA_SET_ELEM_TIMEOUT, htobe64(e.timeoutMs));
       if (add && !e.comment.empty()) {
         // NFTNL_UDATA_SET_ELEM_COMMENT TLV: type, length, NUL-terminated text.
-        std::vector<uint8_t> udata = {NFTNL_UDATA_SET_ELEM_COMMENT,
-                                      static_cast<uint8_t>(e.comment.size() + 1)};
-        udata.insert(udata.end(), e.comment.begin(), e.comment.end());
-        udata.push_back(0);
-        mnl_attr_put(m, NFTA_SET_ELEM_USERDATA, udata.size(), udata.data());
+        uint8_t udata[2 + 255];
+        size_t len = std::min<size_t>(e.comment.size(), 254);
+        udata[0] = NFTNL_UDATA_SET_ELEM_COMMENT;
+        udata[1] = static_cast<uint8_t>(len + 1);
+        std::memcpy(udata + 2, e.comment.data(), len);
+        udata[2 + len] = 0;
+        mnl_attr_put(m, NFTA_SET_ELEM_USERDATA, len + 3, udata);
       }
       mnl_attr_nest_end(m, item);
     }

@@ -1,9 +1,12 @@
 #include "policy/compiler.h"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include "policy/boxes.h"
@@ -27,17 +30,17 @@ constexpr FamilyNames kFamilies[] = {
 
 std::string n(const char* base, const FamilyNames& f) { return std::string(base) + f.suffix; }
 
-void putAddress(std::vector<uint8_t>& out, const IpAddress& a) {
+void putAddress(KeyBytes& out, const IpAddress& a) {
   out.insert(out.end(), a.bytes.begin(), a.bytes.begin() + static_cast<long>(a.size()));
 }
-void putPort(std::vector<uint8_t>& out, uint16_t port) {
+void putPort(KeyBytes& out, uint16_t port) {
   out.push_back(static_cast<uint8_t>(port >> 8));
   out.push_back(static_cast<uint8_t>(port & 0xff));
 }
-void putIfname(std::vector<uint8_t>& out, const std::string& name) {
-  std::vector<uint8_t> padded(keyLength(KeyType::IfName), 0);
-  std::copy(name.begin(), name.end(), padded.begin());
-  out.insert(out.end(), padded.begin(), padded.end());
+void putIfname(KeyBytes& out, const std::string& name) {
+  std::array<uint8_t, 16> padded{};
+  std::copy_n(name.begin(), std::min(name.size(), padded.size()), padded.begin());
+  out.insert(out.end(), padded.begin(), padded.begin() + keyLength(KeyType::IfName));
 }
 
 std::string ruleOrigin(const SourceLocation& where) {
@@ -85,7 +88,7 @@ class Compiler {
       for (uint16_t port : {uint16_t{67}, uint16_t{68}, uint16_t{546}, uint16_t{547}})
         link.elements.push_back(service(17, port, port < 100 ? "DHCP" : "DHCPv6"));
     }
-    for (const Device& d : policy_.devices) addDevice(d);
+    addDevices();
     buildChains();
     if (policy_.config.topology == "bridge")
       plan_.companions.push_back(bridgeTable(policy_, plan_));
@@ -166,106 +169,180 @@ class Compiler {
     return e;
   }
 
-  void addDevice(const Device& d) {
-    std::vector<size_t> before(plan_.sets.size());
-    for (size_t i = 0; i < plan_.sets.size(); ++i) before[i] = plan_.sets[i].elements.size();
-    DeviceElements runtime = addDeviceElements(d);
+  // The sets a device's elements go to, per family, looked up once.
+  struct FamilySets {
+    uint32_t dev, count, self, learn, monitor, observe, macbound, mac, ifbound, iface, inlimit,
+        shardOut, shardIn, allowOut, allowIn, criticalOut, criticalIn;
+    std::string maintenance;
+  };
+  FamilySets familySets(const FamilyNames& f) const {
+    auto at = [&](const char* base) { return static_cast<uint32_t>(index_.at(n(base, f))); };
+    return {at("dev"),         at("count"),        at("self"),     at("learn"),
+            at("monitor"),     at("observe"),      at("macbound"), at("mac"),
+            at("ifbound"),     at("iface"),        at("inlimit"),  at("shard_out"),
+            at("shard_in"),    at("allow_out"),    at("allow_in"), at("critical_out"),
+            at("critical_in"), n("maintenance", f)};
+  }
+  uint32_t setIndex(const std::string& name) const {
+    return static_cast<uint32_t>(index_.at(name));
+  }
+
+  // One device's part of the plan, computed on its own (devices compile in
+  // parallel) and appended to the plan in device order.
+  struct DeviceOut {
+    DeviceElements runtime;
+    std::vector<std::pair<uint32_t, SetElement>> elements;  // set index, element
+    std::optional<LimitObject> limit;
+  };
+
+  void addDevices() {
+    for (const FamilyNames& f : kFamilies) familySets_.push_back(familySets(f));
+    const std::vector<Device>& devices = policy_.devices;
+    std::vector<DeviceOut> out(devices.size());
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i = next++; i < devices.size(); i = next++) out[i] = compileDevice(devices[i]);
+    };
+    constexpr size_t kDevicesPerThread = 256;
+    size_t threads = std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()), 8,
+                                       devices.size() / kDevicesPerThread + 1});
+    {
+      std::vector<std::jthread> pool;
+      for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+      work();
+    }
+    plan_.devices.reserve(out.size());
+    std::vector<size_t> sizes(plan_.sets.size());
+    for (size_t i = 0; i < sizes.size(); ++i) sizes[i] = plan_.sets[i].elements.size();
+    for (const DeviceOut& d : out) {
+      for (const ElementSlice& slice : d.runtime.slices)
+        sizes[slice.set] += slice.end - slice.begin;
+    }
+    for (size_t i = 0; i < sizes.size(); ++i) plan_.sets[i].elements.reserve(sizes[i]);
+    for (DeviceOut& d : out) {
+      for (ElementSlice& slice : d.runtime.slices) {
+        std::vector<SetElement>& elements = plan_.sets[slice.set].elements;
+        uint32_t count = slice.end - slice.begin;  // the device's own positions, first
+        uint32_t begin = static_cast<uint32_t>(elements.size());
+        for (uint32_t e = slice.begin; e < slice.begin + count; ++e)
+          elements.push_back(std::move(d.elements[e].second));
+        slice.begin = begin;
+        slice.end = begin + count;
+      }
+      if (d.limit) plan_.limits.push_back(std::move(*d.limit));
+      plan_.devices.push_back(std::move(d.runtime));
+    }
+  }
+
+  // Elements grouped by set (in set order, each set's in the order they were
+  // made), with the slices pointing into that grouping and the fingerprint.
+  DeviceOut compileDevice(const Device& d) const {
+    DeviceOut out;
+    out.runtime = addDeviceElements(d, out.elements, out.limit);
+    std::stable_sort(out.elements.begin(), out.elements.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
     uint64_t h = 1469598103934665603ull;
     auto mix = [&h](const auto& bytes) {
       for (auto b : bytes) h = (h ^ static_cast<uint8_t>(b)) * 1099511628211ull;
       h = (h ^ 0xff) * 1099511628211ull;
     };
-    for (size_t i = 0; i < plan_.sets.size(); ++i) {
-      size_t end = plan_.sets[i].elements.size();
-      if (end == before[i]) continue;
-      runtime.slices.push_back(
-          {static_cast<uint32_t>(i), static_cast<uint32_t>(before[i]), static_cast<uint32_t>(end)});
-      mix(std::to_string(i));
-      for (size_t e = before[i]; e < end; ++e) {
-        const SetElement& el = plan_.sets[i].elements[e];
+    for (size_t i = 0; i < out.elements.size();) {
+      uint32_t set = out.elements[i].first;
+      size_t end = i;
+      mix(std::to_string(set));
+      for (; end < out.elements.size() && out.elements[end].first == set; ++end) {
+        const SetElement& el = out.elements[end].second;
         mix(el.low);
         mix(el.high);
         mix(el.data);
         mix(el.comment);
       }
+      out.runtime.slices.push_back({set, static_cast<uint32_t>(i), static_cast<uint32_t>(end)});
+      i = end;
     }
-    runtime.fingerprint = h;
-    plan_.devices.push_back(std::move(runtime));
+    out.runtime.fingerprint = h;
+    return out;
   }
 
-  DeviceElements addDeviceElements(const Device& d) {
+  using Out = std::vector<std::pair<uint32_t, SetElement>>;
+
+  DeviceElements addDeviceElements(const Device& d, Out& out,
+                                   std::optional<LimitObject>& limit) const {
     DeviceElements runtime;
     runtime.device = d.name;
     runtime.isolation = isolationElements(d.name, d.addresses, d.mac);
-    for (const FamilyNames& f : kFamilies) {
+    auto put = [&out](uint32_t set, SetElement e) { out.emplace_back(set, std::move(e)); };
+    std::string limitObject = limitName(d);
+    unsigned shard = rangeShard(d.name);
+    for (size_t fi = 0; fi < std::size(kFamilies); ++fi) {
+      const FamilyNames& f = kFamilies[fi];
+      const FamilySets& sets = familySets_[fi];
       std::vector<IpAddress> addrs;
       for (const IpAddress& a : d.addresses) {
         if (a.family == f.family) addrs.push_back(a);
       }
       if (addrs.empty()) continue;
+      std::optional<uint32_t> rateSet, connectionSet;
+      if (auto v = d.outboundRate()) rateSet = setIndex(limitSetName(kRateSets, f.suffix, *v));
+      if (auto v = d.outboundConnections())
+        connectionSet = setIndex(limitSetName(kConnectionSets, f.suffix, *v));
+      std::string gotoOut = "goto " + rangeChainName(std::string("out") + f.suffix, shard);
+      std::string gotoIn = "goto " + rangeChainName(std::string("in") + f.suffix, shard);
       for (const IpAddress& a : addrs) {
-        set(n("dev", f)).elements.push_back(addressElement(a, d.name));
-        set(n("count", f)).elements.push_back(addressElement(a, d.name));
+        put(sets.dev, addressElement(a, d.name));
+        put(sets.count, addressElement(a, d.name));
         SetElement self = addressElement(a, d.name);
         putAddress(self.low, a);
-        set(n("self", f)).elements.push_back(std::move(self));
-        if (d.mode == Mode::Learn) set(n("learn", f)).elements.push_back(addressElement(a, d.name));
-        if (d.mode == Mode::Monitor)
-          set(n("monitor", f)).elements.push_back(addressElement(a, d.name));
-        if (d.mode != Mode::Enforce)
-          set(n("observe", f)).elements.push_back(addressElement(a, d.name));
+        put(sets.self, std::move(self));
+        if (d.mode == Mode::Learn) put(sets.learn, addressElement(a, d.name));
+        if (d.mode == Mode::Monitor) put(sets.monitor, addressElement(a, d.name));
+        if (d.mode != Mode::Enforce) put(sets.observe, addressElement(a, d.name));
         if (d.mac) {
-          set(n("macbound", f)).elements.push_back(addressElement(a, d.name));
+          put(sets.macbound, addressElement(a, d.name));
           SetElement e = addressElement(a, d.name);
           e.low.insert(e.low.end(), d.mac->bytes.begin(), d.mac->bytes.end());
-          set(n("mac", f)).elements.push_back(std::move(e));
+          put(sets.mac, std::move(e));
         }
         if (!d.interface.empty()) {
-          set(n("ifbound", f)).elements.push_back(addressElement(a, d.name));
+          put(sets.ifbound, addressElement(a, d.name));
           SetElement e = addressElement(a, d.name);
           putIfname(e.low, d.interface);
-          set(n("iface", f)).elements.push_back(std::move(e));
+          put(sets.iface, std::move(e));
         }
-        if (auto v = d.outboundRate())
-          set(limitSetName(kRateSets, f.suffix, *v)).elements.push_back(addressElement(a, d.name));
-        if (auto v = d.outboundConnections()) {
-          set(limitSetName(kConnectionSets, f.suffix, *v))
-              .elements.push_back(addressElement(a, d.name));
-        }
+        if (rateSet) put(*rateSet, addressElement(a, d.name));
+        if (connectionSet) put(*connectionSet, addressElement(a, d.name));
         if (d.inboundNewPerSecond) {
           SetElement e = addressElement(a, d.name);
-          e.data = limitName(d);
-          set(n("inlimit", f)).elements.push_back(std::move(e));
+          e.data = limitObject;
+          put(sets.inlimit, std::move(e));
         }
-        for (const char* dir : {"out", "in"}) {
-          SetElement e = addressElement(a, d.name);
-          e.data = "goto " + rangeChainName(dir + std::string(f.suffix), rangeShard(d.name));
-          set("shard_" + std::string(dir) + f.suffix).elements.push_back(std::move(e));
-        }
+        SetElement toOut = addressElement(a, d.name);
+        toOut.data = gotoOut;
+        put(sets.shardOut, std::move(toOut));
+        SetElement toIn = addressElement(a, d.name);
+        toIn.data = gotoIn;
+        put(sets.shardIn, std::move(toIn));
       }
       auto flows = [&](const std::vector<Rule>& rules, Direction dir, bool critical) {
-        std::vector<const Rule*> out;
+        std::vector<const Rule*> selected;
         for (const Rule& r : rules) {
-          if (r.direction == dir && r.critical == critical) out.push_back(&r);
+          if (r.direction == dir && r.critical == critical) selected.push_back(&r);
         }
-        return out;
+        return selected;
       };
-      unsigned shard = rangeShard(d.name);
-      addFlows(f, addrs, flows(d.outbound, Direction::Outbound, false), n("allow_out", f), shard);
-      addFlows(f, addrs, flows(d.inbound, Direction::Inbound, false), n("allow_in", f), shard);
-      addIntervals(f, addrs, flows(d.outbound, Direction::Outbound, true),
-                   set(n("critical_out", f)).elements);
-      addIntervals(f, addrs, flows(d.inbound, Direction::Inbound, true),
-                   set(n("critical_in", f)).elements);
-      std::vector<SetElement> maint;
-      addIntervals(f, addrs, flows(d.maintenance, Direction::Outbound, false), maint);
-      for (SetElement& e : maint)
-        runtime.maintenance.emplace_back(n("maintenance", f), std::move(e));
+      addFlows(f, addrs, flows(d.outbound, Direction::Outbound, false), sets.allowOut,
+               n("allow_out", f), shard, out);
+      addFlows(f, addrs, flows(d.inbound, Direction::Inbound, false), sets.allowIn,
+               n("allow_in", f), shard, out);
+      addIntervals(f, addrs, flows(d.outbound, Direction::Outbound, true), sets.criticalOut, out);
+      addIntervals(f, addrs, flows(d.inbound, Direction::Inbound, true), sets.criticalIn, out);
+      Out maint;
+      addIntervals(f, addrs, flows(d.maintenance, Direction::Outbound, false), 0, maint);
+      for (auto& [unused, e] : maint)
+        runtime.maintenance.emplace_back(sets.maintenance, std::move(e));
     }
-    if (d.inboundNewPerSecond) {
-      plan_.limits.push_back(
-          {limitName(d), *d.inboundNewPerSecond, *d.inboundNewPerSecond, d.name});
-    }
+    if (d.inboundNewPerSecond)
+      limit = LimitObject{limitObject, *d.inboundNewPerSecond, *d.inboundNewPerSecond, d.name};
     return runtime;
   }
 
@@ -282,20 +359,24 @@ class Compiler {
     for (const Rule* r : rules) {
       std::vector<PortRange> ports = r->ports;
       if (ports.empty()) ports.push_back({0, 65535});  // icmp: no ports, any value matches
+      std::string origin;  // made once per rule, and only if the rule has a peer here
       for (const ResolvedPeer& p : r->resolved) {
         if (p.prefix.address.family != f.family) continue;
+        if (origin.empty()) origin = ruleOrigin(r->where);
         for (const PortRange& range : ports) {
-          out[ipProtocolNumber(r->proto)].push_back({p.prefix, range, ruleOrigin(r->where)});
+          out[ipProtocolNumber(r->proto)].push_back({p.prefix, range, origin});
         }
       }
     }
     return out;
   }
 
-  // Exact host+port flows go to the hash set `name`, the rest to the device's range shard.
+  // Exact host+port flows go to the hash set `exactSet`, the rest to the
+  // device's range shard of `name`.
   void addFlows(const FamilyNames& f, const std::vector<IpAddress>& addrs,
-                const std::vector<const Rule*>& rules, const std::string& name, unsigned shard) {
-    std::vector<SetElement>& exact = set(name).elements;
+                const std::vector<const Rule*>& rules, uint32_t exactSet, const std::string& name,
+                unsigned shard, Out& out) const {
+    std::optional<uint32_t> rangeSet;
     for (const auto& [proto, boxes] : boxesByProto(f, rules)) {
       std::vector<PeerPortBox> ranged;
       std::set<std::pair<IpAddress, uint16_t>> seen;
@@ -312,21 +393,23 @@ class Compiler {
           e.low.push_back(proto);
           putPort(e.low, b.ports.low);
           e.comment = b.origin;
-          exact.push_back(std::move(e));
+          out.emplace_back(exactSet, std::move(e));
         }
       }
-      emitIntervals(addrs, proto, ranged, set(rangeSetName(name, shard)).elements);
+      if (ranged.empty()) continue;
+      if (!rangeSet) rangeSet = setIndex(rangeSetName(name, shard));
+      emitIntervals(addrs, proto, ranged, *rangeSet, out);
     }
   }
 
   void addIntervals(const FamilyNames& f, const std::vector<IpAddress>& addrs,
-                    const std::vector<const Rule*>& rules, std::vector<SetElement>& out) {
+                    const std::vector<const Rule*>& rules, uint32_t set, Out& out) const {
     for (const auto& [proto, boxes] : boxesByProto(f, rules))
-      emitIntervals(addrs, proto, boxes, out);
+      emitIntervals(addrs, proto, boxes, set, out);
   }
 
   static void emitIntervals(const std::vector<IpAddress>& addrs, uint8_t proto,
-                            const std::vector<PeerPortBox>& boxes, std::vector<SetElement>& out) {
+                            const std::vector<PeerPortBox>& boxes, uint32_t set, Out& out) {
     if (boxes.empty()) return;
     for (const PeerPortBox& b : disjointBoxes(boxes)) {
       for (const IpAddress& a : addrs) {
@@ -340,7 +423,7 @@ class Compiler {
         putPort(e.low, b.ports.low);
         putPort(e.high, b.ports.high);
         e.comment = b.origin;
-        out.push_back(std::move(e));
+        out.emplace_back(set, std::move(e));
       }
     }
   }
@@ -351,6 +434,7 @@ class Compiler {
   OutboundLimits limits_ = outboundLimits(policy_);
   Plan plan_;
   std::map<std::string, size_t> index_;
+  std::vector<FamilySets> familySets_;  // as kFamilies
 };
 
 }  // namespace

@@ -10,6 +10,7 @@ struct SourceLocation {
   std::string file;
   int line = 0;    // 1-based; 0 = the file as a whole
   int column = 0;  // 1-based
+  bool operator==(const SourceLocation&) const = default;
 };
 
 enum class Severity { Error, Warning };

@@ -14,7 +14,7 @@ namespace ringfence::policy {
 
 struct PlanLimits {
   size_t perDevice = 16384;  // set elements of one device
-  size_t total = 2000000;    // set elements of the whole table
+  size_t total = 3000000;    // set elements of the whole table (100,000 devices of about 23)
 };
 
 // Exactly the number of set elements compilePlan gives each device (its

@@ -7,6 +7,7 @@
 
 #include "policy/limits.h"
 #include "policy/profile_parser.h"
+#include "policy/source_cache.h"
 #include "policy/source_text.h"
 #include "policy/sources.h"
 
@@ -160,18 +161,21 @@ class Resolver {
   const ProfileFacts& facts_;
 };
 
-struct ParsedProfile {
-  std::optional<Device> device;
-  Diagnostics diags;
-};
-
 // Profiles are independent until the cross-file checks, and yaml-cpp is the
-// bulk of loading a large policy: parse them on every core.
-std::vector<ParsedProfile> parseProfiles(const std::vector<SourceFile>& files) {
+// bulk of loading a large policy: parse them on every core. A text the cache
+// parsed before is not parsed again.
+std::vector<ParsedProfile> parseProfiles(const std::vector<SourceFile>& files, SourceCache* cache) {
   std::vector<ParsedProfile> out(files.size());
+  std::vector<char> reused(files.size(), 0);
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next++; i < files.size(); i = next++) {
+      if (const ParsedProfile* known =
+              cache ? cache->parsed(files[i].path, files[i].text) : nullptr) {
+        out[i] = *known;
+        reused[i] = 1;
+        continue;
+      }
       if (auto root = parseSourceFile(files[i], out[i].diags)) {
         out[i].device = parseProfile(*root, files[i].path, out[i].diags);
       }
@@ -180,9 +184,23 @@ std::vector<ParsedProfile> parseProfiles(const std::vector<SourceFile>& files) {
   constexpr size_t kFilesPerThread = 64;
   size_t threads = std::min<size_t>(
       {std::max(1u, std::thread::hardware_concurrency()), 8, files.size() / kFilesPerThread + 1});
-  std::vector<std::jthread> pool;
-  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
+  {
+    std::vector<std::jthread> pool;
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+  }
+  if (cache) {
+    size_t hits = 0;
+    for (size_t i = 0; i < files.size(); ++i) {
+      if (reused[i]) {
+        ++hits;
+        cache->keep(files[i].path);
+      } else {
+        cache->storeParsed(files[i].path, files[i].text, out[i]);
+      }
+    }
+    cache->countParsed(files.size() - hits, hits);
+  }
   return out;
 }
 
@@ -192,7 +210,8 @@ void resolvePolicy(Policy& policy, Diagnostics& diags, const ProfileFacts& facts
   Resolver(policy, diags, facts).run();
 }
 
-LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options) {
+LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options,
+                      SourceCache* cache) {
   LoadResult result;
   Diagnostics& diags = result.diagnostics;
   Policy& policy = result.policy;
@@ -220,7 +239,7 @@ LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options) 
     }
   }
 
-  std::vector<ParsedProfile> parsed = parseProfiles(sources.profiles);
+  std::vector<ParsedProfile> parsed = parseProfiles(sources.profiles, cache);
   ProfileFacts facts;
   for (size_t i = 0; i < parsed.size(); ++i) {  // in file order, whatever thread parsed it
     const SourceFile& f = sources.profiles[i];

@@ -44,12 +44,14 @@ struct PeerSpec {
   IpPrefix prefix;    // Kind::Prefix
   std::string group;  // Kind::Group, without '@'
   SourceLocation where;
+  bool operator==(const PeerSpec&) const = default;
 };
 
 // A peer prefix after groups are resolved, remembering where it came from.
 struct ResolvedPeer {
   IpPrefix prefix;
   std::string via;  // "@group" or "any", empty for a literal address
+  bool operator==(const ResolvedPeer&) const = default;
 };
 
 struct Rule {
@@ -61,6 +63,7 @@ struct Rule {
   std::string comment;
   bool critical = false;
   SourceLocation where;  // the rule's own node
+  bool operator==(const Rule&) const = default;
 };
 
 struct ViolationPolicy {
@@ -68,6 +71,7 @@ struct ViolationPolicy {
   uint32_t threshold = 1;
   std::chrono::seconds window{60};
   std::optional<std::chrono::seconds> release;  // nullopt = manual
+  bool operator==(const ViolationPolicy&) const = default;
 };
 
 // Defaults of the outbound limits: far above what a legacy device opens, far
@@ -110,6 +114,7 @@ struct Device {
     if (mode == Mode::Enforce) return kDefaultConcurrentConnections;
     return std::nullopt;
   }
+  bool operator==(const Device&) const = default;
 };
 
 struct Group {

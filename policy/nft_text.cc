@@ -23,7 +23,7 @@ std::string hex16(uint16_t v) {
 
 std::string quote(const std::string& s) { return "\"" + s + "\""; }
 
-IpAddress addressAt(const std::vector<uint8_t>& bytes, size_t offset, Family f) {
+IpAddress addressAt(const KeyBytes& bytes, size_t offset, Family f) {
   IpAddress a;
   a.family = f;
   for (size_t i = 0; i < a.size(); ++i) a.bytes[i] = bytes[offset + i];
@@ -49,8 +49,7 @@ std::string renderProto(uint8_t p) {
   return toString(*proto);
 }
 
-std::string renderPart(KeyType t, const std::vector<uint8_t>& low, const std::vector<uint8_t>& high,
-                       size_t offset) {
+std::string renderPart(KeyType t, const KeyBytes& low, const KeyBytes& high, size_t offset) {
   bool range = !high.empty();
   switch (t) {
     case KeyType::Ipv4Addr:
@@ -67,7 +66,7 @@ std::string renderPart(KeyType t, const std::vector<uint8_t>& low, const std::ve
     case KeyType::InetProto:
       return renderProto(low[offset]);
     case KeyType::InetService: {
-      auto port = [&](const std::vector<uint8_t>& b) { return (b[offset] << 8) | b[offset + 1]; };
+      auto port = [&](const KeyBytes& b) { return (b[offset] << 8) | b[offset + 1]; };
       int lo = port(low);
       if (!range || port(high) == lo) return std::to_string(lo);
       return std::to_string(lo) + "-" + std::to_string(port(high));
@@ -166,7 +165,7 @@ std::string renderExpr(const Expr& e) {
           value += hex;
         }
       } else {
-        value = renderPart(fieldType(f.field), f.value, {}, 0);
+        value = renderPart(fieldType(f.field), KeyBytes(f.value.begin(), f.value.end()), {}, 0);
       }
       return std::string(nftFieldText(f.field)) + (f.negate ? " != " : " ") + value;
     }

@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "policy/key_bytes.h"
 #include "policy/net_types.h"
 
 namespace ringfence::policy {
@@ -37,8 +38,8 @@ const char* nftTypeName(KeyType t);
 // For an interval set `high` holds the inclusive upper end of every part; for
 // an exact set it is empty.
 struct SetElement {
-  std::vector<uint8_t> low;
-  std::vector<uint8_t> high;
+  KeyBytes low;
+  KeyBytes high;
   std::string data;        // a map's value: a limit object's name, or "goto CHAIN"
   std::string comment;     // the profile line behind it, "file.yaml:12"
   uint64_t timeoutMs = 0;  // > 0: the kernel removes the element by itself after this long

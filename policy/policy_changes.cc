@@ -291,7 +291,7 @@ std::vector<PolicyChange> policyChanges(const Policy& before, const Policy& afte
     auto it = now.find(name);
     if (it == now.end()) {
       report.removed(*d, after.config.unknownDevices);
-    } else {
+    } else if (!(*d == *it->second)) {  // most devices of a reload are unchanged
       report.changed(*d, *it->second);
     }
   }

@@ -4,12 +4,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <thread>
 
 #include "policy/file_reader.h"
 #include "policy/profile_names.h"
+#include "policy/source_cache.h"
 #include "policy/source_text.h"
 #include "policy/sources.h"
 #include "policy/text_check.h"
@@ -57,13 +59,23 @@ std::optional<ConfigPaths> configPaths(const std::optional<SourceFile>& config) 
   return c;
 }
 
+struct Listed {
+  std::string path;
+  FileStamp stamp;  // as listing found it
+  bool operator<(const Listed& o) const { return path < o.path; }
+};
+
+FileStamp stampOf(const struct stat& st) {
+  auto ns = [](const timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; };
+  return {st.st_dev, st.st_ino, st.st_size, ns(st.st_mtim), ns(st.st_ctim)};
+}
+
 // Entries of the profiles directory that hold a profile, in load order; every
 // other entry but a hidden one is named in a warning.
 // A missing directory is reported where the configuration names it, if it does.
-std::vector<std::string> listProfiles(const std::string& dir,
-                                      const std::optional<SourceLocation>& namedAt,
-                                      Diagnostics& diags) {
-  std::vector<std::string> files;
+std::vector<Listed> listProfiles(const std::string& dir,
+                                 const std::optional<SourceLocation>& namedAt, Diagnostics& diags) {
+  std::vector<Listed> files;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     if (namedAt) {
@@ -106,7 +118,7 @@ std::vector<std::string> listProfiles(const std::string& dir,
                                       describeFileType(st.st_mode) + ", not a regular file");
       continue;
     }
-    files.push_back(path);
+    files.push_back({path, stampOf(st)});
   }
   if (ec) diags.error({dir, 1, 1}, "cannot list profiles directory: " + ec.message());
   std::sort(files.begin(), files.end());
@@ -114,14 +126,26 @@ std::vector<std::string> listProfiles(const std::string& dir,
 }
 
 // Thousands of small files: their system calls overlap on several threads.
-std::vector<std::expected<std::string, FileReadError>> readAll(
-    const std::vector<std::string>& files, std::vector<int64_t>& modified) {
-  std::vector<std::expected<std::string, FileReadError>> out(files.size());
-  modified.assign(files.size(), 0);
+// A file the cache shows unchanged is not read again.
+struct ReadResult {
+  std::expected<std::string, FileReadError> text;
+  int64_t modifiedNs = 0;
+  bool reused = false;
+};
+std::vector<ReadResult> readAll(const std::vector<Listed>& files, const SourceCache* cache) {
+  std::vector<ReadResult> out(files.size());
+  int64_t nowNs = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next++; i < files.size(); i = next++) {
-      out[i] = readPolicyFile(files[i], modified[i]);
+      if (const std::string* known =
+              cache ? cache->text(files[i].path, files[i].stamp, nowNs) : nullptr) {
+        out[i] = {*known, files[i].stamp.modifiedNs, true};
+        continue;
+      }
+      out[i].text = readPolicyFile(files[i].path, out[i].modifiedNs);
     }
   };
   constexpr size_t kFilesPerThread = 256;
@@ -135,7 +159,8 @@ std::vector<std::expected<std::string, FileReadError>> readAll(
 
 }  // namespace
 
-PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags) {
+PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags,
+                                SourceCache* cache) {
   PolicySources sources;
   bool configRefused = false;
   int64_t configModified = 0;
@@ -168,16 +193,24 @@ PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags) 
   if (options.groupsFile) paths.groupsFile = *options.groupsFile;
   if (fromConfig || options.groupsFile) readGroups(paths.groupsFile, sources.groups, diags);
   if (!fromConfig && !options.profilesDir) return sources;
-  std::vector<std::string> files = listProfiles(paths.profilesDir, profilesAt, diags);
-  std::vector<int64_t> modified;
-  std::vector<std::expected<std::string, FileReadError>> texts = readAll(files, modified);
+  std::vector<Listed> files = listProfiles(paths.profilesDir, profilesAt, diags);
+  std::vector<ReadResult> texts = readAll(files, cache);
+  size_t reused = 0;
   for (size_t i = 0; i < files.size(); ++i) {
-    if (texts[i]) {
-      sources.profiles.push_back(SourceFile{files[i], std::move(*texts[i]), modified[i]});
-    } else {  // vanished meanwhile, or refused
-      diags.error({files[i], 1, 1}, texts[i].error().message);
+    ReadResult& r = texts[i];
+    if (!r.text) {  // vanished meanwhile, or refused
+      diags.error({files[i].path, 1, 1}, r.text.error().message);
+      continue;
     }
+    if (cache && r.reused) {
+      cache->keep(files[i].path);
+      ++reused;
+    } else if (cache) {
+      cache->storeText(files[i].path, files[i].stamp, *r.text);
+    }
+    sources.profiles.push_back(SourceFile{files[i].path, std::move(*r.text), r.modifiedNs});
   }
+  if (cache) cache->countRead(files.size() - reused, reused);
   return sources;
 }
 

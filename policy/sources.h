@@ -16,6 +16,8 @@
 
 namespace ringfence::policy {
 
+class SourceCache;
+
 struct SourceFile {
   std::string path;  // as the diagnostics name it
   std::string text;
@@ -39,12 +41,16 @@ struct PolicySources {
 // Reading problems (missing directory, unreadable file, FIFO, too large,
 // changing) are errors in `diags`; entries of the profiles directory that are
 // not loaded are warnings naming them. A file with an error is left out.
-PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags);
+// With a cache, a profile whose file is unchanged is not read again (source_cache.h).
+PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags,
+                                SourceCache* cache = nullptr);
 
 // Parses and validates from memory only (no file access): the same
 // diagnostics as loading from disk. The configuration in `sources` decides
 // the table and the other settings; the overrides in `options` still apply.
-LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options);
+// With a cache, a profile whose text was parsed before is not parsed again.
+LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options,
+                      SourceCache* cache = nullptr);
 
 // One-file text form of the sources (for saving the last good policy
 // atomically) and back. Length-prefixed, so any bytes survive; a truncated or

@@ -4,17 +4,19 @@
 # 1. Control plane for 1,000 and 10,000 generated devices (about 5 rules each):
 #    validate+compile, full apply through netlink, nft -f on the same text,
 #    and a one-device change applied by reload.
-# 2. TCP throughput through the lab gateway (iperf3, offloads off), with no
+# 2. The daemon from exec to READY against nft -f, and a one-profile reload,
+#    at 10,000 and 100,000 devices (bench/start_reload.py).
+# 3. TCP throughput through the lab gateway (iperf3, offloads off), with no
 #    ruleset and with the 10,000-device policy, where the measured flow is
 #    allowed only by the last device's last rule; then the cost of the
 #    account chain alone (the same ruleset with and without it, by nft -f).
-# 3. Containment (bench/containment.sh) and the bridge topology (bench/bridge.sh).
+# 4. Containment (bench/containment.sh) and the bridge topology (bench/bridge.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 bash scripts/setup.sh >/dev/null
 cmake -S . -B build -G Ninja >/dev/null
-ninja -C build bench_apply ringfenced >/dev/null
+ninja -C build bench_apply gen_policy ringfenced ringfencectl >/dev/null
 source tests/lab/lab.sh
 source bench/lib.sh
 work=$(mktemp -d)
@@ -27,6 +29,24 @@ echo "|---|---|---|---|---|---|---|---|---|"
 for n in 1000 10000; do
   ip netns add "$(lab_ns "bench$n")"
   ip netns exec "$(lab_ns "bench$n")" build/bench/bench_apply "$n" "$runs" "$work/cp$n"
+done
+
+echo; echo "== the daemon: start and reload (bench/start_reload.py; in one run, each in its own network namespace)"
+# Start: exec to READY=1 (the table is in the kernel), with no table before it
+# (a reboot), against nft -f of the text ringfencectl compile prints, measured
+# in the same run. Reload: SIGHUP to "policy reloaded", one port added to (then
+# removed from) one profile. 100,000 devices: one run each (about a minute).
+echo "| devices | nft -f same text | exec to READY | start/nft | reload, one profile changed | peak RSS | runs |"
+echo "|---|---|---|---|---|---|---|"
+for n in 10000 100000; do
+  dir=$work/cp$n/policy
+  if [[ ! -d $dir ]]; then dir=$work/sr$n; build/bench/gen_policy "$dir" "$n" >/dev/null; fi
+  r=$runs; [[ $n -ge 100000 ]] && r=1
+  line=$(/usr/bin/python3 bench/start_reload.py build/daemon/ringfenced build/ctl/ringfencectl \
+    "$dir/ringfence.yaml" "$(lab_ns "sr$n")" "$r" "$dir/devices/gen-$((n / 2)).yaml")
+  declare -A f=(); for kv in $line; do f[${kv%%=*}]=${kv#*=}; done
+  printf '| %s | %s ms | %s ms | %s | %s ms | %s MB | %s |\n' "$n" "${f[nft_ms]}" "${f[start_ms]}" \
+    "${f[ratio]}" "${f[reload_ms]}" "${f[rss_mb]}" "$r"
 done
 
 echo; echo "== data plane: iperf3 through the gateway, offloads off"

@@ -5,6 +5,18 @@
 #include <string>
 
 namespace ringfence::test {
+namespace {
+
+// 2001:db8:64::I for the first 10,000 devices (the decimal digits read as
+// hexadecimal), then 2001:db8:64:1:HIGH::LOW: all in 2001:db8:64::/48.
+std::string v6(size_t i) {
+  if (i < 10000) return "2001:db8:64::" + std::to_string(i);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "2001:db8:64:1:%zx::%zx", i >> 16, i & 0xffff);
+  return buf;
+}
+
+}  // namespace
 
 std::filesystem::path writeGeneratedPolicy(const std::filesystem::path& dir, size_t devices) {
   return writeGeneratedPolicy(dir, devices, {}, 0);
@@ -19,11 +31,13 @@ std::filesystem::path writeGeneratedPolicy(const std::filesystem::path& dir, siz
                                         "  support: [203.0.113.64/26, \"2001:db8:200::/120\"]\n";
   for (size_t i = 0; i < devices; ++i) {
     std::string name = "gen-" + std::to_string(i);
-    std::string v4 = "100.64." + std::to_string(i / 256) + "." + std::to_string(i % 256);
+    // 100.64.0.0/10 holds 4M addresses: beyond 65,536 devices the second octet grows.
+    std::string v4 = "100." + std::to_string(64 + i / 65536) + "." + std::to_string(i / 256 % 256) +
+                     "." + std::to_string(i % 256);
     std::string peer = "203.0.113." + std::to_string(1 + i % 200);
     std::string text = "device: " + name + "\ninventory:\n  vendor: Generated\n  firmware: \"1." +
                        std::to_string(i % 7) + "\"\nidentity:\n  addresses: [" + v4;
-    if (i % 2 == 0) text += ", \"2001:db8:64::" + std::to_string(i) + "\"";
+    if (i % 2 == 0) text += ", \"" + v6(i) + "\"";
     text += "]\n";
     char mac[18];
     std::snprintf(mac, sizeof mac, "02:01:%02x:%02x:%02x:%02x",

@@ -10,6 +10,7 @@
 #include "policy/chains.h"
 #include "policy/loader.h"
 #include "policy/nft_text.h"
+#include "tests/support/policy_generator.h"
 #include "tests/support/temp_dir.h"
 
 namespace ringfence::policy {
@@ -320,6 +321,39 @@ TEST(Compiler, AMacBoundDevicesIsolationElementsIncludeItsMac) {
         ++found;
     }
     EXPECT_EQ(found, 2) << name;
+  }
+}
+
+// Devices compile on several threads: the plan is the same on every run, in
+// device order, and each device's slices hold its own elements and no other's.
+TEST(Compiler, ParallelCompileIsDeterministicAndKeepsEachDeviceItsSlices) {
+  test::TempDir dir;
+  Policy policy = loadOk(test::writeGeneratedPolicy(dir.path(), 1500).string());
+  Plan plan = compilePlan(policy);
+  EXPECT_EQ(renderNft(compilePlan(policy)), renderNft(plan));
+  ASSERT_EQ(plan.devices.size(), 1500u);
+  std::vector<uint32_t> nextFree(plan.sets.size(), 0);
+  for (size_t i = 0; i < plan.devices.size(); ++i) {
+    const DeviceElements& d = plan.devices[i];
+    EXPECT_EQ(d.device, policy.devices[i].name);
+    for (const ElementSlice& slice : d.slices) {
+      ASSERT_LT(slice.set, plan.sets.size());
+      const SetDef& set = plan.sets[slice.set];
+      ASSERT_LE(slice.end, set.elements.size());
+      EXPECT_GE(slice.begin, nextFree[slice.set]) << d.device << " " << set.name;
+      EXPECT_LT(slice.begin, slice.end);
+      nextFree[slice.set] = slice.end;
+      if (set.name == "dev4" || set.name == "count4" || set.name == "shard_out4") {
+        for (uint32_t e = slice.begin; e < slice.end; ++e)
+          EXPECT_EQ(set.elements[e].comment, d.device) << set.name;
+      }
+    }
+  }
+  // Every compiled element of the address sets is in some device's slice.
+  for (size_t s = 0; s < plan.sets.size(); ++s) {
+    if (plan.sets[s].name == "dev4") {
+      EXPECT_EQ(nextFree[s], plan.sets[s].elements.size());
+    }
   }
 }
 

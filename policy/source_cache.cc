@@ -1,0 +1,59 @@
+#include "policy/source_cache.h"
+
+namespace ringfence::policy {
+
+const std::string* SourceCache::text(const std::string& path, const FileStamp& now,
+                                     int64_t nowNs) const {
+  auto it = entries_.find(path);
+  if (it == entries_.end() || !it->second.stamp || *it->second.stamp != now) return nullptr;
+  int64_t racyNs = racyWindow_.count();
+  if (nowNs - now.modifiedNs < racyNs || nowNs - now.changedNs < racyNs) return nullptr;
+  return &it->second.text;
+}
+
+const ParsedProfile* SourceCache::parsed(const std::string& path, const std::string& text) const {
+  auto it = entries_.find(path);
+  if (it == entries_.end() || !it->second.parsed || it->second.text != text) return nullptr;
+  return &*it->second.parsed;
+}
+
+void SourceCache::storeText(const std::string& path, const std::optional<FileStamp>& stamp,
+                            std::string text) {
+  Entry& e = entries_[path];
+  if (e.text != text) {
+    e.text = std::move(text);
+    e.parsed.reset();
+  }
+  e.stamp = stamp;
+  e.used = true;
+}
+
+void SourceCache::storeParsed(const std::string& path, const std::string& text,
+                              ParsedProfile parsed) {
+  Entry& e = entries_[path];
+  if (e.text != text) {
+    e.text = text;
+    e.stamp.reset();  // not read from the file under this path: never reused unread
+  }
+  e.parsed = std::move(parsed);
+  e.used = true;
+}
+
+void SourceCache::keep(const std::string& path) {
+  if (auto it = entries_.find(path); it != entries_.end()) it->second.used = true;
+}
+
+void SourceCache::endLoad() {
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (!it->second.used) {
+      it = entries_.erase(it);
+    } else {
+      it->second.used = false;
+      ++it;
+    }
+  }
+  last_ = counts_;
+  counts_ = {};
+}
+
+}  // namespace ringfence::policy

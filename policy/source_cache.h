@@ -1,0 +1,96 @@
+// What earlier loads read and parsed, so that a reload re-reads only the
+// profiles whose file changed and re-parses only those whose text changed
+// (docs/policy-loading.md, "Reloading what changed").
+//
+// A file is taken as unchanged when its identity (device, inode), size,
+// modification time and status-change time are those of the earlier read,
+// and that modification is not recent: a file modified within
+// kRacyWindow of the moment it is looked at could be written again within
+// the file system's timestamp granularity without a visible change, so it
+// is read again. A text is parsed again unless it is byte for byte the
+// text parsed before under the same path. Everything that depends on more
+// than one file (names, addresses, MACs, groups, limits) is checked again
+// over every profile on every load.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "policy/diagnostic.h"
+#include "policy/model.h"
+
+namespace ringfence::policy {
+
+struct FileStamp {
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = 0;
+  int64_t modifiedNs = 0;
+  int64_t changedNs = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+struct ParsedProfile {
+  std::optional<Device> device;
+  Diagnostics diags;
+};
+
+class SourceCache {
+ public:
+  static constexpr std::chrono::seconds kRacyWindow{2};
+  explicit SourceCache(std::chrono::nanoseconds racyWindow = kRacyWindow)
+      : racyWindow_(racyWindow) {}
+
+  // Held for a whole load: one load at a time uses the cache.
+  std::unique_lock<std::mutex> lock() { return std::unique_lock(mutex_); }
+
+  // The text read earlier from `path`, if `now` (stat of the file, at
+  // `nowNs` on the wall clock) shows it unchanged; nullptr otherwise. Safe
+  // from several threads at once, as long as nothing is stored meanwhile.
+  const std::string* text(const std::string& path, const FileStamp& now, int64_t nowNs) const;
+  // The result of parsing exactly `text` as the profile `path`, or nullptr
+  // (the same threading as text()).
+  const ParsedProfile* parsed(const std::string& path, const std::string& text) const;
+
+  // What was read (a text of unknown stamp: std::nullopt), and what it parsed to.
+  void storeText(const std::string& path, const std::optional<FileStamp>& stamp, std::string text);
+  void storeParsed(const std::string& path, const std::string& text, ParsedProfile parsed);
+  // `path` is still part of the policy (its entry stays).
+  void keep(const std::string& path);
+  // Forgets every file that was neither stored nor kept since the last call
+  // (removed profiles), and makes the counts the last load's.
+  void endLoad();
+
+  struct Counts {
+    size_t read = 0, reused = 0, parsed = 0, parseReused = 0;
+  };
+  const Counts& lastLoad() const { return last_; }
+  void countRead(size_t read, size_t reused) {
+    counts_.read += read;
+    counts_.reused += reused;
+  }
+  void countParsed(size_t parsed, size_t reused) {
+    counts_.parsed += parsed;
+    counts_.parseReused += reused;
+  }
+
+ private:
+  struct Entry {
+    std::optional<FileStamp> stamp;
+    std::string text;
+    std::optional<ParsedProfile> parsed;  // of `text`
+    bool used = false;
+  };
+  std::chrono::nanoseconds racyWindow_;
+  std::mutex mutex_;
+  std::map<std::string, Entry> entries_;
+  Counts counts_, last_;
+};
+
+}  // namespace ringfence::policy

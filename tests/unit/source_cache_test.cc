@@ -1,0 +1,146 @@
+// Reloading what changed (policy/source_cache.h): a load with the cache
+// means exactly what a load without it means, reads again only the files
+// that changed, parses again only the texts that changed, and validates
+// across files every time.
+#include "policy/source_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "policy/compiler.h"
+#include "policy/nft_text.h"
+#include "policy/sources.h"
+#include "tests/support/temp_dir.h"
+
+namespace ringfence::policy {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string meaning(const LoadResult& r) {
+  std::string out;
+  for (const Diagnostic& d : r.diagnostics.sorted()) out += formatDiagnostic(d) + "\n";
+  if (r.ok()) out += renderNft(compilePlan(r.policy));
+  return out;
+}
+
+class CachedLoad : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::copy(RINGFENCE_SOURCE_DIR "/profiles", dir.path() / "p", fs::copy_options::recursive);
+    options.configFile = dir.file("p/ringfence.yaml");
+    options.configRequired = true;
+  }
+
+  LoadResult load(SourceCache* cache) {
+    auto locked = cache ? cache->lock() : std::unique_lock<std::mutex>();
+    Diagnostics diags;
+    PolicySources sources = readPolicySources(options, diags, cache);
+    LoadResult r = loadPolicy(sources, options, cache);
+    if (cache) cache->endLoad();
+    diags.append(r.diagnostics);
+    r.diagnostics = std::move(diags);
+    return r;
+  }
+  std::string profile(const std::string& name) { return dir.file("p/devices/" + name); }
+  void edit(const std::string& path, const std::string& from, const std::string& to) {
+    std::string text = test::readFile(path);
+    size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    dir.write(fs::relative(path, dir.path()).string(), text.replace(at, from.size(), to));
+  }
+
+  test::TempDir dir;
+  LoadOptions options;
+  // No racy window: the files of a test are all written within it.
+  SourceCache cache{std::chrono::nanoseconds(0)};
+};
+
+TEST_F(CachedLoad, MeansWhatAnUncachedLoadMeans) {
+  std::string uncached = meaning(load(nullptr));
+  EXPECT_EQ(meaning(load(&cache)), uncached);
+  EXPECT_EQ(meaning(load(&cache)), uncached);  // everything taken from the cache
+  EXPECT_EQ(cache.lastLoad().read, 0u);
+  EXPECT_EQ(cache.lastLoad().parsed, 0u);
+  EXPECT_EQ(cache.lastLoad().reused, 5u);
+}
+
+TEST_F(CachedLoad, ReadsAndParsesOnlyTheChangedProfile) {
+  ASSERT_TRUE(load(&cache).ok());
+  EXPECT_EQ(cache.lastLoad().read, 5u);
+  EXPECT_EQ(cache.lastLoad().parsed, 5u);
+  edit(profile("pump-3w-01.yaml"), "ports: [123]", "ports: [123, 124]");
+  LoadResult r = load(&cache);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(cache.lastLoad().read, 1u);
+  EXPECT_EQ(cache.lastLoad().reused, 4u);
+  EXPECT_EQ(cache.lastLoad().parsed, 1u);
+  EXPECT_NE(renderNft(compilePlan(r.policy)).find("udp . 124"), std::string::npos);
+  EXPECT_EQ(meaning(r), meaning(load(nullptr)));
+}
+
+TEST_F(CachedLoad, AnEditThatKeepsSizeAndModificationTimeIsStillSeen) {
+  ASSERT_TRUE(load(&cache).ok());
+  std::string path = profile("pump-3w-01.yaml");
+  auto mtime = fs::last_write_time(path);
+  edit(path, "ports: [443]", "ports: [444]");  // same size
+  fs::last_write_time(path, mtime);            // and the old time: the change time moves
+  LoadResult r = load(&cache);
+  EXPECT_EQ(cache.lastLoad().read, 1u);
+  EXPECT_NE(renderNft(compilePlan(r.policy)).find("tcp . 444"), std::string::npos);
+}
+
+TEST_F(CachedLoad, ATouchedFileIsReadButNotParsedAgain) {
+  ASSERT_TRUE(load(&cache).ok());
+  fs::last_write_time(profile("ct-scanner-01.yaml"), fs::file_time_type::clock::now());
+  ASSERT_TRUE(load(&cache).ok());
+  EXPECT_EQ(cache.lastLoad().read, 1u);
+  EXPECT_EQ(cache.lastLoad().parsed, 0u);
+}
+
+TEST_F(CachedLoad, AChangedGroupIsCheckedInEveryProfileThatUsesIt) {
+  ASSERT_TRUE(load(&cache).ok());
+  edit(dir.file("p/groups.yaml"), "  pump-servers:", "  pump-server:");
+  LoadResult r = load(&cache);
+  EXPECT_EQ(cache.lastLoad().parsed, 0u);  // the profiles are unchanged
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(meaning(r).find("pump-3w-01.yaml:16:11: error: undefined group '@pump-servers'"),
+            std::string::npos)
+      << meaning(r);
+  EXPECT_EQ(meaning(r), meaning(load(nullptr)));
+}
+
+TEST_F(CachedLoad, ARemovedProfileIsGoneAndAConflictAcrossFilesIsFound) {
+  ASSERT_TRUE(load(&cache).ok());
+  fs::remove(profile("ws-radiology-win7.yaml"));
+  LoadResult r = load(&cache);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.policy.devices.size(), 4u);
+  EXPECT_EQ(cache.lastLoad().reused, 4u);
+  // A new file claims the pump's address: the unchanged pump profile is checked against it.
+  std::string copy = test::readFile(profile("pump-3w-01.yaml"));
+  dir.write("p/devices/zz-copy.yaml", copy.replace(copy.find("pump-3w-01"), 10, "pump-copy1"));
+  r = load(&cache);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(meaning(r).find("address 198.51.100.10 is already claimed by device 'pump-3w-01'"),
+            std::string::npos)
+      << meaning(r);
+}
+
+TEST(SourceCacheRacy, AFileModifiedWithinTheWindowIsReadAgain) {
+  SourceCache cache;  // the default window
+  FileStamp stamp{1, 2, 3, 1'000'000'000'000, 1'000'000'000'000};
+  cache.storeText("/p.yaml", stamp, "text");
+  cache.endLoad();
+  int64_t modified = stamp.modifiedNs;
+  EXPECT_EQ(cache.text("/p.yaml", stamp, modified + 1'000'000'000), nullptr);  // 1 s later
+  ASSERT_NE(cache.text("/p.yaml", stamp, modified + 3'000'000'000), nullptr);  // 3 s later
+  EXPECT_EQ(*cache.text("/p.yaml", stamp, modified + 3'000'000'000), "text");
+  FileStamp other = stamp;
+  other.inode = 9;  // replaced by another file (an editor's rename)
+  EXPECT_EQ(cache.text("/p.yaml", other, modified + 3'000'000'000), nullptr);
+}
+
+}  // namespace
+}  // namespace ringfence::policy
