@@ -6,7 +6,6 @@
 
 #include "daemon/log.h"
 #include "netlink/conntrack.h"
-#include "netlink/set_elements.h"
 #include "policy/compiler.h"
 
 namespace ringfence::daemon {
@@ -101,39 +100,6 @@ void Containment::restore() {
   }
 }
 
-void Containment::restoreFromKernel(const std::string& table) {
-  auto socket = netlink::NftSocket::open();
-  if (!socket) {
-    log(LogLevel::Error, "netlink-error",
-        "cannot read the isolations of the table in the kernel: " + socket.error().message());
-    return;
-  }
-  for (policy::Family family : {policy::Family::V4, policy::Family::V6}) {
-    bool v4 = family == policy::Family::V4;
-    const char* set = v4 ? policy::setname::kIsolated4 : policy::setname::kIsolated6;
-    auto elements = netlink::readSetElements(*socket, table, set);
-    if (!elements && elements.error().error != ENOENT)
-      elements = netlink::readSetElements(*socket, table, set);  // once more
-    if (!elements) {
-      // No table (or set) yet: nothing to keep. Anything else is loud.
-      if (elements.error().error != ENOENT) {
-        log(LogLevel::Error, "netlink-error",
-            "cannot read the isolated addresses of set " + std::string(set) + " in table " + table +
-                ": " + elements.error().message() +
-                "; an isolation in the kernel that never reached " + store_.path() +
-                " may be lost (those saved there stay in force)");
-      }
-      continue;
-    }
-    for (const netlink::KernelElement& e : *elements) {
-      policy::IpAddress a{family, {}};
-      if (e.key.size() < a.size()) continue;
-      std::copy_n(e.key.begin(), a.size(), a.bytes.begin());
-      kernelIsolated_.emplace_back(a, e.comment);
-    }
-  }
-}
-
 void Containment::logFollow(const policy::FollowResult& follow) {
   for (const policy::IsolationMove& m : follow.moved) {
     log(LogLevel::Warning, "isolation-followed",
@@ -182,20 +148,25 @@ void Containment::usePolicy(const policy::Policy& policy, policy::Plan* plan) {
   policy::FollowResult follow = judge_->followPolicy();
   bool changed = follow.changed;
   if (first) {
-    bool adopted = false;
+    std::set<std::string> adopted;
     for (const auto& [a, comment] : kernelIsolated_) {
       auto name = judge_->adoptKernelAddress(a, comment, policy::WallClock::now());
       if (!name) continue;
-      adopted = true;
+      adopted.insert(*name);
       log(LogLevel::Error, "isolation-found-in-kernel",
           "address " + policy::toString(a) + " was isolated in the kernel table but is not in " +
               store_.path() + ": it stays isolated as " + *name + " until released",
           *name);
     }
     kernelIsolated_.clear();
-    if (adopted) {
+    if (!adopted.empty()) {
       follow = judge_->followPolicy();  // the owners' other addresses, and renames
       changed = true;
+    }
+    // The packet path may have isolated them (docs/ruleset.md, instant
+    // isolation): their live flows were never cut.
+    for (const auto& [device, iso] : judge_->isolations()) {
+      if (adopted.contains(device) && !iso.addresses.empty()) cutFlowsOf(device, iso.addresses);
     }
   }
   logFollow(follow);
@@ -584,12 +555,6 @@ void Containment::retryKernel() {
   if (!kernelPending_.empty()) retryAt_ = policy::WallClock::now() + kRetrySave;
 }
 
-void Containment::reportLoss(uint64_t lostBatches) {
-  log(LogLevel::Error, "events-lost",
-      "the kernel dropped NFLOG messages for us " + std::to_string(lostBatches) +
-          " times (receive buffer full); violations in them were not counted");
-}
-
 Containment::ChangeResult Containment::isolate(const std::string& device, const std::string& reason,
                                                const std::string& by, policy::WallTime now) {
   auto a = judge_->isolate(device, reason, by, now);
@@ -636,13 +601,16 @@ std::expected<void, std::string> Containment::applyIsolation(const policy::Actio
   auto applied =
       isolate ? enforcer_.changeElements(change, none) : enforcer_.changeElements(none, change);
   if (!applied) return std::unexpected(applied.error());
-  if (isolate && !a.addresses.empty()) {
-    auto cut = netlink::deleteConntrackFlows(a.addresses, policy::kCtMarkCritical);
-    if (!cut)
-      log(LogLevel::Error, "conntrack-error",
-          "cannot cut live flows of " + a.device + ": " + cut.error(), a.device);
-  }
+  if (isolate && !a.addresses.empty()) cutFlowsOf(a.device, a.addresses);
   return {};
+}
+
+void Containment::cutFlowsOf(const std::string& device,
+                             const std::vector<policy::IpAddress>& addresses) {
+  auto cut = netlink::deleteConntrackFlows(addresses, policy::kCtMarkCritical);
+  if (!cut)
+    log(LogLevel::Error, "conntrack-error",
+        "cannot cut live flows of " + device + ": " + cut.error(), device);
 }
 
 std::expected<void, std::string> Containment::perform(const policy::Action& a) {

@@ -60,7 +60,12 @@ class Containment {
   void saveCounters() {
     if (judge_ && counters() != savedCounters_) save("counters of isolated devices");
   }
+  // NFLOG messages were lost: isolations the packet path made meanwhile are
+  // taken over (adoptFromKernel).
   void reportLoss(uint64_t lostBatches);
+  // Devices whose address the kernel's isolated sets hold but the daemon
+  // does not isolate (the packet path isolated them) are isolated now.
+  void adoptFromKernel(policy::WallTime now);
   // New conntrack entries: flows of learn/monitor devices are recorded.
   // `lost` means the kernel dropped events: the table is dumped to catch up.
   void onConntrack(const std::vector<netlink::CtFlow>& flows, bool lost);
@@ -120,6 +125,10 @@ class Containment {
   void retryKernel();
   // `what` says which change is in force but not saved ("isolation of X").
   void save(const std::string& what);
+  std::vector<std::pair<policy::IpAddress, std::string>> readKernelIsolated(
+      const std::string& table) const;
+  // Deletes the conntrack entries of `addresses` but their critical flows.
+  void cutFlowsOf(const std::string& device, const std::vector<policy::IpAddress>& addresses);
   void logFollow(const policy::FollowResult& follow);
   void onViolation(const netlink::LoggedPacket& p, const std::string& device,
                    policy::Direction direction, bool dropped, policy::WallTime now);

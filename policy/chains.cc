@@ -56,6 +56,16 @@ std::string twoDigits(unsigned n) { return (n < 10 ? "0" : "") + std::to_string(
 
 // Rules for one direction of a device's new flows. `device` is the device's
 // address field, `peer` the other end's. A `return` means allowed.
+// Instant isolation (threshold 1): the packet path itself adds the source to
+// the isolated set at its first forbidden packet, daemon alive or not; the
+// daemon, told by the log rule that follows, persists it, adds the MAC and
+// cuts the device's flows. Only after the anti-spoofing checks, so only a
+// device's own packet isolates it.
+PlanRule instantIsolation(const FamilyFields& f) {
+  return rule({in({f.saddr}, s("instant", f)), SetUpdate{{f.saddr}, s("isolated", f)}},
+              verdict(VerdictKind::Continue), "threshold 1: isolated in the kernel at once");
+}
+
 std::vector<Chain> deviceChains(const FamilyFields& f, bool outbound) {
   Field device = outbound ? f.saddr : f.daddr;
   Field peer = outbound ? f.daddr : f.saddr;
@@ -100,6 +110,7 @@ std::vector<Chain> deviceChains(const FamilyFields& f, bool outbound) {
   rest.rules.push_back(
       rule({in({device}, s("monitor", f)), CtMarkOr{kCtMarkViolation}, log("monitor " + dir)},
            verdict(VerdictKind::Return), "monitor mode: passes, reported as a violation"));
+  if (outbound) rest.rules.push_back(instantIsolation(f));
   rest.rules.push_back(
       rule({log("drop " + dir)}, verdict(VerdictKind::Drop), "enforce mode: a violation"));
 
@@ -314,6 +325,7 @@ Chain inputChain(const DaemonConfig& config) {
   r.push_back(rule({in({Field::L4Proto, Field::ThDport}, "gateway_services")},
                    verdict(VerdictKind::Accept), "gateway_services"));
   for (const FamilyFields& f : kFamilies) {
+    r.push_back(instantIsolation(f));
     r.push_back(rule({in({f.saddr}, s("dev", f)), log("drop out")}, verdict(VerdictKind::Drop),
                      "a device reaching the gateway: a violation"));
   }

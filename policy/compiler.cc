@@ -115,7 +115,14 @@ class Compiler {
     declare(n("dev", f), {a}, "addresses of all devices");
     declare(n("count", f), {a}, "device addresses, counting the packets let through").counters =
         true;
-    declare(n("isolated", f), {a}, "addresses of isolated devices (filled by the daemon)");
+    SetDef& isolated = declare(
+        n("isolated", f), {a},
+        "addresses of isolated devices (filled by the daemon, and by the packet path at the "
+        "first forbidden packet of an instant device)");
+    isolated.dynamic = true;
+    isolated.size = kIsolatedSize;
+    declare(n("instant", f), {a},
+            "devices isolated at their first forbidden packet, by the kernel itself (threshold 1)");
     if (f.family == Family::V4)
       declare(setname::kIsolatedMac, {KeyType::EtherAddr},
               "MACs of isolated devices (filled by the daemon)");
@@ -172,16 +179,16 @@ class Compiler {
   // The sets a device's elements go to, per family, looked up once.
   struct FamilySets {
     uint32_t dev, count, self, learn, monitor, observe, macbound, mac, ifbound, iface, inlimit,
-        shardOut, shardIn, allowOut, allowIn, criticalOut, criticalIn;
+        shardOut, shardIn, allowOut, allowIn, criticalOut, criticalIn, instant;
     std::string maintenance;
   };
   FamilySets familySets(const FamilyNames& f) const {
     auto at = [&](const char* base) { return static_cast<uint32_t>(index_.at(n(base, f))); };
-    return {at("dev"),         at("count"),        at("self"),     at("learn"),
-            at("monitor"),     at("observe"),      at("macbound"), at("mac"),
-            at("ifbound"),     at("iface"),        at("inlimit"),  at("shard_out"),
-            at("shard_in"),    at("allow_out"),    at("allow_in"), at("critical_out"),
-            at("critical_in"), n("maintenance", f)};
+    return {at("dev"),         at("count"),     at("self"),         at("learn"),
+            at("monitor"),     at("observe"),   at("macbound"),     at("mac"),
+            at("ifbound"),     at("iface"),     at("inlimit"),      at("shard_out"),
+            at("shard_in"),    at("allow_out"), at("allow_in"),     at("critical_out"),
+            at("critical_in"), at("instant"),   n("maintenance", f)};
   }
   uint32_t setIndex(const std::string& name) const {
     return static_cast<uint32_t>(index_.at(name));
@@ -297,6 +304,7 @@ class Compiler {
         if (d.mode == Mode::Learn) put(sets.learn, addressElement(a, d.name));
         if (d.mode == Mode::Monitor) put(sets.monitor, addressElement(a, d.name));
         if (d.mode != Mode::Enforce) put(sets.observe, addressElement(a, d.name));
+        if (d.isolatesInKernel()) put(sets.instant, addressElement(a, d.name));
         if (d.mac) {
           put(sets.macbound, addressElement(a, d.name));
           SetElement e = addressElement(a, d.name);

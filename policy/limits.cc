@@ -80,10 +80,11 @@ size_t intervalElements(Family f, const std::vector<const Rule*>& rules) {
 size_t deviceElements(const Device& d) {
   // Per address: dev, count, self, isolated, the two range shards; observe and
   // learn/monitor; the MAC and interface bindings; the inbound limit; the
-  // outbound limits' member sets.
-  size_t perAddress = 6 + (d.outboundRate() ? 1 : 0) + (d.outboundConnections() ? 1 : 0) +
-                      (d.mode != Mode::Enforce ? 2 : 0) + (d.mac ? 2 : 0) +
-                      (d.interface.empty() ? 0 : 2) + (d.inboundNewPerSecond ? 1 : 0);
+  // outbound limits' member sets; instant isolation.
+  size_t perAddress = 6 + (d.isolatesInKernel() ? 1 : 0) + (d.outboundRate() ? 1 : 0) +
+                      (d.outboundConnections() ? 1 : 0) + (d.mode != Mode::Enforce ? 2 : 0) +
+                      (d.mac ? 2 : 0) + (d.interface.empty() ? 0 : 2) +
+                      (d.inboundNewPerSecond ? 1 : 0);
   size_t n = 0;
   for (Family f : {Family::V4, Family::V6}) {
     size_t addrs = addressCount(d, f);

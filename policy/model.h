@@ -104,6 +104,13 @@ struct Device {
   std::optional<uint32_t> concurrentConnections;
 
   bool hasFamily(Family f) const;
+  // Isolated by the kernel itself at its first forbidden outbound packet
+  // (docs/ruleset.md, "Instant isolation"): an enforce device whose action
+  // is isolate with threshold 1.
+  bool isolatesInKernel() const {
+    return mode == Mode::Enforce && violations.action == ViolationAction::Isolate &&
+           violations.threshold == 1;
+  }
   std::optional<uint32_t> outboundRate() const {
     if (outboundNewPerSecond) return outboundNewPerSecond;
     if (mode == Mode::Enforce) return kDefaultOutboundNewPerSecond;

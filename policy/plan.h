@@ -134,6 +134,10 @@ inline constexpr int kAccountPriority = 100;
 // one big one, and a one-device change touches one small set. A verdict map
 // sends each device's packets to its shard: per-packet cost stays constant.
 inline constexpr unsigned kRangeShards = 16;
+// The isolated sets: the packet path adds to them, so they have a size (the
+// kernel refuses additions beyond it, the daemon's too); far above the
+// addresses of the largest policy (3,000,000 elements: about 200,000 addresses).
+inline constexpr uint32_t kIsolatedSize = 1u << 20;
 unsigned rangeShard(std::string_view device);
 
 struct Lookup {  // key fields, concatenated, looked up in a set
@@ -292,6 +296,8 @@ namespace setname {
 inline constexpr const char* kIsolated4 = "isolated4";
 inline constexpr const char* kIsolated6 = "isolated6";
 inline constexpr const char* kIsolatedMac = "isolated_mac";
+inline constexpr const char* kInstant4 = "instant4";  // compiled: devices isolated by the kernel
+inline constexpr const char* kInstant6 = "instant6";
 inline constexpr const char* kMaintenance4 = "maintenance4";
 inline constexpr const char* kMaintenance6 = "maintenance6";
 inline constexpr const char* kCount4 = "count4";  // device addresses, with packet counters

@@ -37,7 +37,7 @@ TEST(Ctl, ValidateTheExampleConfiguration) {
                        "mode) shares interface 'dev0" + shares + dir +
                        "monitor-icu-07.yaml:1:9: warning: device 'monitor-icu-07' (monitor mode) " +
                        "shares interface 'dev0" + shares +
-                       "valid: 5 devices, 8 groups, 142 set elements, 0 errors, 2 warnings\n");
+                       "valid: 5 devices, 8 groups, 143 set elements, 0 errors, 2 warnings\n");
   EXPECT_EQ(r.err, "");
 }
 
@@ -53,7 +53,7 @@ TEST(Ctl, ValidateWarnsAboutDevicesWithoutBinding) {
   EXPECT_EQ(r.out, dir.file("p/a.yaml") +
                        ":1:9: warning: device 'a' has neither mac: nor interface:, so any host on "
                        "its segment can use its address; bind it (docs/ruleset.md, anti-spoofing)\n"
-                       "valid: 3 devices, 0 groups, 33 set elements, 0 errors, 1 warning\n");
+                       "valid: 3 devices, 0 groups, 36 set elements, 0 errors, 1 warning\n");
 }
 
 TEST(Ctl, ValidateWarnsAboutObservedDevicesBesideEnforcedOnes) {
@@ -67,7 +67,7 @@ TEST(Ctl, ValidateWarnsAboutObservedDevicesBesideEnforcedOnes) {
   // Two device interfaces: where the unbound a and b sit is unknown, and c
   // is alone on dev1.
   CtlRun r = ctl({"validate", "--config", dir.file("ringfence.yaml")});
-  EXPECT_EQ(r.out, "valid: 3 devices, 0 groups, 41 set elements, 0 errors, 0 warnings\n");
+  EXPECT_EQ(r.out, "valid: 3 devices, 0 groups, 42 set elements, 0 errors, 0 warnings\n");
   // One device interface: a and b share it; c on dev1 is alone there.
   dir.write("ringfence.yaml", "profiles: p\ndevice_interfaces: [dev0]\n");
   r = ctl({"validate", "--config", dir.file("ringfence.yaml")});
@@ -78,7 +78,7 @@ TEST(Ctl, ValidateWarnsAboutObservedDevicesBesideEnforcedOnes) {
                        dir.file("p/c.yaml") +
                        ":1:9: warning: device 'c' is bound to interface 'dev1', which is not among "
                        "device_interfaces\n"
-                       "valid: 3 devices, 0 groups, 40 set elements, 0 errors, 2 warnings\n");
+                       "valid: 3 devices, 0 groups, 41 set elements, 0 errors, 2 warnings\n");
 }
 
 TEST(Ctl, OptionsBeforeOrAfterTheCommand) {
@@ -105,7 +105,7 @@ TEST(Ctl, ValidateJson) {
   EXPECT_EQ(r.code, kExitRefused);
   EXPECT_EQ(
       r.out,
-      "{\"valid\":false,\"devices\":1,\"groups\":0,\"elements\":12,\"errors\":1,\"warnings\":0,"
+      "{\"valid\":false,\"devices\":1,\"groups\":0,\"elements\":13,\"errors\":1,\"warnings\":0,"
       "\"diagnostics\":[{\"file\":\"" +
           dir.file("p/a.yaml") +
           "\",\"line\":4,\"column\":7,\"severity\":\"error\",\"message\":\"invalid mode "
@@ -125,7 +125,7 @@ TEST(Ctl, ValidateNamesEverySkippedFile) {
   EXPECT_EQ(r.out, dir.file("p/a.yaml.bak") +
                        ":1:1: warning: not read: a backup or temporary copy of a profile? only "
                        "names ending in .yaml or .yml are profiles\n"
-                       "valid: 2 devices, 0 groups, 24 set elements, 0 errors, 1 warning\n");
+                       "valid: 2 devices, 0 groups, 26 set elements, 0 errors, 1 warning\n");
   EXPECT_EQ(r.err, "");
 }
 
@@ -144,10 +144,10 @@ TEST(Ctl, ValidateRefusesAPolicyOverTheSizeLimits) {
   CtlRun r = ctl({"validate", "--config", dir.file("ringfence.yaml")});
   EXPECT_EQ(r.code, kExitRefused);
   EXPECT_EQ(r.out, dir.file("p/big.yaml") +
-                       ":1:9: error: device 'big' compiles to 40,008 set elements, more than the "
+                       ":1:9: error: device 'big' compiles to 40,009 set elements, more than the "
                        "limit of 16,384 per device; the largest rules: line 6 (200 peers x 200 "
                        "ports): use prefixes, port ranges or fewer peers\n"
-                       "invalid: 1 device, 0 groups, 40012 set elements, 1 error, 0 warnings\n");
+                       "invalid: 1 device, 0 groups, 40013 set elements, 1 error, 0 warnings\n");
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(ctl({"compile", "--config", dir.file("ringfence.yaml")}).code, kExitRefused);
 }

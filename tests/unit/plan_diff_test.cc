@@ -78,8 +78,8 @@ TEST_F(Diff, RemovedDeviceRemovesItsElementsAndLimit) {
     EXPECT_TRUE(c.added.empty());
   }
   // dev4, count4, self4, shard_out4, shard_in4, allow_out4 (udp 53), its range shard, inlimit4,
-  // orate4_200, conns4_1024
-  EXPECT_EQ(removed, 10u);
+  // orate4_200, conns4_1024, instant4 (isolated at the first violation: the default threshold 1)
+  EXPECT_EQ(removed, 11u);
 }
 
 TEST_F(Diff, ChangedLimitReplacesObjectAndItsMapElement) {

@@ -1,0 +1,85 @@
+// Isolations in the kernel table: those an earlier run left (read at start),
+// and those the packet path made itself (instant isolation, docs/ruleset.md)
+// whose log message the daemon never got.
+#include "daemon/containment.h"
+#include "daemon/log.h"
+#include "netlink/set_elements.h"
+
+namespace ringfence::daemon {
+
+// The addresses in the isolated sets of `table` in the kernel, with their
+// comments (none for those the packet path added); a failure is logged.
+std::vector<std::pair<policy::IpAddress, std::string>> Containment::readKernelIsolated(
+    const std::string& table) const {
+  std::vector<std::pair<policy::IpAddress, std::string>> out;
+  auto socket = netlink::NftSocket::open();
+  if (!socket) {
+    log(LogLevel::Error, "netlink-error",
+        "cannot read the isolations of the table in the kernel: " + socket.error().message());
+    return out;
+  }
+  for (policy::Family family : {policy::Family::V4, policy::Family::V6}) {
+    bool v4 = family == policy::Family::V4;
+    const char* set = v4 ? policy::setname::kIsolated4 : policy::setname::kIsolated6;
+    auto elements = netlink::readSetElements(*socket, table, set);
+    if (!elements && elements.error().error != ENOENT)
+      elements = netlink::readSetElements(*socket, table, set);  // once more
+    if (!elements) {
+      // No table (or set) yet: nothing to keep. Anything else is loud.
+      if (elements.error().error != ENOENT) {
+        log(LogLevel::Error, "netlink-error",
+            "cannot read the isolated addresses of set " + std::string(set) + " in table " + table +
+                ": " + elements.error().message() +
+                "; an isolation in the kernel that never reached " + store_.path() +
+                " may be lost (those saved there stay in force)");
+      }
+      continue;
+    }
+    for (const netlink::KernelElement& e : *elements) {
+      policy::IpAddress a{family, {}};
+      if (e.key.size() < a.size()) continue;
+      std::copy_n(e.key.begin(), a.size(), a.bytes.begin());
+      out.emplace_back(a, e.comment);
+    }
+  }
+  return out;
+}
+
+void Containment::restoreFromKernel(const std::string& table) {
+  kernelIsolated_ = readKernelIsolated(table);
+}
+
+// A device the packet path isolated is isolated by the daemon too (MAC,
+// other addresses, live flows cut, saved), as when its log message arrives.
+void Containment::adoptFromKernel(policy::WallTime now) {
+  const policy::Plan* running = enforcer_.running();
+  if (!judge_ || !running) return;
+  std::set<policy::IpAddress> held;
+  for (const auto& [device, iso] : judge_->isolations())
+    held.insert(iso.addresses.begin(), iso.addresses.end());
+  for (const auto& [address, comment] : readKernelIsolated(running->table)) {
+    std::string device = deviceOf(address);
+    if (held.contains(address) || device.empty() || judge_->isolations().contains(device)) continue;
+    log(LogLevel::Error, "isolation-found-in-kernel",
+        "address " + policy::toString(address) + " of " + device +
+            " was isolated by the kernel at a forbidden packet whose report was lost; " + device +
+            " is isolated until released",
+        device);
+    auto done = isolate(device, "isolated by the kernel at a forbidden packet (report lost)",
+                        "kernel", now);
+    if (!done) {
+      log(LogLevel::Error, "apply-failed",
+          "cannot complete the isolation of " + device + ": " + done.error(), device);
+    }
+  }
+}
+
+void Containment::reportLoss(uint64_t lostBatches) {
+  log(LogLevel::Error, "events-lost",
+      "the kernel dropped NFLOG messages for us " + std::to_string(lostBatches) +
+          " times (receive buffer full); violations in them were not counted; isolations the "
+          "kernel made meanwhile are taken over");
+  adoptFromKernel(policy::WallClock::now());
+}
+
+}  // namespace ringfence::daemon
