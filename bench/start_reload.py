@@ -114,7 +114,12 @@ def setup():
 
 def main():
     original = open(edit).read()
-    if "ports: [443]" not in original:
+    # One port more, or one less if an earlier benchmark left it added.
+    if "ports: [443, 444]" in original:
+        changed = original.replace("ports: [443, 444]", "ports: [443]", 1)
+    elif "ports: [443]" in original:
+        changed = original.replace("ports: [443]", "ports: [443, 444]", 1)
+    else:
         raise SystemExit(f"{edit}: no 'ports: [443]' to change")
     text = os.path.join(work, "ruleset.nft")
     with open(text, "w") as out:
@@ -136,8 +141,7 @@ def main():
             time.sleep(0.3)
             d.drain()
             for j in range(2):
-                edited = original.replace("ports: [443]", "ports: [443, 444]", 1) if j == 0 \
-                    else original
+                edited = changed if j == 0 else original
                 with open(edit, "w") as f:
                     f.write(edited)
                 t = time.monotonic()
