@@ -6,8 +6,7 @@ const std::string* SourceCache::text(const std::string& path, const FileStamp& n
                                      int64_t nowNs) const {
   auto it = entries_.find(path);
   if (it == entries_.end() || !it->second.stamp || *it->second.stamp != now) return nullptr;
-  int64_t racyNs = racyWindow_.count();
-  if (nowNs - now.modifiedNs < racyNs || nowNs - now.changedNs < racyNs) return nullptr;
+  if (racy(now, nowNs)) return nullptr;
   return &it->second.text;
 }
 

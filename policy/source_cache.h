@@ -4,13 +4,12 @@
 //
 // A file is taken as unchanged when its identity (device, inode), size,
 // modification time and status-change time are those of the earlier read,
-// and that modification is not recent: a file modified within
-// kRacyWindow of the moment it is looked at could be written again within
+// and that read came at least kRacyWindow after the file's last
+// modification: a file read sooner could have been written again within
 // the file system's timestamp granularity without a visible change, so it
-// is read again. A text is parsed again unless it is byte for byte the
-// text parsed before under the same path. Everything that depends on more
-// than one file (names, addresses, MACs, groups, limits) is checked again
-// over every profile on every load.
+// is read again (until a read finds it older). A text is parsed again unless it is byte for byte
+// the text parsed before under the same path. Everything that depends on more than one file (names,
+// addresses, MACs, groups, limits) is checked again over every profile on every load.
 #pragma once
 
 #include <sys/types.h>
@@ -54,6 +53,11 @@ class SourceCache {
   // `nowNs` on the wall clock) shows it unchanged; nullptr otherwise. Safe
   // from several threads at once, as long as nothing is stored meanwhile.
   const std::string* text(const std::string& path, const FileStamp& now, int64_t nowNs) const;
+  // Modified or changed within the racy window before `nowNs`.
+  bool racy(const FileStamp& stamp, int64_t nowNs) const {
+    int64_t window = racyWindow_.count();
+    return nowNs - stamp.modifiedNs < window || nowNs - stamp.changedNs < window;
+  }
   // The result of parsing exactly `text` as the profile `path`, or nullptr
   // (the same threading as text()).
   const ParsedProfile* parsed(const std::string& path, const std::string& text) const;

@@ -132,11 +132,9 @@ struct ReadResult {
   int64_t modifiedNs = 0;
   bool reused = false;
 };
-std::vector<ReadResult> readAll(const std::vector<Listed>& files, const SourceCache* cache) {
+std::vector<ReadResult> readAll(const std::vector<Listed>& files, const SourceCache* cache,
+                                int64_t nowNs) {
   std::vector<ReadResult> out(files.size());
-  int64_t nowNs = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next++; i < files.size(); i = next++) {
@@ -194,7 +192,10 @@ PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags,
   if (fromConfig || options.groupsFile) readGroups(paths.groupsFile, sources.groups, diags);
   if (!fromConfig && !options.profilesDir) return sources;
   std::vector<Listed> files = listProfiles(paths.profilesDir, profilesAt, diags);
-  std::vector<ReadResult> texts = readAll(files, cache);
+  int64_t nowNs = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  std::vector<ReadResult> texts = readAll(files, cache, nowNs);
   size_t reused = 0;
   for (size_t i = 0; i < files.size(); ++i) {
     ReadResult& r = texts[i];
@@ -206,7 +207,10 @@ PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags,
       cache->keep(files[i].path);
       ++reused;
     } else if (cache) {
-      cache->storeText(files[i].path, files[i].stamp, *r.text);
+      // A file modified within the racy window may be written again without
+      // a visible change: its text is kept (for parsing), never reused unread.
+      bool racy = cache->racy(files[i].stamp, nowNs);
+      cache->storeText(files[i].path, racy ? std::nullopt : std::optional(files[i].stamp), *r.text);
     }
     sources.profiles.push_back(SourceFile{files[i].path, std::move(*r.text), r.modifiedNs});
   }

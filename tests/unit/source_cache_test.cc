@@ -128,6 +128,23 @@ TEST_F(CachedLoad, ARemovedProfileIsGoneAndAConflictAcrossFilesIsFound) {
       << meaning(r);
 }
 
+TEST_F(CachedLoad, AFileReadSoonAfterItsChangeIsReadAgainOnEveryLoad) {
+  SourceCache fresh;  // the default window: every file of the test was just written
+  ASSERT_TRUE(load(&fresh).ok());
+  ASSERT_TRUE(load(&fresh).ok());
+  EXPECT_EQ(fresh.lastLoad().read, 5u);    // none of the texts is trusted unread
+  EXPECT_EQ(fresh.lastLoad().parsed, 0u);  // but none is parsed again
+}
+
+TEST(SourceCacheRacy, ATextReadWithinTheWindowIsNeverReusedUnread) {
+  SourceCache cache;
+  FileStamp stamp{1, 2, 3, 1'000'000'000'000, 1'000'000'000'000};
+  EXPECT_TRUE(cache.racy(stamp, stamp.modifiedNs + 1'000'000'000));
+  EXPECT_FALSE(cache.racy(stamp, stamp.modifiedNs + 3'000'000'000));
+  cache.storeText("/p.yaml", std::nullopt, "text");  // as a racy read stores it
+  EXPECT_EQ(cache.text("/p.yaml", stamp, stamp.modifiedNs + 60'000'000'000), nullptr);
+}
+
 TEST(SourceCacheRacy, AFileModifiedWithinTheWindowIsReadAgain) {
   SourceCache cache;  // the default window
   FileStamp stamp{1, 2, 3, 1'000'000'000'000, 1'000'000'000'000};
