@@ -2,16 +2,15 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <filesystem>
 #include <map>
 #include <set>
-#include <thread>
 #include <tuple>
 
 #include "policy/boxes.h"
 #include "policy/bridge_table.h"
 #include "policy/chains.h"
+#include "policy/parallel.h"
 
 namespace ringfence::policy {
 namespace {
@@ -206,18 +205,9 @@ class Compiler {
     for (const FamilyNames& f : kFamilies) familySets_.push_back(familySets(f));
     const std::vector<Device>& devices = policy_.devices;
     std::vector<DeviceOut> out(devices.size());
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t i = next++; i < devices.size(); i = next++) out[i] = compileDevice(devices[i]);
-    };
     constexpr size_t kDevicesPerThread = 256;
-    size_t threads = std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()), 8,
-                                       devices.size() / kDevicesPerThread + 1});
-    {
-      std::vector<std::jthread> pool;
-      for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
-      work();
-    }
+    parallelFor(devices.size(), kDevicesPerThread, 8,
+                [&](size_t i) { out[i] = compileDevice(devices[i]); });
     plan_.devices.reserve(out.size());
     std::vector<size_t> sizes(plan_.sets.size());
     for (size_t i = 0; i < sizes.size(); ++i) sizes[i] = plan_.sets[i].elements.size();

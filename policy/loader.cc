@@ -1,11 +1,10 @@
 #include "policy/loader.h"
 
 #include <algorithm>
-#include <atomic>
 #include <map>
-#include <thread>
 
 #include "policy/limits.h"
+#include "policy/parallel.h"
 #include "policy/profile_parser.h"
 #include "policy/source_cache.h"
 #include "policy/source_text.h"
@@ -167,28 +166,18 @@ class Resolver {
 std::vector<ParsedProfile> parseProfiles(const std::vector<SourceFile>& files, SourceCache* cache) {
   std::vector<ParsedProfile> out(files.size());
   std::vector<char> reused(files.size(), 0);
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i = next++; i < files.size(); i = next++) {
-      if (const ParsedProfile* known =
-              cache ? cache->parsed(files[i].path, files[i].text) : nullptr) {
-        out[i] = *known;
-        reused[i] = 1;
-        continue;
-      }
-      if (auto root = parseSourceFile(files[i], out[i].diags)) {
-        out[i].device = parseProfile(*root, files[i].path, out[i].diags);
-      }
-    }
-  };
   constexpr size_t kFilesPerThread = 64;
-  size_t threads = std::min<size_t>(
-      {std::max(1u, std::thread::hardware_concurrency()), 8, files.size() / kFilesPerThread + 1});
-  {
-    std::vector<std::jthread> pool;
-    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-  }
+  parallelFor(files.size(), kFilesPerThread, 8, [&](size_t i) {
+    if (const ParsedProfile* known =
+            cache ? cache->parsed(files[i].path, files[i].text) : nullptr) {
+      out[i] = *known;
+      reused[i] = 1;
+      return;
+    }
+    if (auto root = parseSourceFile(files[i], out[i].diags)) {
+      out[i].device = parseProfile(*root, files[i].path, out[i].diags);
+    }
+  });
   if (cache) {
     size_t hits = 0;
     for (size_t i = 0; i < files.size(); ++i) {

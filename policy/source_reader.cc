@@ -2,14 +2,13 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <thread>
 
 #include "policy/file_reader.h"
+#include "policy/parallel.h"
 #include "policy/profile_names.h"
 #include "policy/source_cache.h"
 #include "policy/source_text.h"
@@ -135,23 +134,15 @@ struct ReadResult {
 std::vector<ReadResult> readAll(const std::vector<Listed>& files, const SourceCache* cache,
                                 int64_t nowNs) {
   std::vector<ReadResult> out(files.size());
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i = next++; i < files.size(); i = next++) {
-      if (const std::string* known =
-              cache ? cache->text(files[i].path, files[i].stamp, nowNs) : nullptr) {
-        out[i] = {*known, files[i].stamp.modifiedNs, true};
-        continue;
-      }
-      out[i].text = readPolicyFile(files[i].path, out[i].modifiedNs);
-    }
-  };
   constexpr size_t kFilesPerThread = 256;
-  size_t threads = std::min<size_t>(
-      {std::max(1u, std::thread::hardware_concurrency()), 4, files.size() / kFilesPerThread + 1});
-  std::vector<std::jthread> pool;
-  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
+  parallelFor(files.size(), kFilesPerThread, 4, [&](size_t i) {
+    if (const std::string* known =
+            cache ? cache->text(files[i].path, files[i].stamp, nowNs) : nullptr) {
+      out[i] = {*known, files[i].stamp.modifiedNs, true};
+      return;
+    }
+    out[i].text = readPolicyFile(files[i].path, out[i].modifiedNs);
+  });
   return out;
 }
 
