@@ -523,6 +523,10 @@ void Containment::saveLearned() {
 
 void Containment::onTime(policy::WallTime now) {
   for (const policy::Action& a : judge_->tick(now)) (void)perform(a);
+  if (kernelCheckAt_ <= now) {
+    kernelCheckAt_ = now + kKernelCheck;
+    adoptFromKernel(now);
+  }
   if (conntrackCheckAt_ <= now) {
     conntrackCheckAt_ = now + ConntrackWatch::kEvery;
     if (auto fill = readConntrackFill()) {

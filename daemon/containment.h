@@ -47,6 +47,7 @@ class Containment {
     std::optional<policy::WallTime> next = judge_ ? judge_->nextRelease() : std::nullopt;
     if (retryAt_ && (!next || *retryAt_ < *next)) next = retryAt_;
     if (judge_ && (!next || conntrackCheckAt_ < *next)) next = conntrackCheckAt_;
+    if (judge_ && (!next || kernelCheckAt_ < *next)) next = kernelCheckAt_;
     return next;
   }
   // The isolations in force are not on disk yet: "FILE: why" (empty when they are).
@@ -63,8 +64,11 @@ class Containment {
   // NFLOG messages were lost: isolations the packet path made meanwhile are
   // taken over (adoptFromKernel).
   void reportLoss(uint64_t lostBatches);
-  // Devices whose address the kernel's isolated sets hold but the daemon
-  // does not isolate (the packet path isolated them) are isolated now.
+  // Addresses the kernel's isolated sets hold but no isolation of the daemon
+  // does (the packet path isolated them, and their report was lost, came
+  // before a reload changed the device, or before the daemon listened) are
+  // isolated now: their device, or as an orphan. Every kKernelCheck, and at
+  // once when reports were lost.
   void adoptFromKernel(policy::WallTime now);
   // New conntrack entries: flows of learn/monitor devices are recorded.
   // `lost` means the kernel dropped events: the table is dumped to catch up.
@@ -184,6 +188,8 @@ class Containment {
   LimitReports limitReports_;
   ConntrackWatch conntrack_;
   policy::WallTime conntrackCheckAt_{};
+  policy::WallTime kernelCheckAt_{};  // adoptFromKernel, every kKernelCheck
+  static constexpr std::chrono::seconds kKernelCheck{2};
 };
 
 }  // namespace ringfence::daemon

@@ -51,27 +51,43 @@ void Containment::restoreFromKernel(const std::string& table) {
 
 // A device the packet path isolated is isolated by the daemon too (MAC,
 // other addresses, live flows cut, saved), as when its log message arrives.
+// The kernel isolated it under the policy then in force; an isolation
+// outlives a policy change, so it is taken over whatever the device is now.
 void Containment::adoptFromKernel(policy::WallTime now) {
   const policy::Plan* running = enforcer_.running();
   if (!judge_ || !running) return;
   std::set<policy::IpAddress> held;
   for (const auto& [device, iso] : judge_->isolations())
     held.insert(iso.addresses.begin(), iso.addresses.end());
+  // A release not yet in force in the kernel: its addresses are still there.
+  for (const auto& [device, a] : kernelPending_) {
+    if (a.kind == policy::ActionKind::Release) held.insert(a.addresses.begin(), a.addresses.end());
+  }
+  bool orphans = false;
   for (const auto& [address, comment] : readKernelIsolated(running->table)) {
+    if (held.contains(address)) continue;
     std::string device = deviceOf(address);
-    if (held.contains(address) || device.empty() || judge_->isolations().contains(device)) continue;
+    if (!device.empty() && judge_->isolations().contains(device)) continue;  // followed below
+    std::string as = device.empty() ? "an orphan (no device has it now)" : device;
     log(LogLevel::Error, "isolation-found-in-kernel",
-        "address " + policy::toString(address) + " of " + device +
-            " was isolated by the kernel at a forbidden packet whose report was lost; " + device +
-            " is isolated until released",
+        "address " + policy::toString(address) + (device.empty() ? "" : " of " + device) +
+            " was isolated by the kernel at a forbidden packet the daemon had not recorded; it "
+            "stays isolated as " +
+            as + " until released",
         device);
-    auto done = isolate(device, "isolated by the kernel at a forbidden packet (report lost)",
-                        "kernel", now);
+    held.insert(address);
+    if (device.empty()) {
+      orphans = judge_->adoptKernelAddress(address, comment, now).has_value() || orphans;
+      continue;
+    }
+    auto done =
+        isolate(device, "isolated by the kernel at its first forbidden packet", "kernel", now);
     if (!done) {
       log(LogLevel::Error, "apply-failed",
           "cannot complete the isolation of " + device + ": " + done.error(), device);
     }
   }
+  if (orphans) save("isolations found in the kernel");
 }
 
 void Containment::reportLoss(uint64_t lostBatches) {

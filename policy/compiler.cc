@@ -119,7 +119,11 @@ class Compiler {
         "addresses of isolated devices (filled by the daemon, and by the packet path at the "
         "first forbidden packet of an instant device)");
     isolated.dynamic = true;
-    isolated.size = kIsolatedSize;
+    size_t addresses = 0;
+    for (const Device& d : policy_.devices) {
+      for (const IpAddress& x : d.addresses) addresses += x.family == f.family;
+    }
+    isolated.size = isolatedSetSize(addresses);
     declare(n("instant", f), {a},
             "devices isolated at their first forbidden packet, by the kernel itself (threshold 1)");
     if (f.family == Family::V4)

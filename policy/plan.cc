@@ -139,6 +139,12 @@ unsigned rangeShard(std::string_view device) {
   return h % kRangeShards;
 }
 
+uint32_t isolatedSetSize(size_t addresses) {
+  uint32_t size = 65536;
+  while (size < (1u << 22) && size < 2 * addresses + 4096) size *= 4;
+  return size;
+}
+
 const SetDef* Plan::findSet(std::string_view name) const {
   auto it = std::find_if(sets.begin(), sets.end(), [&](const SetDef& s) { return s.name == name; });
   return it == sets.end() ? nullptr : &*it;

@@ -135,9 +135,11 @@ inline constexpr int kAccountPriority = 100;
 // sends each device's packets to its shard: per-packet cost stays constant.
 inline constexpr unsigned kRangeShards = 16;
 // The isolated sets: the packet path adds to them, so they have a size (the
-// kernel refuses additions beyond it, the daemon's too); far above the
-// addresses of the largest policy (3,000,000 elements: about 200,000 addresses).
-inline constexpr uint32_t kIsolatedSize = 1u << 20;
+// kernel refuses additions beyond it, the daemon's too, and sizes its hash
+// table by it): the first of 65,536, 262,144, 1,048,576 and 4,194,304 that
+// holds twice the policy's addresses of the family and 4,096 more (few
+// steps: a new size rebuilds the table).
+uint32_t isolatedSetSize(size_t addresses);
 unsigned rangeShard(std::string_view device);
 
 struct Lookup {  // key fields, concatenated, looked up in a set

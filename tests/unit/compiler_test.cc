@@ -357,5 +357,30 @@ TEST(Compiler, ParallelCompileIsDeterministicAndKeepsEachDeviceItsSlices) {
   }
 }
 
+// The isolated sets hold every address of the policy twice over, in few steps.
+TEST(Compiler, IsolatedSetSizeGrowsInStepsWithThePolicy) {
+  EXPECT_EQ(isolatedSetSize(0), 65536u);
+  EXPECT_EQ(isolatedSetSize(30000), 65536u);
+  EXPECT_EQ(isolatedSetSize(31000), 262144u);
+  EXPECT_EQ(isolatedSetSize(150000), 1048576u);
+  EXPECT_EQ(isolatedSetSize(1000000), 4194304u);
+  EXPECT_EQ(isolatedSetSize(5000000), 4194304u);  // the largest step
+  Policy policy;
+  for (uint32_t i = 0; i < 33000; ++i) {  // 2 x 33,000 + 4,096 > 65,536
+    Device d;
+    d.name = "d" + std::to_string(i);
+    IpAddress a;
+    a.family = Family::V4;
+    a.bytes = {100, static_cast<uint8_t>(64 + (i >> 16)), static_cast<uint8_t>(i >> 8),
+               static_cast<uint8_t>(i)};
+    d.addresses.push_back(a);
+    policy.devices.push_back(std::move(d));
+  }
+  Plan plan = compilePlan(policy);
+  EXPECT_EQ(plan.findSet("isolated4")->size, 262144u);
+  EXPECT_EQ(plan.findSet("isolated6")->size, 65536u);  // no IPv6 address
+  EXPECT_TRUE(plan.findSet("isolated4")->dynamic);
+}
+
 }  // namespace
 }  // namespace ringfence::policy
