@@ -46,35 +46,10 @@ in_ns dev ip addr add 100.64.39.15/32 dev eth0
 in_ns router ip route add 100.64.39.15/32 dev eth0
 lab_bridge_server srv 10.30.0.10
 offloads_off gw lan router dev srv
-# Accepts and closes: the far end of the connect loop.
-in_ns srv /usr/bin/python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 5300)); s.listen(4096)
-while True:
-    c, _ = s.accept(); c.close()' &
-LAB_PIDS+=($!)
-sleep 0.3
+accept_close_server srv 5300
 
 throughput() { iperf_median dev srv 10.30.0.10 100.64.39.15 "$runs"; }
-connects() {  # median connections per second of $runs 3-second loops
-  local results=()
-  for _ in $(seq "$runs"); do
-    results+=("$(in_ns dev /usr/bin/python3 -c '
-import socket, time
-n, end = 0, time.time() + 3
-while time.time() < end:
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
-    s.bind(("100.64.39.15", 0)); s.settimeout(1)
-    try:
-        s.connect(("10.30.0.10", 5300)); n += 1
-    except OSError:
-        pass
-    s.close()
-print(n / 3)')")
-  done
-  printf '%s\n' "${results[@]}" | median
-}
+cps() { connects dev 100.64.39.15 10.30.0.10 5300 "$runs"; }
 
 echo "== bridge data plane (medians of $runs runs)"
 bare=$(throughput)
@@ -82,7 +57,7 @@ echo "no ruleset:                         $bare Gbit/s"
 in_ns gw sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1
 conntrack_only gw
 stateful=$(throughput)
-stateful_cps=$(connects)
+stateful_cps=$(cps)
 in_ns gw nft delete table inet conntrack_only
 echo "conntrack only (br_netfilter):      $stateful Gbit/s, $stateful_cps connections/s"
 
@@ -93,7 +68,7 @@ grep "policy applied" "$work/daemon.log"
 in_ns dev timeout 2 socat -u - TCP:10.30.0.10:5202,bind=100.64.39.15,connect-timeout=0.5 </dev/null 2>/dev/null \
   && echo "unexpected: a port the policy does not allow passed" || echo "check: tcp/5202 from the same device is dropped"
 with=$(throughput)
-with_cps=$(connects)
+with_cps=$(cps)
 kill -TERM "$daemon"; wait "$daemon" || true
 echo "10,000 devices, last rule:          $with Gbit/s, $with_cps connections/s"
 python3 -c "print('throughput, ratio to no ruleset:    %.2f' % ($with / $bare))"

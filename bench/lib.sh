@@ -39,3 +39,39 @@ table inet conntrack_only {
 }
 NFT
 }
+
+# accept_close_server NS PORT: a TCP server in NS that accepts and closes, the
+# far end of connects (stopped by lab_down).
+accept_close_server() {
+  in_ns "$1" /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(4096)
+while True:
+    c, _ = s.accept(); c.close()' "$2" &
+  LAB_PIDS+=($!)
+  sleep 0.3
+}
+
+# connects CLIENT BIND ADDR PORT RUNS: median new TCP connections per second
+# of RUNS 3-second connect loops from CLIENT (bound to BIND) to ADDR:PORT;
+# each connection is closed with a reset, so no TIME_WAIT limits the loop.
+connects() {
+  local client=$1 bind=$2 addr=$3 port=$4 n=$5 results=()
+  for _ in $(seq "$n"); do
+    results+=("$(in_ns "$client" /usr/bin/python3 -c '
+import socket, sys, time
+bind, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+n, end = 0, time.time() + 3
+while time.time() < end:
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+    s.bind((bind, 0)); s.settimeout(1)
+    try:
+        s.connect((addr, port)); n += 1
+    except OSError:
+        pass
+    s.close()
+print(n / 3)' "$bind" "$addr" "$port")")
+  done
+  printf '%s\n' "${results[@]}" | median
+}

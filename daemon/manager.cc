@@ -4,6 +4,7 @@
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <iostream>
@@ -45,6 +46,35 @@ void Manager::stamp() {
   if (monitor_) monitor_->drain();  // our own transaction's notifications
   loadedAt_ = policy::toMicros(policy::WallClock::now());
   if (policy_) neighbours_.sync(*policy_);
+  if (loop_) followConntrackEvents();  // at start: once the loop is set up
+}
+
+bool Manager::followConntrackEvents() {
+  bool observed = policy_ && std::any_of(policy_->devices.begin(), policy_->devices.end(),
+                                         [](const policy::Device& d) {
+                                           return d.mode != policy::Mode::Enforce;
+                                         });
+  if (observed == ctEvents_.has_value()) return true;
+  if (!observed) {
+    ctSource_ = sd_event_source_disable_unref(ctSource_);
+    ctEvents_.reset();
+    log(LogLevel::Debug, "conntrack-events",
+        "no device is observed: conntrack events unsubscribed");
+    return true;
+  }
+  auto events = netlink::ConntrackEvents::open();
+  int rc = events
+               ? sd_event_add_io(loop_.get(), &ctSource_, events->fd(), EPOLLIN, onConntrack, this)
+               : 0;
+  if (!events || rc < 0) {
+    log(LogLevel::Error, "netlink-error",
+        (events ? std::string("cannot watch conntrack events: ") + strerror(-rc) : events.error()) +
+            "; flows of learn and monitor devices are not recorded");
+    return false;
+  }
+  ctEvents_.emplace(std::move(*events));
+  log(LogLevel::Debug, "conntrack-events", "a device is observed: conntrack events subscribed");
+  return true;
 }
 
 int Manager::run() {
@@ -106,20 +136,14 @@ int Manager::run() {
     return 1;
   }
   nflog_.emplace(std::move(*nflog));
-  auto ctEvents = netlink::ConntrackEvents::open();
-  if (!ctEvents) {
-    log(LogLevel::Error, "netlink-error", ctEvents.error() + "; the table stays in force");
-    return 1;
-  }
-  ctEvents_.emplace(std::move(*ctEvents));
-
   if (int rc = setupLoop(); rc < 0) {
     log(LogLevel::Error, "event-loop",
         std::string("cannot set up the event loop: ") + strerror(-rc) +
             "; the table stays in force");
     return 1;
   }
-  neighbours_.attach(loop_.get());  // claims for pinned addresses are reported from now on
+  if (!followConntrackEvents()) return 1;  // the table stays in force
+  neighbours_.attach(loop_.get());         // claims for pinned addresses are reported from now on
   if (options_.bus != "none") {
     auto bus = BusService::open(loop_.get(), options_.bus, *this, policy_->config.adminGroup);
     if (!bus) {
@@ -160,9 +184,6 @@ int Manager::setupLoop() {
   if (int rc = sd_event_add_io(e, nullptr, monitor_->fd(), EPOLLIN, onMonitor, this); rc < 0)
     return rc;
   if (int rc = sd_event_add_io(e, nullptr, nflog_->fd(), EPOLLIN, onNflog, this); rc < 0) return rc;
-  if (int rc = sd_event_add_io(e, nullptr, ctEvents_->fd(), EPOLLIN, onConntrack, this); rc < 0) {
-    return rc;
-  }
   if (int rc = sd_event_add_time(e, &timer_, CLOCK_REALTIME, UINT64_MAX, 0, onTimer, this);
       rc < 0) {
     return rc;

@@ -145,6 +145,10 @@ class Manager final : public Gateway {
   static int onNflog(sd_event_source*, int fd, uint32_t revents, void* self) noexcept;
   static int onTimer(sd_event_source*, uint64_t usec, void* self) noexcept;
   static int onConntrack(sd_event_source*, int fd, uint32_t revents, void* self) noexcept;
+  // Conntrack events are subscribed only while a device is observed (learn or
+  // monitor): with a listener the kernel builds an event for every new
+  // connection through the gateway. False if the subscription failed.
+  bool followConntrackEvents();
 
   DaemonOptions options_;
   policy::SourceCache sourceCache_;  // what the last load read and parsed
@@ -153,7 +157,8 @@ class Manager final : public Gateway {
   std::optional<netlink::NftMonitor> monitor_;
   std::optional<Enforcer> enforcer_;
   std::optional<netlink::NflogReader> nflog_;
-  std::optional<netlink::ConntrackEvents> ctEvents_;
+  std::optional<netlink::ConntrackEvents> ctEvents_;  // while a device is observed
+  sd_event_source* ctSource_ = nullptr;
   std::optional<Containment> containment_;
   std::unique_ptr<policy::Policy> policy_;
   sd_event_source* timer_ = nullptr;

@@ -18,6 +18,7 @@ namespace ringfence::daemon {
 Manager::~Manager() {
   reloadJob_.reset();  // joins a running worker before its eventfd goes
   if (reloadSource_) sd_event_source_unref(reloadSource_);
+  sd_event_source_disable_unref(ctSource_);
   if (reloadFd_ >= 0) close(reloadFd_);
 }
 

@@ -151,6 +151,33 @@ reloaded() { [[ $(grep -c "policy reloaded" "$daemon_log") -gt $reloads ]]; }
 for _ in $(seq 20); do reloaded && break; sleep 0.1; done
 expect_true "after the flood the daemon still answers at once (a reload within 2 s)" reloaded
 expect_pass "after the flood the isolated pump's critical flow still opens at once" lab_tcp pump 203.0.113.21 443
+echo "# conntrack events are subscribed only while a device is observed"
+# With a listener the kernel builds an event for every new connection: a
+# netfilter netlink socket of the gateway's namespace in group 1 (NEW).
+ct_listeners() {
+  local n=0 sk eth pid groups rest
+  while read -r sk eth pid groups rest; do
+    [[ $eth == 12 ]] && (( 0x$groups & 1 )) && n=$((n + 1))
+  done < <(in_ns gw cat /proc/net/netlink)
+  echo "$n"
+}
+hup_and_wait() {
+  local n; n=$(grep -c "policy reloaded" "$daemon_log")
+  kill -HUP "$DAEMON"
+  for _ in $(seq 50); do [[ $(grep -c "policy reloaded" "$daemon_log") -gt $n ]] && return 0; sleep 0.1; done
+  return 1
+}
+expect_true "with learn and monitor devices the daemon listens ($(ct_listeners) listeners)" test "$(ct_listeners)" -eq 1
+cp "$work/etc/profiles/learner.yaml" "$work/learner.yaml"; cp "$work/etc/profiles/mon.yaml" "$work/mon.yaml"
+sed -i 's/^mode: .*/mode: enforce/' "$work/etc/profiles/learner.yaml" "$work/etc/profiles/mon.yaml"
+hup_and_wait
+expect_true "with every device enforced nobody listens ($(ct_listeners) listeners)" test "$(ct_listeners)" -eq 0
+cp "$work/learner.yaml" "$work/mon.yaml" "$work/etc/profiles/"
+hup_and_wait
+expect_true "learn mode back: the daemon listens again ($(ct_listeners) listeners)" test "$(ct_listeners)" -eq 1
+lab_tcp learner 203.0.113.20 22
+sleep 0.5
+expect_true "and a new flow is learned" grep -q "^learner	outbound	203.0.113.20	6	22	1$" "$work/state/learned"
 sleep 2
 stop_daemon
 expect_true "stopping saved the learned counts" grep -q "^learner	outbound	203.0.113.20	6	443	2$" "$work/state/learned"
