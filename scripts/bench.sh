@@ -6,11 +6,13 @@
 #    and a one-device change applied by reload.
 # 2. The daemon from exec to READY against nft -f, and a one-profile reload,
 #    at 10,000 and 100,000 devices (bench/start_reload.py).
-# 3. TCP throughput through the lab gateway (iperf3, offloads off), with no
-#    ruleset and with the 10,000-device policy, where the measured flow is
-#    allowed only by the last device's last rule; then the cost of the
-#    account chain alone (the same ruleset with and without it, by nft -f).
-# 4. Containment (bench/containment.sh) and the bridge topology (bench/bridge.sh).
+# 3. TCP throughput through the lab gateway (iperf3, offloads off) and new
+#    connections per second (a connect loop of 3 s), with no ruleset, with
+#    conntrack only and with the 10,000-device policy, where the measured
+#    flows are allowed only by the last device's last rule; then the cost of
+#    the account chain alone (the same ruleset with and without it, by nft -f).
+# 4. The flowtable fast path (bench/flowtable.sh), containment
+#    (bench/containment.sh) and the bridge topology (bench/bridge.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -57,14 +59,18 @@ in_ns dev ip addr add 100.64.39.15/32 dev eth0
 in_ns gw ip route add 100.64.39.15/32 via 198.51.100.10 dev dev0
 offloads_off gw dev server
 in_ns server iperf3 -s -D -1 >/dev/null 2>&1 || true
+accept_close_server server 5300
 throughput() { iperf_median dev server 203.0.113.99 100.64.39.15 "$runs"; }
+cps() { connects dev 100.64.39.15 203.0.113.99 5300 "$runs"; }
 bare=$(throughput)
-echo "no ruleset:                      $bare Gbit/s"
+bare_cps=$(cps)
+echo "no ruleset:                      $bare Gbit/s, $bare_cps connections/s"
 # Conntrack alone: any stateful ruleset pays for it; this separates its cost from ours.
 conntrack_only gw
 stateful=$(throughput)
+stateful_cps=$(cps)
 in_ns gw nft delete table inet conntrack_only
-echo "conntrack only (one rule):       $stateful Gbit/s"
+echo "conntrack only (one rule):       $stateful Gbit/s, $stateful_cps connections/s"
 cp -r "$work/cp10000/policy" "$work/dp"
 # Its own state directory: isolations must not outlive the run or touch /var/lib.
 echo "state_dir: $work/state" >> "$work/dp/ringfence.yaml"
@@ -73,9 +79,10 @@ python3 - "$work/dp/devices/gen-9999.yaml" <<'PY'
 import sys
 p = sys.argv[1]
 s = open(p).read()
-s = s.replace("  inbound:\n", "    - to: 203.0.113.99\n      proto: tcp\n      ports: [5201]\n  inbound:\n", 1)
-# The check below sends one forbidden flow: it must not isolate the device.
-s += "violations:\n  action: alert\n"
+s = s.replace("  inbound:\n", "    - to: 203.0.113.99\n      proto: tcp\n      ports: [5201, 5300]\n  inbound:\n", 1)
+# The check below sends one forbidden flow: it must not isolate the device;
+# and the connect loop must not meet the device's limits.
+s += "violations:\n  action: alert\nlimits:\n  outbound_new_per_second: 1000000\n  concurrent_connections: 1000000\n"
 open(p, "w").write(s)
 PY
 ip netns exec "$(lab_ns gw)" build/daemon/ringfenced --config "$work/dp/ringfence.yaml" --bus none 2>"$work/daemon.log" &
@@ -85,10 +92,13 @@ grep "policy applied" "$work/daemon.log"
 in_ns dev timeout 2 socat -u - TCP:203.0.113.99:5202,bind=100.64.39.15,connect-timeout=0.5 </dev/null 2>/dev/null \
   && echo "unexpected: a port the policy does not allow passed" || echo "check: tcp/5202 from the same device is dropped"
 with=$(throughput)
+with_cps=$(cps)
 kill -TERM "$daemon"; wait "$daemon" || true
-echo "10,000 devices, last rule:       $with Gbit/s"
-python3 -c "print('ratio to no ruleset:            %.2f' % ($with / $bare))"
-python3 -c "print('ratio to conntrack only:        %.2f' % ($with / $stateful))"
+echo "10,000 devices, last rule:       $with Gbit/s, $with_cps connections/s"
+python3 -c "print('throughput, ratio to no ruleset:     %.2f' % ($with / $bare))"
+python3 -c "print('throughput, ratio to conntrack only: %.2f' % ($with / $stateful))"
+python3 -c "print('connections/s, ratio to no ruleset:     %.2f' % ($with_cps / $bare_cps))"
+python3 -c "print('connections/s, ratio to conntrack only: %.2f' % ($with_cps / $stateful_cps))"
 
 # The account chain (PacketsAllowed) on its own: the same ruleset loaded by
 # nft -f with and without it, in alternating runs.
@@ -109,8 +119,11 @@ echo "nft -f, with the account chain:  $acct_med Gbit/s"
 echo "nft -f, without it:              $plain_med Gbit/s"
 python3 -c "print('accounting costs:               %.0f%%' % (100 * (1 - $acct_med / $plain_med)))"
 
-echo; echo "== containment"
 lab_down
+echo; echo "== the flowtable fast path (bench/flowtable.sh)"
+bash bench/flowtable.sh "$work/with.nft" "$runs"
+
+echo; echo "== containment"
 bash bench/containment.sh build
 
 echo; echo "== the bridge topology (docs/bridge.md)"
