@@ -148,16 +148,23 @@ void Neighbours::pin(const policy::Policy& policy) {
   }
   std::optional<std::vector<netlink::ConnectedRoute>> routes;
   std::map<PinKey, Pin> wanted;
+  // Each cause is reported when it first appears, not at every apply.
+  std::set<std::string> skipped;
+  size_t newlySkipped = 0;
+  auto skip = [&](std::string why, const std::string& device) {
+    if (!skipped_.contains(why) && ++newlySkipped <= kMaxSkipReports)
+      log(LogLevel::Warning, "neighbour-skipped", why, device);
+    skipped.insert(std::move(why));
+  };
   for (const policy::Device& d : policy.devices) {
     if (!d.mac) continue;
     int named = 0;
     if (!d.interface.empty()) {
       named = netlink::interfaceIndex(d.interface);
       if (!named) {
-        log(LogLevel::Warning, "neighbour-skipped",
-            "interface " + d.interface + " does not exist; the addresses of " + d.name +
-                " are not pinned",
-            d.name);
+        skip("interface " + d.interface + " does not exist; the addresses of " + d.name +
+                 " are not pinned",
+             d.name);
         continue;
       }
     }
@@ -172,17 +179,22 @@ void Neighbours::pin(const policy::Policy& policy) {
         ifindex = coveringInterface(*routes, deviceInterfaces, a);
       }
       if (!ifindex) {
-        log(LogLevel::Warning, "neighbour-skipped",
-            policy::toString(a) + " of " + d.name +
-                " is not pinned: no device interface has a connected route to it; set "
-                "identity.interface",
-            d.name);
+        skip(policy::toString(a) + " of " + d.name +
+                 " is not pinned: no device interface has a connected route to it; set "
+                 "identity.interface",
+             d.name);
         continue;
       }
       wanted[{ifindex, a}] = Pin{*d.mac, d.name};
     }
   }
 
+  if (newlySkipped > kMaxSkipReports) {
+    log(LogLevel::Warning, "neighbour-skipped",
+        std::to_string(newlySkipped - kMaxSkipReports) +
+            " more device addresses are not pinned for the same reasons (not listed)");
+  }
+  skipped_ = std::move(skipped);
   pinned_.clear();
   unpinned_.clear();
   for (const auto& [key, pin] : wanted) pinned_[key.second] = Pinned{pin.mac, pin.device};
@@ -242,7 +254,10 @@ void Neighbours::pin(const policy::Policy& policy) {
   log(failed ? LogLevel::Warning : LogLevel::Info, "neighbours-pinned",
       std::to_string(wanted.size() - pinFailed) + " device addresses pinned to their MACs (" +
           std::to_string(added) + " new, " + std::to_string(removed) + " removed" +
-          (failed ? ", " + std::to_string(failed) + " failed" : std::string()) + ") in " +
+          (failed ? ", " + std::to_string(failed) + " failed" : std::string()) +
+          (skipped_.empty() ? std::string()
+                            : ", " + std::to_string(skipped_.size()) + " not pinnable") +
+          ") in " +
           std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::steady_clock::now() - started)
                              .count()) +

@@ -38,6 +38,8 @@ class Neighbours {
 
   static constexpr std::chrono::seconds kReportEvery{60};  // per sender MAC and address
   static constexpr size_t kMaxReported = 4096;             // bounded memory
+  // Addresses that cannot be pinned: each reported once, at most this many per apply.
+  static constexpr size_t kMaxSkipReports = 20;
 
  private:
   struct Pinned {
@@ -58,6 +60,7 @@ class Neighbours {
   std::map<policy::IpAddress, Pinned> unpinned_;        // wanted, but the kernel refused
   std::map<policy::MacAddress, std::string> macOwner_;  // device of each bound MAC
   std::set<policy::IpAddress> own_;                     // the gateway's addresses
+  std::set<std::string> skipped_;                       // why addresses were not pinned
   std::map<std::pair<policy::MacAddress, policy::IpAddress>, policy::WallTime> reported_;
   std::map<std::pair<policy::MacAddress, policy::IpAddress>, uint64_t> suppressed_;
 };

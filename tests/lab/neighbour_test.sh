@@ -160,6 +160,8 @@ expect_true "a claim for the gateway's own address is reported" \
 # Reload: mon loses its MAC, its pins go; the pump's stay.
 sed -i '/mac:/d' "$work/etc/profiles/mon.yaml"
 expect_true "reload applied" reload_daemon
+expect_true "a cause of an unpinned address is logged once, not at every apply" \
+  test "$(grep -c "192.0.2.77 of faraway is not pinned" "$daemon_log")" -eq 1
 expect_true "reload removed mon's IPv4 pin" not_pinned 198.51.100.30
 expect_true "reload removed mon's IPv6 pin" not_pinned 2001:db8:100::30
 expect_true "reload kept the pump's pin" pinned 198.51.100.10 $PUMP_MAC
