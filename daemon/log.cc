@@ -33,6 +33,12 @@ bool stderrIsJournal() {
 
 }  // namespace
 
+std::string fixed1(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
 const char* levelName(LogLevel l) {
   switch (l) {
     case LogLevel::Debug:

@@ -27,6 +27,7 @@ void log(LogLevel level, std::string_view event, const std::string& message,
          const std::string& device = {});
 
 const char* levelName(LogLevel level);  // "debug", "info", "warning", "error"
+std::string fixed1(double v);           // "12.3": durations in messages
 
 // Every event logged at info or above, whatever --log-level says, is also
 // handed to the observer (the bus turns it into the Event signal), with the

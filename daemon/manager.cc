@@ -22,12 +22,6 @@ double msSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-std::string fixed1(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  return buf;
-}
-
 std::string profileCount(size_t n) {
   return std::to_string(n) + (n == 1 ? " profile" : " profiles");
 }
@@ -322,7 +316,6 @@ Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded
             stateDir_ + " until then");
   }
   stamp();
-  saveLastGood(loaded->sources);
   setPolicyState(PolicyState::Current, {});
   endOrphanedMaintenance();
   log(LogLevel::Info, "policy-applied",
@@ -331,6 +324,7 @@ Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded
                             : std::to_string(applied->elementChanges) + " element changes") +
           ", " + std::to_string(applied->stats.messages) + " messages in one transaction, " +
           fixed1(msSince(started)) + " ms; " + reuseSummary(loaded->reuse));
+  saveLastGood(loaded->sources);  // in force already: saving it is not part of applying it
   if (bus_) {
     bus_->setAdminGroup(policy_->config.adminGroup);
     bus_->devicesChanged(before, deviceNames());

@@ -87,6 +87,7 @@ class Manager final : public Gateway {
   struct LoadOutcome {
     std::expected<Loaded, Refused> result = std::unexpected(Refused{});
     policy::Diagnostics diagnostics;
+    std::string phases;  // how long each step took, for the debug log
   };
   // manager_policy.cc
   // Reads, validates and compiles the policy on disk, safe on any thread:

@@ -3,6 +3,7 @@
 // the bus.
 #include <systemd/sd-daemon.h>
 
+#include <chrono>
 #include <ctime>
 
 #include "daemon/last_good.h"
@@ -58,10 +59,20 @@ Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options,
                                         policy::SourceCache& cache) {
   auto locked = cache.lock();
   LoadOutcome out;
+  auto mark = std::chrono::steady_clock::now();
+  auto phase = [&](const char* name) {
+    auto now = std::chrono::steady_clock::now();
+    out.phases += std::string(out.phases.empty() ? "" : ", ") + name + " " +
+                  fixed1(std::chrono::duration<double, std::milli>(now - mark).count()) + " ms";
+    mark = now;
+  };
   policy::PolicySources sources = policy::readPolicySources(options, out.diagnostics, &cache);
+  phase("read");
   policy::LoadResult r = policy::loadPolicy(sources, options, &cache);
   cache.endLoad();
+  phase("parse and check");
   if (r.ok() && !out.diagnostics.hasErrors()) policy::lintPolicy(r.policy, r.diagnostics);
+  phase("lint");
   out.diagnostics.append(r.diagnostics);
   bool configClean = true;
   for (const policy::Diagnostic& d : out.diagnostics.all()) {
@@ -75,6 +86,7 @@ Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options,
   Loaded loaded{
       std::make_unique<policy::Policy>(std::move(r.policy)), {}, {}, std::move(sources), {}};
   loaded.plan = policy::compilePlan(*loaded.policy);
+  phase("compile");
   loaded.reuse = cache.lastLoad();
   out.result = std::move(loaded);
   return out;
@@ -82,6 +94,7 @@ Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options,
 
 std::expected<Manager::Loaded, Manager::Refused> Manager::finishLoad(LoadOutcome outcome,
                                                                      const char* why) {
+  log(LogLevel::Debug, "load-phases", std::string(why) + ": " + outcome.phases);
   logDiagnostics(outcome.diagnostics);
   std::vector<std::string> errors, warnings;
   for (const policy::Diagnostic& d : outcome.diagnostics.sorted()) {

@@ -3,7 +3,8 @@
 #   sudo scripts/bench.sh [RUNS]        (default 5 runs per figure; medians)
 # 1. Control plane for 1,000 and 10,000 generated devices (about 5 rules each):
 #    validate+compile, full apply through netlink, nft -f on the same text,
-#    and a one-device change applied by reload.
+#    and a one-device change applied by reload; yaml-cpp alone on the same
+#    profiles (the floor under validate+compile).
 # 2. The daemon from exec to READY against nft -f, and a one-profile reload,
 #    at 10,000 and 100,000 devices (bench/start_reload.py).
 # 3. TCP throughput through the lab gateway (iperf3, offloads off) and new
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-5}
 bash scripts/setup.sh >/dev/null
 cmake -S . -B build -G Ninja >/dev/null
-ninja -C build bench_apply gen_policy ringfenced ringfencectl >/dev/null
+ninja -C build bench_apply bench_yaml gen_policy ringfenced ringfencectl >/dev/null
 source tests/lab/lab.sh
 source bench/lib.sh
 work=$(mktemp -d)
@@ -32,6 +33,9 @@ for n in 1000 10000; do
   ip netns add "$(lab_ns "bench$n")"
   ip netns exec "$(lab_ns "bench$n")" build/bench/bench_apply "$n" "$runs" "$work/cp$n"
 done
+# The floor under validate+compile: yaml-cpp parsing the same profiles into
+# nothing (bench/bench_yaml.cc; best of the runs).
+for n in 1000 10000; do build/bench/bench_yaml "$work/cp$n/policy/devices" "$runs"; done
 
 echo; echo "== the daemon: start and reload (bench/start_reload.py; in one run, each in its own network namespace)"
 # Start: exec to READY=1 (the table is in the kernel), with no table before it
