@@ -469,33 +469,44 @@ void Containment::onProbe(const netlink::LoggedPacket& p, const std::string& dev
                    p.sport, p.dport);
 }
 
+bool Containment::learnFlow(const netlink::CtFlow& f, bool onlyNew) {
+  if (!(f.mark & policy::kCtMarkObserve)) return false;  // only flows the ruleset marked
+  bool isIcmp = f.proto == 1 || f.proto == 58;
+  uint16_t port = isIcmp ? 0 : f.dport;
+  auto note = [&](const std::string& device, const policy::ObservedFlow& flow) {
+    if (device.empty() || (onlyNew && learned_.flows(device).contains(flow))) return false;
+    return learned_.record(device, flow);
+  };
+  bool fresh = note(deviceOf(f.src), {policy::Direction::Outbound, f.dst, f.proto, port});
+  fresh |= note(deviceOf(f.dst), {policy::Direction::Inbound, f.src, f.proto, port});
+  return fresh;
+}
+
 void Containment::onConntrack(const std::vector<netlink::CtFlow>& flows, bool lost) {
   bool fresh = false;
-  auto learn = [&](const netlink::CtFlow& f) {
-    if (!(f.mark & policy::kCtMarkObserve)) return;  // only flows the ruleset marked
-    bool isIcmp = f.proto == 1 || f.proto == 58;
-    uint16_t port = isIcmp ? 0 : f.dport;
-    if (std::string d = deviceOf(f.src); !d.empty()) {
-      fresh |= learned_.record(d, {policy::Direction::Outbound, f.dst, f.proto, port});
-    }
-    if (std::string d = deviceOf(f.dst); !d.empty()) {
-      fresh |= learned_.record(d, {policy::Direction::Inbound, f.src, f.proto, port});
-    }
-  };
   for (const netlink::CtFlow& f : flows) {
     if (f.mark & policy::kCtMarkObserve) ++observedEvents_;
-    learn(f);
+    fresh |= learnFlow(f, false);
   }
+  if (fresh) saveLearned();
   if (lost) {
     ++eventLosses_;
     log(LogLevel::Error, "events-lost",
         "conntrack events were lost (receive buffer full); resynchronising from the table");
-    if (auto all = netlink::dumpConntrack(); all) {
-      for (const netlink::CtFlow& f : *all) learn(f);
-    } else {
-      log(LogLevel::Error, "conntrack-error", "resynchronisation failed: " + all.error());
-    }
+    learnFromConntrackTable();
   }
+}
+
+void Containment::learnFromConntrackTable() {
+  auto all = netlink::dumpConntrack();
+  if (!all) {
+    log(LogLevel::Error, "conntrack-error", "resynchronisation failed: " + all.error());
+    return;
+  }
+  // A flow already known was counted by its event: the table adds only what
+  // no event brought.
+  bool fresh = false;
+  for (const netlink::CtFlow& f : *all) fresh |= learnFlow(f, true);
   if (fresh) saveLearned();
 }
 

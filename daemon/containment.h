@@ -73,6 +73,10 @@ class Containment {
   // New conntrack entries: flows of learn/monitor devices are recorded.
   // `lost` means the kernel dropped events: the table is dumped to catch up.
   void onConntrack(const std::vector<netlink::CtFlow>& flows, bool lost);
+  // The flows the ruleset marked as observed that are in the conntrack table
+  // now and not known yet are recorded (after a loss, or when the daemon
+  // starts to listen).
+  void learnFromConntrackTable();
   // Writes what was learned (counts included); called at stop.
   void saveLearned();
   void logLearnedSummary() const;
@@ -123,6 +127,8 @@ class Containment {
   void setEvents(GatewayEvents* events) { events_ = events; }
 
  private:
+  // True: a flow not known before; `onlyNew`: a known flow is not counted again.
+  bool learnFlow(const netlink::CtFlow& f, bool onlyNew);
   // The kernel's reason when it refused the change (logged, and retried).
   std::expected<void, std::string> perform(const policy::Action& action);
   std::expected<void, std::string> applyIsolation(const policy::Action& action, bool isolate);

@@ -50,6 +50,8 @@ bool Manager::followConntrackEvents() {
                                          });
   if (observed == ctEvents_.has_value()) return true;
   if (!observed) {
+    bool lost = false;  // what the kernel queued before the reload still counts
+    containment_->onConntrack(ctEvents_->read(lost), lost);
     ctSource_ = sd_event_source_disable_unref(ctSource_);
     ctEvents_.reset();
     log(LogLevel::Debug, "conntrack-events",
@@ -68,6 +70,7 @@ bool Manager::followConntrackEvents() {
   }
   ctEvents_.emplace(std::move(*events));
   log(LogLevel::Debug, "conntrack-events", "a device is observed: conntrack events subscribed");
+  containment_->learnFromConntrackTable();  // flows since the apply, before anyone listened
   return true;
 }
 
@@ -239,6 +242,7 @@ int Manager::onNflog(sd_event_source*, int, uint32_t, void* self) noexcept {
 int Manager::onConntrack(sd_event_source*, int, uint32_t, void* self) noexcept {
   try {
     auto* m = static_cast<Manager*>(self);
+    if (!m->ctEvents_) return 0;
     bool lost = false;
     std::vector<netlink::CtFlow> flows = m->ctEvents_->read(lost);
     m->containment_->onConntrack(flows, lost);
