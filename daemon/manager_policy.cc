@@ -94,7 +94,8 @@ Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options,
 
 std::expected<Manager::Loaded, Manager::Refused> Manager::finishLoad(LoadOutcome outcome,
                                                                      const char* why) {
-  log(LogLevel::Debug, "load-phases", std::string(why) + ": " + outcome.phases);
+  if (!outcome.phases.empty())
+    log(LogLevel::Debug, "load-phases", std::string(why) + ": " + outcome.phases);
   logDiagnostics(outcome.diagnostics);
   std::vector<std::string> errors, warnings;
   for (const policy::Diagnostic& d : outcome.diagnostics.sorted()) {

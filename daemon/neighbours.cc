@@ -151,7 +151,9 @@ void Neighbours::pin(const policy::Policy& policy) {
   // Each cause is reported when it first appears, not at every apply.
   std::set<std::string> skipped;
   size_t newlySkipped = 0;
-  auto skip = [&](std::string why, const std::string& device) {
+  unpinnable_ = 0;
+  auto skip = [&](std::string why, const std::string& device, size_t addresses) {
+    unpinnable_ += addresses;
     if (!skipped_.contains(why) && ++newlySkipped <= kMaxSkipReports)
       log(LogLevel::Warning, "neighbour-skipped", why, device);
     skipped.insert(std::move(why));
@@ -164,7 +166,7 @@ void Neighbours::pin(const policy::Policy& policy) {
       if (!named) {
         skip("interface " + d.interface + " does not exist; the addresses of " + d.name +
                  " are not pinned",
-             d.name);
+             d.name, d.addresses.size());
         continue;
       }
     }
@@ -182,7 +184,7 @@ void Neighbours::pin(const policy::Policy& policy) {
         skip(policy::toString(a) + " of " + d.name +
                  " is not pinned: no device interface has a connected route to it; set "
                  "identity.interface",
-             d.name);
+             d.name, 1);
         continue;
       }
       wanted[{ifindex, a}] = Pin{*d.mac, d.name};
@@ -192,7 +194,8 @@ void Neighbours::pin(const policy::Policy& policy) {
   if (newlySkipped > kMaxSkipReports) {
     log(LogLevel::Warning, "neighbour-skipped",
         std::to_string(newlySkipped - kMaxSkipReports) +
-            " more device addresses are not pinned for the same reasons (not listed)");
+            " more reasons why device addresses are not pinned, new since the last apply "
+            "(not listed)");
   }
   skipped_ = std::move(skipped);
   pinned_.clear();
@@ -255,8 +258,7 @@ void Neighbours::pin(const policy::Policy& policy) {
       std::to_string(wanted.size() - pinFailed) + " device addresses pinned to their MACs (" +
           std::to_string(added) + " new, " + std::to_string(removed) + " removed" +
           (failed ? ", " + std::to_string(failed) + " failed" : std::string()) +
-          (skipped_.empty() ? std::string()
-                            : ", " + std::to_string(skipped_.size()) + " not pinnable") +
+          (unpinnable_ ? ", " + std::to_string(unpinnable_) + " not pinnable" : std::string()) +
           ") in " +
           std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::steady_clock::now() - started)

@@ -61,6 +61,7 @@ class Neighbours {
   std::map<policy::MacAddress, std::string> macOwner_;  // device of each bound MAC
   std::set<policy::IpAddress> own_;                     // the gateway's addresses
   std::set<std::string> skipped_;                       // why addresses were not pinned
+  size_t unpinnable_ = 0;                               // addresses not pinned for those
   std::map<std::pair<policy::MacAddress, policy::IpAddress>, policy::WallTime> reported_;
   std::map<std::pair<policy::MacAddress, policy::IpAddress>, uint64_t> suppressed_;
 };
