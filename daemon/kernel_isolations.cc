@@ -18,30 +18,16 @@ std::vector<std::pair<policy::IpAddress, std::string>> Containment::readKernelIs
         "cannot read the isolations of the table in the kernel: " + socket.error().message());
     return out;
   }
-  for (policy::Family family : {policy::Family::V4, policy::Family::V6}) {
-    bool v4 = family == policy::Family::V4;
-    const char* set = v4 ? policy::setname::kIsolated4 : policy::setname::kIsolated6;
-    auto elements = netlink::readSetElements(*socket, table, set);
-    if (!elements && elements.error().error != ENOENT)
-      elements = netlink::readSetElements(*socket, table, set);  // once more
-    if (!elements) {
-      // No table (or set) yet: nothing to keep. Anything else is loud.
-      if (elements.error().error != ENOENT) {
-        log(LogLevel::Error, "netlink-error",
-            "cannot read the isolated addresses of set " + std::string(set) + " in table " + table +
-                ": " + elements.error().message() +
-                "; an isolation in the kernel that never reached " + store_.path() +
-                " may be lost (those saved there stay in force)");
-      }
-      continue;
-    }
-    for (const netlink::KernelElement& e : *elements) {
-      policy::IpAddress a{family, {}};
-      if (e.key.size() < a.size()) continue;
-      std::copy_n(e.key.begin(), a.size(), a.bytes.begin());
-      out.emplace_back(a, e.comment);
-    }
-  }
+  auto failed = [&](const std::string& set, const netlink::KernelError& error) {
+    // No table (or set) yet is nothing to keep; this is anything else, and loud.
+    log(LogLevel::Error, "netlink-error",
+        "cannot read the isolated addresses of set " + set + " in table " + table + ": " +
+            error.message() + "; an isolation in the kernel that never reached " + store_.path() +
+            " may be lost (those saved there stay in force)");
+  };
+  for (netlink::AddressElement& e : netlink::readAddressSets(
+           *socket, table, policy::setname::kIsolated4, policy::setname::kIsolated6, failed))
+    out.emplace_back(e.address, std::move(e.element.comment));
   return out;
 }
 

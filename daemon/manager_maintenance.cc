@@ -123,33 +123,23 @@ void Manager::restoreMaintenance(const std::string& table, policy::WallTime now)
             "close on time in the kernel, but are not reported)");
     return;
   }
-  for (policy::Family family : {policy::Family::V4, policy::Family::V6}) {
-    bool v4 = family == policy::Family::V4;
-    const char* set = v4 ? policy::setname::kMaintenance4 : policy::setname::kMaintenance6;
-    auto elements = netlink::readSetElements(*socket, table, set);
-    if (!elements && elements.error().error != ENOENT)
-      elements = netlink::readSetElements(*socket, table, set);  // once more
-    if (!elements) {
-      // No table (or set) yet: nothing was open. Anything else is loud.
-      if (elements.error().error != ENOENT) {
-        log(LogLevel::Error, "netlink-error",
-            "cannot read the maintenance windows of set " + std::string(set) + " in table " +
-                table + ": " + elements.error().message() +
-                "; windows still open there are not tracked (they close on time in the kernel, "
-                "but are not reported)");
-      }
-      continue;
-    }
-    for (const netlink::KernelElement& e : *elements) {
-      policy::IpAddress device{family, {}};  // the key's first field
-      if (e.expiresInMs == 0 || e.key.size() < device.size()) continue;
-      std::copy_n(e.key.begin(), device.size(), device.bytes.begin());
-      std::string name = containment_->deviceOf(device);
-      if (name.empty()) continue;
-      policy::WallTime until = now + std::chrono::milliseconds(e.expiresInMs);
-      policy::WallTime& window = maintenance_[name];
-      window = std::max(window, until);
-    }
+  auto failed = [&](const std::string& set, const netlink::KernelError& error) {
+    // No table (or set) yet: nothing was open. This is anything else, and loud.
+    log(LogLevel::Error, "netlink-error",
+        "cannot read the maintenance windows of set " + set + " in table " + table + ": " +
+            error.message() +
+            "; windows still open there are not tracked (they close on time in the kernel, "
+            "but are not reported)");
+  };
+  for (const netlink::AddressElement& e :
+       netlink::readAddressSets(*socket, table, policy::setname::kMaintenance4,
+                                policy::setname::kMaintenance6, failed)) {
+    if (e.element.expiresInMs == 0) continue;
+    std::string name = containment_->deviceOf(e.address);  // the key's first field
+    if (name.empty()) continue;
+    policy::WallTime until = now + std::chrono::milliseconds(e.element.expiresInMs);
+    policy::WallTime& window = maintenance_[name];
+    window = std::max(window, until);
   }
   for (const auto& [device, until] : maintenance_) {
     log(LogLevel::Warning, "maintenance-restored",

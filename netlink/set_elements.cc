@@ -3,6 +3,8 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "netlink/handles.h"
@@ -81,6 +83,29 @@ std::expected<std::vector<KernelElement>, KernelError> readSetElements(NftSocket
       "read elements of set " + set);
   if (!got) return std::unexpected(got.error());
   if (malformed) return std::unexpected(KernelError{EBADMSG, "read elements of set " + set, {}});
+  return out;
+}
+
+std::vector<AddressElement> readAddressSets(
+    NftSocket& socket, const std::string& table, const std::string& set4, const std::string& set6,
+    const std::function<void(const std::string& set, const KernelError& error)>& failed) {
+  std::vector<AddressElement> out;
+  for (policy::Family family : {policy::Family::V4, policy::Family::V6}) {
+    const std::string& set = family == policy::Family::V4 ? set4 : set6;
+    auto elements = readSetElements(socket, table, set);
+    if (!elements && elements.error().error != ENOENT)
+      elements = readSetElements(socket, table, set);  // once more
+    if (!elements) {
+      if (elements.error().error != ENOENT) failed(set, elements.error());
+      continue;
+    }
+    for (KernelElement& e : *elements) {
+      policy::IpAddress a{family, {}};
+      if (e.key.size() < a.size()) continue;
+      std::copy_n(e.key.begin(), a.size(), a.bytes.begin());
+      out.push_back({a, std::move(e)});
+    }
+  }
   return out;
 }
 

@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "netlink/nft_socket.h"
+#include "policy/net_types.h"
 
 namespace ringfence::netlink {
 
@@ -24,5 +26,17 @@ struct KernelElement {
 std::expected<std::vector<KernelElement>, KernelError> readSetElements(NftSocket& socket,
                                                                        const std::string& table,
                                                                        const std::string& set);
+
+// An element of an address-keyed set, with the address its key starts with.
+struct AddressElement {
+  policy::IpAddress address;
+  KernelElement element;
+};
+// The elements of an IPv4 set and its IPv6 twin, each dump tried twice. No
+// table or set (ENOENT) is no element; any other failure of a set is handed to
+// `failed` and that set contributes nothing.
+std::vector<AddressElement> readAddressSets(
+    NftSocket& socket, const std::string& table, const std::string& set4, const std::string& set6,
+    const std::function<void(const std::string& set, const KernelError& error)>& failed);
 
 }  // namespace ringfence::netlink
