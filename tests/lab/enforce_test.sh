@@ -50,17 +50,10 @@ NFT
 
 daemon_log="$work/ringfenced.log"
 start_daemon() {
-  # Not through a shell function: $! must be the daemon itself (ip netns exec execs it).
-  ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$config" --bus none "$@" >>"$daemon_log" 2>&1 &
-  DAEMON=$!
-  local applied; applied=$(grep -c "policy applied" "$daemon_log" 2>/dev/null)
-  for _ in $(seq 50); do
-    [[ $(grep -c "policy applied" "$daemon_log" 2>/dev/null) -gt ${applied:-0} ]] && return 0
-    sleep 0.1
-  done
-  echo "daemon did not start:"; cat "$daemon_log"; return 1
+  lab_start_daemon "policy applied" 50 --config "$config" --bus none "$@" && return 0
+  cat "$daemon_log"; return 1
 }
-stop_daemon() { kill -TERM "$DAEMON" 2>/dev/null; wait "$DAEMON" 2>/dev/null; }
+stop_daemon() { lab_stop_daemon; }
 reload_daemon() {
   local before; before=$(grep -c "reloading" "$daemon_log")
   kill -HUP "$DAEMON"
@@ -68,6 +61,7 @@ reload_daemon() {
     [[ $(grep -c -E "policy reloaded|running policy stays" "$daemon_log") -gt $before ]] && return 0
     sleep 0.1
   done
+  return 1
 }
 
 expect_pass "before the daemon: no filtering yet" lab_tcp pump 203.0.113.99 443

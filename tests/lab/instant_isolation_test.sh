@@ -38,16 +38,7 @@ lab_host other lan0 203.0.113.99
 for h in srv crit other; do lab_listen "$h" tcp 443; lab_listen "$h" tcp 22; done
 sleep 0.3
 
-start_daemon() {
-  local applied; applied=$(grep -c "policy applied" "$daemon_log" 2>/dev/null)
-  ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$config" --bus none >>"$daemon_log" 2>&1 &
-  DAEMON=$!
-  for _ in $(seq 100); do
-    [[ $(grep -c "in force" "$daemon_log" 2>/dev/null) -gt ${applied:-0} ]] && return 0
-    sleep 0.1
-  done
-  echo "daemon did not start"; return 1
-}
+start_daemon() { lab_start_daemon "in force" 100 --config "$config" --bus none; }
 isolated() { [[ $(in_ns gw nft list set inet ringfence isolated4) == *"$1"* ]]; }
 in_instant() { [[ $(in_ns gw nft list set inet ringfence instant4) == *"$1"* ]]; }
 # One SYN from NAME to ADDR:PORT, crafted (scapy), with source SRC if given.

@@ -33,17 +33,8 @@ lab_host other lan0 203.0.113.99
 for h in srv crit other; do lab_listen "$h" tcp 443; lab_listen "$h" tcp 22; done
 sleep 0.3
 
-start_daemon() {
-  local applied; applied=$(grep -c "policy applied" "$daemon_log" 2>/dev/null)
-  ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$config" --bus none >>"$daemon_log" 2>&1 &
-  DAEMON=$!
-  for _ in $(seq 50); do
-    [[ $(grep -c "policy applied" "$daemon_log" 2>/dev/null) -gt ${applied:-0} ]] && return 0
-    sleep 0.1
-  done
-  echo "daemon did not start"; return 1
-}
-stop_daemon() { kill -TERM "$DAEMON" 2>/dev/null; wait "$DAEMON" 2>/dev/null; }
+start_daemon() { lab_start_daemon "policy applied" 50 --config "$config" --bus none; }
+stop_daemon() { lab_stop_daemon; }
 isolated() { local set; set=$(in_ns gw nft list set inet ringfence isolated4); [[ $set == *"$1"* ]]; }
 # Waits up to $2 seconds for device address $1 to be isolated; prints how long it took.
 wait_isolated() {
@@ -161,19 +152,13 @@ ct_listeners() {
   done < <(in_ns gw cat /proc/net/netlink)
   echo "$n"
 }
-hup_and_wait() {
-  local n; n=$(grep -c "policy reloaded" "$daemon_log")
-  kill -HUP "$DAEMON"
-  for _ in $(seq 50); do [[ $(grep -c "policy reloaded" "$daemon_log") -gt $n ]] && return 0; sleep 0.1; done
-  return 1
-}
 expect_true "with learn and monitor devices the daemon listens ($(ct_listeners) listeners)" test "$(ct_listeners)" -eq 1
 cp "$work/etc/profiles/learner.yaml" "$work/learner.yaml"; cp "$work/etc/profiles/mon.yaml" "$work/mon.yaml"
 sed -i 's/^mode: .*/mode: enforce/' "$work/etc/profiles/learner.yaml" "$work/etc/profiles/mon.yaml"
-hup_and_wait
+expect_true "reload applied" lab_reload_daemon
 expect_true "with every device enforced nobody listens ($(ct_listeners) listeners)" test "$(ct_listeners)" -eq 0
 cp "$work/learner.yaml" "$work/mon.yaml" "$work/etc/profiles/"
-hup_and_wait
+expect_true "reload applied" lab_reload_daemon
 expect_true "learn mode back: the daemon listens again ($(ct_listeners) listeners)" test "$(ct_listeners)" -eq 1
 lab_tcp learner 203.0.113.20 22
 sleep 0.5

@@ -165,3 +165,33 @@ lab_scratch() {
   daemon_log="$work/ringfenced.log"
   trap 'lab_log_on_failure "$daemon_log"; lab_down; rm -rf "$work"' EXIT
 }
+
+# lab_wait_more FILE REGEX BEFORE TRIES: until FILE holds more lines matching
+# REGEX than BEFORE, checked every 0.1 s, at most TRIES times.
+lab_wait_more() {
+  local file=$1 regex=$2 before=$3 tries=$4
+  for _ in $(seq "$tries"); do
+    [[ $(grep -c -E "$regex" "$file" 2>/dev/null) -gt $before ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+# lab_start_daemon REGEX TRIES ARGS...: $build/daemon/ringfenced in the
+# gateway with ARGS, its output appended to $daemon_log and its PID in
+# DAEMON; waits (lab_wait_more) for one more log line matching REGEX.
+lab_start_daemon() {
+  local regex=$1 tries=$2; shift 2
+  local before; before=$(grep -c -E "$regex" "$daemon_log" 2>/dev/null)
+  # Not through in_ns: $! must be the daemon itself (ip netns exec execs it).
+  ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" "$@" >>"$daemon_log" 2>&1 &
+  DAEMON=$!
+  lab_wait_more "$daemon_log" "$regex" "${before:-0}" "$tries" && return 0
+  echo "daemon did not start"; return 1
+}
+lab_stop_daemon() { kill -TERM "$DAEMON" 2>/dev/null; wait "$DAEMON" 2>/dev/null; }
+# lab_reload_daemon: SIGHUP to DAEMON; waits up to 5 s for "policy reloaded".
+lab_reload_daemon() {
+  local before; before=$(grep -c "policy reloaded" "$daemon_log")
+  kill -HUP "$DAEMON"
+  lab_wait_more "$daemon_log" "policy reloaded" "$before" 50
+}

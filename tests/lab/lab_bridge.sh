@@ -101,22 +101,18 @@ YAML
   for port in 2575 22; do lab_listen hl7mon tcp "$port"; done
   in_ns gw sh -c 'socat TCP4-LISTEN:2200,fork,reuseaddr SYSTEM:"echo ok" 2>/dev/null &'
   sleep 0.3
+  # Right after the links come up the first ARP request to the router can go
+  # unanswered, and the next one leaves a second later: a first connection
+  # check would time out. Every host resolves its router now (no ruleset yet).
+  local host
+  for host in pump hl7mon watched learner stranger lanhost; do
+    for _ in 1 2 3; do in_ns "$host" ping -c1 -W1 -q 10.20.0.1 >/dev/null 2>&1 && break; done
+  done
 }
 
-start_daemon() {
-  local applied; applied=$(grep -c "applied" "$daemon_log" 2>/dev/null)
-  ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$config" --bus none >>"$daemon_log" 2>&1 &
-  DAEMON=$!
-  for _ in $(seq 80); do
-    [[ $(grep -c "applied" "$daemon_log" 2>/dev/null) -gt ${applied:-0} ]] && return 0
-    sleep 0.1
-  done
-  echo "daemon did not start"; return 1
-}
+start_daemon() { lab_start_daemon "applied" 80 --config "$config" --bus none; }
 reload() {  # SIGHUP, then wait for the next "policy reloaded"
-  local n; n=$(grep -c "policy reloaded" "$daemon_log")
-  kill -HUP "$DAEMON"
-  for _ in $(seq 50); do [[ $(grep -c "policy reloaded" "$daemon_log") -gt $n ]] && return 0; sleep 0.1; done
+  lab_reload_daemon && return 0
   echo "# no reload"; return 1
 }
 isolated() { [[ $(in_ns gw nft list set inet ringfence isolated4) == *"$1"* ]]; }

@@ -39,26 +39,9 @@ lab_host srv lan0 203.0.113.20 2001:db8:200::20
 lab_listen mon tcp 2575
 sleep 0.3
 
-start_daemon() {
-  local applied; applied=$(grep -c "policy applied" "$daemon_log" 2>/dev/null)
-  ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$config" --bus none --log-level debug >>"$daemon_log" 2>&1 &
-  DAEMON=$!
-  for _ in $(seq 50); do
-    [[ $(grep -c "policy applied" "$daemon_log" 2>/dev/null) -gt ${applied:-0} ]] && return 0
-    sleep 0.1
-  done
-  echo "daemon did not start"; return 1
-}
-stop_daemon() { kill -TERM "$DAEMON" 2>/dev/null; wait "$DAEMON" 2>/dev/null; }
-reload_daemon() {
-  local n; n=$(grep -c "policy reloaded" "$daemon_log")
-  kill -HUP "$DAEMON"
-  for _ in $(seq 50); do
-    [[ $(grep -c "policy reloaded" "$daemon_log") -gt $n ]] && return 0
-    sleep 0.1
-  done
-  return 1
-}
+start_daemon() { lab_start_daemon "policy applied" 50 --config "$config" --bus none --log-level debug; }
+stop_daemon() { lab_stop_daemon; }
+reload_daemon() { lab_reload_daemon; }
 # neigh ADDR: the gateway's entry for ADDR on dev0 ("" if none).
 neigh() { in_ns gw ip neigh show "$1" dev dev0; }
 pinned() {  # ADDR MAC
