@@ -75,8 +75,8 @@ int main(int argc, char** argv) {
   }
   int runs = std::max(1, std::stoi(argv[2]));
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  std::printf("yaml-cpp alone, %zu profiles (%zu bytes): %.1f ms on one thread, %.1f ms on %u\n",
-              texts.size(), bytes, parseAllMs(texts, 1, runs), parseAllMs(texts, cores, runs),
-              cores);
+  std::printf(
+      "yaml-cpp alone, %zu profiles (%zu bytes): %.1f ms on one thread, %.1f ms on %u threads\n",
+      texts.size(), bytes, parseAllMs(texts, 1, runs), parseAllMs(texts, cores, runs), cores);
   return 0;
 }

@@ -28,13 +28,15 @@ in_ns dev ip addr add 100.64.39.15/32 dev eth0
 in_ns gw ip route add 100.64.39.15/32 via 198.51.100.10 dev dev0
 offloads_off gw dev server
 
-# last_data_after_cut RULESET: ms from the start of the isolation to the last data received.
+# last_data_after_cut RULESET: ms from the start of the isolation to the last
+# data received. The sender stops 5 s after the cut: about 5000 means never cut.
 last_data_after_cut() {
+  rm -f "$work/last"
   in_ns gw nft -f "$1"
   in_ns server /usr/bin/python3 -c '
 import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 5201)); s.listen(1); c, _ = s.accept(); c.settimeout(8)
+s.bind(("0.0.0.0", 5201)); s.listen(1); s.settimeout(10); c, _ = s.accept(); c.settimeout(8)
 last = time.time()
 try:
     while c.recv(65536): last = time.time()
