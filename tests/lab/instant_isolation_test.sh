@@ -14,17 +14,9 @@ source "$here/lab.sh"
 lab_require_root
 lab_require_scapy
 
-work=$(mktemp -d)
-daemon_log="$work/ringfenced.log"
-cleanup() {
-  lab_log_on_failure "${daemon_log:-}"
-  lab_down; rm -rf "$work"
-}
 lab_up
-trap cleanup EXIT
-cp -r "$here/../data/instant" "$work/etc"
-echo "state_dir: $work/state" >> "$work/etc/ringfence.yaml"
-config="$work/etc/ringfence.yaml"
+lab_scratch
+lab_copy_policy "$here/../data/instant"
 
 lab_host pump dev0 198.51.100.10 "" 02:00:00:00:00:10
 lab_host pump2 dev0 198.51.100.11 "" 02:00:00:00:00:11

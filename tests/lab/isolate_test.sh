@@ -10,17 +10,9 @@ build=$(cd "${1:?build dir}" && pwd)
 source "$here/lab.sh"
 lab_require_root
 
-work=$(mktemp -d)
-daemon_log="$work/ringfenced.log"
-cleanup() {
-  lab_log_on_failure "${daemon_log:-}"
-  lab_down; rm -rf "$work"
-}
 lab_up
-trap cleanup EXIT
-cp -r "$here/../data/isolate" "$work/etc"
-echo "state_dir: $work/state" >> "$work/etc/ringfence.yaml"
-config="$work/etc/ringfence.yaml"
+lab_scratch
+lab_copy_policy "$here/../data/isolate"
 
 lab_host pump dev0 198.51.100.10 "" 02:00:00:00:00:10
 lab_host ws dev0 198.51.100.50 "" 02:00:00:00:00:50

@@ -195,3 +195,10 @@ lab_reload_daemon() {
   kill -HUP "$DAEMON"
   lab_wait_more "$daemon_log" "policy reloaded" "$before" 50
 }
+# lab_copy_policy DATA_DIR: after lab_scratch, the test's policy copied to
+# $work/etc, its state in $work/state (never the host's); sets $config.
+lab_copy_policy() {
+  cp -r "$1" "$work/etc"
+  echo "state_dir: $work/state" >> "$work/etc/ringfence.yaml"
+  config="$work/etc/ringfence.yaml"
+}

@@ -14,14 +14,8 @@ for tool in /usr/bin/python3 socat; do
   command -v "$tool" >/dev/null || { echo "missing $tool (scripts/setup.sh)"; echo "0 passed, 1 failed"; exit 1; }
 done
 
-work=$(mktemp -d)
-daemon_log="$work/ringfenced.log"
-cleanup() {
-  lab_log_on_failure "${daemon_log:-}"
-  lab_down; rm -rf "$work"
-}
 lab_up
-trap cleanup EXIT
+lab_scratch
 mkdir -p "$work/etc/profiles"
 cat > "$work/etc/ringfence.yaml" <<YAML
 profiles: profiles

@@ -14,21 +14,11 @@ lab_require_root
 for tool in /usr/bin/python3 socat; do
   command -v "$tool" >/dev/null || { echo "missing $tool (scripts/setup.sh)"; echo "0 passed, 1 failed"; exit 1; }
 done
-if ! /usr/bin/python3 -c 'import scapy.all' 2>/dev/null; then
-  echo "missing python3-scapy (scripts/setup.sh)"; echo "0 passed, 1 failed"; exit 1
-fi
+lab_require_scapy
 
-work=$(mktemp -d)
-daemon_log="$work/ringfenced.log"
-cleanup() {
-  lab_log_on_failure "${daemon_log:-}"
-  lab_down; rm -rf "$work"
-}
 lab_up
-trap cleanup EXIT
-cp -r "$here/../data/neighbour" "$work/etc"
-echo "state_dir: $work/state" >> "$work/etc/ringfence.yaml"
-config="$work/etc/ringfence.yaml"
+lab_scratch
+lab_copy_policy "$here/../data/neighbour"
 
 PUMP_MAC=02:00:00:00:00:10
 MON_MAC=02:00:00:00:00:30

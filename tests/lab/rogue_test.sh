@@ -11,18 +11,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:?build dir}" && pwd)
 source "$here/lab.sh"
 lab_require_root
-if ! /usr/bin/python3 -c 'import scapy.all' 2>/dev/null; then
-  echo "missing python3-scapy (scripts/setup.sh)"; echo "0 passed, 1 failed"; exit 1
-fi
+lab_require_scapy
 
-work=$(mktemp -d)
-daemon_log="$work/ringfenced.log"
-cleanup() {
-  lab_log_on_failure "${daemon_log:-}"
-  lab_down; rm -rf "$work"
-}
 lab_up
-trap cleanup EXIT
+lab_scratch
 mkdir -p "$work/etc/profiles"
 cat > "$work/etc/ringfence.yaml" <<YAML
 profiles: profiles
