@@ -69,15 +69,10 @@ Chain portsChain() {
   auto& r = c.rules;
   r.push_back(rule({MetaMarkOr{0, kOurMarks}}, verdict(VerdictKind::Continue),
                    "our mark bits mean only what this table says"));
-  r.push_back(rule({fromUplink(), in({Field::EtherSaddr}, "devmacs"), Counter{}, log("spoof mac")},
-                   verdict(VerdictKind::Drop),
-                   "a device's MAC from the LAN side: it would move the device's port"));
-  r.push_back(rule({fromUplink(), SetUpdate{{Field::EtherSaddr}, "lan_macs"}},
-                   verdict(VerdictKind::Continue), "MACs of the LAN side"));
-  r.push_back(rule({fromUplink(), notIn({Field::ArpSaddrIp}, "dev4"),
-                    SetUpdate{{Field::ArpSaddrIp}, "lan_addrs"}},
-                   verdict(VerdictKind::Continue), "addresses the LAN side claims by ARP"));
-  r.push_back(rule({fromUplink()}, verdict(VerdictKind::Accept), "from the LAN: judged in inet"));
+  // One lookup of the port decides which checks a frame gets (every frame
+  // crosses this chain: each rule costs throughput).
+  r.push_back(rule({fromUplink()}, Verdict{VerdictKind::Jump, "from_lan"},
+                   "from the LAN: remembered, then judged in inet"));
   r.push_back(rule({MetaMarkOr{kMarkFromDevicePort, 0}}, verdict(VerdictKind::Continue),
                    "a device port: every port that is not an uplink"));
   // The bridge learns a MAC's port from any frame that gets past this
@@ -101,13 +96,8 @@ Chain portsChain() {
                    "what a neighbour advertisement claims"));
   r.push_back(rule({ByteIs{ByteField::Icmpv6Type, 134}, Counter{}, log("rogue ra")},
                    verdict(VerdictKind::Drop), "a router advertisement: a rogue router"));
-  r.push_back(
-      rule({in({Field::L4Proto, Field::ThSport}, "rogue_servers"), Counter{}, log("rogue dhcp")},
-           verdict(VerdictKind::Drop), "a DHCP server's answer: a rogue DHCP server"));
-  r.push_back(
-      rule({in({Field::L4Proto, Field::ThDport}, "dhcp_clients"), Counter{}, log("rogue dhcp")},
-           verdict(VerdictKind::Drop),
-           "to DHCP clients, whatever the source port: a rogue DHCP server"));
+  r.push_back(rule({ByteIs{ByteField::L4Proto, 17}}, Verdict{VerdictKind::Jump, "port_udp"},
+                   "UDP: is it a DHCP server's?"));
   // A fragment hides what it carries from the checks above (a fragmented
   // router advertisement); nothing on a segment needs fragmented multicast.
   r.push_back(rule({ByteIs{ByteField::Ip6Nexthdr, 44},
@@ -126,6 +116,40 @@ Chain portsChain() {
             Meter{Field::Iifname, "port_broadcast", MeterKind::Rate, kPortBroadcastPerSecond},
             Counter{}},
            verdict(VerdictKind::Drop), "ARP over the port's rate (each frame counts once)"));
+  return c;
+}
+
+// A frame from an uplink: its MAC and ARP sender are remembered, then on to
+// the inet table.
+Chain fromLanChain() {
+  Chain c;
+  c.name = "from_lan";
+  auto& r = c.rules;
+  r.push_back(rule({in({Field::EtherSaddr}, "devmacs"), Counter{}, log("spoof mac")},
+                   verdict(VerdictKind::Drop),
+                   "a device's MAC from the LAN side: it would move the device's port"));
+  r.push_back(rule({SetUpdate{{Field::EtherSaddr}, "lan_macs"}}, verdict(VerdictKind::Continue),
+                   "MACs of the LAN side"));
+  r.push_back(
+      rule({notIn({Field::ArpSaddrIp}, "dev4"), SetUpdate{{Field::ArpSaddrIp}, "lan_addrs"}},
+           verdict(VerdictKind::Continue), "addresses the LAN side claims by ARP"));
+  r.push_back(rule({}, verdict(VerdictKind::Accept), "judged in inet"));
+  return c;
+}
+
+// UDP from a device port: DHCP servers answer only from the LAN side (the
+// sets hold UDP ports alone, so nothing else could match them).
+Chain portUdpChain() {
+  Chain c;
+  c.name = "port_udp";
+  auto& r = c.rules;
+  r.push_back(
+      rule({in({Field::L4Proto, Field::ThSport}, "rogue_servers"), Counter{}, log("rogue dhcp")},
+           verdict(VerdictKind::Drop), "a DHCP server's answer: a rogue DHCP server"));
+  r.push_back(
+      rule({in({Field::L4Proto, Field::ThDport}, "dhcp_clients"), Counter{}, log("rogue dhcp")},
+           verdict(VerdictKind::Drop),
+           "to DHCP clients, whatever the source port: a rogue DHCP server"));
   return c;
 }
 
@@ -284,6 +308,8 @@ Plan bridgeTable(const Policy& policy, const Plan& inet) {
   p.sets.push_back(dhcpClients());
   p.sets.push_back(portMeter());
   p.needsBridgeNetfilter = true;
+  p.chains.push_back(fromLanChain());
+  p.chains.push_back(portUdpChain());
   p.chains.push_back(portsChain());
   p.chains.push_back(portsInputChain());
   p.chains.push_back(arpChain(config));

@@ -104,14 +104,24 @@ TEST(BridgeTable, TheBridgeTableMarksChecksPortsAndGuards) {
 
   std::string ports = chainText(bridge, "ports");
   EXPECT_EQ(ports.rfind("meta mark set meta mark & 0xf8ffffff", 0), 0u) << "cleared first";
-  EXPECT_NE(ports.find("iifname @uplinks ether saddr @devmacs"), std::string::npos);
-  EXPECT_NE(ports.find("iifname @uplinks update @lan_macs { ether saddr }"), std::string::npos);
-  EXPECT_LT(ports.find("iifname @uplinks accept"), ports.find("meta mark set meta mark | "));
+  // One lookup of the port, then the LAN side's checks in their own chain.
+  EXPECT_LT(ports.find("iifname @uplinks jump from_lan"), ports.find("meta mark set meta mark | "));
+  EXPECT_EQ(ports.find("@uplinks", ports.find("@uplinks") + 1), std::string::npos) << "one lookup";
+  std::string fromLan = chainText(bridge, "from_lan");
+  EXPECT_EQ(fromLan.rfind("ether saddr @devmacs counter log prefix \"ringfence spoof mac \"", 0),
+            0u)
+      << fromLan;
+  EXPECT_NE(fromLan.find("update @lan_macs { ether saddr }"), std::string::npos);
+  EXPECT_NE(fromLan.find("arp saddr ip != @dev4 update @lan_addrs { arp saddr ip }"),
+            std::string::npos);
+  EXPECT_NE(fromLan.find("accept"), std::string::npos) << "then judged in inet";
+  std::string udp = chainText(bridge, "port_udp");
+  EXPECT_NE(ports.find("meta l4proto udp jump port_udp"), std::string::npos);
   EXPECT_NE(ports.find("ether saddr @lan_macs counter log prefix \"ringfence spoof mac \""),
             std::string::npos);
   EXPECT_NE(ports.find("ether saddr @portmacs ether saddr . iifname != @macport"),
             std::string::npos);
-  EXPECT_NE(ports.find("meta l4proto . th dport @dhcp_clients"), std::string::npos);
+  EXPECT_NE(udp.find("meta l4proto . th dport @dhcp_clients"), std::string::npos);
   EXPECT_NE(ports.find("ip6 nexthdr 44 ip6 daddr ff00::/8 counter drop"), std::string::npos);
   const SetDef* macport = bridge.findSet("macport");
   ASSERT_NE(macport, nullptr);
@@ -124,7 +134,12 @@ TEST(BridgeTable, TheBridgeTableMarksChecksPortsAndGuards) {
                        "\"ringfence spoof iface \""),
             std::string::npos);
   EXPECT_NE(ports.find("icmpv6 type 134"), std::string::npos);
-  EXPECT_NE(ports.find("meta l4proto . th sport @rogue_servers"), std::string::npos);
+  EXPECT_NE(udp.find("meta l4proto . th sport @rogue_servers"), std::string::npos);
+  // Every set the UDP checks look up holds UDP ports alone: the gate hides nothing.
+  for (const char* name : {"rogue_servers", "dhcp_clients"}) {
+    for (const SetElement& e : bridge.findSet(name)->elements)
+      EXPECT_EQ(e.low.data()[0], 17) << name;
+  }
   std::string arp = chainText(bridge, "arp_claims");
   EXPECT_NE(arp.find("arp saddr ip . arp saddr ether != @mac4"), std::string::npos) << arp;
   EXPECT_NE(arp.find("ether saddr @devmacs arp saddr ip . ether saddr != @mac4"), std::string::npos)
