@@ -233,11 +233,12 @@ Chain guardChain() {
   c.name = "guard";
   c.base = BaseHook{"forward", kGuardPriority, true};
   auto& r = c.rules;
+  // Accepts in any order mean the same; the one most frames take comes first.
+  r.push_back(rule({MetaMarkHas{kMarkJudged}}, verdict(VerdictKind::Accept),
+                   "let through by the inet table"));
   r.push_back(rule({fromUplink(), toUplink()}, verdict(VerdictKind::Accept),
                    "between uplinks: not the devices' traffic"));
   r.push_back(rule({EtherTypeIs{kEtherTypeArp}}, verdict(VerdictKind::Accept), "ARP"));
-  r.push_back(rule({MetaMarkHas{kMarkJudged}}, verdict(VerdictKind::Accept),
-                   "let through by the inet table"));
   r.push_back(rule({Counter{}, log("unjudged")}, verdict(VerdictKind::Drop),
                    "not judged (br_netfilter off? another protocol?): never passes"));
   return c;
