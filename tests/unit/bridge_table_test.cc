@@ -114,7 +114,11 @@ TEST(BridgeTable, TheBridgeTableMarksChecksPortsAndGuards) {
   EXPECT_NE(fromLan.find("update @lan_macs { ether saddr }"), std::string::npos);
   EXPECT_NE(fromLan.find("arp saddr ip != @dev4 update @lan_addrs { arp saddr ip }"),
             std::string::npos);
-  EXPECT_NE(fromLan.find("accept"), std::string::npos) << "then judged in inet";
+  const Chain* lan = findChain(bridge, "from_lan");
+  ASSERT_NE(lan, nullptr);
+  ASSERT_FALSE(lan->rules.empty());
+  EXPECT_EQ(lan->rules.back().verdict.kind, VerdictKind::Accept) << "then judged in inet";
+  EXPECT_TRUE(lan->rules.back().exprs.empty()) << "whatever the frame";
   std::string udp = chainText(bridge, "port_udp");
   EXPECT_NE(ports.find("meta l4proto udp jump port_udp"), std::string::npos);
   EXPECT_NE(ports.find("ether saddr @lan_macs counter log prefix \"ringfence spoof mac \""),
@@ -137,9 +141,15 @@ TEST(BridgeTable, TheBridgeTableMarksChecksPortsAndGuards) {
   EXPECT_NE(udp.find("meta l4proto . th sport @rogue_servers"), std::string::npos);
   // Every set the UDP checks look up holds UDP ports alone: the gate hides nothing.
   for (const char* name : {"rogue_servers", "dhcp_clients"}) {
-    for (const SetElement& e : bridge.findSet(name)->elements)
-      EXPECT_EQ(e.low.data()[0], 17) << name;
+    const SetDef* set = bridge.findSet(name);
+    ASSERT_NE(set, nullptr) << name;
+    EXPECT_EQ(set->key, (std::vector<KeyType>{KeyType::InetProto, KeyType::InetService})) << name;
+    for (const SetElement& e : set->elements) EXPECT_EQ(e.low.data()[0], 17) << name;
   }
+  // port_udp only drops: it never ends a frame's way through ports otherwise.
+  const Chain* portUdp = findChain(bridge, "port_udp");
+  ASSERT_NE(portUdp, nullptr);
+  for (const PlanRule& r : portUdp->rules) EXPECT_EQ(r.verdict.kind, VerdictKind::Drop);
   std::string arp = chainText(bridge, "arp_claims");
   EXPECT_NE(arp.find("arp saddr ip . arp saddr ether != @mac4"), std::string::npos) << arp;
   EXPECT_NE(arp.find("ether saddr @devmacs arp saddr ip . ether saddr != @mac4"), std::string::npos)
