@@ -22,11 +22,7 @@ source "$here/lib.sh"
 work=$(mktemp -d)
 lab_up
 trap 'lab_down; rm -rf "$work"' EXIT
-lab_host dev dev0 198.51.100.10 "" 02:01:00:00:27:0f
-lab_host server lan0 203.0.113.99
-in_ns dev ip addr add 100.64.39.15/32 dev eth0
-in_ns gw ip route add 100.64.39.15/32 via 198.51.100.10 dev dev0
-offloads_off gw dev server
+routed_generated_device
 
 # last_data_after_cut RULESET: ms from the start of the isolation to the last
 # data received. The sender stops 5 s after the cut: about 5000 means never cut.

@@ -40,6 +40,17 @@ table inet conntrack_only {
 NFT
 }
 
+# routed_generated_device: after lab_up, host dev on dev0 as the generated
+# gen-9999 (100.64.39.15, MAC 02:01:00:00:27:0f; tests/support/policy_generator.cc)
+# behind 198.51.100.10, and host server at 203.0.113.99 on lan0; offloads off.
+routed_generated_device() {
+  lab_host dev dev0 198.51.100.10 "" 02:01:00:00:27:0f
+  lab_host server lan0 203.0.113.99
+  in_ns dev ip addr add 100.64.39.15/32 dev eth0
+  in_ns gw ip route add 100.64.39.15/32 via 198.51.100.10 dev dev0
+  offloads_off gw dev server
+}
+
 # accept_close_server NS PORT: a TCP server in NS that accepts and closes, the
 # far end of connects (stopped by lab_down).
 accept_close_server() {

@@ -54,14 +54,11 @@ start_daemon() {
   cat "$daemon_log"; return 1
 }
 stop_daemon() { lab_stop_daemon; }
-reload_daemon() {
-  local before; before=$(grep -c "reloading" "$daemon_log")
+reload_daemon() {  # applied or refused
+  local done="policy reloaded|running policy stays"
+  local before; before=$(grep -c -E "$done" "$daemon_log")
   kill -HUP "$DAEMON"
-  for _ in $(seq 50); do
-    [[ $(grep -c -E "policy reloaded|running policy stays" "$daemon_log") -gt $before ]] && return 0
-    sleep 0.1
-  done
-  return 1
+  lab_wait_more "$daemon_log" "$done" "$before" 50
 }
 
 expect_pass "before the daemon: no filtering yet" lab_tcp pump 203.0.113.99 443
