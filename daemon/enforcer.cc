@@ -11,7 +11,8 @@ std::expected<ApplyReport, std::string> Enforcer::start(policy::Plan plan) {
   return ApplyReport{true, 0, *stats};
 }
 
-std::expected<ApplyReport, std::string> Enforcer::reload(policy::Plan next) {
+std::expected<ApplyReport, std::string> Enforcer::reload(policy::Plan next,
+                                                         policy::Plan* replaced) {
   if (!running_) return start(std::move(next));
   policy::PlanDiff diff = policy::diffPlans(*running_, next);
   ApplyReport report;
@@ -24,6 +25,7 @@ std::expected<ApplyReport, std::string> Enforcer::reload(policy::Plan next) {
     if (!stats) return std::unexpected(stats.error());
     report = {false, diff.elementChanges(), *stats};
   }
+  if (replaced) *replaced = std::move(*running_);
   running_ = std::move(next);
   return report;
 }

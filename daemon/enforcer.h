@@ -26,8 +26,10 @@ class Enforcer {
   // tampered table back).
   std::expected<ApplyReport, std::string> start(policy::Plan plan);
   // Applies only what differs from the running plan; on error the running
-  // plan stays in force (in the kernel and here).
-  std::expected<ApplyReport, std::string> reload(policy::Plan next);
+  // plan stays in force (in the kernel and here). Once applied, the plan it
+  // replaced goes to `replaced`, if given (for the caller to free it).
+  std::expected<ApplyReport, std::string> reload(policy::Plan next,
+                                                 policy::Plan* replaced = nullptr);
   // Adds and removes run-time elements (isolation, maintenance windows) in
   // one small transaction, without touching anything else.
   using Elements = std::vector<std::pair<std::string, policy::SetElement>>;

@@ -27,9 +27,11 @@ std::string profileCount(size_t n) {
 }
 
 // Which profiles a reload read and parsed again (policy/source_cache.h).
-std::string reuseSummary(const policy::SourceCache::Counts& c) {
+std::string reuseSummary(const policy::SourceCache::Counts& c,
+                         const policy::CompileCache::Counts& compiled) {
   return profileCount(c.read) + " read, " + std::to_string(c.reused) + " unchanged; " +
-         profileCount(c.parsed) + " parsed";
+         profileCount(c.parsed) + " parsed; " + std::to_string(compiled.compiled) +
+         (compiled.compiled == 1 ? " device" : " devices") + " compiled";
 }
 
 }  // namespace
@@ -302,7 +304,8 @@ Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded
   std::vector<std::string> before = deviceNames();
   containment_->usePolicy(*loaded->policy, &loaded->plan);
   carryMaintenance(loaded->plan, policy::WallClock::now());
-  auto applied = enforcer_->reload(std::move(loaded->plan));
+  policy::Plan replaced;
+  auto applied = enforcer_->reload(std::move(loaded->plan), &replaced);
   if (!applied) {
     containment_->usePolicy(*policy_, nullptr);  // back to the policy in force
     log(LogLevel::Error, "apply-failed",
@@ -311,7 +314,9 @@ Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded
   }
   std::vector<std::string> changes = reportChanges(*policy_, *loaded->policy);
   loaded->warnings.insert(loaded->warnings.end(), changes.begin(), changes.end());
-  policy_ = std::move(loaded->policy);
+  // The judge has moved on: what the new policy and plan replaced is freed off the loop.
+  reaper_.discard(
+      std::pair{std::exchange(policy_, std::move(loaded->policy)), std::move(replaced)});
   if (policy_->config.stateDir != stateDir_) {
     log(LogLevel::Warning, "state-dir-unchanged",
         "state_dir " + policy_->config.stateDir +
@@ -327,7 +332,7 @@ Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded
           (applied->rebuilt ? "table rebuilt"
                             : std::to_string(applied->elementChanges) + " element changes") +
           ", " + std::to_string(applied->stats.messages) + " messages in one transaction, " +
-          fixed1(msSince(started)) + " ms; " + reuseSummary(loaded->reuse));
+          fixed1(msSince(started)) + " ms; " + reuseSummary(loaded->reuse, loaded->compiled));
   saveLastGood(loaded->sources);  // in force already: saving it is not part of applying it
   if (bus_) {
     bus_->setAdminGroup(policy_->config.adminGroup);

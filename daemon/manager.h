@@ -20,9 +20,11 @@
 #include "daemon/neighbours.h"
 #include "daemon/options.h"
 #include "daemon/packet_counters.h"
+#include "daemon/reaper.h"
 #include "netlink/monitor.h"
 #include "netlink/netlink_sink.h"
 #include "netlink/nflog.h"
+#include "policy/compile_cache.h"
 #include "policy/source_cache.h"
 #include "policy/sources.h"
 
@@ -76,8 +78,9 @@ class Manager final : public Gateway {
     std::unique_ptr<policy::Policy> policy;  // stable address: the judge refers to it
     policy::Plan plan;
     std::vector<std::string> warnings;
-    policy::PolicySources sources;      // what it was made of (saved as the last good policy)
-    policy::SourceCache::Counts reuse;  // profiles read and parsed, or taken unchanged
+    policy::PolicySources sources;          // what it was made of (saved as the last good policy)
+    policy::SourceCache::Counts reuse;      // profiles read and parsed, or taken unchanged
+    policy::CompileCache::Counts compiled;  // devices compiled, or taken unchanged
   };
   struct Refused {
     std::vector<std::string> errors;  // every error line
@@ -90,14 +93,19 @@ class Manager final : public Gateway {
     std::string phases;  // how long each step took, for the debug log
   };
   // manager_policy.cc
+  // What earlier loads read, parsed and compiled.
+  struct LoadCaches {
+    policy::SourceCache sources;
+    policy::CompileCache compiled;
+  };
   // Reads, validates and compiles the policy on disk, safe on any thread:
-  // what is unchanged since the last load comes from `cache` (one load at a
-  // time uses it).
-  static LoadOutcome loadFiles(const policy::LoadOptions& options, policy::SourceCache& cache);
+  // what is unchanged since the last load comes from `caches` (one load at a
+  // time uses them).
+  static LoadOutcome loadFiles(const policy::LoadOptions& options, LoadCaches& caches);
   // On the loop: logs the outcome; the policy, or why it is refused.
   std::expected<Loaded, Refused> finishLoad(LoadOutcome outcome, const char* why);
   std::expected<Loaded, Refused> load(const char* why) {
-    return finishLoad(loadFiles(options_.load, sourceCache_), why);
+    return finishLoad(loadFiles(options_.load, caches_), why);
   }
   // The last good policy saved in `stateDir` (std::nullopt, logged, if none is usable).
   std::optional<Loaded> loadLastGood(const std::string& stateDir);
@@ -152,7 +160,7 @@ class Manager final : public Gateway {
   bool followConntrackEvents();
 
   DaemonOptions options_;
-  policy::SourceCache sourceCache_;  // what the last load read and parsed
+  LoadCaches caches_;  // what the last load read, parsed and compiled
   std::unique_ptr<sd_event, EventLoopFree> loop_;
   std::optional<netlink::NetlinkSink> sink_;
   std::optional<netlink::NftMonitor> monitor_;
@@ -189,6 +197,7 @@ class Manager final : public Gateway {
   int reloadFd_ = -1;
   sd_event_source* reloadSource_ = nullptr;
   std::chrono::steady_clock::time_point reloadStarted_;
+  Reaper reaper_;  // last: joined before anything else goes
 };
 
 // ringfenced --check: validate and print the plan; never touches the kernel.

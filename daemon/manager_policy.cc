@@ -55,8 +55,8 @@ const char* toString(PolicyState s) {
   return "failsafe";
 }
 
-Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options,
-                                        policy::SourceCache& cache) {
+Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options, LoadCaches& caches) {
+  policy::SourceCache& cache = caches.sources;
   auto locked = cache.lock();
   LoadOutcome out;
   auto mark = std::chrono::steady_clock::now();
@@ -84,8 +84,12 @@ Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options,
     return out;
   }
   Loaded loaded{
-      std::make_unique<policy::Policy>(std::move(r.policy)), {}, {}, std::move(sources), {}};
-  loaded.plan = policy::compilePlan(*loaded.policy);
+      std::make_unique<policy::Policy>(std::move(r.policy)), {}, {}, std::move(sources), {}, {}};
+  {
+    auto compileLocked = caches.compiled.lock();
+    loaded.plan = policy::compilePlan(*loaded.policy, &caches.compiled);
+    loaded.compiled = caches.compiled.lastCompile();
+  }
   phase("compile");
   loaded.reuse = cache.lastLoad();
   out.result = std::move(loaded);
@@ -147,7 +151,7 @@ std::optional<Manager::Loaded> Manager::loadLastGood(const std::string& stateDir
       "last good policy read from " + store.path() + ": generation " +
           std::to_string(lg.generation) + ", saved " + utcTime(lg.savedAt) + ", hash " +
           std::to_string(lg.hash) + ", " + std::to_string(r.policy.devices.size()) + " devices");
-  Loaded loaded{std::make_unique<policy::Policy>(std::move(r.policy)), {}, {}, lg.sources, {}};
+  Loaded loaded{std::make_unique<policy::Policy>(std::move(r.policy)), {}, {}, lg.sources, {}, {}};
   loaded.plan = policy::compilePlan(*loaded.policy);
   return loaded;
 }

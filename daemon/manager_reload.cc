@@ -58,9 +58,9 @@ void Manager::startReloadWorker() {
     auto job = std::make_unique<ReloadJob>();
     ReloadJob* running = job.get();
     job->worker = std::jthread([running, fd, options = options_.load,
-                                cache = &sourceCache_]() noexcept {
+                                caches = &caches_]() noexcept {
       try {
-        running->outcome = loadFiles(options, *cache);
+        running->outcome = loadFiles(options, *caches);
       } catch (const std::exception& ex) {
         LoadOutcome failed;
         failed.diagnostics.error({"ringfenced", 0, 0}, std::string("loading failed: ") + ex.what());

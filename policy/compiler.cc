@@ -10,6 +10,7 @@
 #include "policy/boxes.h"
 #include "policy/bridge_table.h"
 #include "policy/chains.h"
+#include "policy/compile_cache.h"
 #include "policy/parallel.h"
 
 namespace ringfence::policy {
@@ -51,7 +52,7 @@ std::string ruleOrigin(const SourceLocation& where) {
 
 class Compiler {
  public:
-  explicit Compiler(const Policy& policy) : policy_(policy) {}
+  Compiler(const Policy& policy, CompileCache* cache) : policy_(policy), cache_(cache) {}
 
   Plan run() {
     plan_.table = policy_.config.table;
@@ -197,48 +198,79 @@ class Compiler {
     return static_cast<uint32_t>(index_.at(name));
   }
 
-  // One device's part of the plan, computed on its own (devices compile in
-  // parallel) and appended to the plan in device order.
-  struct DeviceOut {
-    DeviceElements runtime;
-    std::vector<std::pair<uint32_t, SetElement>> elements;  // set index, element
-    std::optional<LimitObject> limit;
-  };
-
+  // Every device's part of the plan, computed on its own (devices compile in
+  // parallel, or come from the cache when compiled before against the same
+  // set layout) and appended to the plan in device order.
   void addDevices() {
     for (const FamilyNames& f : kFamilies) familySets_.push_back(familySets(f));
     const std::vector<Device>& devices = policy_.devices;
-    std::vector<DeviceOut> out(devices.size());
+    std::vector<CompiledDevice> out(devices.size());
+    std::vector<const CompiledDevice*> known(devices.size(), nullptr);
+    if (cache_) {
+      std::vector<std::string> layout;
+      for (const SetDef& s : plan_.sets) layout.push_back(s.name);
+      cache_->begin(std::move(layout));
+    }
     constexpr size_t kDevicesPerThread = 256;
-    parallelFor(devices.size(), kDevicesPerThread, 8,
-                [&](size_t i) { out[i] = compileDevice(devices[i]); });
+    parallelFor(devices.size(), kDevicesPerThread, 8, [&](size_t i) {
+      if (cache_ && (known[i] = cache_->find(devices[i]))) return;
+      out[i] = compileDevice(devices[i]);
+    });
+    if (cache_) {
+      size_t reused = 0;
+      for (size_t i = 0; i < devices.size(); ++i) {
+        if (known[i]) {
+          ++reused;
+          cache_->keep(devices[i].name);
+        } else {
+          cache_->store(devices[i], out[i]);  // entries of other devices stay where they are
+        }
+      }
+      cache_->count(devices.size() - reused, reused);
+      cache_->end();
+    }
     plan_.devices.reserve(out.size());
     std::vector<size_t> sizes(plan_.sets.size());
     for (size_t i = 0; i < sizes.size(); ++i) sizes[i] = plan_.sets[i].elements.size();
-    for (const DeviceOut& d : out) {
-      for (const ElementSlice& slice : d.runtime.slices)
+    for (size_t i = 0; i < devices.size(); ++i) {
+      for (const ElementSlice& slice : (known[i] ? *known[i] : out[i]).runtime.slices)
         sizes[slice.set] += slice.end - slice.begin;
     }
     for (size_t i = 0; i < sizes.size(); ++i) plan_.sets[i].elements.reserve(sizes[i]);
-    for (DeviceOut& d : out) {
-      for (ElementSlice& slice : d.runtime.slices) {
-        std::vector<SetElement>& elements = plan_.sets[slice.set].elements;
-        uint32_t count = slice.end - slice.begin;  // the device's own positions, first
-        uint32_t begin = static_cast<uint32_t>(elements.size());
-        for (uint32_t e = slice.begin; e < slice.begin + count; ++e)
-          elements.push_back(std::move(d.elements[e].second));
-        slice.begin = begin;
-        slice.end = begin + count;
+    for (size_t i = 0; i < devices.size(); ++i) {
+      if (known[i]) {
+        CompiledDevice copy{known[i]->runtime, {}, known[i]->limit};
+        append(copy, &known[i]->elements);
+      } else {
+        append(out[i], nullptr);
       }
-      if (d.limit) plan_.limits.push_back(std::move(*d.limit));
-      plan_.devices.push_back(std::move(d.runtime));
     }
+  }
+
+  // Appends one device's elements to their sets (copied from `from`, else
+  // moved from `d.elements`) and its run-time part to the plan.
+  void append(CompiledDevice& d, const std::vector<std::pair<uint32_t, SetElement>>* from) {
+    for (ElementSlice& slice : d.runtime.slices) {
+      std::vector<SetElement>& elements = plan_.sets[slice.set].elements;
+      uint32_t count = slice.end - slice.begin;  // the device's own positions, first
+      uint32_t begin = static_cast<uint32_t>(elements.size());
+      for (uint32_t e = slice.begin; e < slice.begin + count; ++e) {
+        if (from)
+          elements.push_back((*from)[e].second);
+        else
+          elements.push_back(std::move(d.elements[e].second));
+      }
+      slice.begin = begin;
+      slice.end = begin + count;
+    }
+    if (d.limit) plan_.limits.push_back(std::move(*d.limit));
+    plan_.devices.push_back(std::move(d.runtime));
   }
 
   // Elements grouped by set (in set order, each set's in the order they were
   // made), with the slices pointing into that grouping and the fingerprint.
-  DeviceOut compileDevice(const Device& d) const {
-    DeviceOut out;
+  CompiledDevice compileDevice(const Device& d) const {
+    CompiledDevice out;
     out.runtime = addDeviceElements(d, out.elements, out.limit);
     std::stable_sort(out.elements.begin(), out.elements.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -433,6 +465,7 @@ class Compiler {
   void buildChains();
 
   const Policy& policy_;
+  CompileCache* cache_;
   OutboundLimits limits_ = outboundLimits(policy_);
   Plan plan_;
   std::map<std::string, size_t> index_;
@@ -468,6 +501,8 @@ std::vector<std::pair<std::string, SetElement>> isolationElements(
   return out;
 }
 
-Plan compilePlan(const Policy& policy) { return Compiler(policy).run(); }
+Plan compilePlan(const Policy& policy, CompileCache* cache) {
+  return Compiler(policy, cache).run();
+}
 
 }  // namespace ringfence::policy

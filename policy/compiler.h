@@ -7,8 +7,12 @@
 
 namespace ringfence::policy {
 
-// `policy` must have loaded without errors.
-Plan compilePlan(const Policy& policy);
+class CompileCache;
+
+// `policy` must have loaded without errors. With a cache, a device compiled
+// before (the same device, against the same set layout) is not compiled
+// again (compile_cache.h); the plan is the same either way.
+Plan compilePlan(const Policy& policy, CompileCache* cache = nullptr);
 
 // The isolated4/isolated6 elements that cut `addresses` off and the
 // isolated_mac element of `mac`, commented with the device name: what

@@ -284,19 +284,26 @@ std::vector<PolicyChange> policyChanges(const Policy& before, const Policy& afte
   std::vector<PolicyChange> out;
   Reporter report(out);
   report.config(before.config, after.config);
-  std::map<std::string, const Device*> old, now;
-  for (const Device& d : before.devices) old.emplace(d.name, &d);
-  for (const Device& d : after.devices) now.emplace(d.name, &d);
-  for (const auto& [name, d] : old) {
-    auto it = now.find(name);
-    if (it == now.end()) {
-      report.removed(*d, after.config.unknownDevices);
-    } else if (!(*d == *it->second)) {  // most devices of a reload are unchanged
-      report.changed(*d, *it->second);
+  // Both sides by name (a loaded policy's devices are sorted already), walked together.
+  auto byName = [](const Policy& p) {
+    std::vector<const Device*> out;
+    out.reserve(p.devices.size());
+    for (const Device& d : p.devices) out.push_back(&d);
+    auto less = [](const Device* a, const Device* b) { return a->name < b->name; };
+    if (!std::is_sorted(out.begin(), out.end(), less))
+      std::stable_sort(out.begin(), out.end(), less);
+    return out;
+  };
+  std::vector<const Device*> old = byName(before), now = byName(after);
+  for (size_t i = 0, j = 0; i < old.size() || j < now.size();) {
+    if (j == now.size() || (i < old.size() && old[i]->name < now[j]->name)) {
+      report.removed(*old[i++], after.config.unknownDevices);
+    } else if (i == old.size() || now[j]->name < old[i]->name) {
+      report.added(*now[j++]);
+    } else {
+      if (!(*old[i] == *now[j])) report.changed(*old[i], *now[j]);  // most are unchanged
+      ++i, ++j;
     }
-  }
-  for (const auto& [name, d] : now) {
-    if (!old.contains(name)) report.added(*d);
   }
   std::stable_sort(out.begin(), out.end(), [](const PolicyChange& a, const PolicyChange& b) {
     return a.device < b.device;

@@ -132,8 +132,8 @@ sleep 1.5
 sed -i 's/ports: \[443, 2222, 22\]/ports: [443, 2222]/; s/ports: \[123\]/ports: [124]/' "$work/etc/profiles/pump.yaml"
 reload_daemon
 expect_true "the reload sent a handful of messages, not the whole table" grep -q "element changes, [0-9] messages" "$daemon_log"
-expect_true "the reload read and parsed only the changed profile" sh -c \
-  "grep 'policy reloaded' '$daemon_log' | tail -1 | grep -q '; 1 profile read, [1-9][0-9]* unchanged; 1 profile parsed'"
+expect_true "the reload read, parsed and compiled only the changed profile" sh -c \
+  "grep 'policy reloaded' '$daemon_log' | tail -1 | grep -q '; 1 profile read, [1-9][0-9]* unchanged; 1 profile parsed; 1 device compiled'"
 before=$(wc -l < "$work/stream"); sleep 1.5; after=$(wc -l < "$work/stream")
 expect_true "established session kept flowing across the reload ($before -> $after lines)" test "$after" -gt "$before"
 expect_drop "pump -> tcp/22 closed by the reload" lab_tcp pump 203.0.113.20 22

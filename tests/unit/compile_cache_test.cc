@@ -1,0 +1,158 @@
+// Compiling what changed (policy/compile_cache.h): a compile with the cache
+// gives exactly the plan a compile without it gives, element for element and
+// device for device, and compiles again only the devices that changed, or
+// every device when the set layout changed.
+#include "policy/compile_cache.h"
+
+#include <gtest/gtest.h>
+
+#include "policy/compiler.h"
+#include "policy/loader.h"
+#include "policy/nft_text.h"
+#include "tests/support/policy_generator.h"
+#include "tests/support/temp_dir.h"
+
+namespace ringfence::policy {
+namespace {
+
+Policy loadOk(const std::string& config) {
+  LoadOptions o;
+  o.configFile = config;
+  o.configRequired = true;
+  LoadResult r = loadPolicy(o);
+  for (const Diagnostic& d : r.diagnostics.all()) ADD_FAILURE() << formatDiagnostic(d);
+  return std::move(r.policy);
+}
+
+std::string elements(const std::vector<std::pair<std::string, SetElement>>& list) {
+  std::string out;
+  for (const auto& [set, e] : list) {
+    out += set + " " + std::string(e.low.begin(), e.low.end()) + "|" +
+           std::string(e.high.begin(), e.high.end()) + " " + e.comment + ";";
+  }
+  return out;
+}
+
+// Everything a plan holds: its text (sets, elements, chains, companions),
+// its limit objects, and what the daemon keeps of each device.
+std::string everything(const Plan& plan) {
+  std::string out = renderNft(plan);
+  for (const LimitObject& l : plan.limits) {
+    out += "limit " + l.name + " " + std::to_string(l.perSecond) + " " + l.device + "\n";
+  }
+  for (const DeviceElements& d : plan.devices) {
+    out += "device " + d.device + " " + std::to_string(d.fingerprint) + "\n";
+    for (const ElementSlice& s : d.slices) {
+      out += " slice " + std::to_string(s.set) + " " + std::to_string(s.begin) + "-" +
+             std::to_string(s.end) + "\n";
+    }
+    out += " isolation " + elements(d.isolation) + "\n";
+    out += " maintenance " + elements(d.maintenance) + "\n";
+  }
+  return out;
+}
+
+class CachedCompile : public ::testing::Test {
+ protected:
+  // Compiles with the cache and checks the plan against an uncached compile.
+  CompileCache::Counts compile(const Policy& p) {
+    auto locked = cache.lock();
+    Plan cached = compilePlan(p, &cache);
+    EXPECT_EQ(everything(cached), everything(compilePlan(p)));
+    for (const Device& d : p.devices) EXPECT_NE(cache.find(d), nullptr) << d.name;
+    return cache.lastCompile();
+  }
+  Device& device(Policy& p, const std::string& name) {
+    for (Device& d : p.devices) {
+      if (d.name == name) return d;
+    }
+    throw std::runtime_error("no device " + name);
+  }
+
+  CompileCache cache;
+};
+
+TEST_F(CachedCompile, CompilesOnlyWhatChanged) {
+  Policy p = loadOk(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
+  size_t n = p.devices.size();
+  ASSERT_GE(n, 4u);
+  CompileCache::Counts c = compile(p);
+  EXPECT_EQ(c.compiled, n);
+  EXPECT_EQ(c.reused, 0u);
+  c = compile(p);
+  EXPECT_EQ(c.compiled, 0u);
+  EXPECT_EQ(c.reused, n);
+
+  // One port of one rule.
+  Device& pump = device(p, "pump-3w-01");
+  ASSERT_FALSE(pump.outbound.empty());
+  ASSERT_FALSE(pump.outbound[0].ports.empty());
+  pump.outbound[0].ports[0].high = static_cast<uint16_t>(pump.outbound[0].ports[0].high + 1);
+  c = compile(p);
+  EXPECT_EQ(c.compiled, 1u);
+  EXPECT_EQ(c.reused, n - 1);
+
+  // What only a comment shows (the rule's line), and a resolved peer (a group changed).
+  device(p, "monitor-icu-07").outbound[0].where.line += 1;
+  Rule& r = device(p, "lab-analyzer-01").outbound[0];
+  r.resolved.push_back({hostPrefix(parseIpAddress("192.0.2.77").value()), "@changed"});
+  c = compile(p);
+  EXPECT_EQ(c.compiled, 2u);
+
+  // The mode, the MAC and the isolation threshold change other sets than the rules.
+  device(p, "ct-scanner-01").mode = Mode::Monitor;
+  c = compile(p);
+  EXPECT_EQ(c.compiled, 1u);
+  device(p, "ct-scanner-01").violations.threshold += 1;
+  Device& ws = device(p, "ws-radiology-win7");
+  ws.mac = ws.mac ? std::nullopt : parseMac("02:00:5e:10:20:30");
+  c = compile(p);
+  EXPECT_EQ(c.compiled, 2u);
+}
+
+TEST_F(CachedCompile, ANewSetLayoutCompilesEveryDevice) {
+  Policy p = loadOk(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
+  size_t n = p.devices.size();
+  compile(p);
+  // A rate no device had: new limit sets, so every set index after them moves.
+  device(p, "pump-3w-01").outboundNewPerSecond = 7;
+  CompileCache::Counts c = compile(p);
+  EXPECT_EQ(c.compiled, n);
+  EXPECT_EQ(c.reused, 0u);
+  device(p, "pump-3w-01").outboundNewPerSecond.reset();
+  c = compile(p);
+  EXPECT_EQ(c.compiled, n);
+  c = compile(p);
+  EXPECT_EQ(c.compiled, 0u);
+}
+
+TEST_F(CachedCompile, ARemovedDeviceIsForgotten) {
+  Policy p = loadOk(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
+  size_t n = p.devices.size();
+  compile(p);
+  Policy fewer = p;
+  fewer.devices.erase(fewer.devices.begin());
+  CompileCache::Counts c = compile(fewer);
+  EXPECT_EQ(c.compiled, 0u);
+  EXPECT_EQ(c.reused, n - 1);
+  c = compile(p);  // back: compiled again, not remembered
+  EXPECT_EQ(c.compiled, 1u);
+}
+
+TEST_F(CachedCompile, AGeneratedPolicyAndTheBridgeTopology) {
+  test::TempDir dir;
+  Policy p = loadOk(test::writeGeneratedPolicy(dir.path(), 300).string());
+  compile(p);
+  p.devices[150].addresses.pop_back();
+  p.devices[150].addressWhere.pop_back();
+  EXPECT_EQ(compile(p).compiled, 1u);
+
+  Policy bridge = loadOk(RINGFENCE_TEST_DATA "/bridge/ringfence.yaml");
+  compile(bridge);
+  Device& last = bridge.devices.back();
+  last.interface = last.interface == "dev1" ? "dev0" : "dev1";
+  EXPECT_EQ(compile(bridge).compiled, 1u);
+}
+
+}  // namespace
+}  // namespace ringfence::policy
