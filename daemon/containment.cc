@@ -140,10 +140,13 @@ void Containment::usePolicy(const policy::Policy& policy, policy::Plan* plan) {
   macOwners_.clear();
   macPorts_.clear();
   bridged_ = policy.config.topology == "bridge";
+  owners_.reserve(policy.devices.size() * 2);
   for (const policy::Device& d : policy.devices) {
     for (const policy::IpAddress& a : d.addresses) owners_[a] = d.name;
-    if (d.mac) macOwners_[policy::toString(*d.mac)] = d.name;
-    if (d.mac && !d.interface.empty()) macPorts_[policy::toString(*d.mac)] = d.interface;
+    if (!d.mac) continue;
+    std::string mac = policy::toString(*d.mac);
+    if (!d.interface.empty()) macPorts_[mac] = d.interface;
+    macOwners_[std::move(mac)] = d.name;
   }
   policy::FollowResult follow = judge_->followPolicy();
   bool changed = follow.changed;

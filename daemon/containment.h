@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "daemon/enforcer.h"
@@ -163,7 +164,7 @@ class Containment {
   // Isolations and releases the kernel refused, by device, retried by onTime.
   std::map<std::string, policy::Action> kernelPending_;
   std::optional<policy::ViolationJudge> judge_;
-  std::map<policy::IpAddress, std::string> owners_;
+  std::unordered_map<policy::IpAddress, std::string, policy::AddressHash> owners_;
   std::map<std::string, std::string> macOwners_;  // "02:00:...": device
   std::map<std::string, std::string> macPorts_;   // "02:00:...": its device's interface
   bool bridged_ = false;                          // topology: bridge

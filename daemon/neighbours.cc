@@ -15,6 +15,7 @@ namespace {
 struct Pin {
   policy::MacAddress mac;
   std::string device;
+  bool current = false;  // the kernel holds it already, as ours
 };
 using PinKey = std::pair<int, policy::IpAddress>;  // ifindex, address
 
@@ -187,7 +188,7 @@ void Neighbours::pin(const policy::Policy& policy) {
              d.name, 1);
         continue;
       }
-      wanted[{ifindex, a}] = Pin{*d.mac, d.name};
+      wanted[{ifindex, a}] = Pin{*d.mac, d.name, false};
     }
   }
 
@@ -219,14 +220,13 @@ void Neighbours::pin(const policy::Policy& policy) {
     for (const auto& [key, pin] : wanted) unpinned_[key.second] = Pinned{pin.mac, pin.device};
     return;
   }
-  std::set<PinKey> current;  // already pinned as wanted
   size_t removed = 0, failed = 0;
   for (const netlink::NeighbourEntry& e : *existing) {
     PinKey key{e.ifindex, e.address};
     auto w = wanted.find(key);
     bool ours = e.permanent && e.protocol == netlink::kNeighbourProtocol;
     if (w != wanted.end()) {
-      if (ours && e.mac == w->second.mac) current.insert(key);
+      if (ours && e.mac == w->second.mac) w->second.current = true;
       continue;
     }
     if (!ours) continue;
@@ -241,7 +241,7 @@ void Neighbours::pin(const policy::Policy& policy) {
   }
   size_t added = 0, pinFailed = 0;
   for (const auto& [key, pin] : wanted) {
-    if (current.contains(key)) continue;
+    if (pin.current) continue;
     if (auto r = table_->pin(key.first, key.second, pin.mac); !r) {
       log(LogLevel::Error, "neighbour-error", r.error() + "; " + pin.device + " is not protected",
           pin.device);

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "policy/boxes.h"
+#include "policy/parallel.h"
 
 namespace ringfence::policy {
 namespace {
@@ -128,9 +129,11 @@ std::string largestRules(const Device& d) {
 }  // namespace
 
 std::vector<DeviceSize> compiledSizes(const Policy& policy) {
-  std::vector<DeviceSize> out;
-  out.reserve(policy.devices.size());
-  for (const Device& d : policy.devices) out.push_back({d.name, deviceElements(d)});
+  std::vector<DeviceSize> out(policy.devices.size());
+  constexpr size_t kDevicesPerThread = 256;  // devices count on every core
+  parallelFor(policy.devices.size(), kDevicesPerThread, 8, [&](size_t i) {
+    out[i] = {policy.devices[i].name, deviceElements(policy.devices[i])};
+  });
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include "policy/limits.h"
 #include "policy/parallel.h"
@@ -24,10 +25,23 @@ class Resolver {
       : policy_(policy), diags_(diags), facts_(facts) {}
 
   void run() {
-    std::map<std::string, Claim> names;
-    std::map<IpAddress, Claim> addresses;
-    std::map<MacAddress, Claim> macs;
-    for (Device& d : policy_.devices) {
+    // Each device's rules on their own, on every core; their diagnostics
+    // then go in device order, after the device's claims, as in one pass.
+    std::vector<Diagnostics> ruleDiags(policy_.devices.size());
+    constexpr size_t kDevicesPerThread = 256;
+    parallelFor(policy_.devices.size(), kDevicesPerThread, 8, [&](size_t i) {
+      Device& d = policy_.devices[i];
+      for (auto* rules : {&d.outbound, &d.inbound, &d.maintenance}) {
+        for (Rule& r : *rules) resolveRule(d, r, ruleDiags[i]);
+      }
+    });
+    std::unordered_map<std::string, Claim> names;
+    std::unordered_map<IpAddress, Claim, AddressHash> addresses;
+    std::unordered_map<MacAddress, Claim, AddressHash> macs;
+    names.reserve(policy_.devices.size());
+    addresses.reserve(policy_.devices.size() * 2);
+    for (size_t i = 0; i < policy_.devices.size(); ++i) {
+      Device& d = policy_.devices[i];
       claim(names, d.name, {&d, d.where}, [&](const Claim& other) {
         return "device '" + d.name + "' is already defined in " + place(other.where);
       });
@@ -42,12 +56,12 @@ class Resolver {
         });
       }
       checkInterface(d);
-      for (auto* rules : {&d.outbound, &d.inbound, &d.maintenance}) {
-        for (Rule& r : *rules) resolveRule(d, r);
-      }
+      diags_.append(ruleDiags[i]);
     }
-    std::stable_sort(policy_.devices.begin(), policy_.devices.end(),
-                     [](const Device& a, const Device& b) { return a.name < b.name; });
+    auto byName = [](const Device& a, const Device& b) { return a.name < b.name; };
+    // Profiles are read in path order, which is mostly name order already.
+    if (!std::is_sorted(policy_.devices.begin(), policy_.devices.end(), byName))
+      std::stable_sort(policy_.devices.begin(), policy_.devices.end(), byName);
   }
 
  private:
@@ -68,7 +82,7 @@ class Resolver {
     return d.hasFamily(f);
   }
 
-  void add(Rule& r, const IpPrefix& p, const std::string& via) {
+  static void add(Rule& r, const IpPrefix& p, const std::string& via) {
     for (const ResolvedPeer& existing : r.resolved) {
       if (existing.prefix == p) return;
     }
@@ -77,11 +91,13 @@ class Resolver {
 
   // A warning that follows from the device's addresses: none when its file
   // has errors, whose refused addresses would make every rule look dead.
-  void neverMatches(const Device& d, const SourceLocation& where, std::string message) {
-    if (!facts_.refused.contains(d.where.file)) diags_.warning(where, std::move(message));
+  void neverMatches(const Device& d, const SourceLocation& where, std::string message,
+                    Diagnostics& diags) const {
+    if (!facts_.refused.contains(d.where.file)) diags.warning(where, std::move(message));
   }
 
-  void resolveRule(const Device& d, Rule& r) {
+  // Safe on several threads at once, each with its own device and `diags`.
+  void resolveRule(const Device& d, Rule& r, Diagnostics& diags) const {
     for (const PeerSpec& peer : r.peers) {
       switch (peer.kind) {
         case PeerSpec::Kind::Prefix:
@@ -90,7 +106,8 @@ class Resolver {
           } else {
             neverMatches(d, peer.where,
                          "peer " + toString(peer.prefix) + " can never match: device '" + d.name +
-                             "' has no " + familyName(peer.prefix.address.family) + " address");
+                             "' has no " + familyName(peer.prefix.address.family) + " address",
+                         diags);
           }
           break;
         case PeerSpec::Kind::Any: {
@@ -103,23 +120,26 @@ class Resolver {
             any = true;
           }
           if (!any)
-            neverMatches(d, peer.where, "'any' can never match for this device and protocol");
+            neverMatches(d, peer.where, "'any' can never match for this device and protocol",
+                         diags);
           break;
         }
         case PeerSpec::Kind::Group: {
           auto g = policy_.groups.find(peer.group);
           if (g == policy_.groups.end()) {
-            diags_.error(peer.where, "undefined group '@" + peer.group + "'");
+            diags.error(peer.where, "undefined group '@" + peer.group + "'");
             break;
           }
           size_t before = r.resolved.size();
+          std::string via = "@" + peer.group;
           for (const IpPrefix& member : g->second.members) {
-            if (usable(d, r, member.address.family)) add(r, member, "@" + peer.group);
+            if (usable(d, r, member.address.family)) add(r, member, via);
           }
           if (r.resolved.size() == before && !g->second.members.empty()) {
-            neverMatches(d, peer.where,
-                         "group '@" + peer.group +
-                             "' has no member that can match this device and protocol");
+            neverMatches(
+                d, peer.where,
+                "group '@" + peer.group + "' has no member that can match this device and protocol",
+                diags);
           }
           break;
         }
@@ -142,8 +162,8 @@ class Resolver {
   // The first claim of `key` stays its owner; a later one is in conflict
   // with it, and the error goes to whichever of the two was modified last
   // (the later claim on a tie), naming the other.
-  template <typename Key, typename Describe>
-  void claim(std::map<Key, Claim>& owners, const Key& key, const Claim& c, Describe conflict) {
+  template <typename Owners, typename Key, typename Describe>
+  void claim(Owners& owners, const Key& key, const Claim& c, Describe conflict) {
     auto [it, fresh] = owners.try_emplace(key, c);
     if (fresh) return;
     const Claim& first = it->second;

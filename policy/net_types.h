@@ -55,4 +55,17 @@ std::string toString(const MacAddress& m);
 
 IpPrefix hostPrefix(const IpAddress& a);
 
+// Addresses and MACs as keys of unordered containers: FNV-1a over the bytes.
+struct AddressHash {
+  size_t operator()(const IpAddress& a) const {
+    return of(a.bytes.data(), a.size(), static_cast<uint8_t>(a.family));
+  }
+  size_t operator()(const MacAddress& m) const { return of(m.bytes.data(), m.bytes.size(), 2); }
+  static size_t of(const uint8_t* p, size_t n, uint8_t kind) {
+    uint64_t h = (1469598103934665603ull ^ kind) * 1099511628211ull;
+    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+    return static_cast<size_t>(h);
+  }
+};
+
 }  // namespace ringfence::policy

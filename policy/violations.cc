@@ -167,18 +167,22 @@ void ViolationJudge::restoreCount(const std::string& device, uint64_t count,
 
 FollowResult ViolationJudge::followPolicy() {
   FollowResult result;
-  std::map<IpAddress, const Device*> byAddress;
-  std::map<MacAddress, const Device*> byMac;
-  for (const Device& d : policy_->devices) {
-    for (const IpAddress& a : d.addresses) byAddress.emplace(a, &d);
-    if (d.mac) byMac.emplace(*d.mac, &d);
-  }
   std::vector<std::string> gone;
   for (auto& [name, iso] : isolations_) {
     if (const Device* d = policy_->findDevice(name)) {
       result.changed |= absorb(iso, *d);
     } else {
       gone.push_back(name);
+    }
+  }
+  // Who has the addresses and MACs of isolations whose device left: built
+  // only for them (most reloads keep every isolated device).
+  std::map<IpAddress, const Device*> byAddress;
+  std::map<MacAddress, const Device*> byMac;
+  if (!gone.empty()) {
+    for (const Device& d : policy_->devices) {
+      for (const IpAddress& a : d.addresses) byAddress.emplace(a, &d);
+      if (d.mac) byMac.emplace(*d.mac, &d);
     }
   }
   for (const std::string& name : gone) {
