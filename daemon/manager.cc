@@ -82,7 +82,7 @@ int Manager::run() {
   // good one or the failsafe applies, never an exit with nothing in force.
   std::expected<Loaded, Refused> onDisk = std::unexpected(Refused{});
   try {
-    onDisk = load("start");
+    onDisk = load("start", false);
   } catch (const std::exception& ex) {
     std::string why = std::string("loading failed: ") + ex.what();
     log(LogLevel::Error, "policy-refused", "start: policy refused: " + why);
@@ -153,6 +153,7 @@ int Manager::run() {
     containment_->setEvents(bus_.get());
   }
   notifyStatus(true);  // READY=1 only now: a policy or the failsafe is in force
+  warmCompileCache();
   int rc = sd_event_loop(loop_.get());
   sd_notify(0, "STOPPING=1");
   containment_->saveLearned();

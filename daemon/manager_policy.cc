@@ -55,7 +55,8 @@ const char* toString(PolicyState s) {
   return "failsafe";
 }
 
-Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options, LoadCaches& caches) {
+Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options, LoadCaches& caches,
+                                        bool remember) {
   policy::SourceCache& cache = caches.sources;
   auto locked = cache.lock();
   LoadOutcome out;
@@ -87,13 +88,31 @@ Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options, Load
       std::make_unique<policy::Policy>(std::move(r.policy)), {}, {}, std::move(sources), {}, {}};
   {
     auto compileLocked = caches.compiled.lock();
-    loaded.plan = policy::compilePlan(*loaded.policy, &caches.compiled);
+    loaded.plan = policy::compilePlan(*loaded.policy, remember ? &caches.compiled : nullptr);
     loaded.compiled = caches.compiled.lastCompile();
   }
   phase("compile");
   loaded.reuse = cache.lastLoad();
   out.result = std::move(loaded);
   return out;
+}
+
+void Manager::warmCompileCache() {
+  if (!policy_ || policy_->devices.empty()) return;
+  auto copy = std::make_shared<const policy::Policy>(*policy_);  // the loop may replace its own
+  try {
+    warmer_ = std::jthread([copy, caches = &caches_]() noexcept {
+      try {
+        auto locked = caches->compiled.lock();
+        policy::compilePlan(*copy, &caches->compiled);  // kept in the cache; the plan goes
+      } catch (const std::exception&) {
+        // Only slower: the next reload compiles every device, and its line says so
+        // (no log from here: logging is the loop's).
+      }
+    });
+  } catch (const std::exception& ex) {
+    log(LogLevel::Warning, "internal-error", std::string("compile cache not filled: ") + ex.what());
+  }
 }
 
 std::expected<Manager::Loaded, Manager::Refused> Manager::finishLoad(LoadOutcome outcome,

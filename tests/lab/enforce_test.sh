@@ -126,6 +126,10 @@ in_ns srv1 socat -u TCP4-LISTEN:2222,reuseaddr OPEN:"$work/stream",creat,append 
 LAB_PIDS+=($!)
 sed -i 's/ports: \[443\]/ports: [443, 2222, 22]/' "$work/etc/profiles/pump.yaml"
 reload_daemon
+# The compile cache learned the policy after start (off the loop): the first
+# reload that applies compiles the changed device alone.
+expect_true "the first applied reload compiled one device" sh -c \
+  "grep 'policy reloaded' '$daemon_log' | tail -1 | grep -q '; 1 device compiled'"
 (for i in $(seq 60); do echo "tick $i"; sleep 0.1; done) | in_ns pump socat -u - TCP4:203.0.113.20:2222 &
 LAB_PIDS+=($!)
 sleep 1.5
