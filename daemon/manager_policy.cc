@@ -104,7 +104,7 @@ void Manager::warmCompileCache() {
     warmer_ = std::jthread([copy, caches = &caches_]() noexcept {
       try {
         auto locked = caches->compiled.lock();
-        policy::compilePlan(*copy, &caches->compiled);  // kept in the cache; the plan goes
+        policy::fillCompileCache(*copy, caches->compiled);
       } catch (const std::exception&) {
         // Only slower: the next reload compiles every device, and its line says so
         // (no log from here: logging is the loop's).

@@ -52,7 +52,8 @@ std::string ruleOrigin(const SourceLocation& where) {
 
 class Compiler {
  public:
-  Compiler(const Policy& policy, CompileCache* cache) : policy_(policy), cache_(cache) {}
+  Compiler(const Policy& policy, CompileCache* cache, bool cacheOnly = false)
+      : policy_(policy), cache_(cache), cacheOnly_(cacheOnly && cache) {}
 
   Plan run() {
     plan_.table = policy_.config.table;
@@ -89,6 +90,7 @@ class Compiler {
         link.elements.push_back(service(17, port, port < 100 ? "DHCP" : "DHCPv6"));
     }
     addDevices();
+    if (cacheOnly_) return {};
     buildChains();
     if (policy_.config.topology == "bridge")
       plan_.companions.push_back(bridgeTable(policy_, plan_));
@@ -228,6 +230,7 @@ class Compiler {
       }
       cache_->count(devices.size() - reused, reused);
       cache_->end();
+      if (cacheOnly_) return;
     }
     plan_.devices.reserve(out.size());
     std::vector<size_t> sizes(plan_.sets.size());
@@ -466,6 +469,7 @@ class Compiler {
 
   const Policy& policy_;
   CompileCache* cache_;
+  bool cacheOnly_;  // fill the cache, build no plan
   OutboundLimits limits_ = outboundLimits(policy_);
   Plan plan_;
   std::map<std::string, size_t> index_;
@@ -503,6 +507,10 @@ std::vector<std::pair<std::string, SetElement>> isolationElements(
 
 Plan compilePlan(const Policy& policy, CompileCache* cache) {
   return Compiler(policy, cache).run();
+}
+
+void fillCompileCache(const Policy& policy, CompileCache& cache) {
+  Compiler(policy, &cache, true).run();
 }
 
 }  // namespace ringfence::policy

@@ -13,6 +13,8 @@ class CompileCache;
 // before (the same device, against the same set layout) is not compiled
 // again (compile_cache.h); the plan is the same either way.
 Plan compilePlan(const Policy& policy, CompileCache* cache = nullptr);
+// What compilePlan with `cache` keeps, without the plan itself.
+void fillCompileCache(const Policy& policy, CompileCache& cache);
 
 // The isolated4/isolated6 elements that cut `addresses` off and the
 // isolated_mac element of `mac`, commented with the device name: what

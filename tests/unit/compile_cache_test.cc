@@ -126,6 +126,18 @@ TEST_F(CachedCompile, ANewSetLayoutCompilesEveryDevice) {
   EXPECT_EQ(c.compiled, 0u);
 }
 
+TEST_F(CachedCompile, FilledWithoutAPlanAsByACompile) {
+  Policy p = loadOk(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
+  {
+    auto locked = cache.lock();
+    fillCompileCache(p, cache);
+    EXPECT_EQ(cache.lastCompile().compiled, p.devices.size());
+  }
+  EXPECT_EQ(compile(p).compiled, 0u);  // and the plan is a compile's from scratch
+  device(p, "pump-3w-01").outbound[0].where.line += 1;
+  EXPECT_EQ(compile(p).compiled, 1u);
+}
+
 TEST_F(CachedCompile, ARemovedDeviceIsForgotten) {
   Policy p = loadOk(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
   size_t n = p.devices.size();
