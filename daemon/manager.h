@@ -75,7 +75,8 @@ class Manager final : public Gateway {
 
  private:
   struct Loaded {
-    std::unique_ptr<policy::Policy> policy;  // stable address: the judge refers to it
+    // Stable address: the judge refers to it; shared with the compile cache.
+    std::shared_ptr<policy::Policy> policy;
     policy::Plan plan;
     std::vector<std::string> warnings;
     policy::PolicySources sources;          // what it was made of (saved as the last good policy)
@@ -174,7 +175,7 @@ class Manager final : public Gateway {
   std::optional<netlink::ConntrackEvents> ctEvents_;  // while a device is observed
   sd_event_source* ctSource_ = nullptr;
   std::optional<Containment> containment_;
-  std::unique_ptr<policy::Policy> policy_;
+  std::shared_ptr<policy::Policy> policy_;
   sd_event_source* timer_ = nullptr;
   uint64_t nflogLost_ = 0;
   uint64_t generation_ = 0;

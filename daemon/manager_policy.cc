@@ -85,10 +85,11 @@ Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options, Load
     return out;
   }
   Loaded loaded{
-      std::make_unique<policy::Policy>(std::move(r.policy)), {}, {}, std::move(sources), {}, {}};
+      std::make_shared<policy::Policy>(std::move(r.policy)), {}, {}, std::move(sources), {}, {}};
   {
     auto compileLocked = caches.compiled.lock();
-    loaded.plan = policy::compilePlan(*loaded.policy, remember ? &caches.compiled : nullptr);
+    loaded.plan = remember ? policy::compilePlan(loaded.policy, caches.compiled)
+                           : policy::compilePlan(*loaded.policy);
     loaded.compiled = caches.compiled.lastCompile();
   }
   phase("compile");
@@ -99,17 +100,17 @@ Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options, Load
 
 void Manager::warmCompileCache() {
   if (!policy_ || policy_->devices.empty()) return;
-  auto copy = std::make_shared<const policy::Policy>(*policy_);  // the loop may replace its own
   try {
-    warmer_ = std::jthread([copy, caches = &caches_]() noexcept {
-      try {
-        auto locked = caches->compiled.lock();
-        policy::fillCompileCache(*copy, caches->compiled);
-      } catch (const std::exception&) {
-        // Only slower: the next reload compiles every device, and its line says so
-        // (no log from here: logging is the loop's).
-      }
-    });
+    warmer_ = std::jthread(
+        [shared = std::shared_ptr<const policy::Policy>(policy_), caches = &caches_]() noexcept {
+          try {
+            auto locked = caches->compiled.lock();
+            policy::fillCompileCache(shared, caches->compiled);
+          } catch (const std::exception&) {
+            // Only slower: the next reload compiles every device, and its line says so
+            // (no log from here: logging is the loop's).
+          }
+        });
   } catch (const std::exception& ex) {
     log(LogLevel::Warning, "internal-error", std::string("compile cache not filled: ") + ex.what());
   }
@@ -170,7 +171,7 @@ std::optional<Manager::Loaded> Manager::loadLastGood(const std::string& stateDir
       "last good policy read from " + store.path() + ": generation " +
           std::to_string(lg.generation) + ", saved " + utcTime(lg.savedAt) + ", hash " +
           std::to_string(lg.hash) + ", " + std::to_string(r.policy.devices.size()) + " devices");
-  Loaded loaded{std::make_unique<policy::Policy>(std::move(r.policy)), {}, {}, lg.sources, {}, {}};
+  Loaded loaded{std::make_shared<policy::Policy>(std::move(r.policy)), {}, {}, lg.sources, {}, {}};
   loaded.plan = policy::compilePlan(*loaded.policy);
   return loaded;
 }
@@ -208,7 +209,7 @@ void Manager::writeLastGood(bool retry) {
 
 std::expected<void, std::string> Manager::startWith(Loaded loaded) {
   // The policy the judge refers to is replaced only once the judge has moved on.
-  std::unique_ptr<policy::Policy> previous = std::move(policy_);
+  std::shared_ptr<policy::Policy> previous = std::move(policy_);
   policy_ = std::move(loaded.policy);
   policy_->config.stateDir = stateDir_;
   containment_->usePolicy(*policy_, &loaded.plan);
@@ -270,7 +271,7 @@ bool Manager::enforceAtStart(std::optional<Loaded> loaded, std::optional<Refused
 }
 
 bool Manager::startFailsafe(const Refused& refused, const std::string& stateDir) {
-  auto empty = std::make_unique<policy::Policy>();
+  auto empty = std::make_shared<policy::Policy>();
   empty->config = refused.config;
   empty->config.stateDir = stateDir;
   // A configuration with an error may list too few interfaces: then nothing is forwarded at all.
@@ -285,7 +286,7 @@ bool Manager::startFailsafe(const Refused& refused, const std::string& stateDir)
   else if (refused.config.topology == "bridge")
     uplinks = refused.config.uplinkInterfaces;
   policy::Plan plan = policy::failsafePlan(empty->config.table, interfaces, uplinks);
-  std::unique_ptr<policy::Policy> previous = std::move(policy_);
+  std::shared_ptr<policy::Policy> previous = std::move(policy_);
   policy_ = std::move(empty);
   containment_->usePolicy(*policy_, &plan);
   previous.reset();

@@ -8,6 +8,10 @@
 // for field, in a compile whose set layout is the one it was compiled
 // against; a compile with another layout drops every entry. Nothing is
 // reused on a hash alone: a stale entry would be a stale rule in the kernel.
+//
+// Memory: the devices compared with are those of the last policy compiled,
+// which the cache shares (it must not change once compiled); the elements
+// are kept packed, about a third of their size in a plan.
 #pragma once
 
 #include <cstdint>
@@ -34,18 +38,35 @@ struct CompiledDevice {
 
 class CompileCache {
  public:
+  // What the cache keeps of a device: a CompiledDevice with its elements packed.
+  struct Entry {
+    const Device* device = nullptr;  // in the policy last compiled
+    DeviceElements runtime;
+    std::string packed;
+    std::optional<LimitObject> limit;
+    bool used = false;
+    // Appends its elements to their sets in `sets` (by set index) and
+    // returns its run-time part, with the slices pointing into `sets`.
+    DeviceElements appendTo(std::vector<SetDef>& sets) const;
+  };
+
   // Held for a whole compile: one compile at a time uses the cache.
   std::unique_lock<std::mutex> lock() { return std::unique_lock(mutex_); }
 
   // Starts a compile against `layout` (the plan's set names, in order).
   void begin(std::vector<std::string> layout);
-  // The compiled form of exactly `d`, or nullptr. Safe from several threads
-  // at once, as long as nothing is stored meanwhile.
-  const CompiledDevice* find(const Device& d) const;
-  void store(const Device& d, CompiledDevice compiled);
-  void keep(const std::string& device);
-  // Forgets the devices that were neither stored nor kept since begin().
-  void end();
+  // The entry of exactly `d`, or nullptr. Safe from several threads at
+  // once, as long as nothing is stored meanwhile.
+  const Entry* find(const Device& d) const;
+  // `d` is a device of the policy being compiled, compiled to `compiled`
+  // (store), or equal to the one find() gave (keep).
+  void store(const Device& d, const CompiledDevice& compiled);
+  void keep(const Device& d);
+  // Forgets the devices that were neither stored nor kept since begin(); the
+  // cache shares `compiled` (the policy those devices are of) from now on.
+  void end(std::shared_ptr<const Policy> compiled);
+  // Forgets everything (a compile that failed half way).
+  void clear();
 
   struct Counts {
     size_t compiled = 0, reused = 0;
@@ -57,14 +78,10 @@ class CompileCache {
   }
 
  private:
-  struct Entry {
-    Device device;
-    CompiledDevice compiled;
-    bool used = false;
-  };
   std::mutex mutex_;
   std::vector<std::string> layout_;
   std::unordered_map<std::string, Entry> entries_;  // by device name
+  std::shared_ptr<const Policy> source_;            // where the entries' devices are
   Counts counts_, last_;
 };
 

@@ -52,8 +52,10 @@ std::string ruleOrigin(const SourceLocation& where) {
 
 class Compiler {
  public:
-  Compiler(const Policy& policy, CompileCache* cache, bool cacheOnly = false)
-      : policy_(policy), cache_(cache), cacheOnly_(cacheOnly && cache) {}
+  explicit Compiler(const Policy& policy) : policy_(policy) {}
+  // With the cache: `policy` is shared with it from now on.
+  Compiler(const std::shared_ptr<const Policy>& policy, CompileCache& cache, bool cacheOnly)
+      : policy_(*policy), cache_(&cache), shared_(policy), cacheOnly_(cacheOnly) {}
 
   Plan run() {
     plan_.table = policy_.config.table;
@@ -207,7 +209,7 @@ class Compiler {
     for (const FamilyNames& f : kFamilies) familySets_.push_back(familySets(f));
     const std::vector<Device>& devices = policy_.devices;
     std::vector<CompiledDevice> out(devices.size());
-    std::vector<const CompiledDevice*> known(devices.size(), nullptr);
+    std::vector<const CompileCache::Entry*> known(devices.size(), nullptr);
     if (cache_) {
       std::vector<std::string> layout;
       for (const SetDef& s : plan_.sets) layout.push_back(s.name);
@@ -215,54 +217,54 @@ class Compiler {
     }
     constexpr size_t kDevicesPerThread = 256;
     parallelFor(devices.size(), kDevicesPerThread, 8, [&](size_t i) {
-      if (cache_ && (known[i] = cache_->find(devices[i]))) return;
-      out[i] = compileDevice(devices[i]);
+      known[i] = cache_ ? cache_->find(devices[i]) : nullptr;
+      if (!known[i]) out[i] = compileDevice(devices[i]);
     });
     if (cache_) {
-      size_t reused = 0;
-      for (size_t i = 0; i < devices.size(); ++i) {
-        if (known[i]) {
-          ++reused;
-          cache_->keep(devices[i].name);
-        } else {
-          cache_->store(devices[i], out[i]);  // entries of other devices stay where they are
+      try {
+        size_t reused = 0;
+        for (size_t i = 0; i < devices.size(); ++i) {
+          if (known[i]) {
+            ++reused;
+            cache_->keep(devices[i]);
+          } else {
+            cache_->store(devices[i], out[i]);  // entries of other devices stay where they are
+          }
         }
+        cache_->count(devices.size() - reused, reused);
+        cache_->end(shared_);
+      } catch (...) {
+        cache_->clear();  // some entries refer to this policy already, some to the last
+        throw;
       }
-      cache_->count(devices.size() - reused, reused);
-      cache_->end();
       if (cacheOnly_) return;
     }
     plan_.devices.reserve(out.size());
     std::vector<size_t> sizes(plan_.sets.size());
     for (size_t i = 0; i < sizes.size(); ++i) sizes[i] = plan_.sets[i].elements.size();
     for (size_t i = 0; i < devices.size(); ++i) {
-      for (const ElementSlice& slice : (known[i] ? *known[i] : out[i]).runtime.slices)
+      for (const ElementSlice& slice : (known[i] ? known[i]->runtime : out[i].runtime).slices)
         sizes[slice.set] += slice.end - slice.begin;
     }
     for (size_t i = 0; i < sizes.size(); ++i) plan_.sets[i].elements.reserve(sizes[i]);
     for (size_t i = 0; i < devices.size(); ++i) {
-      if (known[i]) {
-        CompiledDevice copy{known[i]->runtime, {}, known[i]->limit};
-        append(copy, &known[i]->elements);
-      } else {
-        append(out[i], nullptr);
+      if (!known[i]) {
+        append(out[i]);
+        continue;
       }
+      plan_.devices.push_back(known[i]->appendTo(plan_.sets));  // unpacked where it goes
+      if (known[i]->limit) plan_.limits.push_back(*known[i]->limit);
     }
   }
 
-  // Appends one device's elements to their sets (copied from `from`, else
-  // moved from `d.elements`) and its run-time part to the plan.
-  void append(CompiledDevice& d, const std::vector<std::pair<uint32_t, SetElement>>* from) {
+  // Moves one device's elements to their sets and its run-time part to the plan.
+  void append(CompiledDevice& d) {
     for (ElementSlice& slice : d.runtime.slices) {
       std::vector<SetElement>& elements = plan_.sets[slice.set].elements;
       uint32_t count = slice.end - slice.begin;  // the device's own positions, first
       uint32_t begin = static_cast<uint32_t>(elements.size());
-      for (uint32_t e = slice.begin; e < slice.begin + count; ++e) {
-        if (from)
-          elements.push_back((*from)[e].second);
-        else
-          elements.push_back(std::move(d.elements[e].second));
-      }
+      for (uint32_t e = slice.begin; e < slice.begin + count; ++e)
+        elements.push_back(std::move(d.elements[e].second));
       slice.begin = begin;
       slice.end = begin + count;
     }
@@ -468,8 +470,9 @@ class Compiler {
   void buildChains();
 
   const Policy& policy_;
-  CompileCache* cache_;
-  bool cacheOnly_;  // fill the cache, build no plan
+  CompileCache* cache_ = nullptr;
+  std::shared_ptr<const Policy> shared_;
+  bool cacheOnly_ = false;  // fill the cache, build no plan
   OutboundLimits limits_ = outboundLimits(policy_);
   Plan plan_;
   std::map<std::string, size_t> index_;
@@ -505,12 +508,14 @@ std::vector<std::pair<std::string, SetElement>> isolationElements(
   return out;
 }
 
-Plan compilePlan(const Policy& policy, CompileCache* cache) {
-  return Compiler(policy, cache).run();
+Plan compilePlan(const Policy& policy) { return Compiler(policy).run(); }
+
+Plan compilePlan(const std::shared_ptr<const Policy>& policy, CompileCache& cache) {
+  return Compiler(policy, cache, false).run();
 }
 
-void fillCompileCache(const Policy& policy, CompileCache& cache) {
-  Compiler(policy, &cache, true).run();
+void fillCompileCache(const std::shared_ptr<const Policy>& policy, CompileCache& cache) {
+  Compiler(policy, cache, true).run();
 }
 
 }  // namespace ringfence::policy

@@ -2,6 +2,8 @@
 // the same plan, element for element, so plans can be diffed.
 #pragma once
 
+#include <memory>
+
 #include "policy/model.h"
 #include "policy/plan.h"
 
@@ -9,12 +11,14 @@ namespace ringfence::policy {
 
 class CompileCache;
 
-// `policy` must have loaded without errors. With a cache, a device compiled
-// before (the same device, against the same set layout) is not compiled
-// again (compile_cache.h); the plan is the same either way.
-Plan compilePlan(const Policy& policy, CompileCache* cache = nullptr);
-// What compilePlan with `cache` keeps, without the plan itself.
-void fillCompileCache(const Policy& policy, CompileCache& cache);
+// `policy` must have loaded without errors.
+Plan compilePlan(const Policy& policy);
+// The same plan; a device compiled before (the same device, against the
+// same set layout) is not compiled again (compile_cache.h). The cache shares
+// `policy` from now on: it must not change.
+Plan compilePlan(const std::shared_ptr<const Policy>& policy, CompileCache& cache);
+// What that keeps in the cache, without the plan itself.
+void fillCompileCache(const std::shared_ptr<const Policy>& policy, CompileCache& cache);
 
 // The isolated4/isolated6 elements that cut `addresses` off and the
 // isolated_mac element of `mac`, commented with the device name: what

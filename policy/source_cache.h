@@ -16,10 +16,10 @@
 
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "policy/diagnostic.h"
 #include "policy/model.h"
@@ -93,7 +93,7 @@ class SourceCache {
   };
   std::chrono::nanoseconds racyWindow_;
   std::mutex mutex_;
-  std::map<std::string, Entry> entries_;
+  std::unordered_map<std::string, Entry> entries_;  // by path
   Counts counts_, last_;
 };
 

@@ -55,9 +55,11 @@ std::string everything(const Plan& plan) {
 class CachedCompile : public ::testing::Test {
  protected:
   // Compiles with the cache and checks the plan against an uncached compile.
+  // Each compile gets a policy of its own, as each load makes one: the cache
+  // shares it, and the test goes on changing `p`.
   CompileCache::Counts compile(const Policy& p) {
     auto locked = cache.lock();
-    Plan cached = compilePlan(p, &cache);
+    Plan cached = compilePlan(std::make_shared<const Policy>(p), cache);
     EXPECT_EQ(everything(cached), everything(compilePlan(p)));
     for (const Device& d : p.devices) EXPECT_NE(cache.find(d), nullptr) << d.name;
     return cache.lastCompile();
@@ -130,7 +132,7 @@ TEST_F(CachedCompile, FilledWithoutAPlanAsByACompile) {
   Policy p = loadOk(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
   {
     auto locked = cache.lock();
-    fillCompileCache(p, cache);
+    fillCompileCache(std::make_shared<const Policy>(p), cache);
     EXPECT_EQ(cache.lastCompile().compiled, p.devices.size());
   }
   EXPECT_EQ(compile(p).compiled, 0u);  // and the plan is a compile's from scratch
