@@ -3,6 +3,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "policy/forget_unused.h"
+
 namespace ringfence::policy {
 namespace {
 
@@ -115,14 +117,7 @@ void CompileCache::clear() {
 }
 
 void CompileCache::end(std::shared_ptr<const Policy> compiled) {
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    if (!it->second.used) {
-      it = entries_.erase(it);
-    } else {
-      it->second.used = false;
-      ++it;
-    }
-  }
+  forgetUnused(entries_);
   source_ = std::move(compiled);
   last_ = counts_;
 }

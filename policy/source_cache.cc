@@ -1,5 +1,7 @@
 #include "policy/source_cache.h"
 
+#include "policy/forget_unused.h"
+
 namespace ringfence::policy {
 
 const std::string* SourceCache::text(const std::string& path, const FileStamp& now,
@@ -43,14 +45,7 @@ void SourceCache::keep(const std::string& path) {
 }
 
 void SourceCache::endLoad() {
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    if (!it->second.used) {
-      it = entries_.erase(it);
-    } else {
-      it->second.used = false;
-      ++it;
-    }
-  }
+  forgetUnused(entries_);
   last_ = counts_;
   counts_ = {};
 }

@@ -9,20 +9,14 @@
 #include "policy/compiler.h"
 #include "policy/loader.h"
 #include "policy/nft_text.h"
+#include "tests/support/compile.h"
 #include "tests/support/policy_generator.h"
 #include "tests/support/temp_dir.h"
 
 namespace ringfence::policy {
 namespace {
 
-Policy loadOk(const std::string& config) {
-  LoadOptions o;
-  o.configFile = config;
-  o.configRequired = true;
-  LoadResult r = loadPolicy(o);
-  for (const Diagnostic& d : r.diagnostics.all()) ADD_FAILURE() << formatDiagnostic(d);
-  return std::move(r.policy);
-}
+Policy loadOk(const std::string& config) { return test::loadValidConfig(config); }
 
 std::string elements(const std::vector<std::pair<std::string, SetElement>>& list) {
   std::string out;

@@ -10,20 +10,14 @@
 #include "policy/chains.h"
 #include "policy/loader.h"
 #include "policy/nft_text.h"
+#include "tests/support/compile.h"
 #include "tests/support/policy_generator.h"
 #include "tests/support/temp_dir.h"
 
 namespace ringfence::policy {
 namespace {
 
-Policy loadOk(const std::string& config) {
-  LoadOptions o;
-  o.configFile = config;
-  o.configRequired = true;
-  LoadResult r = loadPolicy(o);
-  for (const Diagnostic& d : r.diagnostics.all()) ADD_FAILURE() << formatDiagnostic(d);
-  return std::move(r.policy);
-}
+Policy loadOk(const std::string& config) { return test::loadValidConfig(config); }
 
 // Elements of a range set, whatever shard they are in.
 std::vector<std::string> rangeKeys(const Plan& plan, const std::string& allowSet) {
