@@ -5,7 +5,6 @@
 // discard, and the destructor, wait for the one before.
 #pragma once
 
-#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -14,12 +13,13 @@ namespace ringfence::daemon {
 class Reaper {
  public:
   template <typename T>
-  void discard(T object) {
-    if (thread_.joinable()) thread_.join();
+  void discard(T object) noexcept {
     try {
+      if (thread_.joinable()) thread_.join();
       thread_ = std::jthread([held = std::move(object)]() mutable { T gone = std::move(held); });
-    } catch (const std::system_error&) {
-      // No thread: the object goes here, with the lambda that held it.
+    } catch (...) {
+      // No thread (or no memory for one): the object goes here, with the
+      // lambda that held it. The reload it follows is applied either way.
     }
   }
 

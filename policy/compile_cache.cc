@@ -12,6 +12,7 @@ namespace {
 // and the timeout, each length-prefixed. Its set is its device's slice's.
 void putU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
 void putBytes(std::string& out, const KeyBytes& k) {
+  static_assert(KeyBytes::kCapacity <= 255, "a key's length is packed in one byte");
   out.push_back(static_cast<char>(k.size()));
   out.append(reinterpret_cast<const char*>(k.data()), k.size());
 }
@@ -52,6 +53,9 @@ class Reader {
   }
   const std::string& in_;
   size_t at_ = 0;
+
+ public:
+  bool done() const { return at_ == in_.size(); }
 };
 
 }  // namespace
@@ -73,6 +77,7 @@ DeviceElements CompileCache::Entry::appendTo(std::vector<SetDef>& sets) const {
       el.timeoutMs = r.u64();
     }
   }
+  if (!r.done()) throw std::logic_error("compile cache: a packed entry is too long");
   return out;
 }
 

@@ -247,13 +247,18 @@ class Compiler {
         sizes[slice.set] += slice.end - slice.begin;
     }
     for (size_t i = 0; i < sizes.size(); ++i) plan_.sets[i].elements.reserve(sizes[i]);
-    for (size_t i = 0; i < devices.size(); ++i) {
-      if (!known[i]) {
-        append(out[i]);
-        continue;
+    try {
+      for (size_t i = 0; i < devices.size(); ++i) {
+        if (!known[i]) {
+          append(out[i]);
+          continue;
+        }
+        plan_.devices.push_back(known[i]->appendTo(plan_.sets));  // unpacked where it goes
+        if (known[i]->limit) plan_.limits.push_back(*known[i]->limit);
       }
-      plan_.devices.push_back(known[i]->appendTo(plan_.sets));  // unpacked where it goes
-      if (known[i]->limit) plan_.limits.push_back(*known[i]->limit);
+    } catch (...) {
+      if (cache_) cache_->clear();  // an entry that cannot be unpacked is never tried again
+      throw;
     }
   }
 

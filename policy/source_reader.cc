@@ -1,6 +1,5 @@
 // readPolicySources: the loader's only file access.
 #include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 
 #include "policy/file_reader.h"
 #include "policy/parallel.h"
@@ -93,34 +93,29 @@ std::vector<Listed> listProfiles(const std::string& dir,
     int statError = 0;  // 0: st holds the stat() of the entry
   };
   std::vector<Entry> entries;
-  DIR* listing = ::opendir(dir.c_str());
-  if (!listing) {
-    diags.error({dir, 1, 1},
-                std::string("cannot list profiles directory: ") + std::strerror(errno));
-    return files;
+  int listError = 0;
+  {
+    std::unique_ptr<DIR, int (*)(DIR*)> listing(::opendir(dir.c_str()), ::closedir);
+    if (!listing) listError = errno;
+    std::string prefix = dir.empty() || dir.back() == '/' ? dir : dir + "/";
+    while (listing) {
+      errno = 0;
+      const dirent* e = ::readdir(listing.get());
+      if (!e) {
+        listError = errno;
+        break;
+      }
+      std::string name = e->d_name;
+      if (name.empty() || name[0] == '.') continue;  // hidden: ignored without a word (spec)
+      entries.push_back({name, prefix + name});
+    }
   }
-  std::string prefix = dir.empty() || dir.back() == '/' ? dir : dir + "/";
-  errno = 0;
-  while (const dirent* e = ::readdir(listing)) {
-    std::string name = e->d_name;
-    if (name.empty() || name[0] == '.') continue;  // hidden: ignored without a word (spec)
-    entries.push_back({name, prefix + name});
-    errno = 0;
-  }
-  int listError = errno;
-  // Thousands of stat() calls, relative to the directory: they overlap on
-  // several threads.
-  int at = ::dirfd(listing);
+  // Thousands of stat() calls, by path as the files are then read: they
+  // overlap on several threads.
   constexpr size_t kFilesPerThread = 1024;
   parallelFor(entries.size(), kFilesPerThread, 2, [&](size_t i) {
-    if (::fstatat(at, entries[i].name.c_str(), &entries[i].st, 0) != 0)
-      entries[i].statError = errno;
+    if (::stat(entries[i].path.c_str(), &entries[i].st) != 0) entries[i].statError = errno;
   });
-  ::closedir(listing);
-  if (listError) {
-    diags.error({dir, 1, 1},
-                std::string("cannot list profiles directory: ") + std::strerror(listError));
-  }
   for (const Entry& e : entries) {
     const std::string& name = e.name;
     const std::string& path = e.path;
@@ -153,6 +148,10 @@ std::vector<Listed> listProfiles(const std::string& dir,
       continue;
     }
     files.push_back({path, stampOf(st)});
+  }
+  if (listError) {
+    diags.error({dir, 1, 1},
+                std::string("cannot list profiles directory: ") + std::strerror(listError));
   }
   std::sort(files.begin(), files.end());
   return files;

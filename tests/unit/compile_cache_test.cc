@@ -22,7 +22,8 @@ std::string elements(const std::vector<std::pair<std::string, SetElement>>& list
   std::string out;
   for (const auto& [set, e] : list) {
     out += set + " " + std::string(e.low.begin(), e.low.end()) + "|" +
-           std::string(e.high.begin(), e.high.end()) + " " + e.comment + ";";
+           std::string(e.high.begin(), e.high.end()) + " " + e.data + " " + e.comment + " " +
+           std::to_string(e.timeoutMs) + ";";
   }
   return out;
 }
@@ -32,7 +33,8 @@ std::string elements(const std::vector<std::pair<std::string, SetElement>>& list
 std::string everything(const Plan& plan) {
   std::string out = renderNft(plan);
   for (const LimitObject& l : plan.limits) {
-    out += "limit " + l.name + " " + std::to_string(l.perSecond) + " " + l.device + "\n";
+    out += "limit " + l.name + " " + std::to_string(l.perSecond) + "/" + std::to_string(l.burst) +
+           " " + l.device + "\n";
   }
   for (const DeviceElements& d : plan.devices) {
     out += "device " + d.device + " " + std::to_string(d.fingerprint) + "\n";
