@@ -106,7 +106,7 @@ void Manager::warmCompileCache() {
           try {
             auto locked = caches->compiled.lock();
             policy::fillCompileCache(shared, caches->compiled);
-          } catch (const std::exception&) {
+          } catch (...) {
             // Only slower: the next reload compiles every device, and its line says so
             // (no log from here: logging is the loop's).
           }
