@@ -23,17 +23,9 @@
 
 #include "policy/diagnostic.h"
 #include "policy/model.h"
+#include "policy/sources.h"
 
 namespace ringfence::policy {
-
-struct FileStamp {
-  dev_t device = 0;
-  ino_t inode = 0;
-  off_t size = 0;
-  int64_t modifiedNs = 0;
-  int64_t changedNs = 0;
-  bool operator==(const FileStamp&) const = default;
-};
 
 struct ParsedProfile {
   std::optional<Device> device;
@@ -70,6 +62,11 @@ class SourceCache {
   // Forgets every file that was neither stored nor kept since the last call
   // (removed profiles), and makes the counts the last load's.
   void endLoad();
+  // Forgets everything: the next load reads and parses every file.
+  void clear() {
+    entries_.clear();
+    counts_ = {};
+  }
 
   struct Counts {
     size_t read = 0, reused = 0, parsed = 0, parseReused = 0;

@@ -227,16 +227,18 @@ PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags,
       diags.error({files[i].path, 1, 1}, r.text.error().message);
       continue;
     }
+    std::optional<FileStamp> stamp;
     if (cache && r.reused) {
       cache->keep(files[i].path);
+      stamp = files[i].stamp;
       ++reused;
     } else if (cache) {
       // A file modified within the racy window may be written again without
       // a visible change: its text is kept (for parsing), never reused unread.
-      bool racy = cache->racy(files[i].stamp, nowNs);
-      cache->storeText(files[i].path, racy ? std::nullopt : std::optional(files[i].stamp), *r.text);
+      if (!cache->racy(files[i].stamp, nowNs)) stamp = files[i].stamp;
+      cache->storeText(files[i].path, stamp, *r.text);
     }
-    sources.profiles.push_back(SourceFile{files[i].path, std::move(*r.text), r.modifiedNs});
+    sources.profiles.push_back(SourceFile{files[i].path, std::move(*r.text), r.modifiedNs, stamp});
   }
   if (cache) cache->countRead(files.size() - reused, reused);
   return sources;

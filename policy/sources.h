@@ -4,6 +4,8 @@
 // enforce exactly that policy again when the files on disk are refused.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <expected>
 #include <optional>
@@ -18,6 +20,16 @@ namespace ringfence::policy {
 
 class SourceCache;
 
+// What stat() tells of a file that shows it changed (source_cache.h).
+struct FileStamp {
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = 0;
+  int64_t modifiedNs = 0;
+  int64_t changedNs = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
 struct SourceFile {
   std::string path;  // as the diagnostics name it
   std::string text;
@@ -25,6 +37,11 @@ struct SourceFile {
   // only decides which of two files a conflict between them is blamed on
   // (docs/policy-loading.md), so it is neither saved nor compared.
   int64_t modifiedNs = 0;
+  // A profile read through a cache: the stamp the text goes with, unless the
+  // file was modified within the racy window before it was read (then its
+  // text may not be taken as the file's without reading it again). Neither
+  // saved with the sources nor compared.
+  std::optional<FileStamp> stamp{};
   bool operator==(const SourceFile& o) const { return path == o.path && text == o.text; }
 };
 

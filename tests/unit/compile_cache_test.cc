@@ -10,6 +10,7 @@
 #include "policy/loader.h"
 #include "policy/nft_text.h"
 #include "tests/support/compile.h"
+#include "tests/support/plan_text.h"
 #include "tests/support/policy_generator.h"
 #include "tests/support/temp_dir.h"
 
@@ -17,36 +18,6 @@ namespace ringfence::policy {
 namespace {
 
 Policy loadOk(const std::string& config) { return test::loadValidConfig(config); }
-
-std::string elements(const std::vector<std::pair<std::string, SetElement>>& list) {
-  std::string out;
-  for (const auto& [set, e] : list) {
-    out += set + " " + std::string(e.low.begin(), e.low.end()) + "|" +
-           std::string(e.high.begin(), e.high.end()) + " " + e.data + " " + e.comment + " " +
-           std::to_string(e.timeoutMs) + ";";
-  }
-  return out;
-}
-
-// Everything a plan holds: its text (sets, elements, chains, companions),
-// its limit objects, and what the daemon keeps of each device.
-std::string everything(const Plan& plan) {
-  std::string out = renderNft(plan);
-  for (const LimitObject& l : plan.limits) {
-    out += "limit " + l.name + " " + std::to_string(l.perSecond) + "/" + std::to_string(l.burst) +
-           " " + l.device + "\n";
-  }
-  for (const DeviceElements& d : plan.devices) {
-    out += "device " + d.device + " " + std::to_string(d.fingerprint) + "\n";
-    for (const ElementSlice& s : d.slices) {
-      out += " slice " + std::to_string(s.set) + " " + std::to_string(s.begin) + "-" +
-             std::to_string(s.end) + "\n";
-    }
-    out += " isolation " + elements(d.isolation) + "\n";
-    out += " maintenance " + elements(d.maintenance) + "\n";
-  }
-  return out;
-}
 
 class CachedCompile : public ::testing::Test {
  protected:
@@ -56,7 +27,7 @@ class CachedCompile : public ::testing::Test {
   CompileCache::Counts compile(const Policy& p) {
     auto locked = cache.lock();
     Plan cached = compilePlan(std::make_shared<const Policy>(p), cache);
-    EXPECT_EQ(everything(cached), everything(compilePlan(p)));
+    EXPECT_EQ(test::planEverything(cached), test::planEverything(compilePlan(p)));
     for (const Device& d : p.devices) EXPECT_NE(cache.find(d), nullptr) << d.name;
     return cache.lastCompile();
   }

@@ -1,0 +1,224 @@
+// Packing values into bytes and back, for what the daemon keeps of a policy:
+// the compile cache (in memory) and the compiled policy (on disk,
+// policy_packing.h). One description of a struct's fields serves both ways,
+// so what is packed is what is unpacked.
+//
+// A struct takes part by a `fields(a, x)` overload found by argument-dependent
+// lookup, which calls `a(x.first_field, x.second_field, ...)`. Integers and
+// enums are packed in host byte order (the bytes never leave the machine);
+// every length is checked against what is left, so a truncated or altered
+// input throws PackingError instead of reading past its end.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "policy/key_bytes.h"
+
+namespace ringfence::policy {
+
+struct PackingError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+namespace packing_detail {
+template <typename T>
+struct IsVector : std::false_type {};
+template <typename T, typename A>
+struct IsVector<std::vector<T, A>> : std::true_type {};
+template <typename T>
+struct IsOptional : std::false_type {};
+template <typename T>
+struct IsOptional<std::optional<T>> : std::true_type {};
+template <typename T>
+struct IsPair : std::false_type {};
+template <typename A, typename B>
+struct IsPair<std::pair<A, B>> : std::true_type {};
+template <typename T>
+struct IsMap : std::false_type {};
+template <typename K, typename V, typename C, typename A>
+struct IsMap<std::map<K, V, C, A>> : std::true_type {};
+template <typename T>
+struct IsVariant : std::false_type {};
+template <typename... T>
+struct IsVariant<std::variant<T...>> : std::true_type {};
+template <typename T>
+struct IsDuration : std::false_type {};
+template <typename R, typename P>
+struct IsDuration<std::chrono::duration<R, P>> : std::true_type {};
+template <typename T>
+struct IsArray : std::false_type {};
+template <typename T, size_t N>
+struct IsArray<std::array<T, N>> : std::true_type {};
+}  // namespace packing_detail
+
+class Packer {
+ public:
+  explicit Packer(std::string& out) : out_(out) {}
+
+  template <typename... T>
+  void operator()(const T&... values) {
+    (item(values), ...);
+  }
+
+  void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void u32(uint32_t v) { raw(&v, 4); }
+  void u64(uint64_t v) { raw(&v, 8); }
+  void raw(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
+
+  template <typename T>
+  void item(const T& v) {
+    using namespace packing_detail;
+    if constexpr (std::is_same_v<T, bool>) {
+      u8(v ? 1 : 0);
+    } else if constexpr (std::is_integral_v<T> || std::is_enum_v<T>) {
+      raw(&v, sizeof v);
+    } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view>) {
+      if (v.size() > UINT32_MAX) throw PackingError("a string too long to pack");
+      u32(static_cast<uint32_t>(v.size()));
+      out_ += v;
+    } else if constexpr (std::is_same_v<T, KeyBytes>) {
+      static_assert(KeyBytes::kCapacity <= 255, "a key's length is packed in one byte");
+      u8(static_cast<uint8_t>(v.size()));
+      raw(v.data(), v.size());
+    } else if constexpr (IsArray<T>::value) {
+      for (const auto& e : v) item(e);
+    } else if constexpr (IsVector<T>::value || IsMap<T>::value) {
+      u32(static_cast<uint32_t>(v.size()));
+      for (const auto& e : v) item(e);
+    } else if constexpr (IsOptional<T>::value) {
+      u8(v ? 1 : 0);
+      if (v) item(*v);
+    } else if constexpr (IsPair<T>::value) {
+      item(v.first);
+      item(v.second);
+    } else if constexpr (IsVariant<T>::value) {
+      u32(static_cast<uint32_t>(v.index()));
+      std::visit([this](const auto& alt) { item(alt); }, v);
+    } else if constexpr (IsDuration<T>::value) {
+      item(v.count());
+    } else {
+      fields(*this, const_cast<T&>(v));  // a struct: packing reads it only
+    }
+  }
+
+ private:
+  std::string& out_;
+};
+
+class Unpacker {
+ public:
+  explicit Unpacker(std::string_view in) : in_(in) {}
+
+  template <typename... T>
+  void operator()(T&... values) {
+    (item(values), ...);
+  }
+
+  bool done() const { return at_ == in_.size(); }
+  size_t left() const { return in_.size() - at_; }
+  uint8_t u8() { return static_cast<uint8_t>(*take(1)); }
+  uint32_t u32() {
+    uint32_t v = 0;
+    std::memcpy(&v, take(4), 4);
+    return v;
+  }
+  uint64_t u64() {
+    uint64_t v = 0;
+    std::memcpy(&v, take(8), 8);
+    return v;
+  }
+  std::string_view bytes(size_t n) { return {take(n), n}; }
+
+  template <typename T>
+  void item(T& v) {
+    using namespace packing_detail;
+    if constexpr (std::is_same_v<T, bool>) {
+      uint8_t b = u8();
+      if (b > 1) throw PackingError("a flag is neither 0 nor 1");
+      v = b == 1;
+    } else if constexpr (std::is_integral_v<T> || std::is_enum_v<T>) {
+      std::memcpy(&v, take(sizeof v), sizeof v);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      size_t n = u32();
+      v.assign(take(n), n);
+    } else if constexpr (std::is_same_v<T, std::string_view>) {
+      size_t n = u32();  // a view into the input: it lives as long as the input
+      v = std::string_view(take(n), n);
+    } else if constexpr (std::is_same_v<T, KeyBytes>) {
+      size_t n = u8();
+      if (n > KeyBytes::kCapacity) throw PackingError("a key is longer than any key");
+      const auto* p = reinterpret_cast<const uint8_t*>(take(n));
+      v.assign(p, p + n);
+    } else if constexpr (IsArray<T>::value) {
+      for (auto& e : v) item(e);
+    } else if constexpr (IsVector<T>::value) {
+      size_t n = count();
+      v.clear();
+      v.reserve(n);
+      for (size_t i = 0; i < n; ++i) item(v.emplace_back());
+    } else if constexpr (IsMap<T>::value) {
+      size_t n = count();
+      v.clear();
+      for (size_t i = 0; i < n; ++i) {
+        std::pair<typename T::key_type, typename T::mapped_type> e;
+        item(e);
+        if (!v.emplace(std::move(e)).second) throw PackingError("a key comes twice");
+      }
+    } else if constexpr (IsOptional<T>::value) {
+      bool present = false;
+      item(present);
+      if (present) {
+        item(v.emplace());
+      } else {
+        v.reset();
+      }
+    } else if constexpr (IsPair<T>::value) {
+      item(v.first);
+      item(v.second);
+    } else if constexpr (IsVariant<T>::value) {
+      alternative(v, u32(), std::make_index_sequence<std::variant_size_v<T>>{});
+    } else if constexpr (IsDuration<T>::value) {
+      typename T::rep r{};
+      item(r);
+      v = T(r);
+    } else {
+      fields(*this, v);
+    }
+  }
+
+ private:
+  // A count of items: every packed item takes at least one byte (no empty struct is
+  // packed in a vector), so more than are left is an error.
+  size_t count() {
+    size_t n = u32();
+    if (n > left()) throw PackingError("a count runs past the end");
+    return n;
+  }
+  template <typename V, size_t... I>
+  void alternative(V& v, uint32_t index, std::index_sequence<I...>) {
+    if (index >= sizeof...(I)) throw PackingError("an unknown alternative");
+    ((index == I ? (item(v.template emplace<I>()), true) : false) || ...);
+  }
+  const char* take(size_t n) {
+    if (n > in_.size() - at_) throw PackingError("the data ends too soon");
+    const char* p = in_.data() + at_;
+    at_ += n;
+    return p;
+  }
+  std::string_view in_;
+  size_t at_ = 0;
+};
+
+}  // namespace ringfence::policy

@@ -1,0 +1,51 @@
+// Everything a compiled plan holds, as one text, for tests that compare two
+// plans whole: its nft text (sets, elements, chains, companions), its limit
+// objects, and what the daemon keeps of each device.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "policy/nft_text.h"
+#include "policy/plan.h"
+
+namespace ringfence::test {
+
+using policy::DeviceElements;
+using policy::ElementSlice;
+using policy::LimitObject;
+using policy::Plan;
+using policy::SetElement;
+
+inline std::string planElements(const std::vector<std::pair<std::string, SetElement>>& list) {
+  std::string out;
+  for (const auto& [set, e] : list) {
+    out += set + " " + std::string(e.low.begin(), e.low.end()) + "|" +
+           std::string(e.high.begin(), e.high.end()) + " " + e.data + " " + e.comment + " " +
+           std::to_string(e.timeoutMs) + ";";
+  }
+  return out;
+}
+
+// Everything a plan holds: its text (sets, elements, chains, companions),
+// its limit objects, and what the daemon keeps of each device.
+inline std::string planEverything(const Plan& plan) {
+  std::string out = renderNft(plan);
+  for (const LimitObject& l : plan.limits) {
+    out += "limit " + l.name + " " + std::to_string(l.perSecond) + "/" + std::to_string(l.burst) +
+           " " + l.device + "\n";
+  }
+  for (const DeviceElements& d : plan.devices) {
+    out += "device " + d.device + " " + std::to_string(d.fingerprint) + "\n";
+    for (const ElementSlice& s : d.slices) {
+      out += " slice " + std::to_string(s.set) + " " + std::to_string(s.begin) + "-" +
+             std::to_string(s.end) + "\n";
+    }
+    out += " isolation " + planElements(d.isolation) + "\n";
+    out += " maintenance " + planElements(d.maintenance) + "\n";
+  }
+  return out;
+}
+
+}  // namespace ringfence::test
