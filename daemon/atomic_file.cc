@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -55,6 +56,54 @@ std::expected<void, std::string> writeFileAtomically(const std::string& dir,
   // A file system that cannot sync a directory (EINVAL) still renamed the file.
   if (!ok && saved != EINVAL) return fail("cannot sync the directory of", saved);
   return {};
+}
+
+}  // namespace ringfence::daemon
+
+namespace ringfence::daemon {
+
+std::expected<std::optional<std::string>, std::string> readStateFile(const std::string& file,
+                                                                     size_t maxBytes) {
+  // Never blocks (a FIFO put in its place), never follows a link.
+  int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<std::string>{};
+    return std::unexpected("cannot read " + file + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) > maxBytes) {
+    close(fd);
+    return std::unexpected(file + " is not a regular file of a sane size");
+  }
+  // Read straight into the text, one byte more than the size: a file that grew shows.
+  std::string text(static_cast<size_t>(st.st_size) + 1, '\0');
+  size_t got = 0;
+  for (;;) {
+    if (got == text.size()) {
+      if (text.size() > maxBytes) {
+        close(fd);
+        return std::unexpected(file + " grew past " + std::to_string(maxBytes) +
+                               " bytes while read");
+      }
+      text.resize(std::min(maxBytes + 1, text.size() * 2));
+    }
+    ssize_t n = read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int saved = errno;
+      close(fd);
+      return std::unexpected("cannot read " + file + ": " + std::strerror(saved));
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  text.resize(got);
+  if (got > maxBytes) {
+    close(fd);
+    return std::unexpected(file + " grew past " + std::to_string(maxBytes) + " bytes while read");
+  }
+  close(fd);
+  return std::optional<std::string>(std::move(text));
 }
 
 }  // namespace ringfence::daemon

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <expected>
+#include <optional>
 #include <string>
 
 namespace ringfence::daemon {
@@ -14,5 +15,11 @@ namespace ringfence::daemon {
 std::expected<void, std::string> writeFileAtomically(const std::string& dir,
                                                      const std::string& target,
                                                      const std::string& text);
+
+// The whole of a file in the state directory: std::nullopt if there is none;
+// an error for anything but a regular file of at most `maxBytes` (never
+// follows a link, never blocks on a FIFO put in its place).
+std::expected<std::optional<std::string>, std::string> readStateFile(const std::string& file,
+                                                                     size_t maxBytes);
 
 }  // namespace ringfence::daemon

@@ -11,12 +11,13 @@ std::expected<ApplyReport, std::string> Enforcer::start(policy::Plan plan) {
   return ApplyReport{true, 0, *stats};
 }
 
-std::expected<ApplyReport, std::string> Enforcer::reload(policy::Plan next,
-                                                         policy::Plan* replaced) {
+std::expected<ApplyReport, std::string> Enforcer::reload(policy::Plan next, policy::Plan* replaced,
+                                                         bool rebuild) {
   if (!running_) return start(std::move(next));
-  policy::PlanDiff diff = policy::diffPlans(*running_, next);
+  policy::PlanDiff diff;
+  if (!rebuild) diff = policy::diffPlans(*running_, next);
   ApplyReport report;
-  if (diff.rebuild) {
+  if (rebuild || diff.rebuild) {
     auto stats = sink_.replace(next, running_->table);
     if (!stats) return std::unexpected(stats.error());
     report = {true, 0, *stats};

@@ -27,9 +27,12 @@ class Enforcer {
   std::expected<ApplyReport, std::string> start(policy::Plan plan);
   // Applies only what differs from the running plan; on error the running
   // plan stays in force (in the kernel and here). Once applied, the plan it
-  // replaced goes to `replaced`, if given (for the caller to free it).
+  // replaced goes to `replaced`, if given (for the caller to free it). With
+  // `rebuild`, the table is replaced whole: the running plan is not trusted to
+  // say what the kernel holds beyond its name (a compiled policy that differs).
   std::expected<ApplyReport, std::string> reload(policy::Plan next,
-                                                 policy::Plan* replaced = nullptr);
+                                                 policy::Plan* replaced = nullptr,
+                                                 bool rebuild = false);
   // Adds and removes run-time elements (isolation, maintenance windows) in
   // one small transaction, without touching anything else.
   using Elements = std::vector<std::pair<std::string, policy::SetElement>>;

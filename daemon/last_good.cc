@@ -1,9 +1,5 @@
 #include "daemon/last_good.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -72,34 +68,10 @@ std::expected<void, std::string> LastGoodStore::save(const LastGoodPolicy& polic
 
 std::expected<std::optional<LastGoodPolicy>, std::string> LastGoodStore::load() const {
   const std::string file = path();
-  // Never blocks (a FIFO put in its place), never follows a link.
-  int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::optional<LastGoodPolicy>{};
-    return std::unexpected("cannot read " + file + ": " + std::strerror(errno));
-  }
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-      static_cast<uint64_t>(st.st_size) > kMaxFileSize) {
-    close(fd);
-    return std::unexpected(file + " is not a regular file of a sane size");
-  }
-  std::string text;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int saved = errno;
-      close(fd);
-      return std::unexpected("cannot read " + file + ": " + std::strerror(saved));
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > kMaxFileSize) break;
-  }
-  close(fd);
-  auto parsed = parseLastGood(text);
+  auto text = readStateFile(file, kMaxFileSize);
+  if (!text) return std::unexpected(text.error());
+  if (!*text) return std::optional<LastGoodPolicy>{};
+  auto parsed = parseLastGood(**text);
   if (!parsed) return std::unexpected(file + ": " + parsed.error());
   return std::optional<LastGoodPolicy>(std::move(*parsed));
 }

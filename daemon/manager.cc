@@ -82,7 +82,12 @@ int Manager::run() {
   // good one or the failsafe applies, never an exit with nothing in force.
   std::expected<Loaded, Refused> onDisk = std::unexpected(Refused{});
   try {
-    onDisk = load("start", false);
+    std::optional<Loaded> compiled = startFromCompiled();
+    if (compiled) {
+      onDisk = std::move(*compiled);
+    } else {
+      onDisk = load("start", false);
+    }
   } catch (const std::exception& ex) {
     std::string why = std::string("loading failed: ") + ex.what();
     log(LogLevel::Error, "policy-refused", "start: policy refused: " + why);
@@ -153,7 +158,16 @@ int Manager::run() {
     containment_->setEvents(bus_.get());
   }
   notifyStatus(true);  // READY=1 only now: a policy or the failsafe is in force
-  warmCompileCache();
+  if (startedFrom_) {
+    startCheck();
+  } else {
+    if (compiledUnsaved_) {
+      ToSave save = std::move(*compiledUnsaved_);
+      compiledUnsaved_.reset();
+      saveCompiled(save.sources, save.notes, save.warnings);
+    }
+    warmCompileCache();
+  }
   int rc = sd_event_loop(loop_.get());
   sd_notify(0, "STOPPING=1");
   containment_->saveLearned();
@@ -189,6 +203,7 @@ int Manager::setupLoop() {
     return rc;
   }
   if (int rc = setupReloadEvents(); rc < 0) return rc;
+  if (int rc = setupSavedEvents(); rc < 0) return rc;
   armTimer();
   return sd_event_set_watchdog(e, true);
 }
@@ -289,7 +304,7 @@ Gateway::ReloadResult Manager::reload() {
   return applyReload(load("reload"));
 }
 
-Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded) {
+Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded, bool rebuild) {
   auto started = reloadStarted_;
   auto done = [&](auto result) {
     notifyStatus(true);
@@ -306,7 +321,7 @@ Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded
   containment_->usePolicy(*loaded->policy, &loaded->plan);
   carryMaintenance(loaded->plan, policy::WallClock::now());
   policy::Plan replaced;
-  auto applied = enforcer_->reload(std::move(loaded->plan), &replaced);
+  auto applied = enforcer_->reload(std::move(loaded->plan), &replaced, rebuild);
   if (!applied) {
     containment_->usePolicy(*policy_, nullptr);  // back to the policy in force
     log(LogLevel::Error, "apply-failed",
@@ -314,6 +329,7 @@ Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded
     return refuse({"the kernel refused the policy: " + applied.error()});
   }
   std::vector<std::string> changes = reportChanges(*policy_, *loaded->policy);
+  std::vector<std::string> loadWarnings = loaded->warnings;
   loaded->warnings.insert(loaded->warnings.end(), changes.begin(), changes.end());
   // The judge has moved on: what the new policy and plan replaced is freed off the loop.
   reaper_.discard(
@@ -335,6 +351,7 @@ Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded
           ", " + std::to_string(applied->stats.messages) + " messages in one transaction, " +
           fixed1(msSince(started)) + " ms; " + reuseSummary(loaded->reuse, loaded->compiled));
   saveLastGood(loaded->sources);  // in force already: saving it is not part of applying it
+  saveCompiled(loaded->sources, loaded->readingNotes, loadWarnings);
   if (bus_) {
     bus_->setAdminGroup(policy_->config.adminGroup);
     bus_->devicesChanged(before, deviceNames());

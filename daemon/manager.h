@@ -80,6 +80,7 @@ class Manager final : public Gateway {
     policy::Plan plan;
     std::vector<std::string> warnings;
     policy::PolicySources sources;          // what it was made of (saved as the last good policy)
+    std::vector<std::string> readingNotes;  // the reading's diagnostics (compiled_policy.h)
     policy::SourceCache::Counts reuse;      // profiles read and parsed, or taken unchanged
     policy::CompileCache::Counts compiled;  // devices compiled, or taken unchanged
   };
@@ -133,11 +134,33 @@ class Manager final : public Gateway {
   std::vector<std::string> reportChanges(const policy::Policy& before, const policy::Policy& after);
   void notifyStatus(bool ready) const;
   std::string statusLine() const;
+  struct ReloadJob;
+  // manager_compiled.cc (compiled_policy.h)
+  // Where the state is, before the policy is loaded: --state-dir, else the
+  // configuration's state_dir if it can be read, else the default.
+  std::string stateDirBeforeLoad() const;
+  // At start: the compiled policy, if the files on disk are exactly what it
+  // was made of (then startedFrom_ is set); std::nullopt, logged, otherwise.
+  std::optional<Loaded> startFromCompiled();
+  // Once the daemon is ready after startFromCompiled: the policy on disk is
+  // loaded from scratch off the loop and compared with it (finishStartCheck).
+  void startCheck();
+  static void packStartCheck(ReloadJob& job);  // on the worker: the packed load to compare
+  void finishStartCheck(ReloadJob& job);
+  // The policy in force (Current, just applied) as the compiled policy; a
+  // failure is logged (the next start only parses every profile).
+  void saveCompiled(const policy::PolicySources& sources, const std::vector<std::string>& notes,
+                    const std::vector<std::string>& warnings);
+  void joinCompiledSave();  // waits for a running save, logs how it went
+  int setupSavedEvents();   // the eventfd a save's thread signals
+  static int onCompiledSaved(sd_event_source*, int fd, uint32_t revents, void* self) noexcept;
   // manager_reload.cc
   int setupReloadEvents();  // the eventfd a reload's worker signals
   void beginReload();       // RELOADING=1, logged
-  void startReloadWorker();
-  ReloadResult applyReload(std::expected<Loaded, Refused> loaded);  // on the loop
+  // A start check loads like a reload, without RELOADING=1 and without applying.
+  void startReloadWorker(bool startCheck = false);
+  // On the loop; `rebuild`: the table is replaced whole (Enforcer::reload).
+  ReloadResult applyReload(std::expected<Loaded, Refused> loaded, bool rebuild = false);
   static int onReloadDone(sd_event_source*, int fd, uint32_t revents, void* self) noexcept;
 
   void armTimer();
@@ -195,14 +218,38 @@ class Manager final : public Gateway {
   // One reload at a time: its worker reads and compiles, the loop applies.
   struct ReloadJob {
     std::optional<LoadOutcome> outcome;  // written by the worker before it signals
+    bool startCheck = false;
+    std::string checkPolicy, checkPlan;  // a start check's load, packed by its worker
     std::jthread worker;
   };
+  // What a start from the compiled policy put in force, packed, until the start check.
+  struct StartedFrom {
+    std::shared_ptr<const std::string> storage;  // the compiled policy file's text
+    std::string_view policyBytes, planBytes;     // into storage
+    std::vector<std::string> warnings;
+  };
+  std::optional<StartedFrom> startedFrom_;
+  // A start from the files: what the compiled policy is saved from once ready.
+  struct ToSave {
+    policy::PolicySources sources;
+    std::vector<std::string> notes, warnings;
+  };
+  std::optional<ToSave> compiledUnsaved_;
   std::unique_ptr<ReloadJob> reloadJob_;
   std::vector<std::function<void(const ReloadResult&)>> reloadWaiters_, nextReloadWaiters_;
   bool reloadAgain_ = false;
   int reloadFd_ = -1;
   sd_event_source* reloadSource_ = nullptr;
   std::chrono::steady_clock::time_point reloadStarted_;
+  // The compiled policy being saved off the loop (saveCompiled).
+  struct CompiledSave {
+    std::string error;  // written by the worker before it signals
+    double ms = 0;
+    std::jthread worker;
+  };
+  std::unique_ptr<CompiledSave> compiledSave_;
+  int savedFd_ = -1;
+  sd_event_source* savedSource_ = nullptr;
   std::jthread warmer_;  // warmCompileCache's thread (it uses caches_)
   Reaper reaper_;        // last: joined before anything else goes
 };

@@ -68,6 +68,9 @@ Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options, Load
     mark = now;
   };
   policy::PolicySources sources = policy::readPolicySources(options, out.diagnostics, &cache);
+  std::vector<std::string> readingNotes;
+  for (const policy::Diagnostic& d : out.diagnostics.sorted())
+    readingNotes.push_back(policy::formatDiagnostic(d));
   phase("read");
   policy::LoadResult r = policy::loadPolicy(sources, options, &cache);
   cache.endLoad();
@@ -84,8 +87,13 @@ Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options, Load
     out.result = std::unexpected(Refused{{}, std::move(r.policy.config), configClean});
     return out;
   }
-  Loaded loaded{
-      std::make_shared<policy::Policy>(std::move(r.policy)), {}, {}, std::move(sources), {}, {}};
+  Loaded loaded{std::make_shared<policy::Policy>(std::move(r.policy)),
+                {},
+                {},
+                std::move(sources),
+                std::move(readingNotes),
+                {},
+                {}};
   {
     auto compileLocked = caches.compiled.lock();
     loaded.plan = remember ? policy::compilePlan(loaded.policy, caches.compiled)
@@ -171,7 +179,8 @@ std::optional<Manager::Loaded> Manager::loadLastGood(const std::string& stateDir
       "last good policy read from " + store.path() + ": generation " +
           std::to_string(lg.generation) + ", saved " + utcTime(lg.savedAt) + ", hash " +
           std::to_string(lg.hash) + ", " + std::to_string(r.policy.devices.size()) + " devices");
-  Loaded loaded{std::make_shared<policy::Policy>(std::move(r.policy)), {}, {}, lg.sources, {}, {}};
+  Loaded loaded{
+      std::make_shared<policy::Policy>(std::move(r.policy)), {}, {}, lg.sources, {}, {}, {}};
   loaded.plan = policy::compilePlan(*loaded.policy);
   return loaded;
 }
@@ -242,10 +251,17 @@ bool Manager::enforceAtStart(std::optional<Loaded> loaded, std::optional<Refused
   if (loaded) {
     policy::PolicySources sources = loaded->sources;
     policy::DaemonConfig diskConfig = loaded->policy->config;
+    ToSave toSave{{}, loaded->readingNotes, loaded->warnings};
     state_ = state;
     auto done = startWith(std::move(*loaded));
     applied = done.has_value();
-    if (applied && state == PolicyState::Current) saveLastGood(sources);
+    // Started from the compiled policy, the last good one is saved after the start check.
+    if (applied && state == PolicyState::Current && !startedFrom_) {
+      saveLastGood(sources);
+      toSave.sources = std::move(sources);
+      compiledUnsaved_ = std::move(toSave);
+    }
+    if (!applied) startedFrom_.reset();
     if (!applied && state == PolicyState::Current) {
       // The policy on disk is valid but the kernel refused it: the last good one, then the
       // failsafe.

@@ -17,6 +17,9 @@ namespace ringfence::daemon {
 
 Manager::~Manager() {
   reloadJob_.reset();  // joins a running worker before its eventfd goes
+  compiledSave_.reset();
+  if (savedSource_) sd_event_source_unref(savedSource_);
+  if (savedFd_ >= 0) close(savedFd_);
   if (reloadSource_) sd_event_source_unref(reloadSource_);
   sd_event_source_disable_unref(ctSource_);
   if (reloadFd_ >= 0) close(reloadFd_);
@@ -51,16 +54,18 @@ void Manager::reloadAsync(std::function<void(const ReloadResult&)> done) {
 // The job is published only once its thread runs: a thread that cannot be
 // created answers the waiters with an error and leaves no job behind (a job
 // without a thread would make every later reload wait for it forever).
-void Manager::startReloadWorker() {
-  beginReload();
+void Manager::startReloadWorker(bool startCheck) {
+  if (!startCheck) beginReload();
   int fd = reloadFd_;
   try {
     auto job = std::make_unique<ReloadJob>();
+    job->startCheck = startCheck;
     ReloadJob* running = job.get();
     job->worker = std::jthread([running, fd, options = options_.load,
                                 caches = &caches_]() noexcept {
       try {
         running->outcome = loadFiles(options, *caches);
+        if (running->startCheck) packStartCheck(*running);
       } catch (const std::exception& ex) {
         LoadOutcome failed;
         failed.diagnostics.error({"ringfenced", 0, 0}, std::string("loading failed: ") + ex.what());
@@ -100,7 +105,11 @@ int Manager::onReloadDone(sd_event_source*, int fd, uint32_t, void* self) noexce
   };
   try {
     job->worker.join();  // it has signalled: the outcome is complete
-    answer(m->applyReload(m->finishLoad(std::move(*job->outcome), "reload")));
+    if (job->startCheck) {
+      m->finishStartCheck(*job);
+    } else {
+      answer(m->applyReload(m->finishLoad(std::move(*job->outcome), "reload")));
+    }
     m->armTimer();  // new release deadlines, or a retry of a state write the reload made
   } catch (const std::exception& ex) {
     log(LogLevel::Error, "internal-error", std::string("reload failed: ") + ex.what());

@@ -1,0 +1,163 @@
+// Packing a policy and its plan (policy/policy_packing.h): what is unpacked
+// is what was packed, field for field, and compiles to the very same plan;
+// the run-time elements of the plan in force are left out; and a truncated
+// or altered input is refused with PackingError, never half read.
+#include "policy/policy_packing.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "policy/compiler.h"
+#include "tests/support/compile.h"
+#include "tests/support/plan_text.h"
+#include "tests/support/policy_generator.h"
+#include "tests/support/temp_dir.h"
+
+namespace ringfence::policy {
+namespace {
+
+std::string packed(const Policy& p) {
+  std::string out;
+  Packer packer(out);
+  packPolicy(packer, p);
+  return out;
+}
+
+std::string packed(const Plan& p) {
+  std::string out;
+  Packer packer(out);
+  packCompiledPlan(packer, p);
+  return out;
+}
+
+Policy unpackedPolicy(std::string_view bytes) {
+  Unpacker u(bytes);
+  Policy p = unpackPolicy(u);
+  EXPECT_TRUE(u.done());
+  return p;
+}
+
+Plan unpackedPlan(std::string_view bytes) {
+  Unpacker u(bytes);
+  Plan p = unpackPlan(u);
+  EXPECT_TRUE(u.done());
+  return p;
+}
+
+void expectRoundTrip(const Policy& p) {
+  std::string bytes = packed(p);
+  Policy back = unpackedPolicy(bytes);
+  EXPECT_EQ(back.devices, p.devices);
+  ASSERT_EQ(back.groups.size(), p.groups.size());
+  EXPECT_EQ(back.config.stateDir, p.config.stateDir);
+  EXPECT_EQ(back.config.deviceInterfaces, p.config.deviceInterfaces);
+  EXPECT_EQ(back.config.topology, p.config.topology);
+  EXPECT_EQ(packed(back), bytes);
+  Plan plan = compilePlan(p);
+  EXPECT_EQ(test::planEverything(compilePlan(back)), test::planEverything(plan));
+  std::string planBytes = packed(plan);
+  Plan planBack = unpackedPlan(planBytes);
+  EXPECT_EQ(test::planEverything(planBack), test::planEverything(plan));
+  EXPECT_EQ(packed(planBack), planBytes);
+}
+
+TEST(PolicyPacking, TheExampleProfilesComeBackAsTheyWent) {
+  expectRoundTrip(test::loadValidConfig(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml"));
+}
+
+TEST(PolicyPacking, AGeneratedPolicyComesBackAsItWent) {
+  test::TempDir dir;
+  expectRoundTrip(test::loadValidConfig(test::writeGeneratedPolicy(dir.path(), 300)));
+}
+
+TEST(PolicyPacking, EveryTestPolicyComesBackAsItWent) {
+  for (const char* config : {"/isolate/ringfence.yaml", "/instant/ringfence.yaml"}) {
+    SCOPED_TRACE(config);
+    expectRoundTrip(test::loadValidConfig(std::string(RINGFENCE_TEST_DATA) + config));
+  }
+}
+
+TEST(PolicyPacking, RunTimeElementsAreLeftOut) {
+  Plan plan = test::compileValidConfig(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
+  std::string compiled = packed(plan);
+  ASSERT_NE(plan.findSet(setname::kIsolated4), nullptr);
+  SetElement e;
+  e.low = KeyBytes{198, 51, 100, 10};
+  plan.addElements({{setname::kIsolated4, e}});
+  EXPECT_EQ(packed(plan), compiled);
+  Plan back = unpackedPlan(compiled);
+  EXPECT_TRUE(back.findSet(setname::kIsolated4)->elements.empty());
+}
+
+TEST(PolicyPacking, EveryTruncationIsRefused) {
+  Plan plan = test::compileValidConfig(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
+  std::string planBytes = packed(plan);
+  std::string policyBytes =
+      packed(test::loadValidConfig(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml"));
+  size_t step = std::max<size_t>(1, planBytes.size() / 3000);
+  for (size_t n = 0; n < planBytes.size(); n += step) {
+    Unpacker u(std::string_view(planBytes).substr(0, n));
+    EXPECT_THROW(unpackPlan(u), PackingError) << "plan cut at " << n;
+  }
+  step = std::max<size_t>(1, policyBytes.size() / 3000);
+  for (size_t n = 0; n < policyBytes.size(); n += step) {
+    Unpacker u(std::string_view(policyBytes).substr(0, n));
+    EXPECT_THROW(unpackPolicy(u), PackingError) << "policy cut at " << n;
+  }
+}
+
+TEST(Packing, ValuesComeBackAndBadInputIsRefused) {
+  std::string out;
+  Packer p(out);
+  std::vector<std::string> words{"a", "", "ccc"};
+  std::optional<int32_t> some = -7, none;
+  std::map<std::string, uint16_t> ports{{"https", 443}, {"ssh", 22}};
+  std::variant<int64_t, std::string> alt = std::string("x");
+  p(true, uint8_t{200}, words, some, none, ports, alt, std::string_view("view"));
+  Unpacker u(out);
+  bool flag = false;
+  uint8_t byte = 0;
+  std::vector<std::string> words2;
+  std::optional<int32_t> some2, none2 = 1;
+  std::map<std::string, uint16_t> ports2;
+  std::variant<int64_t, std::string> alt2;
+  std::string_view view;
+  u(flag, byte, words2, some2, none2, ports2, alt2, view);
+  EXPECT_TRUE(u.done());
+  EXPECT_TRUE(flag);
+  EXPECT_EQ(byte, 200);
+  EXPECT_EQ(words2, words);
+  EXPECT_EQ(some2, some);
+  EXPECT_EQ(none2, std::nullopt);
+  EXPECT_EQ(ports2, ports);
+  EXPECT_EQ(alt2, alt);
+  EXPECT_EQ(view, "view");
+
+  std::string badFlag(1, '\2');
+  Unpacker u1(badFlag);
+  EXPECT_THROW(u1(flag), PackingError);
+  std::string twice;
+  Packer p2(twice);
+  p2.u32(2);
+  p2(std::string("k"), uint16_t{1}, std::string("k"), uint16_t{2});
+  Unpacker u2(twice);
+  EXPECT_THROW(u2(ports2), PackingError);
+  std::string tooMany;
+  Packer p3(tooMany);
+  p3.u32(1000000);
+  Unpacker u3(tooMany);
+  EXPECT_THROW(u3(words2), PackingError);
+  std::string unknownAlternative;
+  Packer p4(unknownAlternative);
+  p4.u32(5);
+  Unpacker u4(unknownAlternative);
+  EXPECT_THROW(u4(alt2), PackingError);
+}
+
+}  // namespace
+}  // namespace ringfence::policy
