@@ -49,15 +49,15 @@ std::string optionsKey(const policy::LoadOptions& o) {
 }
 
 std::string formatCompiledPolicy(const CompiledPolicy& c) {
-  std::string body;
-  policy::Packer p(body);
-  p(c.build, c.options, c.sources, c.readingNotes, c.warnings, c.policyBytes, c.planBytes);
+  // The body is packed in place, after room for its size (no copy of it).
   std::string out(kMagic);
-  out.reserve(kMagic.size() + body.size() + 16);
-  policy::Packer header(out);
-  header.u64(body.size());
-  out += body;
-  header.u64(sum64(body));
+  out.append(8, '\0');
+  size_t bodyAt = out.size();
+  policy::Packer p(out);
+  p(c.build, c.options, c.sources, c.readingNotes, c.warnings, c.policyBytes, c.planBytes);
+  uint64_t size = out.size() - bodyAt;
+  std::memcpy(out.data() + kMagic.size(), &size, 8);
+  p.u64(sum64(std::string_view(out).substr(bodyAt)));
   return out;
 }
 
