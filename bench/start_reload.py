@@ -11,11 +11,19 @@ Then, in NS and in one run:
     before each);
   - ringfenced from exec to READY=1 (sent once the table is in the kernel
     and the event loop runs), RUNS times, each with no table before it, as
-    after a reboot; its peak RSS;
-  - per start, two reloads of EDIT_FILE (one port added, then removed):
-    SIGHUP to the daemon's "policy reloaded" line.
-Prints one line of figures (medians, ms):
-  nft_ms=... start_ms=... ratio=... reload_ms=... rss_mb=... devices=...
+    after a reboot, and with an empty state directory: a first start, which
+    parses and compiles every profile; its peak RSS;
+  - per start, once its compiled policy is saved and 0.5 s more (the
+    daemon is idle), two reloads of EDIT_FILE (one port added, then
+    removed), each once the one before has saved its compiled policy:
+    SIGHUP to the daemon's "policy reloaded" line;
+  - then the same daemon started again with that state directory, once its
+    compiled policy is saved, with no table before it (a reboot of a gateway
+    that ran before): exec to READY=1, and its start check's verdict.
+The daemon runs with the environment the systemd unit gives it (its
+Environment= lines). Prints one line of figures (medians, ms):
+  nft_ms=... start_ms=... ratio=... restart_ms=... restart_ratio=...
+  reload_ms=... rss_mb=... restart_rss_mb=... checks_same=K/RUNS devices=...
 """
 import os
 import queue
@@ -31,6 +39,18 @@ import time
 daemon, ctl, config, ns, runs, edit = sys.argv[1:7]
 runs = int(runs)
 work = tempfile.mkdtemp()
+unit = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "systemd",
+                    "ringfenced.service.in")
+
+
+def unit_environment():
+    env = {}
+    with open(unit) as f:
+        for line in f:
+            if line.startswith("Environment="):
+                key, _, value = line.strip()[len("Environment="):].partition("=")
+                env[key] = value
+    return env
 
 
 def sh(*cmd, **kw):
@@ -57,17 +77,17 @@ def peak_rss_mb(pid):
 class Daemon:
     """ringfenced in NS, its stderr read by a thread into timed lines."""
 
-    def __init__(self, run):
-        self.notify_path = os.path.join(work, f"notify{run}")
+    def __init__(self, run, state):
+        self.notify_path = os.path.join(work, f"notify{run}-{len(os.listdir(work))}")
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(self.notify_path)
         self.lines = queue.Queue()
-        env = dict(os.environ, NOTIFY_SOCKET=self.notify_path)
+        env = dict(os.environ, NOTIFY_SOCKET=self.notify_path, **unit_environment())
         self.started = time.monotonic()
         # ip netns exec execs the daemon: the pid is the daemon's.
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", ns, daemon, "--config", config, "--bus", "none",
-             "--state-dir", os.path.join(work, f"state{run}")],
+             "--state-dir", state],
             env=env, stderr=subprocess.PIPE)
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -90,6 +110,7 @@ class Daemon:
             if line is None:
                 raise SystemExit(f"ringfenced exited while waiting for {needle!r}")
             if needle in line:
+                self.last_line = line.decode(errors="replace")
                 return at
 
     def drain(self):
@@ -100,6 +121,15 @@ class Daemon:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=60)
         self.notify.close()
+
+
+def wait_saved(path, after):
+    """Until PATH (saved by rename) was written at or after AFTER (time.time())."""
+    deadline = time.monotonic() + 300
+    while not (os.path.exists(path) and os.stat(path).st_mtime >= after):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{path} not saved")
+        time.sleep(0.05)
 
 
 def setup():
@@ -124,38 +154,55 @@ def main():
     text = os.path.join(work, "ruleset.nft")
     with open(text, "w") as out:
         sh(ctl, "compile", "--config", config, stdout=out, stderr=subprocess.DEVNULL)
-    nft, starts, reloads, rss = [], [], [], []
+    nft, starts, reloads, rss, restarts, restart_rss, same = [], [], [], [], [], [], 0
     for _ in range(runs):
         no_table()
         t = time.monotonic()
         in_ns("nft", "-f", text)
         nft.append((time.monotonic() - t) * 1000)
-    devices = 0
     for run in range(runs):
+        state = os.path.join(work, f"state{run}")
+        compiled = os.path.join(state, "compiled-policy")
         no_table()
-        d = Daemon(run)
+        d = Daemon(run, state)
         try:
             ready = d.wait_ready()
             starts.append((ready - d.started) * 1000)
             d.wait_line(b"in force")
-            time.sleep(0.3)
+            wait_saved(compiled, 0)
+            time.sleep(0.5)  # the compile cache is filled meanwhile
             d.drain()
             for j in range(2):
                 edited = changed if j == 0 else original
                 with open(edit, "w") as f:
                     f.write(edited)
-                t = time.monotonic()
+                t, sent = time.monotonic(), time.time()
                 d.proc.send_signal(signal.SIGHUP)
                 reloads.append((d.wait_line(b"policy reloaded") - t) * 1000)
+                # The next reload once this one's compiled policy is saved.
+                wait_saved(compiled, sent)
+                time.sleep(0.2)
             rss.append(peak_rss_mb(d.proc.pid))
         finally:
             with open(edit, "w") as f:
                 f.write(original)
+        d.stop()
+        no_table()
+        d = Daemon(run, state)
+        try:
+            ready = d.wait_ready()
+            restarts.append((ready - d.started) * 1000)
+            d.wait_line(b"start check", timeout=300)
+            restart_rss.append(peak_rss_mb(d.proc.pid))
+        finally:
             d.stop()
+        same += 1 if "gives the policy started from" in d.last_line else 0
     devices = len(os.listdir(os.path.join(os.path.dirname(config), "devices")))
-    n, s = statistics.median(nft), statistics.median(starts)
-    print("nft_ms=%.0f start_ms=%.0f ratio=%.2f reload_ms=%.1f rss_mb=%.0f devices=%d"
-          % (n, s, s / n, statistics.median(reloads), max(rss), devices))
+    n, s, r = statistics.median(nft), statistics.median(starts), statistics.median(restarts)
+    print("nft_ms=%.0f start_ms=%.0f ratio=%.2f restart_ms=%.0f restart_ratio=%.2f reload_ms=%.1f"
+          " rss_mb=%.0f restart_rss_mb=%.0f checks_same=%d/%d devices=%d"
+          % (n, s, s / n, r, r / n, statistics.median(reloads), max(rss), max(restart_rss), same,
+             runs, devices))
 
 
 try:

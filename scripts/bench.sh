@@ -5,8 +5,9 @@
 #    validate+compile, full apply through netlink, nft -f on the same text,
 #    and a one-device change applied by reload; yaml-cpp alone on the same
 #    profiles (the floor under validate+compile).
-# 2. The daemon from exec to READY against nft -f, and a one-profile reload,
-#    at 10,000 and 100,000 devices (bench/start_reload.py).
+# 2. The daemon from exec to READY against nft -f (a first start, and a
+#    restart from the compiled policy), and a one-profile reload, at 10,000
+#    and 100,000 devices (bench/start_reload.py).
 # 3. TCP throughput through the lab gateway (iperf3, offloads off) and new
 #    connections per second (a connect loop of 3 s), with no ruleset, with
 #    conntrack only and with the 10,000-device policy, where the measured
@@ -40,10 +41,12 @@ for n in 1000 10000; do build/bench/bench_yaml "$work/cp$n/policy/devices" "$run
 echo; echo "== the daemon: start and reload (bench/start_reload.py; in one run, each in its own network namespace)"
 # Start: exec to READY=1 (the table is in the kernel), with no table before it
 # (a reboot), against nft -f of the text ringfencectl compile prints, measured
-# in the same run. Reload: SIGHUP to "policy reloaded", one port added to (then
-# removed from) one profile. 100,000 devices: one run each (about a minute).
-echo "| devices | nft -f same text | exec to READY | start/nft | reload, one profile changed | peak RSS | runs |"
-echo "|---|---|---|---|---|---|---|"
+# in the same run: a first start (empty state directory: every profile parsed)
+# and a restart from the compiled policy it saved. Reload: SIGHUP to "policy
+# reloaded", one port added to (then removed from) one profile. The daemon
+# runs with the unit's environment. 100,000 devices: one run each.
+echo "| devices | nft -f same text | first start | start/nft | restart from the compiled policy | restart/nft | start checks the same | reload, one profile changed | peak RSS (first, restart) | runs |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for n in 10000 100000; do
   dir=$work/cp$n/policy
   if [[ ! -d $dir ]]; then dir=$work/sr$n; build/bench/gen_policy "$dir" "$n" >/dev/null; fi
@@ -51,8 +54,9 @@ for n in 10000 100000; do
   line=$(/usr/bin/python3 bench/start_reload.py build/daemon/ringfenced build/ctl/ringfencectl \
     "$dir/ringfence.yaml" "$(lab_ns "sr$n")" "$r" "$dir/devices/gen-$((n / 2)).yaml")
   declare -A f=(); for kv in $line; do f[${kv%%=*}]=${kv#*=}; done
-  printf '| %s | %s ms | %s ms | %s | %s ms | %s MB | %s |\n' "$n" "${f[nft_ms]}" "${f[start_ms]}" \
-    "${f[ratio]}" "${f[reload_ms]}" "${f[rss_mb]}" "$r"
+  printf '| %s | %s ms | %s ms | %s | %s ms | %s | %s | %s ms | %s MB, %s MB | %s |\n' "$n" "${f[nft_ms]}" \
+    "${f[start_ms]}" "${f[ratio]}" "${f[restart_ms]}" "${f[restart_ratio]}" "${f[checks_same]}" \
+    "${f[reload_ms]}" "${f[rss_mb]}" "${f[restart_rss_mb]}" "$r"
 done
 
 echo; echo "== data plane: iperf3 through the gateway, offloads off"
