@@ -32,11 +32,6 @@ sleep 0.3
 DAEMON=
 start_daemon() { lab_start_daemon "in force" 150 --config "$config" --bus none; }
 stop_daemon() { [[ -n $DAEMON ]] && lab_stop_daemon; DAEMON=; }
-reboot_gateway() {
-  in_ns gw nft delete table inet ringfence 2>/dev/null
-  in_ns gw conntrack -F >/dev/null 2>&1
-  ! in_ns gw nft list table inet ringfence >/dev/null 2>&1
-}
 # wait_log REGEX: until the daemon's log has one more line matching REGEX than at mark_log.
 mark_log() { MARK=$(grep -c . "$daemon_log"); }
 since_mark() { tail -n +"$((MARK + 1))" "$daemon_log" | grep -q -E "$1"; }
@@ -84,7 +79,7 @@ expect_true "pump isolated and saved" grep -q "^isolated	pump	" "$work/state/iso
 stop_daemon
 
 echo "# rebooted with the same files: started from the compiled policy"
-expect_true "no table after the reboot" reboot_gateway
+expect_true "no table after the reboot" lab_reboot_gateway
 mark_log
 start_daemon || exit 1
 expect_true "the log says it started from the compiled policy" \
@@ -104,7 +99,7 @@ touch -r "$work/mtime" "$work/etc/profiles/ws.yaml"
 expect_true "the edit kept the size and the modification time" \
   test "$(stat -c %s.%Y "$work/etc/profiles/ws.yaml")" == "$before"
 expect_true "and changed the text" grep -q "ports: \[444\]" "$work/etc/profiles/ws.yaml"
-expect_true "no table after the reboot" reboot_gateway
+expect_true "no table after the reboot" lab_reboot_gateway
 # SYNs now forbidden, from the moment the table exists, counted where they arrive.
 in_ns srv timeout 12 tcpdump -n -l -i any 'tcp[tcpflags] & tcp-syn != 0 and src host 198.51.100.50 and dst port 443' \
   >"$work/syns" 2>/dev/null &
@@ -130,7 +125,7 @@ stop_daemon
 
 echo "# a damaged compiled policy is not used"
 alter_compiled cb007114 cb007115 nofix  # 203.0.113.20 -> .21, the sum left as it was
-expect_true "no table after the reboot" reboot_gateway
+expect_true "no table after the reboot" lab_reboot_gateway
 touch "$work/t2"
 mark_log
 start_daemon || exit 1
@@ -142,7 +137,7 @@ stop_daemon
 
 echo "# a compiled policy altered with a valid sum: the start check catches it"
 alter_compiled cb007114 cb007163 fix  # ws may reach 203.0.113.99 instead of .20
-expect_true "no table after the reboot" reboot_gateway
+expect_true "no table after the reboot" lab_reboot_gateway
 mark_log
 start_daemon || exit 1
 expect_true "it starts from it (the files are unchanged)" since_mark "starting from the compiled policy"
@@ -158,7 +153,7 @@ stop_daemon
 echo "# another build of the daemon does not use it"
 alter_compiled cb007163 cb007114 fix  # whatever: the header's build is checked first
 cp "$build/daemon/ringfenced" "$work/ringfenced-other"
-expect_true "no table after the reboot" reboot_gateway
+expect_true "no table after the reboot" lab_reboot_gateway
 mark_log
 ip netns exec "$(lab_ns gw)" "$work/ringfenced-other" --config "$config" --bus none >>"$daemon_log" 2>&1 &
 DAEMON=$!

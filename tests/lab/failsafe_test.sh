@@ -73,12 +73,6 @@ start_daemon() {
   echo "# daemon did not come up"; return 1
 }
 stop_daemon() { kill -TERM "$DAEMON" 2>/dev/null; wait "$DAEMON" 2>/dev/null; DAEMON=; }
-# A fresh boot: no ruleset, no connection tracking.
-reboot_gateway() {
-  in_ns gw nft delete table inet ringfence 2>/dev/null
-  in_ns gw conntrack -F >/dev/null 2>&1
-  ! in_ns gw nft list table inet ringfence >/dev/null 2>&1
-}
 table_present() { in_ns gw nft list table inet ringfence >/dev/null 2>&1; }
 isolated() { local set; set=$(in_ns gw nft list set inet ringfence isolated4 2>&1); [[ $set == *"$1"* ]]; }
 
@@ -136,7 +130,7 @@ for case in typo nodir utf8 config syntax; do
   echo "# rebooted gateway, policy refused ($case), last good policy saved"
   break_policy "$case"
   extra=(); [[ $case == syntax ]] && extra=(--state-dir "$work/state")
-  expect_true "[$case] no table after the reboot" reboot_gateway
+  expect_true "[$case] no table after the reboot" lab_reboot_gateway
   start_daemon "${extra[@]}" || { LAB_FAILED=$((LAB_FAILED + 1)); continue; }
   expect_true "[$case] the daemon keeps running" running
   expect_true "[$case] the log says last-good" grep -q "policy state last-good" "$daemon_log"
@@ -157,7 +151,7 @@ done
 echo "# a FIFO among the profiles is skipped with a warning, never waited for"
 use_good_policy
 mkfifo "$etc/profiles/x.yaml"
-reboot_gateway
+lab_reboot_gateway
 start_daemon && {
   expect_true "[fifo] PolicyState current (the FIFO is not a profile)" is 's "current"' prop PolicyState
   expect_true "[fifo] the log names it" grep -q "x.yaml" "$daemon_log"
@@ -182,7 +176,7 @@ failsafe_checks() {
   expect_drop "[$1] unknown host -> LAN" lab_tcp stranger 203.0.113.20 443
 }
 break_policy typo
-expect_true "[failsafe] no table after the reboot" reboot_gateway
+expect_true "[failsafe] no table after the reboot" lab_reboot_gateway
 start_daemon && {
   failsafe_checks failsafe
   expect_pass "[failsafe] a network that faces no device is left alone" lab_tcp srv 198.51.100.130 443
@@ -207,7 +201,7 @@ start_daemon && {
 echo "# no last good policy and the configuration broken too: nothing is forwarded"
 break_policy syntax
 rm -rf "$work/state2"
-expect_true "[config] no table after the reboot" reboot_gateway
+expect_true "[config] no table after the reboot" lab_reboot_gateway
 start_daemon --state-dir "$work/state2" && {
   failsafe_checks config
   expect_drop "[config] LAN -> other network dropped too" lab_tcp srv 198.51.100.130 443
@@ -234,7 +228,7 @@ for i in range(3000):
                 f"allow:\n  outbound:\n    - to: [{peers}]\n      proto: tcp\n"
                 f"      ports: [443, 8443, \"9000-9010\"]\n")
 PY
-reboot_gateway
+lab_reboot_gateway
 START_WAIT=1200
 start_daemon && {
   START_WAIT=100
@@ -268,7 +262,7 @@ START_WAIT=100
 echo "# a FIFO as groups.yaml: a reload is refused at once, never waited for"
 use_good_policy
 echo "groups: $etc/groups.yaml" >> "$config"
-reboot_gateway
+lab_reboot_gateway
 start_daemon && {
   ws_was_isolated=false; isolated 198.51.100.50 && ws_was_isolated=true
   expect_drop "[fifo groups] ws is free before the wedge attempt" $ws_was_isolated
@@ -290,7 +284,7 @@ start_daemon && {
 
 echo "# --check still refuses, without touching the kernel"
 break_policy typo
-reboot_gateway
+lab_reboot_gateway
 expect_drop "--check exits 1 on a refused policy" \
   ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$config" --check
 expect_drop "--check applied nothing" table_present

@@ -158,6 +158,14 @@ lab_require_scapy() {
   /usr/bin/python3 -c 'import scapy.all' 2>/dev/null && return 0
   echo "missing python3-scapy (scripts/setup.sh)"; echo "0 passed, 1 failed"; exit 1
 }
+# lab_reboot_gateway: the gateway as after a reboot, no ruleset and no
+# connection tracking; fails if a table is left.
+lab_reboot_gateway() {
+  in_ns gw nft delete table inet ringfence 2>/dev/null
+  in_ns gw conntrack -F >/dev/null 2>&1
+  ! in_ns gw nft list table inet ringfence >/dev/null 2>&1
+}
+
 # lab_scratch: after lab_up, a scratch directory $work with the daemon's log
 # $daemon_log, printed if a check failed and removed with the lab at exit.
 lab_scratch() {
