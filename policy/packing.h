@@ -105,7 +105,7 @@ class Packer {
       item(v.second);
     } else if constexpr (IsVariant<T>::value) {
       u32(static_cast<uint32_t>(v.index()));
-      std::visit([this](const auto& alt) { item(alt); }, v);
+      std::visit([this](const auto& alt) { this->item(alt); }, v);
     } else if constexpr (IsDuration<T>::value) {
       item(v.count());
     } else {
@@ -209,7 +209,7 @@ class Unpacker {
   template <typename V, size_t... I>
   void alternative(V& v, uint32_t index, std::index_sequence<I...>) {
     if (index >= sizeof...(I)) throw PackingError("an unknown alternative");
-    ((index == I ? (item(v.template emplace<I>()), true) : false) || ...);
+    (void)((index == I ? (item(v.template emplace<I>()), true) : false) || ...);
   }
   const char* take(size_t n) {
     if (n > in_.size() - at_) throw PackingError("the data ends too soon");
