@@ -96,7 +96,7 @@ Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options, Load
                 {}};
   {
     auto compileLocked = caches.compiled.lock();
-    loaded.plan = remember ? policy::compilePlan(loaded.policy, caches.compiled)
+    loaded.plan = remember ? policy::compilePlan(*loaded.policy, caches.compiled)
                            : policy::compilePlan(*loaded.policy);
     loaded.compiled = caches.compiled.lastCompile();
   }
@@ -113,7 +113,7 @@ void Manager::warmCompileCache() {
         [shared = std::shared_ptr<const policy::Policy>(policy_), caches = &caches_]() noexcept {
           try {
             auto locked = caches->compiled.lock();
-            policy::fillCompileCache(shared, caches->compiled);
+            policy::fillCompileCache(*shared, caches->compiled);
           } catch (...) {
             // Only slower: the next reload compiles every device, and its line says so
             // (no log from here: logging is the loop's).

@@ -35,23 +35,24 @@ void CompileCache::begin(std::vector<std::string> layout) {
   counts_ = {};
 }
 
-const CompileCache::Entry* CompileCache::find(const Device& d) const {
-  auto it = entries_.find(d.name);
-  if (it == entries_.end() || !(*it->second.device == d)) return nullptr;
+const CompileCache::Entry* CompileCache::find(const DeviceList::Ptr& d) const {
+  auto it = entries_.find(d->name);
+  if (it == entries_.end()) return nullptr;
+  if (it->second.device != d && !(*it->second.device == *d)) return nullptr;
   return &it->second;
 }
 
-void CompileCache::store(const Device& d, const CompiledDevice& compiled) {
-  Entry e{&d, compiled.runtime, {}, compiled.limit, true};
+void CompileCache::store(const DeviceList::Ptr& d, const CompiledDevice& compiled) {
+  Entry e{d, compiled.runtime, {}, compiled.limit, true};
   Packer p(e.packed);
   for (const auto& [set, el] : compiled.elements) p(el);
   e.packed.shrink_to_fit();
-  entries_.insert_or_assign(d.name, std::move(e));
+  entries_.insert_or_assign(d->name, std::move(e));
 }
 
-void CompileCache::keep(const Device& d) {
-  if (auto it = entries_.find(d.name); it != entries_.end()) {
-    it->second.device = &d;  // equal to the one compiled from, in the policy now compiled
+void CompileCache::keep(const DeviceList::Ptr& d) {
+  if (auto it = entries_.find(d->name); it != entries_.end()) {
+    it->second.device = d;  // equal to the one compiled from: found by its address next time
     it->second.used = true;
   }
 }
@@ -59,12 +60,10 @@ void CompileCache::keep(const Device& d) {
 void CompileCache::clear() {
   entries_.clear();
   layout_.clear();
-  source_.reset();
 }
 
-void CompileCache::end(std::shared_ptr<const Policy> compiled) {
+void CompileCache::end() {
   forgetUnused(entries_);
-  source_ = std::move(compiled);
   last_ = counts_;
 }
 

@@ -9,9 +9,9 @@
 // against; a compile with another layout drops every entry. Nothing is
 // reused on a hash alone: a stale entry would be a stale rule in the kernel.
 //
-// Memory: the devices compared with are those of the last policy compiled,
-// which the cache shares (it must not change once compiled); the elements
-// are kept packed, about a third of their size in a plan.
+// Memory: the devices compared with are shared with the policies that hold
+// them (DeviceList), so an unchanged device is found by its address; the
+// elements are kept packed, about a third of their size in a plan.
 #pragma once
 
 #include <cstdint>
@@ -40,7 +40,7 @@ class CompileCache {
  public:
   // What the cache keeps of a device: a CompiledDevice with its elements packed.
   struct Entry {
-    const Device* device = nullptr;  // in the policy last compiled
+    DeviceList::Ptr device;  // compiled from
     DeviceElements runtime;
     std::string packed;
     std::optional<LimitObject> limit;
@@ -55,16 +55,16 @@ class CompileCache {
 
   // Starts a compile against `layout` (the plan's set names, in order).
   void begin(std::vector<std::string> layout);
-  // The entry of exactly `d`, or nullptr. Safe from several threads at
-  // once, as long as nothing is stored meanwhile.
-  const Entry* find(const Device& d) const;
+  // The entry of exactly `d` (the same device, or one equal field for
+  // field), or nullptr. Safe from several threads at once, as long as
+  // nothing is stored meanwhile.
+  const Entry* find(const DeviceList::Ptr& d) const;
   // `d` is a device of the policy being compiled, compiled to `compiled`
   // (store), or equal to the one find() gave (keep).
-  void store(const Device& d, const CompiledDevice& compiled);
-  void keep(const Device& d);
-  // Forgets the devices that were neither stored nor kept since begin(); the
-  // cache shares `compiled` (the policy those devices are of) from now on.
-  void end(std::shared_ptr<const Policy> compiled);
+  void store(const DeviceList::Ptr& d, const CompiledDevice& compiled);
+  void keep(const DeviceList::Ptr& d);
+  // Forgets the devices that were neither stored nor kept since begin().
+  void end();
   // Forgets everything (a compile that failed half way).
   void clear();
 
@@ -81,7 +81,6 @@ class CompileCache {
   std::mutex mutex_;
   std::vector<std::string> layout_;
   std::unordered_map<std::string, Entry> entries_;  // by device name
-  std::shared_ptr<const Policy> source_;            // where the entries' devices are
   Counts counts_, last_;
 };
 

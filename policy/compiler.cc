@@ -53,9 +53,9 @@ std::string ruleOrigin(const SourceLocation& where) {
 class Compiler {
  public:
   explicit Compiler(const Policy& policy) : policy_(policy) {}
-  // With the cache: `policy` is shared with it from now on.
-  Compiler(const std::shared_ptr<const Policy>& policy, CompileCache& cache, bool cacheOnly)
-      : policy_(*policy), cache_(&cache), shared_(policy), cacheOnly_(cacheOnly) {}
+  // With the cache: it shares the devices of `policy` from now on.
+  Compiler(const Policy& policy, CompileCache& cache, bool cacheOnly)
+      : policy_(policy), cache_(&cache), cacheOnly_(cacheOnly) {}
 
   Plan run() {
     plan_.table = policy_.config.table;
@@ -207,7 +207,7 @@ class Compiler {
   // set layout) and appended to the plan in device order.
   void addDevices() {
     for (const FamilyNames& f : kFamilies) familySets_.push_back(familySets(f));
-    const std::vector<Device>& devices = policy_.devices;
+    const DeviceList& devices = policy_.devices;
     std::vector<CompiledDevice> out(devices.size());
     std::vector<const CompileCache::Entry*> known(devices.size(), nullptr);
     if (cache_) {
@@ -217,7 +217,7 @@ class Compiler {
     }
     constexpr size_t kDevicesPerThread = 256;
     parallelFor(devices.size(), kDevicesPerThread, 8, [&](size_t i) {
-      known[i] = cache_ ? cache_->find(devices[i]) : nullptr;
+      known[i] = cache_ ? cache_->find(devices.shared(i)) : nullptr;
       if (!known[i]) out[i] = compileDevice(devices[i]);
     });
     if (cache_) {
@@ -226,13 +226,14 @@ class Compiler {
         for (size_t i = 0; i < devices.size(); ++i) {
           if (known[i]) {
             ++reused;
-            cache_->keep(devices[i]);
+            cache_->keep(devices.shared(i));
           } else {
-            cache_->store(devices[i], out[i]);  // entries of other devices stay where they are
+            cache_->store(devices.shared(i),
+                          out[i]);  // entries of other devices stay where they are
           }
         }
         cache_->count(devices.size() - reused, reused);
-        cache_->end(shared_);
+        cache_->end();
       } catch (...) {
         cache_->clear();  // some entries refer to this policy already, some to the last
         throw;
@@ -476,7 +477,6 @@ class Compiler {
 
   const Policy& policy_;
   CompileCache* cache_ = nullptr;
-  std::shared_ptr<const Policy> shared_;
   bool cacheOnly_ = false;  // fill the cache, build no plan
   OutboundLimits limits_ = outboundLimits(policy_);
   Plan plan_;
@@ -515,11 +515,11 @@ std::vector<std::pair<std::string, SetElement>> isolationElements(
 
 Plan compilePlan(const Policy& policy) { return Compiler(policy).run(); }
 
-Plan compilePlan(const std::shared_ptr<const Policy>& policy, CompileCache& cache) {
+Plan compilePlan(const Policy& policy, CompileCache& cache) {
   return Compiler(policy, cache, false).run();
 }
 
-void fillCompileCache(const std::shared_ptr<const Policy>& policy, CompileCache& cache) {
+void fillCompileCache(const Policy& policy, CompileCache& cache) {
   Compiler(policy, cache, true).run();
 }
 

@@ -15,10 +15,10 @@ class CompileCache;
 Plan compilePlan(const Policy& policy);
 // The same plan; a device compiled before (the same device, against the
 // same set layout) is not compiled again (compile_cache.h). The cache shares
-// `policy` from now on: it must not change.
-Plan compilePlan(const std::shared_ptr<const Policy>& policy, CompileCache& cache);
+// the policy's devices from now on (they never change: DeviceList).
+Plan compilePlan(const Policy& policy, CompileCache& cache);
 // What that keeps in the cache, without the plan itself.
-void fillCompileCache(const std::shared_ptr<const Policy>& policy, CompileCache& cache);
+void fillCompileCache(const Policy& policy, CompileCache& cache);
 
 // The isolated4/isolated6 elements that cut `addresses` off and the
 // isolated_mac element of `mac`, commented with the device name: what

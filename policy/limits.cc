@@ -78,7 +78,9 @@ size_t intervalElements(Family f, const std::vector<const Rule*>& rules) {
   return n;
 }
 
-size_t deviceElements(const Device& d) {
+}  // namespace
+
+size_t compiledSize(const Device& d) {
   // Per address: dev, count, self, isolated, the two range shards; observe and
   // learn/monitor; the MAC and interface bindings; the inbound limit; the
   // outbound limits' member sets; instant isolation.
@@ -99,6 +101,8 @@ size_t deviceElements(const Device& d) {
   }
   return n + (d.mac ? 1 : 0);  // isolated_mac
 }
+
+namespace {
 
 // What a rule adds as written: peers x port ranges x the device's addresses.
 size_t writtenSize(const Device& d, const Rule& r) {
@@ -132,7 +136,7 @@ std::vector<DeviceSize> compiledSizes(const Policy& policy) {
   std::vector<DeviceSize> out(policy.devices.size());
   constexpr size_t kDevicesPerThread = 256;  // devices count on every core
   parallelFor(policy.devices.size(), kDevicesPerThread, 8, [&](size_t i) {
-    out[i] = {policy.devices[i].name, deviceElements(policy.devices[i])};
+    out[i] = {policy.devices[i].name, compiledSize(policy.devices[i])};
   });
   return out;
 }
@@ -146,23 +150,34 @@ size_t compiledTotal(const Policy& policy, const std::vector<DeviceSize>& sizes)
 }
 
 void checkPlanLimits(const Policy& policy, Diagnostics& diags, const PlanLimits& limits) {
-  std::vector<DeviceSize> sizes = compiledSizes(policy);
+  std::vector<size_t> sizes(policy.devices.size());
+  constexpr size_t kDevicesPerThread = 256;  // devices count on every core
+  parallelFor(policy.devices.size(), kDevicesPerThread, 8,
+              [&](size_t i) { sizes[i] = compiledSize(policy.devices[i]); });
+  checkPlanLimits(policy, sizes, diags, limits);
+}
+
+void checkPlanLimits(const Policy& policy, const std::vector<size_t>& sizes, Diagnostics& diags,
+                     const PlanLimits& limits) {
+  size_t total = policy.config.deviceInterfaces.size() + 4 + policy.config.gatewayServices.size();
   for (size_t i = 0; i < sizes.size(); ++i) {
-    if (sizes[i].elements <= limits.perDevice) continue;
+    total += sizes[i];
+    if (sizes[i] <= limits.perDevice) continue;
     const Device& d = policy.devices[i];
-    diags.error(d.where, "device '" + d.name + "' compiles to " + grouped(sizes[i].elements) +
+    diags.error(d.where, "device '" + d.name + "' compiles to " + grouped(sizes[i]) +
                              " set elements, more than the limit of " + grouped(limits.perDevice) +
                              " per device" + largestRules(d) +
                              ": use prefixes, port ranges or fewer peers");
   }
-  size_t total = compiledTotal(policy, sizes);
   if (total <= limits.total) return;
-  std::vector<DeviceSize> largest = sizes;
-  std::sort(largest.begin(), largest.end(),
-            [](const DeviceSize& a, const DeviceSize& b) { return a.elements > b.elements; });
+  std::vector<size_t> largest(sizes.size());
+  for (size_t i = 0; i < largest.size(); ++i) largest[i] = i;
+  std::stable_sort(largest.begin(), largest.end(),
+                   [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
   std::string names;
   for (size_t i = 0; i < largest.size() && i < 3; ++i) {
-    names += (i ? ", " : "") + largest[i].device + " (" + grouped(largest[i].elements) + ")";
+    names +=
+        (i ? ", " : "") + policy.devices[largest[i]].name + " (" + grouped(sizes[largest[i]]) + ")";
   }
   std::string where = policy.config.file.empty() ? policy.config.profilesDir : policy.config.file;
   diags.error({where, 1, 1}, "the policy compiles to " + grouped(total) +

@@ -24,6 +24,7 @@ struct DeviceSize {
   std::string device;
   size_t elements = 0;
 };
+size_t compiledSize(const Device& d);
 std::vector<DeviceSize> compiledSizes(const Policy& policy);
 // Every element of the table, run-time ones (isolation, maintenance) included.
 size_t compiledTotal(const Policy& policy, const std::vector<DeviceSize>& sizes);
@@ -31,5 +32,8 @@ size_t compiledTotal(const Policy& policy, const std::vector<DeviceSize>& sizes)
 // An error at each device over `perDevice` (naming the rules that make most
 // of it), and one for the whole policy when over `total`.
 void checkPlanLimits(const Policy& policy, Diagnostics& diags, const PlanLimits& limits = {});
+// The same with each device's compiledSize() known already (parallel to policy.devices).
+void checkPlanLimits(const Policy& policy, const std::vector<size_t>& sizes, Diagnostics& diags,
+                     const PlanLimits& limits = {});
 
 }  // namespace ringfence::policy

@@ -21,50 +21,118 @@ std::string place(const SourceLocation& where) {
 
 class Resolver {
  public:
-  Resolver(Policy& policy, Diagnostics& diags, const ProfileFacts& facts)
-      : policy_(policy), diags_(diags), facts_(facts) {}
+  Resolver(Policy& policy, Diagnostics& diags, const ProfileFacts& facts, SourceCache* cache)
+      : policy_(policy), diags_(diags), facts_(facts), cache_(cache) {}
 
-  void run() {
+  // The compiled size of each device (limits.h), in the final device order.
+  std::vector<size_t> run() {
+    DeviceList& devices = policy_.devices;
+    size_t n = devices.size();
     // Each device's rules on their own, on every core; their diagnostics
-    // then go in device order, after the device's claims, as in one pass.
-    std::vector<Diagnostics> ruleDiags(policy_.devices.size());
+    // then go in device order, after the device's claims, as in one pass. A
+    // device resolved before from the same parsed device, against the same
+    // members of the groups it names, is taken as it was.
+    std::vector<Diagnostics> ruleDiags(n);
+    std::vector<size_t> sizes(n);
+    std::vector<DeviceList::Ptr> parsed;
+    if (cache_) parsed = devices.shared();
+    std::vector<char> fresh(n, 0);
     constexpr size_t kDevicesPerThread = 256;
-    parallelFor(policy_.devices.size(), kDevicesPerThread, 8, [&](size_t i) {
-      Device& d = policy_.devices[i];
-      for (auto* rules : {&d.outbound, &d.inbound, &d.maintenance}) {
-        for (Rule& r : *rules) resolveRule(d, r, ruleDiags[i]);
+    parallelFor(n, kDevicesPerThread, 8, [&](size_t i) {
+      const std::string* path = i < facts_.paths.size() ? facts_.paths[i] : nullptr;
+      if (const ResolvedProfile* known =
+              cache_ && path ? cache_->resolved(*path, parsed[i], policy_.groups) : nullptr) {
+        devices.set(i, known->device);
+        ruleDiags[i] = known->diags;
+        sizes[i] = known->elements;
+        return;
       }
+      Device& d = devices.edit(i);
+      for (auto* rules : {&d.outbound, &d.inbound, &d.maintenance}) {
+        for (Rule& r : *rules) resolveRule(d, refused(i), r, ruleDiags[i]);
+      }
+      sizes[i] = compiledSize(d);
+      fresh[i] = 1;
     });
-    std::unordered_map<std::string, Claim> names;
+    if (cache_) {
+      size_t resolved = 0;
+      for (size_t i = 0; i < n && i < facts_.paths.size(); ++i) {
+        if (!fresh[i] || !facts_.paths[i]) continue;
+        ++resolved;
+        cache_->storeResolved(*facts_.paths[i], {parsed[i], devices.shared(i), ruleDiags[i],
+                                                 sizes[i], groupsNamed(devices[i])});
+      }
+      cache_->countResolved(resolved, n - resolved);
+    }
+    std::unordered_map<std::string_view, Claim> names;
     std::unordered_map<IpAddress, Claim, AddressHash> addresses;
     std::unordered_map<MacAddress, Claim, AddressHash> macs;
-    names.reserve(policy_.devices.size());
-    addresses.reserve(policy_.devices.size() * 2);
-    for (size_t i = 0; i < policy_.devices.size(); ++i) {
-      Device& d = policy_.devices[i];
-      claim(names, d.name, {&d, d.where}, [&](const Claim& other) {
-        return "device '" + d.name + "' is already defined in " + place(other.where);
+    names.reserve(n);
+    addresses.reserve(n * 2);
+    for (size_t i = 0; i < n; ++i) {
+      const Device& d = devices[i];
+      claim(names, std::string_view(d.name), {i, &d.where}, [&](const Claim& other) {
+        return "device '" + d.name + "' is already defined in " + place(*other.where);
       });
-      for (size_t i = 0; i < d.addresses.size(); ++i) {
-        claim(addresses, d.addresses[i], {&d, d.addressWhere[i]}, [&](const Claim& other) {
-          return "address " + toString(d.addresses[i]) + " is already claimed by " + by(other);
+      for (size_t a = 0; a < d.addresses.size(); ++a) {
+        claim(addresses, d.addresses[a], {i, &d.addressWhere[a]}, [&](const Claim& other) {
+          return "address " + toString(d.addresses[a]) + " is already claimed by " + by(other);
         });
       }
       if (d.mac) {
-        claim(macs, *d.mac, {&d, d.macWhere}, [&](const Claim& other) {
+        claim(macs, *d.mac, {i, &d.macWhere}, [&](const Claim& other) {
           return "MAC " + toString(*d.mac) + " is already claimed by " + by(other);
         });
       }
       checkInterface(d);
       diags_.append(ruleDiags[i]);
     }
-    auto byName = [](const Device& a, const Device& b) { return a.name < b.name; };
     // Profiles are read in path order, which is mostly name order already.
-    if (!std::is_sorted(policy_.devices.begin(), policy_.devices.end(), byName))
-      std::stable_sort(policy_.devices.begin(), policy_.devices.end(), byName);
+    auto byName = [](const DeviceList::Ptr& a, const DeviceList::Ptr& b) {
+      return a->name < b->name;
+    };
+    std::vector<DeviceList::Ptr>& items = devices.items();
+    if (!std::is_sorted(items.begin(), items.end(), byName)) {
+      std::vector<size_t> order(n);
+      for (size_t i = 0; i < n; ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](size_t a, size_t b) { return byName(items[a], items[b]); });
+      std::vector<DeviceList::Ptr> sorted(n);
+      std::vector<size_t> sortedSizes(n);
+      for (size_t i = 0; i < n; ++i) {
+        sorted[i] = std::move(items[order[i]]);
+        sortedSizes[i] = sizes[order[i]];
+      }
+      items = std::move(sorted);
+      sizes = std::move(sortedSizes);
+    }
+    return sizes;
   }
 
  private:
+  bool refused(size_t i) const { return i < facts_.refused.size() && facts_.refused[i]; }
+
+  // Each group `d` names, with its members now (none: undefined).
+  std::vector<std::pair<std::string, std::optional<std::vector<IpPrefix>>>> groupsNamed(
+      const Device& d) const {
+    std::vector<std::pair<std::string, std::optional<std::vector<IpPrefix>>>> out;
+    for (const auto* rules : {&d.outbound, &d.inbound, &d.maintenance}) {
+      for (const Rule& r : *rules) {
+        for (const PeerSpec& p : r.peers) {
+          if (p.kind != PeerSpec::Kind::Group) continue;
+          if (std::any_of(out.begin(), out.end(),
+                          [&](const auto& g) { return g.first == p.group; }))
+            continue;
+          auto g = policy_.groups.find(p.group);
+          out.emplace_back(p.group, g == policy_.groups.end()
+                                        ? std::nullopt
+                                        : std::optional<std::vector<IpPrefix>>(g->second.members));
+        }
+      }
+    }
+    return out;
+  }
+
   void checkInterface(const Device& d) {
     const auto& ifs = policy_.config.deviceInterfaces;
     if (d.interface.empty() || ifs.empty()) return;
@@ -90,21 +158,21 @@ class Resolver {
   }
 
   // A warning that follows from the device's addresses: none when its file
-  // has errors, whose refused addresses would make every rule look dead.
-  void neverMatches(const Device& d, const SourceLocation& where, std::string message,
-                    Diagnostics& diags) const {
-    if (!facts_.refused.contains(d.where.file)) diags.warning(where, std::move(message));
+  // has errors (`refused`), whose refused addresses would make every rule look dead.
+  static void neverMatches(bool refused, const SourceLocation& where, std::string message,
+                           Diagnostics& diags) {
+    if (!refused) diags.warning(where, std::move(message));
   }
 
   // Safe on several threads at once, each with its own device and `diags`.
-  void resolveRule(const Device& d, Rule& r, Diagnostics& diags) const {
+  void resolveRule(const Device& d, bool refused, Rule& r, Diagnostics& diags) const {
     for (const PeerSpec& peer : r.peers) {
       switch (peer.kind) {
         case PeerSpec::Kind::Prefix:
           if (usable(d, r, peer.prefix.address.family)) {
             add(r, peer.prefix, "");
           } else {
-            neverMatches(d, peer.where,
+            neverMatches(refused, peer.where,
                          "peer " + toString(peer.prefix) + " can never match: device '" + d.name +
                              "' has no " + familyName(peer.prefix.address.family) + " address",
                          diags);
@@ -120,7 +188,7 @@ class Resolver {
             any = true;
           }
           if (!any)
-            neverMatches(d, peer.where, "'any' can never match for this device and protocol",
+            neverMatches(refused, peer.where, "'any' can never match for this device and protocol",
                          diags);
           break;
         }
@@ -137,7 +205,7 @@ class Resolver {
           }
           if (r.resolved.size() == before && !g->second.members.empty()) {
             neverMatches(
-                d, peer.where,
+                refused, peer.where,
                 "group '@" + peer.group + "' has no member that can match this device and protocol",
                 diags);
           }
@@ -150,13 +218,12 @@ class Resolver {
   static const char* familyName(Family f) { return f == Family::V4 ? "IPv4" : "IPv6"; }
 
   struct Claim {
-    const Device* device;
-    SourceLocation where;
+    size_t device;  // its index in load order
+    const SourceLocation* where;
   };
 
-  int64_t modified(const SourceLocation& where) const {
-    auto it = facts_.modifiedNs.find(where.file);
-    return it == facts_.modifiedNs.end() ? 0 : it->second;
+  int64_t modified(size_t device) const {
+    return device < facts_.modifiedNs.size() ? facts_.modifiedNs[device] : 0;
   }
 
   // The first claim of `key` stays its owner; a later one is in conflict
@@ -167,17 +234,18 @@ class Resolver {
     auto [it, fresh] = owners.try_emplace(key, c);
     if (fresh) return;
     const Claim& first = it->second;
-    bool blameFirst = modified(first.where) > modified(c.where);
-    diags_.error(blameFirst ? first.where : c.where, conflict(blameFirst ? c : first));
+    bool blameFirst = modified(first.device) > modified(c.device);
+    diags_.error(blameFirst ? *first.where : *c.where, conflict(blameFirst ? c : first));
   }
 
-  static std::string by(const Claim& other) {
-    return "device '" + other.device->name + "' (" + place(other.where) + ")";
+  std::string by(const Claim& other) const {
+    return "device '" + policy_.devices[other.device].name + "' (" + place(*other.where) + ")";
   }
 
   Policy& policy_;
   Diagnostics& diags_;
   const ProfileFacts& facts_;
+  SourceCache* cache_;
 };
 
 // Profiles are independent until the cross-file checks, and yaml-cpp is the
@@ -195,7 +263,8 @@ std::vector<ParsedProfile> parseProfiles(const std::vector<SourceFile>& files, S
       return;
     }
     if (auto root = parseSourceFile(files[i], out[i].diags)) {
-      out[i].device = parseProfile(*root, files[i].path, out[i].diags);
+      if (auto d = parseProfile(*root, files[i].path, out[i].diags))
+        out[i].device = DeviceList::make(std::move(*d));
     }
   });
   if (cache) {
@@ -215,8 +284,9 @@ std::vector<ParsedProfile> parseProfiles(const std::vector<SourceFile>& files, S
 
 }  // namespace
 
-void resolvePolicy(Policy& policy, Diagnostics& diags, const ProfileFacts& facts) {
-  Resolver(policy, diags, facts).run();
+std::vector<size_t> resolvePolicy(Policy& policy, Diagnostics& diags, const ProfileFacts& facts,
+                                  SourceCache* cache) {
+  return Resolver(policy, diags, facts, cache).run();
 }
 
 LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options,
@@ -250,15 +320,18 @@ LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options,
 
   std::vector<ParsedProfile> parsed = parseProfiles(sources.profiles, cache);
   ProfileFacts facts;
+  policy.devices.reserve(parsed.size());
   for (size_t i = 0; i < parsed.size(); ++i) {  // in file order, whatever thread parsed it
     const SourceFile& f = sources.profiles[i];
-    facts.modifiedNs[f.path] = f.modifiedNs;
-    if (parsed[i].diags.hasErrors()) facts.refused.insert(f.path);
     diags.append(parsed[i].diags);
-    if (parsed[i].device) policy.devices.push_back(std::move(*parsed[i].device));
+    if (!parsed[i].device) continue;
+    facts.modifiedNs.push_back(f.modifiedNs);
+    facts.refused.push_back(parsed[i].diags.hasErrors() ? 1 : 0);
+    facts.paths.push_back(&f.path);
+    policy.devices.push_back(std::move(parsed[i].device));
   }
-  resolvePolicy(policy, diags, facts);
-  checkPlanLimits(policy, diags);
+  std::vector<size_t> sizes = resolvePolicy(policy, diags, facts, cache);
+  checkPlanLimits(policy, sizes, diags);
   return result;
 }
 

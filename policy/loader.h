@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
+#include <vector>
 
 #include "policy/diagnostic.h"
 #include "policy/model.h"
@@ -40,19 +40,26 @@ LoadResult loadPolicy(const LoadOptions& options);
 // The configuration alone (used by loadPolicy; exposed for tests).
 DaemonConfig parseConfig(const YamlNode& root, const std::string& file, Diagnostics& diags);
 
-// What the cross-file checks know of each profile file, by path.
+// What the cross-file checks know of each device's profile file, by the
+// device's place in load order (parallel to policy.devices; empty: nothing known).
 struct ProfileFacts {
-  std::map<std::string, int64_t> modifiedNs;  // SourceFile::modifiedNs
+  std::vector<int64_t> modifiedNs;  // SourceFile::modifiedNs
   // Files that already have errors of their own: a device whose addresses
   // were refused gets no follow-on "can never match" warnings.
-  std::set<std::string> refused;
+  std::vector<char> refused;
+  std::vector<const std::string*> paths;  // where a cache keeps the file
 };
+class SourceCache;
 
 // Cross-file checks and group resolution over already parsed devices, in
 // load order. A name, address or MAC that two devices claim is an error on
 // the claim in the file modified last (on a tie, the later one in load
 // order): that is the file just added or edited.
-void resolvePolicy(Policy& policy, Diagnostics& diags, const ProfileFacts& facts = {});
+// With a cache, a device resolved before from the same parsed device, against
+// the same members of the groups it names, is taken as it was. Returns each
+// device's compiled size (limits.h), in the final (name) order.
+std::vector<size_t> resolvePolicy(Policy& policy, Diagnostics& diags,
+                                  const ProfileFacts& facts = {}, SourceCache* cache = nullptr);
 
 bool isValidTableName(std::string_view name);
 

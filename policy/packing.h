@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -58,6 +59,10 @@ struct IsDuration : std::false_type {};
 template <typename R, typename P>
 struct IsDuration<std::chrono::duration<R, P>> : std::true_type {};
 template <typename T>
+struct IsSharedConst : std::false_type {};
+template <typename T>
+struct IsSharedConst<std::shared_ptr<const T>> : std::true_type {};
+template <typename T>
 struct IsArray : std::false_type {};
 template <typename T, size_t N>
 struct IsArray<std::array<T, N>> : std::true_type {};
@@ -100,6 +105,9 @@ class Packer {
     } else if constexpr (IsOptional<T>::value) {
       u8(v ? 1 : 0);
       if (v) item(*v);
+    } else if constexpr (IsSharedConst<T>::value) {
+      if (!v) throw PackingError("a shared value is missing");
+      item(*v);
     } else if constexpr (IsPair<T>::value) {
       item(v.first);
       item(v.second);
@@ -184,6 +192,11 @@ class Unpacker {
       } else {
         v.reset();
       }
+    } else if constexpr (IsSharedConst<T>::value) {
+      // Made non-const, as DeviceList::make does: a list may edit what it alone holds.
+      auto made = std::make_shared<std::remove_const_t<typename T::element_type>>();
+      item(*made);
+      v = std::move(made);
     } else if constexpr (IsPair<T>::value) {
       item(v.first);
       item(v.second);

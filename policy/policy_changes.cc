@@ -301,7 +301,8 @@ std::vector<PolicyChange> policyChanges(const Policy& before, const Policy& afte
     } else if (i == old.size() || now[j]->name < old[i]->name) {
       report.added(*now[j++]);
     } else {
-      if (!(*old[i] == *now[j])) report.changed(*old[i], *now[j]);  // most are unchanged
+      // Most are unchanged: the very device, shared by both policies (DeviceList).
+      if (old[i] != now[j] && !(*old[i] == *now[j])) report.changed(*old[i], *now[j]);
       ++i, ++j;
     }
   }

@@ -59,6 +59,10 @@ void fields(A& a, Device& x) {
     x.inboundNewPerSecond, x.outboundNewPerSecond, x.concurrentConnections);
 }
 template <typename A>
+void fields(A& a, DeviceList& x) {
+  a(x.items());
+}
+template <typename A>
 void fields(A& a, Group& x) {
   a(x.name, x.members, x.where);
 }

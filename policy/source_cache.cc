@@ -18,12 +18,32 @@ const ParsedProfile* SourceCache::parsed(const std::string& path, const std::str
   return &*it->second.parsed;
 }
 
+const ResolvedProfile* SourceCache::resolved(const std::string& path, const DeviceList::Ptr& parsed,
+                                             const std::map<std::string, Group>& groups) const {
+  auto it = entries_.find(path);
+  if (it == entries_.end() || !it->second.resolved || it->second.resolved->parsed != parsed)
+    return nullptr;
+  for (const auto& [name, members] : it->second.resolved->groups) {
+    auto g = groups.find(name);
+    if (g == groups.end() ? members.has_value() : !members || *members != g->second.members)
+      return nullptr;
+  }
+  return &*it->second.resolved;
+}
+
+void SourceCache::storeResolved(const std::string& path, ResolvedProfile resolved) {
+  Entry& e = entries_[path];
+  e.resolved = std::move(resolved);
+  e.used = true;
+}
+
 void SourceCache::storeText(const std::string& path, const std::optional<FileStamp>& stamp,
                             std::string text) {
   Entry& e = entries_[path];
   if (e.text != text) {
     e.text = std::move(text);
     e.parsed.reset();
+    e.resolved.reset();
   }
   e.stamp = stamp;
   e.used = true;
@@ -37,6 +57,7 @@ void SourceCache::storeParsed(const std::string& path, const std::string& text,
     e.stamp.reset();  // not read from the file under this path: never reused unread
   }
   e.parsed = std::move(parsed);
+  e.resolved.reset();
   e.used = true;
 }
 

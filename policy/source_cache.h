@@ -9,17 +9,21 @@
 // the file system's timestamp granularity without a visible change, so it
 // is read again (until a read finds it older). A text is parsed again unless it is byte for byte
 // the text parsed before under the same path. Everything that depends on more than one file (names,
-// addresses, MACs, groups, limits) is checked again over every profile on every load.
+// addresses, MACs, limits) is checked again over every profile on every load; a
+// device's groups are resolved again when it or a group it names changed.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "policy/diagnostic.h"
 #include "policy/model.h"
@@ -28,8 +32,22 @@
 namespace ringfence::policy {
 
 struct ParsedProfile {
-  std::optional<Device> device;
+  DeviceList::Ptr device;  // none when the profile has no usable name
   Diagnostics diags;
+};
+
+// A parsed device with its groups resolved (loader.cc), and what resolving it
+// found. It is taken again for the same parsed device while every group the
+// device names has the members it was resolved with (a group that was
+// undefined is still undefined): a changed group resolves again exactly the
+// devices that use it.
+struct ResolvedProfile {
+  DeviceList::Ptr parsed;  // what it was resolved from
+  DeviceList::Ptr device;
+  Diagnostics diags;    // of resolving alone
+  size_t elements = 0;  // its compiled size (limits.h)
+  // Each group the device names, with its members then (none: undefined).
+  std::vector<std::pair<std::string, std::optional<std::vector<IpPrefix>>>> groups;
 };
 
 class SourceCache {
@@ -54,6 +72,11 @@ class SourceCache {
   // (the same threading as text()).
   const ParsedProfile* parsed(const std::string& path, const std::string& text) const;
 
+  // The resolution of exactly `parsed` from `path`, if every group it names
+  // is in `groups` as it was; nullptr otherwise (the same threading as text()).
+  const ResolvedProfile* resolved(const std::string& path, const DeviceList::Ptr& parsed,
+                                  const std::map<std::string, Group>& groups) const;
+  void storeResolved(const std::string& path, ResolvedProfile resolved);
   // What was read (a text of unknown stamp: std::nullopt), and what it parsed to.
   void storeText(const std::string& path, const std::optional<FileStamp>& stamp, std::string text);
   void storeParsed(const std::string& path, const std::string& text, ParsedProfile parsed);
@@ -69,7 +92,7 @@ class SourceCache {
   }
 
   struct Counts {
-    size_t read = 0, reused = 0, parsed = 0, parseReused = 0;
+    size_t read = 0, reused = 0, parsed = 0, parseReused = 0, resolved = 0, resolveReused = 0;
   };
   const Counts& lastLoad() const { return last_; }
   void countRead(size_t read, size_t reused) {
@@ -80,12 +103,17 @@ class SourceCache {
     counts_.parsed += parsed;
     counts_.parseReused += reused;
   }
+  void countResolved(size_t resolved, size_t reused) {
+    counts_.resolved += resolved;
+    counts_.resolveReused += reused;
+  }
 
  private:
   struct Entry {
     std::optional<FileStamp> stamp;
     std::string text;
-    std::optional<ParsedProfile> parsed;  // of `text`
+    std::optional<ParsedProfile> parsed;      // of `text`
+    std::optional<ResolvedProfile> resolved;  // of `parsed`
     bool used = false;
   };
   std::chrono::nanoseconds racyWindow_;

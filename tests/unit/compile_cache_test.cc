@@ -23,17 +23,20 @@ class CachedCompile : public ::testing::Test {
  protected:
   // Compiles with the cache and checks the plan against an uncached compile.
   // Each compile gets a policy of its own, as each load makes one: the cache
-  // shares it, and the test goes on changing `p`.
+  // shares its devices, and the test goes on changing `p` (device() copies
+  // the device it changes).
   CompileCache::Counts compile(const Policy& p) {
     auto locked = cache.lock();
-    Plan cached = compilePlan(std::make_shared<const Policy>(p), cache);
+    Plan cached = compilePlan(Policy(p), cache);
     EXPECT_EQ(test::planEverything(cached), test::planEverything(compilePlan(p)));
-    for (const Device& d : p.devices) EXPECT_NE(cache.find(d), nullptr) << d.name;
+    for (size_t i = 0; i < p.devices.size(); ++i)
+      EXPECT_NE(cache.find(p.devices.shared(i)), nullptr) << p.devices[i].name;
     return cache.lastCompile();
   }
+  // The device to change: a copy of its own, since the cache shares the one compiled.
   Device& device(Policy& p, const std::string& name) {
-    for (Device& d : p.devices) {
-      if (d.name == name) return d;
+    for (size_t i = 0; i < p.devices.size(); ++i) {
+      if (p.devices[i].name == name) return p.devices.edit(i);
     }
     throw std::runtime_error("no device " + name);
   }
@@ -99,7 +102,7 @@ TEST_F(CachedCompile, FilledWithoutAPlanAsByACompile) {
   Policy p = loadOk(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
   {
     auto locked = cache.lock();
-    fillCompileCache(std::make_shared<const Policy>(p), cache);
+    fillCompileCache(Policy(p), cache);
     EXPECT_EQ(cache.lastCompile().compiled, p.devices.size());
   }
   EXPECT_EQ(compile(p).compiled, 0u);  // and the plan is a compile's from scratch
@@ -124,13 +127,13 @@ TEST_F(CachedCompile, AGeneratedPolicyAndTheBridgeTopology) {
   test::TempDir dir;
   Policy p = loadOk(test::writeGeneratedPolicy(dir.path(), 300).string());
   compile(p);
-  p.devices[150].addresses.pop_back();
-  p.devices[150].addressWhere.pop_back();
+  p.devices.edit(150).addresses.pop_back();
+  p.devices.edit(150).addressWhere.pop_back();
   EXPECT_EQ(compile(p).compiled, 1u);
 
   Policy bridge = loadOk(RINGFENCE_TEST_DATA "/bridge/ringfence.yaml");
   compile(bridge);
-  Device& last = bridge.devices.back();
+  Device& last = bridge.devices.edit(bridge.devices.size() - 1);
   last.interface = last.interface == "dev1" ? "dev0" : "dev1";
   EXPECT_EQ(compile(bridge).compiled, 1u);
 }

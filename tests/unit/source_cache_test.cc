@@ -111,6 +111,43 @@ TEST_F(CachedLoad, AChangedGroupIsCheckedInEveryProfileThatUsesIt) {
   EXPECT_EQ(meaning(r), meaning(load(nullptr)));
 }
 
+// An unchanged device is the very object the last load made (DeviceList): only
+// what changed is resolved again, and a changed group resolves again exactly
+// the devices that name it.
+TEST_F(CachedLoad, OnlyTheDevicesOfAChangedFileOrGroupAreResolvedAgain) {
+  LoadResult first = load(&cache);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(cache.lastLoad().resolved, 5u);
+  LoadResult second = load(&cache);
+  EXPECT_EQ(cache.lastLoad().resolved, 0u);
+  EXPECT_EQ(cache.lastLoad().resolveReused, 5u);
+  for (size_t i = 0; i < 5; ++i)
+    EXPECT_EQ(second.policy.devices.shared(i), first.policy.devices.shared(i));
+
+  edit(dir.file("p/groups.yaml"), "lis: [203.0.113.50]", "lis: [203.0.113.50, 203.0.113.51]");
+  LoadResult third = load(&cache);
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(cache.lastLoad().resolved, 1u);
+  for (size_t i = 0; i < 5; ++i) {
+    bool usesLis = third.policy.devices[i].name == "lab-analyzer-01";
+    EXPECT_EQ(third.policy.devices.shared(i) == second.policy.devices.shared(i), !usesLis)
+        << third.policy.devices[i].name;
+  }
+  EXPECT_NE(renderNft(compilePlan(third.policy)).find("203.0.113.51"), std::string::npos);
+  EXPECT_EQ(meaning(third), meaning(load(nullptr)));
+
+  // A group that goes is an error in its users, and they are resolved again when it is back.
+  edit(dir.file("p/groups.yaml"), "  lis:", "  lis-old:");
+  LoadResult gone = load(&cache);
+  EXPECT_FALSE(gone.ok());
+  EXPECT_EQ(meaning(gone), meaning(load(nullptr)));
+  edit(dir.file("p/groups.yaml"), "  lis-old:", "  lis:");
+  LoadResult back = load(&cache);
+  EXPECT_TRUE(back.ok()) << meaning(back);
+  EXPECT_EQ(cache.lastLoad().resolved, 1u);
+  EXPECT_EQ(meaning(back), meaning(third));
+}
+
 TEST_F(CachedLoad, ARemovedProfileIsGoneAndAConflictAcrossFilesIsFound) {
   ASSERT_TRUE(load(&cache).ok());
   fs::remove(profile("ws-radiology-win7.yaml"));
