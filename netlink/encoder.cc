@@ -234,13 +234,6 @@ void elementMessages(Batch& b, const std::string& table, const SetDef& s,
   }
 }
 
-std::vector<const SetElement*> pointers(const std::vector<SetElement>& elements) {
-  std::vector<const SetElement*> out;
-  out.reserve(elements.size());
-  for (const SetElement& e : elements) out.push_back(&e);
-  return out;
-}
-
 void limitObject(Batch& b, const std::string& table, const policy::LimitObject& l, bool add) {
   auto o = alloc<ObjPtr>(nftnl_obj_alloc);
   nftnl_obj_set_u32(o.get(), NFTNL_OBJ_FAMILY, b.family());
@@ -334,13 +327,14 @@ void encodeTable(Batch& b, const Plan& plan, const FullApply& how) {
     deleteTable(b, plan.table);
   }
   addTable(b, plan.table, how.tableFlags);
-  for (const policy::LimitObject& l : plan.limits) limitObject(b, plan.table, l, true);
+  for (const policy::LimitObject* l : plan.allLimits()) limitObject(b, plan.table, *l, true);
   uint32_t id = 1;
   for (const SetDef& s : plan.sets) addSet(b, plan.table, s, id++);
   // Chains before elements: verdict map elements name the chains they go to.
   for (const policy::Chain& c : plan.chains) chainMessage(b, plan.table, c, NFT_MSG_NEWCHAIN);
-  for (const SetDef& s : plan.sets) {
-    if (!s.elements.empty()) elementMessages(b, plan.table, s, pointers(s.elements), true);
+  std::vector<std::vector<const SetElement*>> all = plan.allElements();
+  for (size_t i = 0; i < plan.sets.size(); ++i) {
+    if (!all[i].empty()) elementMessages(b, plan.table, plan.sets[i], all[i], true);
   }
   for (const policy::Chain& c : plan.chains) addRules(b, plan.table, c);
 }

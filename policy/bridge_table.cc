@@ -26,7 +26,8 @@ Expr fromUplink() { return in({Field::Iifname}, kUplinks); }
 Expr toUplink() { return in({Field::Oifname}, kUplinks); }
 
 void copySet(Plan& out, const Plan& inet, const char* name) {
-  if (const SetDef* s = inet.findSet(name)) out.sets.push_back(*s);
+  if (const SetDef* s = inet.findSet(name))
+    out.sets.push_back(inet.wholeSet(static_cast<size_t>(s - inet.sets.data())));
 }
 
 // MACs of devices: all MAC-bound ones (`devmacs`), those bound to a port

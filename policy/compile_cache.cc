@@ -1,31 +1,8 @@
 #include "policy/compile_cache.h"
 
-#include <stdexcept>
-
 #include "policy/forget_unused.h"
-#include "policy/packing.h"
-#include "policy/policy_fields.h"
 
 namespace ringfence::policy {
-
-DeviceElements CompileCache::Entry::appendTo(std::vector<SetDef>& sets) const {
-  DeviceElements out = runtime;
-  // An element packed as fields(SetElement) gives it; its set is its slice's.
-  Unpacker r(packed);
-  try {
-    for (ElementSlice& slice : out.slices) {
-      std::vector<SetElement>& elements = sets.at(slice.set).elements;
-      uint32_t count = slice.end - slice.begin;
-      slice.begin = static_cast<uint32_t>(elements.size());
-      slice.end = slice.begin + count;
-      for (uint32_t e = 0; e < count; ++e) r(elements.emplace_back());
-    }
-  } catch (const PackingError& ex) {
-    throw std::logic_error(std::string("compile cache: a packed entry is short: ") + ex.what());
-  }
-  if (!r.done()) throw std::logic_error("compile cache: a packed entry is too long");
-  return out;
-}
 
 void CompileCache::begin(std::vector<std::string> layout) {
   if (layout != layout_) {
@@ -42,12 +19,8 @@ const CompileCache::Entry* CompileCache::find(const DeviceList::Ptr& d) const {
   return &it->second;
 }
 
-void CompileCache::store(const DeviceList::Ptr& d, const CompiledDevice& compiled) {
-  Entry e{d, compiled.runtime, {}, compiled.limit, true};
-  Packer p(e.packed);
-  for (const auto& [set, el] : compiled.elements) p(el);
-  e.packed.shrink_to_fit();
-  entries_.insert_or_assign(d->name, std::move(e));
+void CompileCache::store(const DeviceList::Ptr& d, SharedList<DeviceElements>::Ptr part) {
+  entries_.insert_or_assign(d->name, Entry{d, std::move(part), true});
 }
 
 void CompileCache::keep(const DeviceList::Ptr& d) {

@@ -9,18 +9,16 @@
 // against; a compile with another layout drops every entry. Nothing is
 // reused on a hash alone: a stale entry would be a stale rule in the kernel.
 //
-// Memory: the devices compared with are shared with the policies that hold
-// them (DeviceList), so an unchanged device is found by its address; the
-// elements are kept packed, about a third of their size in a plan.
+// Memory: the cache holds the very devices and parts that the policy and the
+// plan last compiled hold (SharedList), so it costs its map alone; an
+// unchanged device is found by its address.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <unordered_map>
-#include <utility>
 #include <vector>
 
 #include "policy/model.h"
@@ -28,26 +26,12 @@
 
 namespace ringfence::policy {
 
-// One device's part of the plan, on its own: its elements grouped by set
-// (in set order), with `runtime.slices` pointing into `elements`.
-struct CompiledDevice {
-  DeviceElements runtime;
-  std::vector<std::pair<uint32_t, SetElement>> elements;  // set index, element
-  std::optional<LimitObject> limit;
-};
-
 class CompileCache {
  public:
-  // What the cache keeps of a device: a CompiledDevice with its elements packed.
   struct Entry {
-    DeviceList::Ptr device;  // compiled from
-    DeviceElements runtime;
-    std::string packed;
-    std::optional<LimitObject> limit;
+    DeviceList::Ptr device;                // compiled from
+    SharedList<DeviceElements>::Ptr part;  // what it compiled to
     bool used = false;
-    // Appends its elements to their sets in `sets` (by set index) and
-    // returns its run-time part, with the slices pointing into `sets`.
-    DeviceElements appendTo(std::vector<SetDef>& sets) const;
   };
 
   // Held for a whole compile: one compile at a time uses the cache.
@@ -59,9 +43,9 @@ class CompileCache {
   // field), or nullptr. Safe from several threads at once, as long as
   // nothing is stored meanwhile.
   const Entry* find(const DeviceList::Ptr& d) const;
-  // `d` is a device of the policy being compiled, compiled to `compiled`
+  // `d` is a device of the policy being compiled, compiled to `part`
   // (store), or equal to the one find() gave (keep).
-  void store(const DeviceList::Ptr& d, const CompiledDevice& compiled);
+  void store(const DeviceList::Ptr& d, SharedList<DeviceElements>::Ptr part);
   void keep(const DeviceList::Ptr& d);
   // Forgets the devices that were neither stored nor kept since begin().
   void end();

@@ -202,14 +202,14 @@ class Compiler {
     return static_cast<uint32_t>(index_.at(name));
   }
 
-  // Every device's part of the plan, computed on its own (devices compile in
-  // parallel, or come from the cache when compiled before against the same
-  // set layout) and appended to the plan in device order.
+  // Every device's part of the plan, compiled on its own (devices compile in
+  // parallel), or taken from the cache when compiled before against the same
+  // set layout: the plan shares it with the cache.
   void addDevices() {
     for (const FamilyNames& f : kFamilies) familySets_.push_back(familySets(f));
     const DeviceList& devices = policy_.devices;
-    std::vector<CompiledDevice> out(devices.size());
-    std::vector<const CompileCache::Entry*> known(devices.size(), nullptr);
+    std::vector<SharedList<DeviceElements>::Ptr> parts(devices.size());
+    std::vector<char> reused(devices.size(), 0);
     if (cache_) {
       std::vector<std::string> layout;
       for (const SetDef& s : plan_.sets) layout.push_back(s.name);
@@ -217,94 +217,69 @@ class Compiler {
     }
     constexpr size_t kDevicesPerThread = 256;
     parallelFor(devices.size(), kDevicesPerThread, 8, [&](size_t i) {
-      known[i] = cache_ ? cache_->find(devices.shared(i)) : nullptr;
-      if (!known[i]) out[i] = compileDevice(devices[i]);
+      if (cache_) {
+        if (const CompileCache::Entry* known = cache_->find(devices.shared(i))) {
+          parts[i] = known->part;
+          reused[i] = 1;
+          return;
+        }
+      }
+      parts[i] = SharedList<DeviceElements>::make(compileDevice(devices[i]));
     });
     if (cache_) {
       try {
-        size_t reused = 0;
+        size_t hits = 0;
         for (size_t i = 0; i < devices.size(); ++i) {
-          if (known[i]) {
-            ++reused;
+          if (reused[i]) {
+            ++hits;
             cache_->keep(devices.shared(i));
           } else {
-            cache_->store(devices.shared(i),
-                          out[i]);  // entries of other devices stay where they are
+            cache_->store(devices.shared(i), parts[i]);
           }
         }
-        cache_->count(devices.size() - reused, reused);
+        cache_->count(devices.size() - hits, hits);
         cache_->end();
       } catch (...) {
-        cache_->clear();  // some entries refer to this policy already, some to the last
+        cache_->clear();  // some entries are of this compile already, some of the last
         throw;
       }
       if (cacheOnly_) return;
     }
-    plan_.devices.reserve(out.size());
-    std::vector<size_t> sizes(plan_.sets.size());
-    for (size_t i = 0; i < sizes.size(); ++i) sizes[i] = plan_.sets[i].elements.size();
-    for (size_t i = 0; i < devices.size(); ++i) {
-      for (const ElementSlice& slice : (known[i] ? known[i]->runtime : out[i].runtime).slices)
-        sizes[slice.set] += slice.end - slice.begin;
-    }
-    for (size_t i = 0; i < sizes.size(); ++i) plan_.sets[i].elements.reserve(sizes[i]);
-    try {
-      for (size_t i = 0; i < devices.size(); ++i) {
-        if (!known[i]) {
-          append(out[i]);
-          continue;
-        }
-        plan_.devices.push_back(known[i]->appendTo(plan_.sets));  // unpacked where it goes
-        if (known[i]->limit) plan_.limits.push_back(*known[i]->limit);
-      }
-    } catch (...) {
-      if (cache_) cache_->clear();  // an entry that cannot be unpacked is never tried again
-      throw;
-    }
+    plan_.devices.reserve(parts.size());
+    for (auto& part : parts) plan_.devices.push_back(std::move(part));
   }
 
-  // Moves one device's elements to their sets and its run-time part to the plan.
-  void append(CompiledDevice& d) {
-    for (ElementSlice& slice : d.runtime.slices) {
-      std::vector<SetElement>& elements = plan_.sets[slice.set].elements;
-      uint32_t count = slice.end - slice.begin;  // the device's own positions, first
-      uint32_t begin = static_cast<uint32_t>(elements.size());
-      for (uint32_t e = slice.begin; e < slice.begin + count; ++e)
-        elements.push_back(std::move(d.elements[e].second));
-      slice.begin = begin;
-      slice.end = begin + count;
-    }
-    if (d.limit) plan_.limits.push_back(std::move(*d.limit));
-    plan_.devices.push_back(std::move(d.runtime));
-  }
-
-  // Elements grouped by set (in set order, each set's in the order they were
-  // made), with the slices pointing into that grouping and the fingerprint.
-  CompiledDevice compileDevice(const Device& d) const {
-    CompiledDevice out;
-    out.runtime = addDeviceElements(d, out.elements, out.limit);
-    std::stable_sort(out.elements.begin(), out.elements.end(),
+  // The elements grouped by set (in set order, each set's in the order they
+  // were made), with the slices pointing into that grouping and the fingerprint.
+  DeviceElements compileDevice(const Device& d) const {
+    Out made;
+    std::optional<LimitObject> limit;
+    DeviceElements out = addDeviceElements(d, made, limit);
+    out.limit = std::move(limit);
+    std::stable_sort(made.begin(), made.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     uint64_t h = 1469598103934665603ull;
     auto mix = [&h](const auto& bytes) {
       for (auto b : bytes) h = (h ^ static_cast<uint8_t>(b)) * 1099511628211ull;
       h = (h ^ 0xff) * 1099511628211ull;
     };
-    for (size_t i = 0; i < out.elements.size();) {
-      uint32_t set = out.elements[i].first;
+    out.elements.reserve(made.size());
+    for (size_t i = 0; i < made.size();) {
+      uint32_t set = made[i].first;
       size_t end = i;
       mix(std::to_string(set));
-      for (; end < out.elements.size() && out.elements[end].first == set; ++end) {
-        const SetElement& el = out.elements[end].second;
+      for (; end < made.size() && made[end].first == set; ++end) {
+        SetElement& el = made[end].second;
         mix(el.low);
         mix(el.high);
         mix(el.data);
         mix(el.comment);
+        out.elements.push_back(std::move(el));
       }
-      out.runtime.slices.push_back({set, static_cast<uint32_t>(i), static_cast<uint32_t>(end)});
+      out.slices.push_back({set, static_cast<uint32_t>(i), static_cast<uint32_t>(end)});
       i = end;
     }
-    out.runtime.fingerprint = h;
+    out.fingerprint = h;
     return out;
   }
 

@@ -95,22 +95,6 @@ bool Device::hasFamily(Family f) const {
                      [f](const IpAddress& a) { return a.family == f; });
 }
 
-Device& DeviceList::edit(size_t i) {
-  Ptr& p = items_.at(i);
-  if (p.use_count() != 1) p = make(*p);
-  // Every device in a list was made non-const by make(): writing it is
-  // allowed while this list is its only holder.
-  return const_cast<Device&>(*p);
-}
-
-bool DeviceList::operator==(const DeviceList& o) const {
-  if (items_.size() != o.items_.size()) return false;
-  for (size_t i = 0; i < items_.size(); ++i) {
-    if (items_[i] != o.items_[i] && !(*items_[i] == *o.items_[i])) return false;
-  }
-  return true;
-}
-
 const Device* Policy::findDevice(std::string_view name) const {
   auto it = std::lower_bound(devices.begin(), devices.end(), name,
                              [](const Device& d, std::string_view n) { return d.name < n; });

@@ -4,10 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
-#include <initializer_list>
-#include <iterator>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -16,6 +13,7 @@
 #include "policy/diagnostic.h"
 #include "policy/net_types.h"
 #include "policy/paths.h"
+#include "policy/shared_list.h"
 
 namespace ringfence::policy {
 
@@ -127,83 +125,9 @@ struct Device {
   bool operator==(const Device&) const = default;
 };
 
-// The devices of a policy. Each device is immutable once it is in a list, and
-// shared rather than copied between the policies and caches that hold it: a
-// reload keeps every device that did not change as the very object it was
-// (docs/policy-loading.md, "Reloading what changed"), so comparing two
-// policies, or a policy with a cache, is mostly comparing pointers. Reading
-// gives const Device&; edit() gives a device to write, copying it first when
-// another holder shares it.
-class DeviceList {
- public:
-  using Ptr = std::shared_ptr<const Device>;
-  class const_iterator {
-   public:
-    using iterator_category = std::random_access_iterator_tag;
-    using value_type = Device;
-    using difference_type = std::ptrdiff_t;
-    using pointer = const Device*;
-    using reference = const Device&;
-    const_iterator() = default;
-    explicit const_iterator(std::vector<Ptr>::const_iterator it) : it_(it) {}
-    reference operator*() const { return **it_; }
-    pointer operator->() const { return it_->get(); }
-    reference operator[](difference_type n) const { return *it_[n]; }
-    const_iterator& operator++() { return ++it_, *this; }
-    const_iterator operator++(int) { return const_iterator(it_++); }
-    const_iterator& operator--() { return --it_, *this; }
-    const_iterator operator--(int) { return const_iterator(it_--); }
-    const_iterator& operator+=(difference_type n) { return it_ += n, *this; }
-    const_iterator& operator-=(difference_type n) { return it_ -= n, *this; }
-    friend const_iterator operator+(const_iterator a, difference_type n) { return a += n; }
-    friend const_iterator operator+(difference_type n, const_iterator a) { return a += n; }
-    friend const_iterator operator-(const_iterator a, difference_type n) { return a -= n; }
-    friend difference_type operator-(const const_iterator& a, const const_iterator& b) {
-      return a.it_ - b.it_;
-    }
-    bool operator==(const const_iterator&) const = default;
-    auto operator<=>(const const_iterator&) const = default;
-    std::vector<Ptr>::const_iterator base() const { return it_; }
-
-   private:
-    std::vector<Ptr>::const_iterator it_;
-  };
-
-  DeviceList() = default;
-  DeviceList(std::initializer_list<Device> devices) {
-    for (const Device& d : devices) push_back(d);
-  }
-  // A device made to be shared by lists (and written by edit() while only one holds it).
-  static Ptr make(Device d) { return std::make_shared<Device>(std::move(d)); }
-
-  size_t size() const { return items_.size(); }
-  bool empty() const { return items_.empty(); }
-  const Device& operator[](size_t i) const { return *items_[i]; }
-  const Device& at(size_t i) const { return *items_.at(i); }
-  const Device& front() const { return *items_.front(); }
-  const Device& back() const { return *items_.back(); }
-  const_iterator begin() const { return const_iterator(items_.begin()); }
-  const_iterator end() const { return const_iterator(items_.end()); }
-  const Ptr& shared(size_t i) const { return items_[i]; }
-  const std::vector<Ptr>& shared() const { return items_; }
-
-  void push_back(Device d) { items_.push_back(make(std::move(d))); }
-  void push_back(Ptr d) { items_.push_back(std::move(d)); }
-  void reserve(size_t n) { items_.reserve(n); }
-  void clear() { items_.clear(); }
-  void erase(const_iterator it) { items_.erase(it.base()); }
-  void set(size_t i, Ptr d) { items_[i] = std::move(d); }
-  // The device at `i`, to write: a copy of its own when another holder shares it.
-  Device& edit(size_t i);
-  // The whole list, to sort or to fill; every pointer must come from make().
-  std::vector<Ptr>& items() { return items_; }
-
-  // Device by device: the same object, or equal field for field.
-  bool operator==(const DeviceList& o) const;
-
- private:
-  std::vector<Ptr> items_;
-};
+// The devices of a policy, shared rather than copied between the policies
+// and caches that hold them (shared_list.h).
+using DeviceList = SharedList<Device>;
 
 struct Group {
   std::string name;

@@ -245,11 +245,14 @@ std::string renderNft(const Plan& plan) {
   std::ostringstream o;
   o << "table " << (plan.family == TableFamily::Bridge ? "bridge " : "inet ") << plan.table
     << " {\n";
-  for (const LimitObject& l : plan.limits) {
-    o << "\tlimit " << l.name << " {\n\t\trate over " << l.perSecond << "/second burst " << l.burst
-      << " packets\n\t}\n\n";
+  for (const LimitObject* l : plan.allLimits()) {
+    o << "\tlimit " << l->name << " {\n\t\trate over " << l->perSecond << "/second burst "
+      << l->burst << " packets\n\t}\n\n";
   }
-  for (const SetDef& s : plan.sets) {
+  std::vector<std::vector<const SetElement*>> all = plan.allElements();
+  for (size_t si = 0; si < plan.sets.size(); ++si) {
+    const SetDef& s = plan.sets[si];
+    const std::vector<const SetElement*>& elements = all[si];
     o << "\t" << (s.data ? "map " : "set ") << s.name << " {\n\t\ttype ";
     for (size_t i = 0; i < s.key.size(); ++i) o << (i ? " . " : "") << nftTypeName(s.key[i]);
     if (s.data) o << " : " << nftTypeName(*s.data);
@@ -271,10 +274,10 @@ std::string renderNft(const Plan& plan) {
     }
     if (s.counters) o << "\t\tcounter\n";
     o << "\t\tcomment " << quote(s.comment) << "\n";
-    if (!s.elements.empty()) {
+    if (!elements.empty()) {
       o << "\t\telements = {";
-      for (size_t i = 0; i < s.elements.size(); ++i) {
-        const SetElement& e = s.elements[i];
+      for (size_t i = 0; i < elements.size(); ++i) {
+        const SetElement& e = *elements[i];
         o << (i ? ",\n\t\t\t     " : " ") << renderElementKey(s, e);
         if (!e.comment.empty()) o << " comment " << quote(e.comment);
         if (s.data) o << " : " << e.data;

@@ -168,6 +168,46 @@ void Plan::removeElements(const std::vector<std::pair<std::string, SetElement>>&
   }
 }
 
+std::vector<std::vector<const SetElement*>> Plan::allElements() const {
+  std::vector<std::vector<const SetElement*>> out(sets.size());
+  std::vector<size_t> sizes(sets.size());
+  for (size_t i = 0; i < sets.size(); ++i) sizes[i] = sets[i].elements.size();
+  for (const DeviceElements& d : devices) {
+    for (const ElementSlice& slice : d.slices) sizes.at(slice.set) += slice.end - slice.begin;
+  }
+  for (size_t i = 0; i < sets.size(); ++i) {
+    out[i].reserve(sizes[i]);
+    for (const SetElement& e : sets[i].elements) out[i].push_back(&e);
+  }
+  for (const DeviceElements& d : devices) {
+    for (const ElementSlice& slice : d.slices) {
+      for (uint32_t e = slice.begin; e < slice.end; ++e) out[slice.set].push_back(&d.elements[e]);
+    }
+  }
+  return out;
+}
+
+SetDef Plan::wholeSet(size_t index) const {
+  SetDef out = sets.at(index);
+  for (const DeviceElements& d : devices) {
+    for (const ElementSlice& slice : d.slices) {
+      if (slice.set != index) continue;
+      out.elements.insert(out.elements.end(), d.elements.begin() + slice.begin,
+                          d.elements.begin() + slice.end);
+    }
+  }
+  return out;
+}
+
+std::vector<const LimitObject*> Plan::allLimits() const {
+  std::vector<const LimitObject*> out;
+  for (const LimitObject& l : limits) out.push_back(&l);
+  for (const DeviceElements& d : devices) {
+    if (d.limit) out.push_back(&*d.limit);
+  }
+  return out;
+}
+
 const DeviceElements* Plan::findDevice(std::string_view name) const {
   auto it =
       std::lower_bound(devices.begin(), devices.end(), name,
@@ -178,6 +218,7 @@ const DeviceElements* Plan::findDevice(std::string_view name) const {
 size_t Plan::elementCount() const {
   size_t n = 0;
   for (const SetDef& s : sets) n += s.elements.size();
+  for (const DeviceElements& d : devices) n += d.elements.size();
   return n;
 }
 

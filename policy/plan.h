@@ -18,6 +18,7 @@
 
 #include "policy/key_bytes.h"
 #include "policy/net_types.h"
+#include "policy/shared_list.h"
 
 namespace ringfence::policy {
 
@@ -69,6 +70,7 @@ struct LimitObject {
   uint32_t perSecond = 0;
   uint32_t burst = 0;  // packets
   std::string device;
+  bool operator==(const LimitObject&) const = default;
 };
 
 // Packet and connection fields that rules and set keys are made of.
@@ -250,22 +252,28 @@ struct Chain {
   std::vector<PlanRule> rules;
 };
 
-// Where one device's elements sit in a set: elements[begin, end).
+// Where one device's elements of one set are in its part: elements[begin, end).
 struct ElementSlice {
   uint32_t set = 0;  // index into Plan::sets
   uint32_t begin = 0;
   uint32_t end = 0;
 };
 
-// What the daemon changes at run time for one device, precomputed, and where
-// the compiler put the device's elements (so a reload diffs only the devices
-// that changed).
+// One device's part of the plan: its elements of every set, its limit
+// object, and what the daemon changes at run time for it, precomputed. A
+// part is a function of the device alone (and of the plan's set layout): it
+// never changes once compiled, and the plans and the compile cache that hold
+// it share it (SharedList), so a reload that keeps a device keeps its part
+// and the diff passes over it by its address.
 struct DeviceElements {
   std::string device;
-  std::vector<ElementSlice> slices;
+  std::vector<ElementSlice> slices;                             // in set order, each set once
+  std::vector<SetElement> elements;                             // grouped by set, as `slices` say
+  std::optional<LimitObject> limit;                             // the device's inbound limit
   uint64_t fingerprint = 0;                                     // of every element in `slices`
   std::vector<std::pair<std::string, SetElement>> isolation;    // set name, element
   std::vector<std::pair<std::string, SetElement>> maintenance;  // added with a timeout
+  bool operator==(const DeviceElements&) const = default;
 };
 
 enum class TableFamily { Inet, Bridge };
@@ -279,12 +287,21 @@ struct Plan {
   // The inet chains must see bridged frames: br_netfilter's sysctls
   // (bridge-nf-call-iptables, -ip6tables) are switched on before the apply.
   bool needsBridgeNetfilter = false;
-  std::vector<LimitObject> limits;
+  std::vector<LimitObject> limits;  // the table's own; a device's is in its part
+  // Each set's `elements` are its own and those added at run time; a
+  // device's are in its part (allElements() gives them all).
   std::vector<SetDef> sets;
   std::vector<Chain> chains;
-  std::vector<DeviceElements> devices;  // sorted by device name
+  SharedList<DeviceElements> devices;  // sorted by device name
 
   const SetDef* findSet(std::string_view name) const;
+  // Every element of each set (by set index): the set's own, then each
+  // device's in device order. The pointers are valid while the plan is.
+  std::vector<std::vector<const SetElement*>> allElements() const;
+  // The set at `index` with every element in it (a copy).
+  SetDef wholeSet(size_t index) const;
+  // Every limit object: the table's own, then each device's in device order.
+  std::vector<const LimitObject*> allLimits() const;
   // Adds run-time elements (isolation, maintenance) to the named sets.
   void addElements(const std::vector<std::pair<std::string, SetElement>>& elements);
   // Removes elements with the same key from the named sets.

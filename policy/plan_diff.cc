@@ -37,45 +37,8 @@ struct KeyEqual {
   }
 };
 
-// Elements come out of the compiler in device order, so two plans of the same
-// set usually differ only in a window (the changed devices): the common
-// prefix and suffix are skipped with plain comparisons, and only the window
-// is hashed. Keys are unique within a set, so this is exact.
-SetChange diffElements(const SetDef& before, const SetDef& after) {
-  SetChange change;
-  change.set = after.name;
-  const auto& b = before.elements;
-  const auto& a = after.elements;
-  size_t prefix = 0;
-  while (prefix < b.size() && prefix < a.size() && b[prefix] == a[prefix]) ++prefix;
-  size_t suffix = 0;
-  while (suffix < b.size() - prefix && suffix < a.size() - prefix &&
-         b[b.size() - 1 - suffix] == a[a.size() - 1 - suffix]) {
-    ++suffix;
-  }
-  std::unordered_set<const SetElement*, KeyHash, KeyEqual> old;
-  old.reserve(b.size() - prefix - suffix);
-  for (size_t i = prefix; i < b.size() - suffix; ++i) old.insert(&b[i]);
-  for (size_t i = prefix; i < a.size() - suffix; ++i) {
-    const SetElement& e = a[i];
-    auto it = old.find(&e);
-    if (it == old.end()) {
-      change.added.push_back(&e);
-      continue;
-    }
-    if (!(**it == e)) {  // same key, other data or comment: replace it
-      change.removed.push_back(*it);
-      change.added.push_back(&e);
-    }
-    old.erase(it);
-  }
-  for (size_t i = prefix; i < b.size() - suffix; ++i) {
-    if (old.count(&b[i])) change.removed.push_back(&b[i]);
-  }
-  return change;
-}
-
-// Key-based difference of two small lists (one device's elements in one set).
+// Key-based difference of two lists (one device's elements in one set, or
+// the window of a set's own elements that differs).
 void diffLists(const std::vector<const SetElement*>& before,
                const std::vector<const SetElement*>& after, SetChange& change) {
   std::unordered_set<const SetElement*, KeyHash, KeyEqual> old(before.begin(), before.end());
@@ -85,7 +48,7 @@ void diffLists(const std::vector<const SetElement*>& before,
       change.added.push_back(e);
       continue;
     }
-    if (!(**it == *e)) {
+    if (!(**it == *e)) {  // same key, other data or comment: replace it
       change.removed.push_back(*it);
       change.added.push_back(e);
     }
@@ -96,63 +59,76 @@ void diffLists(const std::vector<const SetElement*>& before,
   }
 }
 
-std::vector<std::vector<const SetElement*>> elementsBySet(const Plan& plan,
-                                                          const DeviceElements& d) {
-  std::vector<std::vector<const SetElement*>> out(plan.sets.size());
-  for (const ElementSlice& slice : d.slices) {
-    for (uint32_t i = slice.begin; i < slice.end; ++i)
-      out[slice.set].push_back(&plan.sets[slice.set].elements[i]);
+// A set's own elements (interfaces, services, run-time ones) usually differ
+// in few places: the common prefix and suffix are skipped with plain
+// comparisons, and only the window is hashed. Keys are unique within a set,
+// so this is exact.
+void diffOwn(const std::vector<SetElement>& b, const std::vector<SetElement>& a,
+             SetChange& change) {
+  size_t prefix = 0;
+  while (prefix < b.size() && prefix < a.size() && b[prefix] == a[prefix]) ++prefix;
+  size_t suffix = 0;
+  while (suffix < b.size() - prefix && suffix < a.size() - prefix &&
+         b[b.size() - 1 - suffix] == a[a.size() - 1 - suffix]) {
+    ++suffix;
   }
-  return out;
+  std::vector<const SetElement*> before, after;
+  for (size_t i = prefix; i < b.size() - suffix; ++i) before.push_back(&b[i]);
+  for (size_t i = prefix; i < a.size() - suffix; ++i) after.push_back(&a[i]);
+  diffLists(before, after, change);
 }
 
-// The element changes, device by device: devices whose elements have the same
-// fingerprint are skipped without looking at their elements. Sets that hold
-// elements of no device (the device interfaces) are compared whole.
-std::vector<SetChange> diffByDevice(const Plan& running, const Plan& next) {
+bool sameLimit(const LimitObject& a, const LimitObject& b);
+
+// The element changes: each set's own elements compared whole, and the
+// devices' parts walked together by name. A part that is the same object in
+// both plans (a device the reload kept), or has the same fingerprint, is
+// passed over without looking at its elements. A device's limit object goes
+// with its part.
+std::vector<SetChange> diffElements(const Plan& running, const Plan& next, PlanDiff& diff) {
   size_t sets = next.sets.size();
   std::vector<SetChange> changes(sets);
-  for (size_t i = 0; i < sets; ++i) changes[i].set = next.sets[i].name;
-  auto covered = [&](const Plan& p) {
-    std::vector<size_t> n(sets, 0);
-    for (const DeviceElements& d : p.devices) {
-      for (const ElementSlice& slice : d.slices) n[slice.set] += slice.end - slice.begin;
-    }
-    return n;
-  };
-  std::vector<size_t> coveredOld = covered(running), coveredNew = covered(next);
-  std::vector<bool> whole(sets, false);
   for (size_t i = 0; i < sets; ++i) {
-    whole[i] = coveredOld[i] != running.sets[i].elements.size() ||
-               coveredNew[i] != next.sets[i].elements.size();
-    if (whole[i]) changes[i] = diffElements(running.sets[i], next.sets[i]);
+    changes[i].set = next.sets[i].name;
+    diffOwn(running.sets[i].elements, next.sets[i].elements, changes[i]);
   }
-  auto take = [&](const Plan& p, const DeviceElements& d, bool added) {
+  auto take = [&](const DeviceElements& d, bool added) {
     for (const ElementSlice& slice : d.slices) {
-      if (whole[slice.set]) continue;
       auto& list = added ? changes[slice.set].added : changes[slice.set].removed;
-      for (uint32_t i = slice.begin; i < slice.end; ++i)
-        list.push_back(&p.sets[slice.set].elements[i]);
+      for (uint32_t i = slice.begin; i < slice.end; ++i) list.push_back(&d.elements[i]);
     }
+    if (d.limit) (added ? diff.limitsAdded : diff.limitsRemoved).push_back(&*d.limit);
+  };
+  auto bySet = [sets](const DeviceElements& d) {
+    std::vector<std::vector<const SetElement*>> out(sets);
+    for (const ElementSlice& slice : d.slices) {
+      for (uint32_t i = slice.begin; i < slice.end; ++i)
+        out.at(slice.set).push_back(&d.elements[i]);
+    }
+    return out;
   };
   size_t i = 0, j = 0;
   while (i < running.devices.size() || j < next.devices.size()) {
     const DeviceElements* old = i < running.devices.size() ? &running.devices[i] : nullptr;
     const DeviceElements* fresh = j < next.devices.size() ? &next.devices[j] : nullptr;
     if (old && fresh && old->device == fresh->device) {
-      if (old->fingerprint != fresh->fingerprint) {
-        auto before = elementsBySet(running, *old), after = elementsBySet(next, *fresh);
-        for (size_t s = 0; s < sets; ++s) {
-          if (!whole[s] && (!before[s].empty() || !after[s].empty()))
-            diffLists(before[s], after[s], changes[s]);
+      if (old != fresh) {
+        if (old->fingerprint != fresh->fingerprint) {
+          auto before = bySet(*old), after = bySet(*fresh);
+          for (size_t s = 0; s < sets; ++s) {
+            if (!before[s].empty() || !after[s].empty()) diffLists(before[s], after[s], changes[s]);
+          }
         }
+        bool same = old->limit && fresh->limit && sameLimit(*old->limit, *fresh->limit);
+        if (old->limit && !same) diff.limitsRemoved.push_back(&*old->limit);
+        if (fresh->limit && !same) diff.limitsAdded.push_back(&*fresh->limit);
       }
       ++i, ++j;
     } else if (old && (!fresh || old->device < fresh->device)) {
-      take(running, *old, false);
+      take(*old, false);
       ++i;
     } else {
-      take(next, *fresh, true);
+      take(*fresh, true);
       ++j;
     }
   }
@@ -174,18 +150,23 @@ bool sameRules(const Chain& a, const Chain& b) {
 // A limit object in use cannot be deleted: the map elements that name a
 // replaced limit are removed before it and added back after it.
 void replaceReferencesToReplacedLimits(const Plan& running, const Plan& next, PlanDiff& diff) {
+  std::vector<std::vector<const SetElement*>> runningElements, nextElements;
   for (const LimitObject* removed : diff.limitsRemoved) {
     bool replaced = std::any_of(diff.limitsAdded.begin(), diff.limitsAdded.end(),
                                 [&](const LimitObject* l) { return l->name == removed->name; });
     if (!replaced) continue;
+    if (nextElements.empty()) {
+      runningElements = running.allElements();
+      nextElements = next.allElements();
+    }
     for (size_t i = 0; i < next.sets.size(); ++i) {
       if (next.sets[i].data != KeyType::LimitObject) continue;
       SetChange extra{next.sets[i].name, {}, {}};
-      for (const SetElement& e : running.sets[i].elements) {
-        if (e.data == removed->name) extra.removed.push_back(&e);
+      for (const SetElement* e : runningElements[i]) {
+        if (e->data == removed->name) extra.removed.push_back(e);
       }
-      for (const SetElement& e : next.sets[i].elements) {
-        if (e.data == removed->name) extra.added.push_back(&e);
+      for (const SetElement* e : nextElements[i]) {
+        if (e->data == removed->name) extra.added.push_back(e);
       }
       if (extra.removed.empty() && extra.added.empty()) continue;
       auto it = std::find_if(diff.sets.begin(), diff.sets.end(),
@@ -230,13 +211,14 @@ PlanDiff diffPlans(const Plan& running, const Plan& next) {
     diff.rebuild = true;
     return diff;
   }
-  for (SetChange& change : diffByDevice(running, next)) {
+  for (SetChange& change : diffElements(running, next, diff)) {
     // Sets with timeouts (maintenance windows) hold only run-time elements that
     // the kernel expires by itself: a reload never touches them.
     if (next.findSet(change.set)->timeout) continue;
     if (!change.added.empty() || !change.removed.empty()) diff.sets.push_back(std::move(change));
   }
 
+  // The table's own limits; the devices' went with their parts.
   for (const LimitObject& old : running.limits) {
     auto it = std::find_if(next.limits.begin(), next.limits.end(),
                            [&](const LimitObject& l) { return l.name == old.name; });

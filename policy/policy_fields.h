@@ -58,8 +58,8 @@ void fields(A& a, Device& x) {
     x.macWhere, x.interface, x.mode, x.outbound, x.inbound, x.maintenance, x.violations,
     x.inboundNewPerSecond, x.outboundNewPerSecond, x.concurrentConnections);
 }
-template <typename A>
-void fields(A& a, DeviceList& x) {
+template <typename A, typename T>
+void fields(A& a, SharedList<T>& x) {
   a(x.items());
 }
 template <typename A>
@@ -188,7 +188,7 @@ void fields(A& a, ElementSlice& x) {
 }
 template <typename A>
 void fields(A& a, DeviceElements& x) {
-  a(x.device, x.slices, x.fingerprint, x.isolation, x.maintenance);
+  a(x.device, x.slices, x.elements, x.limit, x.fingerprint, x.isolation, x.maintenance);
 }
 template <typename A>
 void fields(A& a, Plan& x) {

@@ -82,9 +82,19 @@ TEST(NetlinkApply, KernelRefusalNamesTheMessage) {
   RINGFENCE_REQUIRE_ROOT();
   policy::Plan plan = compileValidConfig(RINGFENCE_TEST_DATA "/golden/ringfence.yaml");
   // A map element naming a limit object that does not exist: the kernel refuses it.
-  for (auto& s : plan.sets) {
-    if (s.name == "inlimit4") s.elements[0].data = "no_such_limit";
+  const policy::SetDef* inlimit = plan.findSet("inlimit4");
+  ASSERT_NE(inlimit, nullptr);
+  auto set = static_cast<uint32_t>(inlimit - plan.sets.data());
+  bool changed = false;
+  for (size_t i = 0; i < plan.devices.size() && !changed; ++i) {
+    for (const policy::ElementSlice& slice : plan.devices[i].slices) {
+      if (slice.set != set) continue;
+      plan.devices.edit(i).elements.at(slice.begin).data = "no_such_limit";
+      changed = true;
+      break;
+    }
   }
+  ASSERT_TRUE(changed);
   ScopedNetns ns("refuse");
   int rc = runInNetns(ns, [&] {
     auto sock = netlink::NftSocket::open();

@@ -11,6 +11,7 @@
 #include "policy/loader.h"
 #include "policy/nft_text.h"
 #include "tests/support/compile.h"
+#include "tests/support/plan_text.h"
 #include "tests/support/policy_generator.h"
 #include "tests/support/temp_dir.h"
 
@@ -22,8 +23,9 @@ Policy loadOk(const std::string& config) { return test::loadValidConfig(config);
 // Elements of a range set, whatever shard they are in.
 std::vector<std::string> rangeKeys(const Plan& plan, const std::string& allowSet) {
   std::vector<std::string> out;
-  for (const SetDef& s : plan.sets) {
-    if (s.name.rfind(allowSet + "_ranges_", 0) != 0) continue;
+  for (size_t i = 0; i < plan.sets.size(); ++i) {
+    if (plan.sets[i].name.rfind(allowSet + "_ranges_", 0) != 0) continue;
+    SetDef s = plan.wholeSet(i);
     for (const SetElement& e : s.elements) out.push_back(renderElementKey(s, e));
   }
   return out;
@@ -31,12 +33,12 @@ std::vector<std::string> rangeKeys(const Plan& plan, const std::string& allowSet
 
 std::vector<std::string> keys(const Plan& plan, const std::string& set) {
   std::vector<std::string> out;
-  const SetDef* s = plan.findSet(set);
-  if (!s) {
+  SetDef s = test::wholeSet(plan, set);
+  if (s.name == "?") {
     ADD_FAILURE() << "no set " << set;
     return out;
   }
-  for (const SetElement& e : s->elements) out.push_back(renderElementKey(*s, e));
+  for (const SetElement& e : s.elements) out.push_back(renderElementKey(s, e));
   return out;
 }
 
@@ -83,8 +85,9 @@ TEST(Compiler, DeviceMembershipSets) {
   EXPECT_EQ(keys(plan, "devifs"), (std::vector<std::string>{"\"dev0\"", "\"dev1\""}));
   EXPECT_TRUE(keys(plan, "isolated4").empty()) << "isolation is run-time state";
   EXPECT_TRUE(keys(plan, "maintenance4").empty()) << "maintenance is closed by default";
-  ASSERT_EQ(plan.limits.size(), 1u);
-  EXPECT_EQ(plan.limits[0].perSecond, 7u);
+  EXPECT_TRUE(plan.limits.empty()) << "the device's limit is in its part";
+  ASSERT_EQ(plan.allLimits().size(), 1u);
+  EXPECT_EQ(plan.allLimits()[0]->perSecond, 7u);
 }
 
 TEST(Compiler, RunTimeElementsPerDevice) {
@@ -131,11 +134,11 @@ TEST(Compiler, EachDeviceGoesToItsRangeShard) {
   Plan plan = compilePlan(loadOk(RINGFENCE_TEST_DATA "/golden/ringfence.yaml"));
   std::string chain = "goto ranges_out4_" + std::string(rangeShard("a-pump") < 10 ? "0" : "") +
                       std::to_string(rangeShard("a-pump"));
-  const SetDef* shards = plan.findSet("shard_out4");
-  ASSERT_TRUE(shards);
-  EXPECT_EQ(shards->elements[0].data, chain);
+  SetDef shards = test::wholeSet(plan, "shard_out4");
+  ASSERT_FALSE(shards.elements.empty());
+  EXPECT_EQ(shards.elements[0].data, chain);
   std::string set = "allow_out4_ranges_" + chain.substr(chain.size() - 2);
-  EXPECT_EQ(plan.findSet(set)->elements.size(), 7u) << set;
+  EXPECT_EQ(test::wholeSet(plan, set).elements.size(), 7u) << set;
   EXPECT_LT(rangeShard("a-pump"), kRangeShards);
   EXPECT_EQ(rangeShard("a-pump"), rangeShard(std::string("a-pump"))) << "stable";
 }
@@ -319,36 +322,38 @@ TEST(Compiler, AMacBoundDevicesIsolationElementsIncludeItsMac) {
 }
 
 // Devices compile on several threads: the plan is the same on every run, in
-// device order, and each device's slices hold its own elements and no other's.
+// device order, and each device's part holds its own elements and no other's,
+// each set's in one slice, in set order.
 TEST(Compiler, ParallelCompileIsDeterministicAndKeepsEachDeviceItsSlices) {
   test::TempDir dir;
   Policy policy = loadOk(test::writeGeneratedPolicy(dir.path(), 1500).string());
   Plan plan = compilePlan(policy);
   EXPECT_EQ(renderNft(compilePlan(policy)), renderNft(plan));
   ASSERT_EQ(plan.devices.size(), 1500u);
-  std::vector<uint32_t> nextFree(plan.sets.size(), 0);
+  size_t inDev4 = 0;
   for (size_t i = 0; i < plan.devices.size(); ++i) {
     const DeviceElements& d = plan.devices[i];
     EXPECT_EQ(d.device, policy.devices[i].name);
-    for (const ElementSlice& slice : d.slices) {
+    uint32_t nextFree = 0;
+    for (size_t k = 0; k < d.slices.size(); ++k) {
+      const ElementSlice& slice = d.slices[k];
       ASSERT_LT(slice.set, plan.sets.size());
+      if (k > 0) EXPECT_GT(slice.set, d.slices[k - 1].set) << d.device;
       const SetDef& set = plan.sets[slice.set];
-      ASSERT_LE(slice.end, set.elements.size());
-      EXPECT_GE(slice.begin, nextFree[slice.set]) << d.device << " " << set.name;
+      EXPECT_EQ(slice.begin, nextFree) << d.device << " " << set.name;
       EXPECT_LT(slice.begin, slice.end);
-      nextFree[slice.set] = slice.end;
+      nextFree = slice.end;
+      if (set.name == "dev4") inDev4 += slice.end - slice.begin;
       if (set.name == "dev4" || set.name == "count4" || set.name == "shard_out4") {
         for (uint32_t e = slice.begin; e < slice.end; ++e)
-          EXPECT_EQ(set.elements[e].comment, d.device) << set.name;
+          EXPECT_EQ(d.elements.at(e).comment, d.device) << set.name;
       }
     }
+    EXPECT_EQ(nextFree, d.elements.size()) << d.device;
   }
-  // Every compiled element of the address sets is in some device's slice.
-  for (size_t s = 0; s < plan.sets.size(); ++s) {
-    if (plan.sets[s].name == "dev4") {
-      EXPECT_EQ(nextFree[s], plan.sets[s].elements.size());
-    }
-  }
+  // Every compiled element of the address sets is in some device's part.
+  EXPECT_TRUE(plan.findSet("dev4")->elements.empty());
+  EXPECT_EQ(inDev4, test::wholeSet(plan, "dev4").elements.size());
 }
 
 // The isolated sets hold every address of the policy twice over, in few steps.

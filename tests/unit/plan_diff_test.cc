@@ -114,7 +114,7 @@ void expectDiffTransforms(const Plan& before, const Plan& after) {
       return renderElementKey(after.sets[i], e) + " : " + e.data + " # " + e.comment;
     };
     std::multiset<std::string> have;
-    for (const SetElement& e : before.sets[i].elements) have.insert(render(e));
+    for (const SetElement& e : before.wholeSet(i).elements) have.insert(render(e));
     for (const SetChange& c : d.sets) {
       if (c.set != after.sets[i].name) continue;
       for (const SetElement* e : c.removed) {
@@ -125,7 +125,7 @@ void expectDiffTransforms(const Plan& before, const Plan& after) {
       for (const SetElement* e : c.added) have.insert(render(*e));
     }
     std::multiset<std::string> want;
-    for (const SetElement& e : after.sets[i].elements) want.insert(render(e));
+    for (const SetElement& e : after.wholeSet(i).elements) want.insert(render(e));
     EXPECT_EQ(have, want) << after.sets[i].name;
   }
 }
