@@ -122,6 +122,39 @@ void Containment::logFollow(const policy::FollowResult& follow) {
   }
 }
 
+// Who owns each address and MAC, and each MAC's port: only the devices that
+// changed since the last policy are taken out and put in again (a reload of
+// one profile among thousands touches one device's entries).
+void Containment::indexDevices(const policy::DeviceList& devices) {
+  auto forget = [&](const policy::Device& d) {
+    for (const policy::IpAddress& a : d.addresses) {
+      if (auto it = owners_.find(a); it != owners_.end() && it->second == d.name) owners_.erase(it);
+    }
+    if (!d.mac) return;
+    std::string mac = policy::toString(*d.mac);
+    if (auto it = macOwners_.find(mac); it != macOwners_.end() && it->second == d.name) {
+      macOwners_.erase(it);
+      macPorts_.erase(mac);
+    }
+  };
+  auto index = [&](const policy::Device& d) {
+    for (const policy::IpAddress& a : d.addresses) owners_[a] = d.name;
+    if (!d.mac) return;
+    std::string mac = policy::toString(*d.mac);
+    if (!d.interface.empty()) macPorts_[mac] = d.interface;
+    macOwners_[std::move(mac)] = d.name;
+  };
+  std::vector<const policy::Device*> fresh;
+  policy::forEachChangedDevice(indexed_, devices,
+                               [&](const policy::Device* old, const policy::Device* now) {
+                                 if (old) forget(*old);
+                                 if (now) fresh.push_back(now);
+                               });
+  owners_.reserve(devices.size() * 2);
+  for (const policy::Device* d : fresh) index(*d);  // once every old entry is out
+  indexed_ = devices;
+}
+
 void Containment::usePolicy(const policy::Policy& policy, policy::Plan* plan) {
   bool first = !judge_;
   conntrack_.setPercent(policy.config.conntrackWarnPercent);
@@ -136,18 +169,8 @@ void Containment::usePolicy(const policy::Policy& policy, policy::Plan* plan) {
   } else {
     judge_->setPolicy(policy);
   }
-  owners_.clear();
-  macOwners_.clear();
-  macPorts_.clear();
   bridged_ = policy.config.topology == "bridge";
-  owners_.reserve(policy.devices.size() * 2);
-  for (const policy::Device& d : policy.devices) {
-    for (const policy::IpAddress& a : d.addresses) owners_[a] = d.name;
-    if (!d.mac) continue;
-    std::string mac = policy::toString(*d.mac);
-    if (!d.interface.empty()) macPorts_[mac] = d.interface;
-    macOwners_[std::move(mac)] = d.name;
-  }
+  indexDevices(policy.devices);
   policy::FollowResult follow = judge_->followPolicy();
   bool changed = follow.changed;
   if (first) {

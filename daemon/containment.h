@@ -164,6 +164,8 @@ class Containment {
   // Isolations and releases the kernel refused, by device, retried by onTime.
   std::map<std::string, policy::Action> kernelPending_;
   std::optional<policy::ViolationJudge> judge_;
+  void indexDevices(const policy::DeviceList& devices);  // owners_, macOwners_, macPorts_
+  policy::DeviceList indexed_;                           // the devices those are of
   std::unordered_map<policy::IpAddress, std::string, policy::AddressHash> owners_;
   std::map<std::string, std::string> macOwners_;  // "02:00:...": device
   std::map<std::string, std::string> macPorts_;   // "02:00:...": its device's interface

@@ -36,12 +36,12 @@ std::string reuseSummary(const policy::SourceCache::Counts& c,
 
 }  // namespace
 
-void Manager::stamp() {
+void Manager::stamp(bool pin) {
   ++generation_;
   counters_.invalidate();
   if (monitor_) monitor_->drain();  // our own transaction's notifications
   loadedAt_ = policy::toMicros(policy::WallClock::now());
-  if (policy_) neighbours_.sync(*policy_);
+  if (policy_ && pin) neighbours_.sync(*policy_);
   if (loop_) followConntrackEvents();  // at start: once the loop is set up
 }
 
@@ -317,7 +317,7 @@ Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded
   };
   if (!loaded) return refuse(std::move(loaded.error().errors));
   size_t devices = loaded->plan.devices.size();
-  std::vector<std::string> before = deviceNames();
+  std::vector<std::string> before = bus_ ? deviceNames() : std::vector<std::string>{};
   containment_->usePolicy(*loaded->policy, &loaded->plan);
   carryMaintenance(loaded->plan, policy::WallClock::now());
   policy::Plan replaced;
@@ -341,7 +341,7 @@ Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded
             "the last good policy stay in " +
             stateDir_ + " until then");
   }
-  stamp();
+  stamp(false);  // the ruleset is in force: the neighbour pins follow the line below
   setPolicyState(PolicyState::Current, {});
   endOrphanedMaintenance();
   log(LogLevel::Info, "policy-applied",
@@ -350,6 +350,7 @@ Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded
                             : std::to_string(applied->elementChanges) + " element changes") +
           ", " + std::to_string(applied->stats.messages) + " messages in one transaction, " +
           fixed1(msSince(started)) + " ms; " + reuseSummary(loaded->reuse, loaded->compiled));
+  neighbours_.sync(*policy_);
   saveLastGood(loaded->sources);  // in force already: saving it is not part of applying it
   saveCompiled(loaded->sources, loaded->readingNotes, loadWarnings);
   if (bus_) {

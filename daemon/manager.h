@@ -166,7 +166,9 @@ class Manager final : public Gateway {
   void armTimer();
   int setupLoop();
   void reassert();
-  void stamp();  // a policy was applied: generation, time, neighbour pins
+  // A policy was applied: generation, time, neighbour pins (unless `pin` is
+  // false: a reload pins once it has said the new policy is in force).
+  void stamp(bool pin = true);
   // manager_maintenance.cc
   void expireMaintenance(policy::WallTime now);
   Enforcer::Elements maintenanceElements(const std::string& name, uint64_t timeoutMs) const;

@@ -129,6 +129,26 @@ struct Device {
 // and caches that hold them (shared_list.h).
 using DeviceList = SharedList<Device>;
 
+// Calls changed(old, now) for every device that is not the same object in
+// two lists sorted by name: (old, nullptr) for one that left, (nullptr, now)
+// for one that came, (old, now) for one whose device was made again (a
+// reload makes again only what changed). Linear, and no more than pointer
+// comparisons for the devices that stayed.
+template <typename F>
+void forEachChangedDevice(const DeviceList& before, const DeviceList& after, F changed) {
+  size_t i = 0, j = 0;
+  while (i < before.size() || j < after.size()) {
+    if (j == after.size() || (i < before.size() && before[i].name < after[j].name)) {
+      changed(&before[i++], static_cast<const Device*>(nullptr));
+    } else if (i == before.size() || after[j].name < before[i].name) {
+      changed(static_cast<const Device*>(nullptr), &after[j++]);
+    } else {
+      if (before.shared(i) != after.shared(j)) changed(&before[i], &after[j]);
+      ++i, ++j;
+    }
+  }
+}
+
 struct Group {
   std::string name;
   std::vector<IpPrefix> members;

@@ -338,7 +338,9 @@ TEST(Compiler, ParallelCompileIsDeterministicAndKeepsEachDeviceItsSlices) {
     for (size_t k = 0; k < d.slices.size(); ++k) {
       const ElementSlice& slice = d.slices[k];
       ASSERT_LT(slice.set, plan.sets.size());
-      if (k > 0) EXPECT_GT(slice.set, d.slices[k - 1].set) << d.device;
+      if (k > 0) {
+        EXPECT_GT(slice.set, d.slices[k - 1].set) << d.device;
+      }
       const SetDef& set = plan.sets[slice.set];
       EXPECT_EQ(slice.begin, nextFree) << d.device << " " << set.name;
       EXPECT_LT(slice.begin, slice.end);

@@ -50,6 +50,47 @@ class ContainmentTest : public ::testing::Test {
   policy::Policy policy_;
 };
 
+// A new policy changes the owners of addresses and MACs only for the devices
+// that changed, and they are then what a containment given that policy from
+// the start finds: an address that moved has its new owner, one whose device
+// left has none.
+TEST_F(ContainmentTest, OwnersFollowTheDevicesThatChanged) {
+  auto addr = [](const char* a) { return policy::parseIpAddress(a).value(); };
+  EXPECT_EQ(containment.deviceOf(addr("198.51.100.10")), "a-pump");
+  policy::Policy next = policy_;
+  ASSERT_EQ(next.devices[1].name, "b-monitor");
+  next.devices.erase(next.devices.begin() + 1);  // b-monitor leaves
+  policy::Device& pump = next.devices.edit(0);   // a-pump gives up its IPv6 address and MAC
+  std::optional<policy::MacAddress> mac = pump.mac;
+  policy::IpAddress moved = pump.addresses.at(1);
+  pump.addresses.pop_back();
+  pump.addressWhere.pop_back();
+  pump.mac.reset();
+  policy::Device d = next.devices[0];
+  d.name = "d-heir";  // which a new device takes
+  d.addresses = {moved, addr("198.51.100.99")};
+  d.addressWhere.resize(2);
+  d.mac = mac;
+  next.devices.push_back(std::move(d));
+  containment.usePolicy(next, nullptr);
+
+  StateStore otherStore{dir.file("other-state")};
+  Containment fresh{enforcer, otherStore};
+  fresh.restore();
+  fresh.usePolicy(next, nullptr);
+  for (const char* a :
+       {"198.51.100.10", "2001:db8:100::10", "198.51.100.20", "198.51.100.30", "198.51.100.99"})
+    EXPECT_EQ(containment.deviceOf(addr(a)), fresh.deviceOf(addr(a))) << a;
+  EXPECT_EQ(containment.deviceOf(addr("2001:db8:100::10")), "d-heir");
+  EXPECT_EQ(containment.deviceOf(addr("198.51.100.99")), "d-heir");
+  EXPECT_EQ(containment.deviceOf(addr("198.51.100.20")), "") << "its device left";
+  EXPECT_EQ(containment.deviceOf(addr("198.51.100.10")), "a-pump");
+
+  containment.usePolicy(policy_, nullptr);  // and back
+  EXPECT_EQ(containment.deviceOf(addr("2001:db8:100::10")), "a-pump");
+  EXPECT_EQ(containment.deviceOf(addr("198.51.100.20")), "b-monitor");
+}
+
 TEST_F(ContainmentTest, AnIsolationTheKernelRefusesIsAnErrorButStaysRecordedAndSaved) {
   sink.refuse = true;
   auto done = containment.isolate("a-pump", "test", "uid:0", policy::WallClock::now());
