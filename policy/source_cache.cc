@@ -1,5 +1,7 @@
 #include "policy/source_cache.h"
 
+#include <algorithm>
+
 #include "policy/forget_unused.h"
 
 namespace ringfence::policy {
@@ -10,6 +12,23 @@ const std::string* SourceCache::text(const std::string& path, const FileStamp& n
   if (it == entries_.end() || !it->second.stamp || *it->second.stamp != now) return nullptr;
   if (racy(now, nowNs)) return nullptr;
   return &it->second.text;
+}
+
+const std::vector<std::string>* SourceCache::listing(const std::string& dir, const FileStamp& now,
+                                                     int64_t nowNs) const {
+  if (!listing_ || listing_->dir != dir || listing_->stamp != now ||
+      racy(now, nowNs, std::max<std::chrono::nanoseconds>(racyWindow_, kMinListingWindow)))
+    return nullptr;
+  return &listing_->names;
+}
+
+void SourceCache::storeListing(const std::string& dir, const FileStamp& stamp,
+                               std::vector<std::string> names, int64_t nowNs) {
+  if (racy(stamp, nowNs, std::max<std::chrono::nanoseconds>(racyWindow_, kMinListingWindow))) {
+    listing_.reset();
+    return;
+  }
+  listing_ = Listing{dir, stamp, std::move(names)};
 }
 
 const ParsedProfile* SourceCache::parsed(const std::string& path, const std::string& text) const {

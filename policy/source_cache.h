@@ -64,10 +64,15 @@ class SourceCache {
   // from several threads at once, as long as nothing is stored meanwhile.
   const std::string* text(const std::string& path, const FileStamp& now, int64_t nowNs) const;
   // Modified or changed within the racy window before `nowNs`.
-  bool racy(const FileStamp& stamp, int64_t nowNs) const {
-    int64_t window = racyWindow_.count();
-    return nowNs - stamp.modifiedNs < window || nowNs - stamp.changedNs < window;
+  bool racy(const FileStamp& stamp, int64_t nowNs) const { return racy(stamp, nowNs, racyWindow_); }
+  static bool racy(const FileStamp& stamp, int64_t nowNs, std::chrono::nanoseconds window) {
+    return nowNs - stamp.modifiedNs < window.count() || nowNs - stamp.changedNs < window.count();
   }
+  // A directory's listing is never taken again within this long of its last
+  // change, whatever the window (tests shorten it for files): entries that
+  // come and go within one tick of the file system's clock leave its times
+  // as they were.
+  static constexpr std::chrono::milliseconds kMinListingWindow{100};
   // The result of parsing exactly `text` as the profile `path`, or nullptr
   // (the same threading as text()).
   const ParsedProfile* parsed(const std::string& path, const std::string& text) const;
@@ -77,6 +82,17 @@ class SourceCache {
   const ResolvedProfile* resolved(const std::string& path, const DeviceList::Ptr& parsed,
                                   const std::map<std::string, Group>& groups) const;
   void storeResolved(const std::string& path, ResolvedProfile resolved);
+  // The names the profiles directory `dir` held when it was last listed, if
+  // `now` (its stat, at `nowNs`) shows that no entry came, went or was
+  // renamed since (the directory's identity, modification and status-change
+  // times are the same, and that listing came at least the racy window after
+  // its last change); nullptr otherwise.
+  const std::vector<std::string>* listing(const std::string& dir, const FileStamp& now,
+                                          int64_t nowNs) const;
+  // A listing of `dir` made at `nowNs` (not kept if the directory changed
+  // within the racy window before: it may change again unseen).
+  void storeListing(const std::string& dir, const FileStamp& stamp, std::vector<std::string> names,
+                    int64_t nowNs);
   // What was read (a text of unknown stamp: std::nullopt), and what it parsed to.
   void storeText(const std::string& path, const std::optional<FileStamp>& stamp, std::string text);
   void storeParsed(const std::string& path, const std::string& text, ParsedProfile parsed);
@@ -88,11 +104,13 @@ class SourceCache {
   // Forgets everything: the next load reads and parses every file.
   void clear() {
     entries_.clear();
+    listing_.reset();
     counts_ = {};
   }
 
   struct Counts {
     size_t read = 0, reused = 0, parsed = 0, parseReused = 0, resolved = 0, resolveReused = 0;
+    bool listed = false;  // the profiles directory was listed (not its last listing taken)
   };
   const Counts& lastLoad() const { return last_; }
   void countRead(size_t read, size_t reused) {
@@ -103,6 +121,7 @@ class SourceCache {
     counts_.parsed += parsed;
     counts_.parseReused += reused;
   }
+  void countListed() { counts_.listed = true; }
   void countResolved(size_t resolved, size_t reused) {
     counts_.resolved += resolved;
     counts_.resolveReused += reused;
@@ -119,6 +138,12 @@ class SourceCache {
   std::chrono::nanoseconds racyWindow_;
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;  // by path
+  struct Listing {
+    std::string dir;
+    FileStamp stamp;
+    std::vector<std::string> names;
+  };
+  std::optional<Listing> listing_;  // of the profiles directory
   Counts counts_, last_;
 };
 

@@ -1,6 +1,8 @@
 // readPolicySources: the loader's only file access.
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -71,11 +73,40 @@ FileStamp stampOf(const struct stat& st) {
   return {st.st_dev, st.st_ino, st.st_size, ns(st.st_mtim), ns(st.st_ctim)};
 }
 
+// The names in the profiles directory, but hidden ones (ignored without a
+// word, spec), in path order; the errno of a failed listing in `error`.
+std::vector<std::string> listNames(int dirfd, int& error) {
+  std::vector<std::string> names;
+  int copy = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);  // closedir() closes the copy
+  std::unique_ptr<DIR, int (*)(DIR*)> listing(copy < 0 ? nullptr : ::fdopendir(copy), ::closedir);
+  if (!listing) {
+    error = errno;
+    if (copy >= 0) ::close(copy);
+    return names;
+  }
+  while (true) {
+    errno = 0;
+    const dirent* e = ::readdir(listing.get());
+    if (!e) {
+      error = errno;
+      break;
+    }
+    if (e->d_name[0] == '\0' || e->d_name[0] == '.') continue;
+    names.emplace_back(e->d_name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 // Entries of the profiles directory that hold a profile, in load order; every
 // other entry but a hidden one is named in a warning.
 // A missing directory is reported where the configuration names it, if it does.
+// With a cache, a directory whose stamp shows no entry came, went or was
+// renamed since it was last listed is not listed again (source_cache.h);
+// every entry is looked at with stat() on every load.
 std::vector<Listed> listProfiles(const std::string& dir,
-                                 const std::optional<SourceLocation>& namedAt, Diagnostics& diags) {
+                                 const std::optional<SourceLocation>& namedAt, Diagnostics& diags,
+                                 SourceCache* cache, int64_t nowNs) {
   std::vector<Listed> files;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
@@ -88,48 +119,57 @@ std::vector<Listed> listProfiles(const std::string& dir,
     return files;
   }
   struct Entry {
-    std::string name, path;
     struct stat st {};
     int statError = 0;  // 0: st holds the stat() of the entry
   };
-  std::vector<Entry> entries;
   int listError = 0;
-  {
-    std::unique_ptr<DIR, int (*)(DIR*)> listing(::opendir(dir.c_str()), ::closedir);
-    if (!listing) listError = errno;
-    std::string prefix = dir.empty() || dir.back() == '/' ? dir : dir + "/";
-    while (listing) {
-      errno = 0;
-      const dirent* e = ::readdir(listing.get());
-      if (!e) {
-        listError = errno;
-        break;
-      }
-      std::string name = e->d_name;
-      if (name.empty() || name[0] == '.') continue;  // hidden: ignored without a word (spec)
-      entries.push_back({name, prefix + name});
+  std::vector<std::string> names;
+  // The listing and the stat() of each entry are of one directory, the one
+  // opened here, even if another is renamed into its place meanwhile.
+  int dirfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  std::unique_ptr<int, void (*)(int*)> closeDir(&dirfd, [](int* fd) {
+    if (*fd >= 0) ::close(*fd);
+  });
+  std::optional<FileStamp> dirStamp;
+  if (dirfd < 0) {
+    listError = errno;
+  } else {
+    struct stat dst {};
+    if (::fstat(dirfd, &dst) == 0) dirStamp = stampOf(dst);
+    const std::vector<std::string>* known =
+        cache && dirStamp ? cache->listing(dir, *dirStamp, nowNs) : nullptr;
+    if (known) {
+      names = *known;
+    } else {
+      if (cache) cache->countListed();
+      names = listNames(dirfd, listError);
+      if (cache && dirStamp && !listError) cache->storeListing(dir, *dirStamp, names, nowNs);
     }
   }
-  // Thousands of stat() calls, by path as the files are then read: they
-  // overlap on several threads.
+  std::vector<Entry> entries(names.size());
+  // Thousands of stat() calls: they overlap on several threads.
   constexpr size_t kFilesPerThread = 1024;
   parallelFor(entries.size(), kFilesPerThread, 2, [&](size_t i) {
-    if (::stat(entries[i].path.c_str(), &entries[i].st) != 0) entries[i].statError = errno;
+    if (::fstatat(dirfd, names[i].c_str(), &entries[i].st, 0) != 0) entries[i].statError = errno;
   });
-  for (const Entry& e : entries) {
-    const std::string& name = e.name;
-    const std::string& path = e.path;
+  std::string prefix = dir.empty() || dir.back() == '/' ? dir : dir + "/";
+  files.reserve(names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string& name = names[i];
+    const Entry& e = entries[i];
     if (!isPrintableUtf8(name)) {
       diags.warning({dir + "/" + escapeForDisplay(name), 1, 1},
                     "not read: the file name is not printable UTF-8; rename the file");
       continue;
     }
+    std::string path = prefix + name;
     const struct stat& st = e.st;
     bool exists = e.statError == 0;
     int statError = e.statError;
     auto isLink = [&] {
       struct stat link {};
-      return ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
+      return ::fstatat(dirfd, name.c_str(), &link, AT_SYMLINK_NOFOLLOW) == 0 &&
+             S_ISLNK(link.st_mode);
     };
     if (!isProfileFileName(name)) {
       diags.warning({path, 1, 1}, "not read: " + notAProfileReason(name, exists ? st.st_mode : 0));
@@ -147,14 +187,13 @@ std::vector<Listed> listProfiles(const std::string& dir,
                                       describeFileType(st.st_mode) + ", not a regular file");
       continue;
     }
-    files.push_back({path, stampOf(st)});
+    files.push_back({std::move(path), stampOf(st)});
   }
   if (listError) {
     diags.error({dir, 1, 1},
                 std::string("cannot list profiles directory: ") + std::strerror(listError));
   }
-  std::sort(files.begin(), files.end());
-  return files;
+  return files;  // in path order: the names are sorted, and have one prefix
 }
 
 // Thousands of small files: their system calls overlap on several threads.
@@ -215,10 +254,10 @@ PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags,
   if (options.groupsFile) paths.groupsFile = *options.groupsFile;
   if (fromConfig || options.groupsFile) readGroups(paths.groupsFile, sources.groups, diags);
   if (!fromConfig && !options.profilesDir) return sources;
-  std::vector<Listed> files = listProfiles(paths.profilesDir, profilesAt, diags);
   int64_t nowNs = std::chrono::duration_cast<std::chrono::nanoseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
+  std::vector<Listed> files = listProfiles(paths.profilesDir, profilesAt, diags, cache, nowNs);
   std::vector<ReadResult> texts = readAll(files, cache, nowNs);
   size_t reused = 0;
   for (size_t i = 0; i < files.size(); ++i) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "policy/compiler.h"
 #include "policy/nft_text.h"
@@ -163,6 +164,42 @@ TEST_F(CachedLoad, ARemovedProfileIsGoneAndAConflictAcrossFilesIsFound) {
   EXPECT_NE(meaning(r).find("address 198.51.100.10 is already claimed by device 'pump-3w-01'"),
             std::string::npos)
       << meaning(r);
+}
+
+// The profiles directory is listed again only when an entry came, went or was
+// renamed since its last listing (its times show it), and never within
+// kMinListingWindow of its last change: every file is still looked at.
+TEST_F(CachedLoad, TheDirectoryIsListedAgainOnlyWhenItsEntriesChanged) {
+  std::this_thread::sleep_for(SourceCache::kMinListingWindow + std::chrono::milliseconds(50));
+  std::string uncached = meaning(load(nullptr));
+  ASSERT_TRUE(load(&cache).ok());
+  EXPECT_TRUE(cache.lastLoad().listed);
+  EXPECT_EQ(meaning(load(&cache)), uncached);
+  EXPECT_FALSE(cache.lastLoad().listed) << "the directory did not change";
+
+  std::string copy = test::readFile(profile("pump-3w-01.yaml"));
+  copy.replace(copy.find("pump-3w-01"), 10, "pump-other");
+  copy.replace(copy.find("198.51.100.10"), 13, "198.51.100.99");
+  copy.replace(copy.find("02:00:00:00:00:10"), 17, "02:00:00:00:00:99");
+  dir.write("p/devices/pump-other.yaml", copy);
+  LoadResult added = load(&cache);
+  EXPECT_TRUE(cache.lastLoad().listed);
+  EXPECT_EQ(added.policy.devices.size(), 6u) << meaning(added);
+  EXPECT_EQ(meaning(load(&cache)), meaning(load(nullptr)));
+  EXPECT_TRUE(cache.lastLoad().listed) << "changed within the window: listed every time";
+
+  // Changes older than the window are seen by the directory's times alone.
+  std::this_thread::sleep_for(SourceCache::kMinListingWindow + std::chrono::milliseconds(50));
+  ASSERT_TRUE(load(&cache).ok());
+  fs::rename(profile("pump-other.yaml"), profile("pump-renamed.yaml"));
+  std::this_thread::sleep_for(SourceCache::kMinListingWindow + std::chrono::milliseconds(50));
+  LoadResult renamed = load(&cache);
+  EXPECT_TRUE(cache.lastLoad().listed);
+  EXPECT_NE(meaning(renamed).find("pump-renamed.yaml"), std::string::npos);
+  fs::remove(profile("pump-renamed.yaml"));
+  std::this_thread::sleep_for(SourceCache::kMinListingWindow + std::chrono::milliseconds(50));
+  EXPECT_EQ(load(&cache).policy.devices.size(), 5u);
+  EXPECT_EQ(meaning(load(&cache)), uncached);
 }
 
 TEST_F(CachedLoad, AFileReadSoonAfterItsChangeIsReadAgainOnEveryLoad) {
