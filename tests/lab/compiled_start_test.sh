@@ -34,7 +34,8 @@ start_daemon() { lab_start_daemon "in force" 150 --config "$config" --bus none; 
 stop_daemon() { [[ -n $DAEMON ]] && lab_stop_daemon; DAEMON=; }
 # wait_log REGEX: until the daemon's log has one more line matching REGEX than at mark_log.
 mark_log() { MARK=$(grep -c . "$daemon_log"); }
-since_mark() { tail -n +"$((MARK + 1))" "$daemon_log" | grep -q -E "$1"; }
+# grep reads to the end (no -q): with pipefail, tail killed by SIGPIPE would fail the check.
+since_mark() { tail -n +"$((MARK + 1))" "$daemon_log" | grep -E "$1" >/dev/null; }
 wait_log() { for _ in $(seq 100); do since_mark "$1" && return 0; sleep 0.1; done; return 1; }
 # The compiled policy written after the current start or reload.
 wait_saved() {
