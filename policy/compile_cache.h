@@ -31,7 +31,9 @@ class CompileCache {
   struct Entry {
     DeviceList::Ptr device;                // compiled from
     SharedList<DeviceElements>::Ptr part;  // what it compiled to
-    bool used = false;
+    // The last compile it was part of (forget_unused.h): written by find()
+    // too, each of its own entry.
+    mutable uint64_t usedIn = 0;
   };
 
   // Held for a whole compile: one compile at a time uses the cache.
@@ -39,12 +41,13 @@ class CompileCache {
 
   // Starts a compile against `layout` (the plan's set names, in order).
   void begin(std::vector<std::string> layout);
-  // The entry of exactly `d` (the same device, or one equal field for
-  // field), or nullptr. Safe from several threads at once, as long as
-  // nothing is stored meanwhile.
+  // The entry of exactly `d` (the same device, kept then; or one equal
+  // field for field, to keep()), or nullptr. Safe from several threads at
+  // once, each with its own device, as long as nothing is stored meanwhile.
   const Entry* find(const DeviceList::Ptr& d) const;
   // `d` is a device of the policy being compiled, compiled to `part`
-  // (store), or equal to the one find() gave (keep).
+  // (store), or equal to the one find() gave but another object (keep: it is
+  // found by its address from now on).
   void store(const DeviceList::Ptr& d, SharedList<DeviceElements>::Ptr part);
   void keep(const DeviceList::Ptr& d);
   // Forgets the devices that were neither stored nor kept since begin().
@@ -65,6 +68,7 @@ class CompileCache {
   std::mutex mutex_;
   std::vector<std::string> layout_;
   std::unordered_map<std::string, Entry> entries_;  // by device name
+  uint64_t compile_ = 0;                            // the compile going on
   Counts counts_, last_;
 };
 

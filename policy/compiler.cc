@@ -209,6 +209,7 @@ class Compiler {
     for (const FamilyNames& f : kFamilies) familySets_.push_back(familySets(f));
     const DeviceList& devices = policy_.devices;
     std::vector<SharedList<DeviceElements>::Ptr> parts(devices.size());
+    constexpr char kSame = 1, kEqual = 2;  // reused: found by identity, or found equal
     std::vector<char> reused(devices.size(), 0);
     if (cache_) {
       std::vector<std::string> layout;
@@ -220,7 +221,7 @@ class Compiler {
       if (cache_) {
         if (const CompileCache::Entry* known = cache_->find(devices.shared(i))) {
           parts[i] = known->part;
-          reused[i] = 1;
+          reused[i] = known->device == devices.shared(i) ? kSame : kEqual;
           return;
         }
       }
@@ -232,7 +233,7 @@ class Compiler {
         for (size_t i = 0; i < devices.size(); ++i) {
           if (reused[i]) {
             ++hits;
-            cache_->keep(devices.shared(i));
+            if (reused[i] == kEqual) cache_->keep(devices.shared(i));  // found it by identity next
           } else {
             cache_->store(devices.shared(i), parts[i]);
           }

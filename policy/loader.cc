@@ -64,39 +64,24 @@ class Resolver {
       }
       cache_->countResolved(resolved, n - resolved);
     }
-    std::unordered_map<std::string_view, Claim> names;
-    std::unordered_map<IpAddress, Claim, AddressHash> addresses;
-    std::unordered_map<MacAddress, Claim, AddressHash> macs;
-    names.reserve(n);
-    addresses.reserve(n * 2);
-    for (size_t i = 0; i < n; ++i) {
-      const Device& d = devices[i];
-      claim(names, std::string_view(d.name), {i, &d.where}, [&](const Claim& other) {
-        return "device '" + d.name + "' is already defined in " + place(*other.where);
-      });
-      for (size_t a = 0; a < d.addresses.size(); ++a) {
-        claim(addresses, d.addresses[a], {i, &d.addressWhere[a]}, [&](const Claim& other) {
-          return "address " + toString(d.addresses[a]) + " is already claimed by " + by(other);
-        });
-      }
-      if (d.mac) {
-        claim(macs, *d.mac, {i, &d.macWhere}, [&](const Claim& other) {
-          return "MAC " + toString(*d.mac) + " is already claimed by " + by(other);
-        });
-      }
-      checkInterface(d);
-      diags_.append(ruleDiags[i]);
-    }
     // Profiles are read in path order, which is mostly name order already.
-    auto byName = [](const DeviceList::Ptr& a, const DeviceList::Ptr& b) {
-      return a->name < b->name;
-    };
-    std::vector<DeviceList::Ptr>& items = devices.items();
-    if (!std::is_sorted(items.begin(), items.end(), byName)) {
-      std::vector<size_t> order(n);
-      for (size_t i = 0; i < n; ++i) order[i] = i;
-      std::stable_sort(order.begin(), order.end(),
-                       [&](size_t a, size_t b) { return byName(items[a], items[b]); });
+    std::vector<size_t> order = nameOrder();
+    // No name, address or MAC claimed twice (the cache's index of the
+    // claims says so, looking only at what changed): nothing to report.
+    bool unclaimedTwice = false;
+    if (cache_) {
+      if (order.empty()) {
+        unclaimedTwice = cache_->claims().update(devices);
+      } else {
+        DeviceList byName;
+        byName.reserve(n);
+        for (size_t i : order) byName.push_back(devices.shared(i));
+        unclaimedTwice = cache_->claims().update(byName);
+      }
+    }
+    checkClaims(ruleDiags, !unclaimedTwice);
+    if (!order.empty()) {
+      std::vector<DeviceList::Ptr>& items = devices.items();
       std::vector<DeviceList::Ptr> sorted(n);
       std::vector<size_t> sortedSizes(n);
       for (size_t i = 0; i < n; ++i) {
@@ -110,6 +95,54 @@ class Resolver {
   }
 
  private:
+  // The devices' load positions in name order; empty when that is load order.
+  std::vector<size_t> nameOrder() const {
+    const std::vector<DeviceList::Ptr>& items = policy_.devices.shared();
+    auto byName = [](const DeviceList::Ptr& a, const DeviceList::Ptr& b) {
+      return a->name < b->name;
+    };
+    if (std::is_sorted(items.begin(), items.end(), byName)) return {};
+    std::vector<size_t> order(items.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return byName(items[a], items[b]); });
+    return order;
+  }
+
+  // Device by device in load order: the conflicts of its claims (with
+  // `claims`), its interface, then its rules' diagnostics.
+  void checkClaims(std::vector<Diagnostics>& ruleDiags, bool claims) {
+    const DeviceList& devices = policy_.devices;
+    size_t n = devices.size();
+    std::unordered_map<std::string_view, Claim> names;
+    std::unordered_map<IpAddress, Claim, AddressHash> addresses;
+    std::unordered_map<MacAddress, Claim, AddressHash> macs;
+    if (claims) {
+      names.reserve(n);
+      addresses.reserve(n * 2);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const Device& d = devices[i];
+      if (claims) {
+        claim(names, std::string_view(d.name), {i, &d.where}, [&](const Claim& other) {
+          return "device '" + d.name + "' is already defined in " + place(*other.where);
+        });
+        for (size_t a = 0; a < d.addresses.size(); ++a) {
+          claim(addresses, d.addresses[a], {i, &d.addressWhere[a]}, [&](const Claim& other) {
+            return "address " + toString(d.addresses[a]) + " is already claimed by " + by(other);
+          });
+        }
+        if (d.mac) {
+          claim(macs, *d.mac, {i, &d.macWhere}, [&](const Claim& other) {
+            return "MAC " + toString(*d.mac) + " is already claimed by " + by(other);
+          });
+        }
+      }
+      checkInterface(d);
+      diags_.append(ruleDiags[i]);
+    }
+  }
+
   bool refused(size_t i) const { return i < facts_.refused.size() && facts_.refused[i]; }
 
   // Each group `d` names, with its members now (none: undefined).
@@ -271,8 +304,7 @@ std::vector<ParsedProfile> parseProfiles(const std::vector<SourceFile>& files, S
     size_t hits = 0;
     for (size_t i = 0; i < files.size(); ++i) {
       if (reused[i]) {
-        ++hits;
-        cache->keep(files[i].path);
+        ++hits;  // the cache keeps it: parsed() found it
       } else {
         cache->storeParsed(files[i].path, files[i].text, out[i]);
       }

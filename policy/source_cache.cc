@@ -11,6 +11,7 @@ const std::string* SourceCache::text(const std::string& path, const FileStamp& n
   auto it = entries_.find(path);
   if (it == entries_.end() || !it->second.stamp || *it->second.stamp != now) return nullptr;
   if (racy(now, nowNs)) return nullptr;
+  it->second.usedIn = load_;
   return &it->second.text;
 }
 
@@ -34,6 +35,7 @@ void SourceCache::storeListing(const std::string& dir, const FileStamp& stamp,
 const ParsedProfile* SourceCache::parsed(const std::string& path, const std::string& text) const {
   auto it = entries_.find(path);
   if (it == entries_.end() || !it->second.parsed || it->second.text != text) return nullptr;
+  it->second.usedIn = load_;
   return &*it->second.parsed;
 }
 
@@ -53,7 +55,7 @@ const ResolvedProfile* SourceCache::resolved(const std::string& path, const Devi
 void SourceCache::storeResolved(const std::string& path, ResolvedProfile resolved) {
   Entry& e = entries_[path];
   e.resolved = std::move(resolved);
-  e.used = true;
+  e.usedIn = load_;
 }
 
 void SourceCache::storeText(const std::string& path, const std::optional<FileStamp>& stamp,
@@ -65,7 +67,7 @@ void SourceCache::storeText(const std::string& path, const std::optional<FileSta
     e.resolved.reset();
   }
   e.stamp = stamp;
-  e.used = true;
+  e.usedIn = load_;
 }
 
 void SourceCache::storeParsed(const std::string& path, const std::string& text,
@@ -77,15 +79,16 @@ void SourceCache::storeParsed(const std::string& path, const std::string& text,
   }
   e.parsed = std::move(parsed);
   e.resolved.reset();
-  e.used = true;
+  e.usedIn = load_;
 }
 
 void SourceCache::keep(const std::string& path) {
-  if (auto it = entries_.find(path); it != entries_.end()) it->second.used = true;
+  if (auto it = entries_.find(path); it != entries_.end()) it->second.usedIn = load_;
 }
 
 void SourceCache::endLoad() {
-  forgetUnused(entries_);
+  forgetUnused(entries_, load_);
+  ++load_;
   last_ = counts_;
   counts_ = {};
 }

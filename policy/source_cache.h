@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "policy/claim_index.h"
 #include "policy/diagnostic.h"
 #include "policy/model.h"
 #include "policy/sources.h"
@@ -60,8 +61,9 @@ class SourceCache {
   std::unique_lock<std::mutex> lock() { return std::unique_lock(mutex_); }
 
   // The text read earlier from `path`, if `now` (stat of the file, at
-  // `nowNs` on the wall clock) shows it unchanged; nullptr otherwise. Safe
-  // from several threads at once, as long as nothing is stored meanwhile.
+  // `nowNs` on the wall clock) shows it unchanged (the entry is then kept);
+  // nullptr otherwise. Safe from several threads at once, each with its own
+  // path, as long as nothing is stored meanwhile.
   const std::string* text(const std::string& path, const FileStamp& now, int64_t nowNs) const;
   // Modified or changed within the racy window before `nowNs`.
   bool racy(const FileStamp& stamp, int64_t nowNs) const { return racy(stamp, nowNs, racyWindow_); }
@@ -73,8 +75,8 @@ class SourceCache {
   // come and go within one tick of the file system's clock leave its times
   // as they were.
   static constexpr std::chrono::milliseconds kMinListingWindow{100};
-  // The result of parsing exactly `text` as the profile `path`, or nullptr
-  // (the same threading as text()).
+  // The result of parsing exactly `text` as the profile `path` (the entry is
+  // then kept), or nullptr (the same threading as text()).
   const ParsedProfile* parsed(const std::string& path, const std::string& text) const;
 
   // The resolution of exactly `parsed` from `path`, if every group it names
@@ -82,6 +84,8 @@ class SourceCache {
   const ResolvedProfile* resolved(const std::string& path, const DeviceList::Ptr& parsed,
                                   const std::map<std::string, Group>& groups) const;
   void storeResolved(const std::string& path, ResolvedProfile resolved);
+  // Who claims each name, address and MAC of the last load's devices.
+  ClaimIndex& claims() { return claims_; }
   // The names the profiles directory `dir` held when it was last listed, if
   // `now` (its stat, at `nowNs`) shows that no entry came, went or was
   // renamed since (the directory's identity, modification and status-change
@@ -105,6 +109,7 @@ class SourceCache {
   void clear() {
     entries_.clear();
     listing_.reset();
+    claims_.clear();
     counts_ = {};
   }
 
@@ -133,17 +138,21 @@ class SourceCache {
     std::string text;
     std::optional<ParsedProfile> parsed;      // of `text`
     std::optional<ResolvedProfile> resolved;  // of `parsed`
-    bool used = false;
+    // The last load it was part of (found, stored or kept): written by
+    // lookups too, each of its own entry, so that a hit costs one lookup.
+    mutable uint64_t usedIn = 0;
   };
   std::chrono::nanoseconds racyWindow_;
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;  // by path
+  uint64_t load_ = 1;                               // the load going on (forget_unused.h)
   struct Listing {
     std::string dir;
     FileStamp stamp;
     std::vector<std::string> names;
   };
   std::optional<Listing> listing_;  // of the profiles directory
+  ClaimIndex claims_;
   Counts counts_, last_;
 };
 

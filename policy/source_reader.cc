@@ -267,8 +267,7 @@ PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags,
       continue;
     }
     std::optional<FileStamp> stamp;
-    if (cache && r.reused) {
-      cache->keep(files[i].path);
+    if (cache && r.reused) {  // the cache keeps it: text() found it
       stamp = files[i].stamp;
       ++reused;
     } else if (cache) {
