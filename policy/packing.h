@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "policy/key_bytes.h"
+#include "policy/shared_text.h"
 
 namespace ringfence::policy {
 
@@ -93,6 +94,8 @@ class Packer {
       if (v.size() > UINT32_MAX) throw PackingError("a string too long to pack");
       u32(static_cast<uint32_t>(v.size()));
       out_ += v;
+    } else if constexpr (std::is_same_v<T, SharedText>) {
+      item(v.str());
     } else if constexpr (std::is_same_v<T, KeyBytes>) {
       static_assert(KeyBytes::kCapacity <= 255, "a key's length is packed in one byte");
       u8(static_cast<uint8_t>(v.size()));
@@ -161,6 +164,10 @@ class Unpacker {
     } else if constexpr (std::is_same_v<T, std::string>) {
       size_t n = u32();
       v.assign(take(n), n);
+    } else if constexpr (std::is_same_v<T, SharedText>) {
+      std::string text;
+      item(text);
+      v = SharedText(std::move(text));
     } else if constexpr (std::is_same_v<T, std::string_view>) {
       size_t n = u32();  // a view into the input: it lives as long as the input
       v = std::string_view(take(n), n);

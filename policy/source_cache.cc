@@ -6,8 +6,8 @@
 
 namespace ringfence::policy {
 
-const std::string* SourceCache::text(const std::string& path, const FileStamp& now,
-                                     int64_t nowNs) const {
+const SharedText* SourceCache::text(const std::string& path, const FileStamp& now,
+                                    int64_t nowNs) const {
   auto it = entries_.find(path);
   if (it == entries_.end() || !it->second.stamp || *it->second.stamp != now) return nullptr;
   if (racy(now, nowNs)) return nullptr;
@@ -23,16 +23,19 @@ const std::vector<std::string>* SourceCache::listing(const std::string& dir, con
   return &listing_->names;
 }
 
-void SourceCache::storeListing(const std::string& dir, const FileStamp& stamp,
-                               std::vector<std::string> names, int64_t nowNs) {
+const std::vector<std::string>* SourceCache::storeListing(const std::string& dir,
+                                                          const FileStamp& stamp,
+                                                          std::vector<std::string>&& names,
+                                                          int64_t nowNs) {
   if (racy(stamp, nowNs, std::max<std::chrono::nanoseconds>(racyWindow_, kMinListingWindow))) {
     listing_.reset();
-    return;
+    return nullptr;
   }
   listing_ = Listing{dir, stamp, std::move(names)};
+  return &listing_->names;
 }
 
-const ParsedProfile* SourceCache::parsed(const std::string& path, const std::string& text) const {
+const ParsedProfile* SourceCache::parsed(const std::string& path, const SharedText& text) const {
   auto it = entries_.find(path);
   if (it == entries_.end() || !it->second.parsed || it->second.text != text) return nullptr;
   it->second.usedIn = load_;
@@ -59,7 +62,7 @@ void SourceCache::storeResolved(const std::string& path, ResolvedProfile resolve
 }
 
 void SourceCache::storeText(const std::string& path, const std::optional<FileStamp>& stamp,
-                            std::string text) {
+                            SharedText text) {
   Entry& e = entries_[path];
   if (e.text != text) {
     e.text = std::move(text);
@@ -70,7 +73,7 @@ void SourceCache::storeText(const std::string& path, const std::optional<FileSta
   e.usedIn = load_;
 }
 
-void SourceCache::storeParsed(const std::string& path, const std::string& text,
+void SourceCache::storeParsed(const std::string& path, const SharedText& text,
                               ParsedProfile parsed) {
   Entry& e = entries_[path];
   if (e.text != text) {

@@ -64,7 +64,7 @@ class SourceCache {
   // `nowNs` on the wall clock) shows it unchanged (the entry is then kept);
   // nullptr otherwise. Safe from several threads at once, each with its own
   // path, as long as nothing is stored meanwhile.
-  const std::string* text(const std::string& path, const FileStamp& now, int64_t nowNs) const;
+  const SharedText* text(const std::string& path, const FileStamp& now, int64_t nowNs) const;
   // Modified or changed within the racy window before `nowNs`.
   bool racy(const FileStamp& stamp, int64_t nowNs) const { return racy(stamp, nowNs, racyWindow_); }
   static bool racy(const FileStamp& stamp, int64_t nowNs, std::chrono::nanoseconds window) {
@@ -77,7 +77,7 @@ class SourceCache {
   static constexpr std::chrono::milliseconds kMinListingWindow{100};
   // The result of parsing exactly `text` as the profile `path` (the entry is
   // then kept), or nullptr (the same threading as text()).
-  const ParsedProfile* parsed(const std::string& path, const std::string& text) const;
+  const ParsedProfile* parsed(const std::string& path, const SharedText& text) const;
 
   // The resolution of exactly `parsed` from `path`, if every group it names
   // is in `groups` as it was; nullptr otherwise (the same threading as text()).
@@ -93,13 +93,14 @@ class SourceCache {
   // its last change); nullptr otherwise.
   const std::vector<std::string>* listing(const std::string& dir, const FileStamp& now,
                                           int64_t nowNs) const;
-  // A listing of `dir` made at `nowNs` (not kept if the directory changed
-  // within the racy window before: it may change again unseen).
-  void storeListing(const std::string& dir, const FileStamp& stamp, std::vector<std::string> names,
-                    int64_t nowNs);
+  // A listing of `dir` made at `nowNs`, and where it is kept now; nothing
+  // is kept, nor `names` moved, if the directory changed within the racy
+  // window before (it may change again unseen).
+  const std::vector<std::string>* storeListing(const std::string& dir, const FileStamp& stamp,
+                                               std::vector<std::string>&& names, int64_t nowNs);
   // What was read (a text of unknown stamp: std::nullopt), and what it parsed to.
-  void storeText(const std::string& path, const std::optional<FileStamp>& stamp, std::string text);
-  void storeParsed(const std::string& path, const std::string& text, ParsedProfile parsed);
+  void storeText(const std::string& path, const std::optional<FileStamp>& stamp, SharedText text);
+  void storeParsed(const std::string& path, const SharedText& text, ParsedProfile parsed);
   // `path` is still part of the policy (its entry stays).
   void keep(const std::string& path);
   // Forgets every file that was neither stored nor kept since the last call
@@ -135,7 +136,7 @@ class SourceCache {
  private:
   struct Entry {
     std::optional<FileStamp> stamp;
-    std::string text;
+    SharedText text;
     std::optional<ParsedProfile> parsed;      // of `text`
     std::optional<ResolvedProfile> resolved;  // of `parsed`
     // The last load it was part of (found, stored or kept): written by

@@ -123,7 +123,8 @@ std::vector<Listed> listProfiles(const std::string& dir,
     int statError = 0;  // 0: st holds the stat() of the entry
   };
   int listError = 0;
-  std::vector<std::string> names;
+  std::vector<std::string> listed;
+  const std::vector<std::string>* names = &listed;
   // The listing and the stat() of each entry are of one directory, the one
   // opened here, even if another is renamed into its place meanwhile.
   int dirfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -139,23 +140,26 @@ std::vector<Listed> listProfiles(const std::string& dir,
     const std::vector<std::string>* known =
         cache && dirStamp ? cache->listing(dir, *dirStamp, nowNs) : nullptr;
     if (known) {
-      names = *known;
+      names = known;
     } else {
       if (cache) cache->countListed();
-      names = listNames(dirfd, listError);
-      if (cache && dirStamp && !listError) cache->storeListing(dir, *dirStamp, names, nowNs);
+      listed = listNames(dirfd, listError);
+      if (cache && dirStamp && !listError) {
+        if (auto* kept = cache->storeListing(dir, *dirStamp, std::move(listed), nowNs))
+          names = kept;
+      }
     }
   }
-  std::vector<Entry> entries(names.size());
+  std::vector<Entry> entries(names->size());
   // Thousands of stat() calls: they overlap on several threads.
   constexpr size_t kFilesPerThread = 1024;
   parallelFor(entries.size(), kFilesPerThread, 2, [&](size_t i) {
-    if (::fstatat(dirfd, names[i].c_str(), &entries[i].st, 0) != 0) entries[i].statError = errno;
+    if (::fstatat(dirfd, (*names)[i].c_str(), &entries[i].st, 0) != 0) entries[i].statError = errno;
   });
   std::string prefix = dir.empty() || dir.back() == '/' ? dir : dir + "/";
-  files.reserve(names.size());
-  for (size_t i = 0; i < names.size(); ++i) {
-    const std::string& name = names[i];
+  files.reserve(names->size());
+  for (size_t i = 0; i < names->size(); ++i) {
+    const std::string& name = (*names)[i];
     const Entry& e = entries[i];
     if (!isPrintableUtf8(name)) {
       diags.warning({dir + "/" + escapeForDisplay(name), 1, 1},
@@ -199,7 +203,7 @@ std::vector<Listed> listProfiles(const std::string& dir,
 // Thousands of small files: their system calls overlap on several threads.
 // A file the cache shows unchanged is not read again.
 struct ReadResult {
-  std::expected<std::string, FileReadError> text;
+  std::expected<SharedText, FileReadError> text;
   int64_t modifiedNs = 0;
   bool reused = false;
 };
@@ -208,12 +212,17 @@ std::vector<ReadResult> readAll(const std::vector<Listed>& files, const SourceCa
   std::vector<ReadResult> out(files.size());
   constexpr size_t kFilesPerThread = 256;
   parallelFor(files.size(), kFilesPerThread, 4, [&](size_t i) {
-    if (const std::string* known =
+    if (const SharedText* known =
             cache ? cache->text(files[i].path, files[i].stamp, nowNs) : nullptr) {
       out[i] = {*known, files[i].stamp.modifiedNs, true};
       return;
     }
-    out[i].text = readPolicyFile(files[i].path, out[i].modifiedNs);
+    auto read = readPolicyFile(files[i].path, out[i].modifiedNs);
+    if (read) {
+      out[i].text = SharedText(std::move(*read));
+    } else {
+      out[i].text = std::unexpected(std::move(read.error()));
+    }
   });
   return out;
 }

@@ -15,6 +15,7 @@
 
 #include "policy/diagnostic.h"
 #include "policy/loader.h"
+#include "policy/shared_text.h"
 
 namespace ringfence::policy {
 
@@ -32,7 +33,7 @@ struct FileStamp {
 
 struct SourceFile {
   std::string path;  // as the diagnostics name it
-  std::string text;
+  SharedText text;
   // st_mtim when read, in nanoseconds; 0 when unknown (saved sources). It
   // only decides which of two files a conflict between them is blamed on
   // (docs/policy-loading.md), so it is neither saved nor compared.
