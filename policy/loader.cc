@@ -39,9 +39,9 @@ class Resolver {
     std::vector<char> fresh(n, 0);
     constexpr size_t kDevicesPerThread = 256;
     parallelFor(n, kDevicesPerThread, 8, [&](size_t i) {
-      const std::string* path = i < facts_.paths.size() ? facts_.paths[i] : nullptr;
-      if (const ResolvedProfile* known =
-              cache_ && path ? cache_->resolved(*path, parsed[i], policy_.groups) : nullptr) {
+      const ResolvedProfile* known =
+          cache_ && i < facts_.resolvedBefore.size() ? facts_.resolvedBefore[i] : nullptr;
+      if (known && SourceCache::stillResolves(*known, parsed[i], policy_.groups)) {
         devices.set(i, known->device);
         ruleDiags[i] = known->diags;
         sizes[i] = known->elements;
@@ -284,13 +284,16 @@ class Resolver {
 // Profiles are independent until the cross-file checks, and yaml-cpp is the
 // bulk of loading a large policy: parse them on every core. A text the cache
 // parsed before is not parsed again.
-std::vector<ParsedProfile> parseProfiles(const std::vector<SourceFile>& files, SourceCache* cache) {
+// What the cache resolved each parsed one to before goes to `resolved`.
+std::vector<ParsedProfile> parseProfiles(const std::vector<SourceFile>& files, SourceCache* cache,
+                                         std::vector<const ResolvedProfile*>& resolved) {
   std::vector<ParsedProfile> out(files.size());
   std::vector<char> reused(files.size(), 0);
+  resolved.assign(files.size(), nullptr);
   constexpr size_t kFilesPerThread = 64;
   parallelFor(files.size(), kFilesPerThread, 8, [&](size_t i) {
     if (const ParsedProfile* known =
-            cache ? cache->parsed(files[i].path, files[i].text) : nullptr) {
+            cache ? cache->parsed(files[i].path, files[i].text, &resolved[i]) : nullptr) {
       out[i] = *known;
       reused[i] = 1;
       return;
@@ -350,7 +353,8 @@ LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options,
     }
   }
 
-  std::vector<ParsedProfile> parsed = parseProfiles(sources.profiles, cache);
+  std::vector<const ResolvedProfile*> resolvedBefore;
+  std::vector<ParsedProfile> parsed = parseProfiles(sources.profiles, cache, resolvedBefore);
   ProfileFacts facts;
   policy.devices.reserve(parsed.size());
   for (size_t i = 0; i < parsed.size(); ++i) {  // in file order, whatever thread parsed it
@@ -360,6 +364,7 @@ LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options,
     facts.modifiedNs.push_back(f.modifiedNs);
     facts.refused.push_back(parsed[i].diags.hasErrors() ? 1 : 0);
     facts.paths.push_back(&f.path);
+    facts.resolvedBefore.push_back(resolvedBefore[i]);
     policy.devices.push_back(std::move(parsed[i].device));
   }
   std::vector<size_t> sizes = resolvePolicy(policy, diags, facts, cache);

@@ -40,6 +40,7 @@ LoadResult loadPolicy(const LoadOptions& options);
 // The configuration alone (used by loadPolicy; exposed for tests).
 DaemonConfig parseConfig(const YamlNode& root, const std::string& file, Diagnostics& diags);
 
+struct ResolvedProfile;  // source_cache.h
 // What the cross-file checks know of each device's profile file, by the
 // device's place in load order (parallel to policy.devices; empty: nothing known).
 struct ProfileFacts {
@@ -48,6 +49,9 @@ struct ProfileFacts {
   // were refused gets no follow-on "can never match" warnings.
   std::vector<char> refused;
   std::vector<const std::string*> paths;  // where a cache keeps the file
+  // What resolving the same parsed device gave in an earlier load (the
+  // cache's; nullptr: nothing), taken if it still holds.
+  std::vector<const ResolvedProfile*> resolvedBefore;
 };
 class SourceCache;
 

@@ -35,24 +35,24 @@ const std::vector<std::string>* SourceCache::storeListing(const std::string& dir
   return &listing_->names;
 }
 
-const ParsedProfile* SourceCache::parsed(const std::string& path, const SharedText& text) const {
+const ParsedProfile* SourceCache::parsed(const std::string& path, const SharedText& text,
+                                         const ResolvedProfile** resolved) const {
   auto it = entries_.find(path);
   if (it == entries_.end() || !it->second.parsed || it->second.text != text) return nullptr;
   it->second.usedIn = load_;
+  if (resolved) *resolved = it->second.resolved ? &*it->second.resolved : nullptr;
   return &*it->second.parsed;
 }
 
-const ResolvedProfile* SourceCache::resolved(const std::string& path, const DeviceList::Ptr& parsed,
-                                             const std::map<std::string, Group>& groups) const {
-  auto it = entries_.find(path);
-  if (it == entries_.end() || !it->second.resolved || it->second.resolved->parsed != parsed)
-    return nullptr;
-  for (const auto& [name, members] : it->second.resolved->groups) {
+bool SourceCache::stillResolves(const ResolvedProfile& r, const DeviceList::Ptr& parsed,
+                                const std::map<std::string, Group>& groups) {
+  if (r.parsed != parsed) return false;
+  for (const auto& [name, members] : r.groups) {
     auto g = groups.find(name);
     if (g == groups.end() ? members.has_value() : !members || *members != g->second.members)
-      return nullptr;
+      return false;
   }
-  return &*it->second.resolved;
+  return true;
 }
 
 void SourceCache::storeResolved(const std::string& path, ResolvedProfile resolved) {

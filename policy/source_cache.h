@@ -76,13 +76,14 @@ class SourceCache {
   // as they were.
   static constexpr std::chrono::milliseconds kMinListingWindow{100};
   // The result of parsing exactly `text` as the profile `path` (the entry is
-  // then kept), or nullptr (the same threading as text()).
-  const ParsedProfile* parsed(const std::string& path, const SharedText& text) const;
-
-  // The resolution of exactly `parsed` from `path`, if every group it names
-  // is in `groups` as it was; nullptr otherwise (the same threading as text()).
-  const ResolvedProfile* resolved(const std::string& path, const DeviceList::Ptr& parsed,
-                                  const std::map<std::string, Group>& groups) const;
+  // then kept), or nullptr (the same threading as text()); with `resolved`,
+  // also what resolving it gave last (nullptr if nothing), for stillResolves().
+  const ParsedProfile* parsed(const std::string& path, const SharedText& text,
+                              const ResolvedProfile** resolved = nullptr) const;
+  // `r` is the resolution of exactly `parsed`, and every group it names is in
+  // `groups` as it was.
+  static bool stillResolves(const ResolvedProfile& r, const DeviceList::Ptr& parsed,
+                            const std::map<std::string, Group>& groups);
   void storeResolved(const std::string& path, ResolvedProfile resolved);
   // Who claims each name, address and MAC of the last load's devices.
   ClaimIndex& claims() { return claims_; }
