@@ -86,7 +86,7 @@ int Manager::run() {
     if (compiled) {
       onDisk = std::move(*compiled);
     } else {
-      onDisk = load("start", false);
+      onDisk = load("start");
     }
   } catch (const std::exception& ex) {
     std::string why = std::string("loading failed: ") + ex.what();
@@ -166,7 +166,6 @@ int Manager::run() {
       compiledUnsaved_.reset();
       saveCompiled(save.sources, save.notes, save.warnings);
     }
-    warmCompileCache();
   }
   int rc = sd_event_loop(loop_.get());
   sd_notify(0, "STOPPING=1");

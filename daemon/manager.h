@@ -102,17 +102,12 @@ class Manager final : public Gateway {
   };
   // Reads, validates and compiles the policy on disk, safe on any thread:
   // what is unchanged since the last load comes from `caches` (one load at a
-  // time uses them). Without `remember`, what it compiles is not kept (at
-  // start: keeping it would delay enforcing; warmCompileCache keeps it).
-  static LoadOutcome loadFiles(const policy::LoadOptions& options, LoadCaches& caches,
-                               bool remember = true);
-  // Off the loop, once the daemon is ready: the compile cache learns the
-  // policy in force, so that the first reload compiles only what changed.
-  void warmCompileCache();
+  // time uses them), and what it reads, parses and compiles goes to them.
+  static LoadOutcome loadFiles(const policy::LoadOptions& options, LoadCaches& caches);
   // On the loop: logs the outcome; the policy, or why it is refused.
   std::expected<Loaded, Refused> finishLoad(LoadOutcome outcome, const char* why);
-  std::expected<Loaded, Refused> load(const char* why, bool remember = true) {
-    return finishLoad(loadFiles(options_.load, caches_, remember), why);
+  std::expected<Loaded, Refused> load(const char* why) {
+    return finishLoad(loadFiles(options_.load, caches_), why);
   }
   // The last good policy saved in `stateDir` (std::nullopt, logged, if none is usable).
   std::optional<Loaded> loadLastGood(const std::string& stateDir);
@@ -252,8 +247,7 @@ class Manager final : public Gateway {
   std::unique_ptr<CompiledSave> compiledSave_;
   int savedFd_ = -1;
   sd_event_source* savedSource_ = nullptr;
-  std::jthread warmer_;  // warmCompileCache's thread (it uses caches_)
-  Reaper reaper_;        // last: joined before anything else goes
+  Reaper reaper_;  // last: joined before anything else goes
 };
 
 // ringfenced --check: validate and print the plan; never touches the kernel.

@@ -55,8 +55,7 @@ const char* toString(PolicyState s) {
   return "failsafe";
 }
 
-Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options, LoadCaches& caches,
-                                        bool remember) {
+Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options, LoadCaches& caches) {
   policy::SourceCache& cache = caches.sources;
   auto locked = cache.lock();
   LoadOutcome out;
@@ -96,32 +95,13 @@ Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options, Load
                 {}};
   {
     auto compileLocked = caches.compiled.lock();
-    loaded.plan = remember ? policy::compilePlan(*loaded.policy, caches.compiled)
-                           : policy::compilePlan(*loaded.policy);
+    loaded.plan = policy::compilePlan(*loaded.policy, caches.compiled);
     loaded.compiled = caches.compiled.lastCompile();
   }
   phase("compile");
   loaded.reuse = cache.lastLoad();
   out.result = std::move(loaded);
   return out;
-}
-
-void Manager::warmCompileCache() {
-  if (!policy_ || policy_->devices.empty()) return;
-  try {
-    warmer_ = std::jthread(
-        [shared = std::shared_ptr<const policy::Policy>(policy_), caches = &caches_]() noexcept {
-          try {
-            auto locked = caches->compiled.lock();
-            policy::fillCompileCache(*shared, caches->compiled);
-          } catch (...) {
-            // Only slower: the next reload compiles every device, and its line says so
-            // (no log from here: logging is the loop's).
-          }
-        });
-  } catch (const std::exception& ex) {
-    log(LogLevel::Warning, "internal-error", std::string("compile cache not filled: ") + ex.what());
-  }
 }
 
 std::expected<Manager::Loaded, Manager::Refused> Manager::finishLoad(LoadOutcome outcome,

@@ -1,48 +1,39 @@
 #include "policy/compile_cache.h"
 
-#include "policy/forget_unused.h"
-
 namespace ringfence::policy {
 
-void CompileCache::begin(std::vector<std::string> layout) {
-  ++compile_;
-  if (layout != layout_) {
-    entries_.clear();
-    layout_ = std::move(layout);
+std::vector<CompileCache::Part> CompileCache::find(const DeviceList& devices,
+                                                   const std::vector<std::string>& layout) const {
+  std::vector<Part> out(devices.size());
+  if (layout != layout_) return out;
+  // Both lists by name: a device that is the one compiled last, or equal to
+  // it, takes its part. A list out of name order only finds fewer.
+  for (size_t i = 0, j = 0; i < devices_.size() && j < devices.size();) {
+    const Device& old = devices_[i];
+    const Device& now = devices[j];
+    if (old.name < now.name) {
+      ++i;
+    } else if (now.name < old.name) {
+      ++j;
+    } else {
+      if (devices_.shared(i) == devices.shared(j) || old == now) out[j] = parts_[i];
+      ++i, ++j;
+    }
   }
-  counts_ = {};
+  return out;
 }
 
-const CompileCache::Entry* CompileCache::find(const DeviceList::Ptr& d) const {
-  auto it = entries_.find(d->name);
-  if (it == entries_.end()) return nullptr;
-  if (it->second.device == d) {
-    it->second.usedIn = compile_;
-    return &it->second;
-  }
-  if (!(*it->second.device == *d)) return nullptr;
-  return &it->second;
-}
-
-void CompileCache::store(const DeviceList::Ptr& d, SharedList<DeviceElements>::Ptr part) {
-  entries_.insert_or_assign(d->name, Entry{d, std::move(part), compile_});
-}
-
-void CompileCache::keep(const DeviceList::Ptr& d) {
-  if (auto it = entries_.find(d->name); it != entries_.end()) {
-    it->second.device = d;  // equal to the one compiled from: found by its address next time
-    it->second.usedIn = compile_;
-  }
+void CompileCache::store(const DeviceList& devices, std::vector<Part> parts,
+                         std::vector<std::string> layout) {
+  devices_ = devices;
+  parts_ = std::move(parts);
+  layout_ = std::move(layout);
 }
 
 void CompileCache::clear() {
-  entries_.clear();
+  devices_.clear();
+  parts_.clear();
   layout_.clear();
-}
-
-void CompileCache::end() {
-  forgetUnused(entries_, compile_);
-  last_ = counts_;
 }
 
 }  // namespace ringfence::policy

@@ -54,8 +54,7 @@ class Compiler {
  public:
   explicit Compiler(const Policy& policy) : policy_(policy) {}
   // With the cache: it shares the devices of `policy` from now on.
-  Compiler(const Policy& policy, CompileCache& cache, bool cacheOnly)
-      : policy_(policy), cache_(&cache), cacheOnly_(cacheOnly) {}
+  Compiler(const Policy& policy, CompileCache& cache) : policy_(policy), cache_(&cache) {}
 
   Plan run() {
     plan_.table = policy_.config.table;
@@ -92,7 +91,6 @@ class Compiler {
         link.elements.push_back(service(17, port, port < 100 ? "DHCP" : "DHCPv6"));
     }
     addDevices();
-    if (cacheOnly_) return {};
     buildChains();
     if (policy_.config.topology == "bridge")
       plan_.companions.push_back(bridgeTable(policy_, plan_));
@@ -208,43 +206,26 @@ class Compiler {
   void addDevices() {
     for (const FamilyNames& f : kFamilies) familySets_.push_back(familySets(f));
     const DeviceList& devices = policy_.devices;
-    std::vector<SharedList<DeviceElements>::Ptr> parts(devices.size());
-    constexpr char kSame = 1, kEqual = 2;  // reused: found by identity, or found equal
-    std::vector<char> reused(devices.size(), 0);
+    std::vector<CompileCache::Part> parts(devices.size());
+    std::vector<std::string> layout;
     if (cache_) {
-      std::vector<std::string> layout;
       for (const SetDef& s : plan_.sets) layout.push_back(s.name);
-      cache_->begin(std::move(layout));
+      parts = cache_->find(devices, layout);
     }
+    size_t reused = 0;
+    for (const CompileCache::Part& p : parts) reused += p ? 1 : 0;
     constexpr size_t kDevicesPerThread = 256;
     parallelFor(devices.size(), kDevicesPerThread, 8, [&](size_t i) {
-      if (cache_) {
-        if (const CompileCache::Entry* known = cache_->find(devices.shared(i))) {
-          parts[i] = known->part;
-          reused[i] = known->device == devices.shared(i) ? kSame : kEqual;
-          return;
-        }
-      }
-      parts[i] = SharedList<DeviceElements>::make(compileDevice(devices[i]));
+      if (!parts[i]) parts[i] = SharedList<DeviceElements>::make(compileDevice(devices[i]));
     });
     if (cache_) {
       try {
-        size_t hits = 0;
-        for (size_t i = 0; i < devices.size(); ++i) {
-          if (reused[i]) {
-            ++hits;
-            if (reused[i] == kEqual) cache_->keep(devices.shared(i));  // found it by identity next
-          } else {
-            cache_->store(devices.shared(i), parts[i]);
-          }
-        }
-        cache_->count(devices.size() - hits, hits);
-        cache_->end();
+        cache_->count(devices.size() - reused, reused);
+        cache_->store(devices, parts, std::move(layout));
       } catch (...) {
-        cache_->clear();  // some entries are of this compile already, some of the last
+        cache_->clear();
         throw;
       }
-      if (cacheOnly_) return;
     }
     plan_.devices.reserve(parts.size());
     for (auto& part : parts) plan_.devices.push_back(std::move(part));
@@ -453,7 +434,6 @@ class Compiler {
 
   const Policy& policy_;
   CompileCache* cache_ = nullptr;
-  bool cacheOnly_ = false;  // fill the cache, build no plan
   OutboundLimits limits_ = outboundLimits(policy_);
   Plan plan_;
   std::map<std::string, size_t> index_;
@@ -492,11 +472,7 @@ std::vector<std::pair<std::string, SetElement>> isolationElements(
 Plan compilePlan(const Policy& policy) { return Compiler(policy).run(); }
 
 Plan compilePlan(const Policy& policy, CompileCache& cache) {
-  return Compiler(policy, cache, false).run();
-}
-
-void fillCompileCache(const Policy& policy, CompileCache& cache) {
-  Compiler(policy, cache, true).run();
+  return Compiler(policy, cache).run();
 }
 
 }  // namespace ringfence::policy

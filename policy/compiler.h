@@ -17,8 +17,6 @@ Plan compilePlan(const Policy& policy);
 // same set layout) is not compiled again (compile_cache.h). The cache shares
 // the policy's devices from now on (they never change: DeviceList).
 Plan compilePlan(const Policy& policy, CompileCache& cache);
-// What that keeps in the cache, without the plan itself.
-void fillCompileCache(const Policy& policy, CompileCache& cache);
 
 // The isolated4/isolated6 elements that cut `addresses` off and the
 // isolated_mac element of `mac`, commented with the device name: what

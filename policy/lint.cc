@@ -1,6 +1,7 @@
 #include "policy/lint.h"
 
 #include <map>
+#include <string_view>
 
 namespace ringfence::policy {
 namespace {
@@ -14,17 +15,17 @@ void checkBinding(const Device& d, Diagnostics& diags) {
 
 // An unbound device counts as on the only device interface; with several,
 // where it is cannot be known.
-std::string segmentOf(const Device& d, const DaemonConfig& config) {
+std::string_view segmentOf(const Device& d, const DaemonConfig& config) {
   if (!d.interface.empty()) return d.interface;
   const auto& ifs = config.deviceInterfaces;
-  return ifs.size() == 1 ? ifs.front() : std::string();
+  return ifs.size() == 1 ? std::string_view(ifs.front()) : std::string_view();
 }
 
 void checkSharedSegments(const Policy& policy, Diagnostics& diags) {
   if (policy.config.topology != "routed") return;  // a bridge judges traffic between its ports
-  std::map<std::string, const Device*> enforced;
+  std::map<std::string_view, const Device*> enforced;
   for (const Device& d : policy.devices) {
-    std::string seg = segmentOf(d, policy.config);
+    std::string_view seg = segmentOf(d, policy.config);
     if (!seg.empty() && d.mode == Mode::Enforce) enforced.try_emplace(seg, &d);
   }
   for (const Device& d : policy.devices) {
@@ -32,8 +33,8 @@ void checkSharedSegments(const Policy& policy, Diagnostics& diags) {
     auto e = enforced.find(segmentOf(d, policy.config));
     if (e == enforced.end()) continue;
     diags.warning(d.where, "device '" + d.name + "' (" + toString(d.mode) +
-                               " mode) shares interface '" + e->first + "' with enforced device '" +
-                               e->second->name +
+                               " mode) shares interface '" + std::string(e->first) +
+                               "' with enforced device '" + e->second->name +
                                "': on one segment they reach each other without the gateway "
                                "(docs/ruleset.md, what a routed gateway cannot see)");
   }
