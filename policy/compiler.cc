@@ -271,7 +271,6 @@ class Compiler {
                                    std::optional<LimitObject>& limit) const {
     DeviceElements runtime;
     runtime.device = d.name;
-    runtime.isolation = isolationElements(d.name, d.addresses, d.mac);
     auto put = [&out](uint32_t set, SetElement e) { out.emplace_back(set, std::move(e)); };
     std::string limitObject = limitName(d);
     unsigned shard = rangeShard(d.name);

@@ -19,9 +19,9 @@ Plan compilePlan(const Policy& policy);
 Plan compilePlan(const Policy& policy, CompileCache& cache);
 
 // The isolated4/isolated6 elements that cut `addresses` off and the
-// isolated_mac element of `mac`, commented with the device name: what
-// DeviceElements::isolation holds for a device with these addresses and MAC
-// (the daemon also builds them for isolations whose device left the policy).
+// isolated_mac element of `mac`, commented with the device name: what the
+// daemon adds to isolate a device with these addresses and MAC (also one
+// that left the policy). Made when needed, not kept in the plan.
 inline constexpr size_t kMaxIsolationComment = 128;
 std::vector<std::pair<std::string, SetElement>> isolationElements(
     const std::string& device, const std::vector<IpAddress>& addresses,

@@ -260,7 +260,8 @@ struct ElementSlice {
 };
 
 // One device's part of the plan: its elements of every set, its limit
-// object, and what the daemon changes at run time for it, precomputed. A
+// object, and the elements of its maintenance windows (added at run time,
+// precomputed; its isolation's come from isolationElements(), compiler.h). A
 // part is a function of the device alone (and of the plan's set layout): it
 // never changes once compiled, and the plans and the compile cache that hold
 // it share it (SharedList), so a reload that keeps a device keeps its part
@@ -271,8 +272,7 @@ struct DeviceElements {
   std::vector<SetElement> elements;                             // grouped by set, as `slices` say
   std::optional<LimitObject> limit;                             // the device's inbound limit
   uint64_t fingerprint = 0;                                     // of every element in `slices`
-  std::vector<std::pair<std::string, SetElement>> isolation;    // set name, element
-  std::vector<std::pair<std::string, SetElement>> maintenance;  // added with a timeout
+  std::vector<std::pair<std::string, SetElement>> maintenance;  // set name, element (a timeout)
   bool operator==(const DeviceElements&) const = default;
 };
 

@@ -188,7 +188,7 @@ void fields(A& a, ElementSlice& x) {
 }
 template <typename A>
 void fields(A& a, DeviceElements& x) {
-  a(x.device, x.slices, x.elements, x.limit, x.fingerprint, x.isolation, x.maintenance);
+  a(x.device, x.slices, x.elements, x.limit, x.fingerprint, x.maintenance);
 }
 template <typename A>
 void fields(A& a, Plan& x) {

@@ -48,7 +48,6 @@ inline std::string planEverything(const Plan& plan) {
         own.emplace_back(plan.sets.at(s.set).name, d.elements.at(e));
     }
     out += " elements " + planElements(own) + "\n";
-    out += " isolation " + planElements(d.isolation) + "\n";
     out += " maintenance " + planElements(d.maintenance) + "\n";
   }
   return out;

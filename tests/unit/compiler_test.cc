@@ -91,13 +91,17 @@ TEST(Compiler, DeviceMembershipSets) {
 }
 
 TEST(Compiler, RunTimeElementsPerDevice) {
-  Plan plan = compilePlan(loadOk(RINGFENCE_TEST_DATA "/golden/ringfence.yaml"));
+  Policy policy = loadOk(RINGFENCE_TEST_DATA "/golden/ringfence.yaml");
+  Plan plan = compilePlan(policy);
   const DeviceElements* pump = plan.findDevice("a-pump");
   ASSERT_TRUE(pump);
-  ASSERT_EQ(pump->isolation.size(), 3u);
-  EXPECT_EQ(pump->isolation[0].first, "isolated4");
-  EXPECT_EQ(pump->isolation[1].first, "isolated6");
-  EXPECT_EQ(pump->isolation[2].first, "isolated_mac");
+  const Device* device = policy.findDevice("a-pump");
+  ASSERT_TRUE(device);
+  auto isolation = isolationElements(device->name, device->addresses, device->mac);
+  ASSERT_EQ(isolation.size(), 3u);
+  EXPECT_EQ(isolation[0].first, "isolated4");
+  EXPECT_EQ(isolation[1].first, "isolated6");
+  EXPECT_EQ(isolation[2].first, "isolated_mac");
   std::vector<std::string> maint;
   for (const auto& [set, e] : pump->maintenance)
     maint.push_back(set + " " + renderElementKey(*plan.findSet(set), e));
@@ -293,17 +297,19 @@ TEST(Compiler, AMacBoundDevicesIsolationElementsIncludeItsMac) {
             "device: a\nidentity:\n  addresses: [198.51.100.1]\n  mac: \"02:00:00:00:00:01\"\n");
   dir.write("p/b.yaml", "device: b\nidentity:\n  addresses: [198.51.100.2]\n");
   std::string config = dir.write("ringfence.yaml", "profiles: p\n");
-  Plan plan = compilePlan(loadOk(config));
+  Policy policy = loadOk(config);
+  Plan plan = compilePlan(policy);
   const SetDef* set = plan.findSet(setname::kIsolatedMac);
   ASSERT_NE(set, nullptr);
   EXPECT_EQ(set->key, std::vector<KeyType>{KeyType::EtherAddr});
   EXPECT_TRUE(set->elements.empty()) << "filled by the daemon";
-  const DeviceElements* a = plan.findDevice("a");
-  const DeviceElements* b = plan.findDevice("b");
+  const Device* a = policy.findDevice("a");
+  const Device* b = policy.findDevice("b");
   ASSERT_TRUE(a && b);
-  ASSERT_EQ(a->isolation.size(), 2u);
-  EXPECT_EQ(a->isolation[1].first, setname::kIsolatedMac);
-  EXPECT_EQ(b->isolation.size(), 1u);
+  auto isolationA = isolationElements(a->name, a->addresses, a->mac);
+  ASSERT_EQ(isolationA.size(), 2u);
+  EXPECT_EQ(isolationA[1].first, setname::kIsolatedMac);
+  EXPECT_EQ(isolationElements(b->name, b->addresses, b->mac).size(), 1u);
   // Forward and input drop an isolated MAC with an address that is not isolated.
   for (const char* name : {"forward", "input"}) {
     const Chain* c = chainNamed(plan, name);
