@@ -49,6 +49,8 @@ class Resolver {
       }
       Device& d = devices.edit(i);
       for (auto* rules : {&d.outbound, &d.inbound, &d.maintenance}) {
+        // Resolved afresh: the cache keeps a parse as its last resolution.
+        for (Rule& r : *rules) r.resolved.clear();
         for (Rule& r : *rules) resolveRule(d, refused(i), r, ruleDiags[i]);
       }
       sizes[i] = compiledSize(d);

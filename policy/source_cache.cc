@@ -57,6 +57,12 @@ bool SourceCache::stillResolves(const ResolvedProfile& r, const DeviceList::Ptr&
 
 void SourceCache::storeResolved(const std::string& path, ResolvedProfile resolved) {
   Entry& e = entries_[path];
+  // The parse of the text is kept as its resolution (a resolution only fills
+  // in Rule::resolved, which a parse leaves empty): one device, not two.
+  if (e.parsed && e.parsed->device == resolved.parsed) {
+    e.parsed->device = resolved.device;
+    resolved.parsed = resolved.device;
+  }
   e.resolved = std::move(resolved);
   e.usedIn = load_;
 }

@@ -43,7 +43,10 @@ struct ParsedProfile {
 // undefined is still undefined): a changed group resolves again exactly the
 // devices that use it.
 struct ResolvedProfile {
-  DeviceList::Ptr parsed;  // what it was resolved from
+  // What it was resolved from: once stored, the device itself, which the
+  // cache then keeps as the text's parse too (a parse is a resolution with
+  // Rule::resolved left empty: resolving again clears it first).
+  DeviceList::Ptr parsed;
   DeviceList::Ptr device;
   Diagnostics diags;    // of resolving alone
   size_t elements = 0;  // its compiled size (limits.h)
