@@ -8,6 +8,7 @@
 #include "daemon/atomic_file.h"
 #include "policy/packing.h"
 #include "policy/policy_fields.h"
+#include "policy/policy_packing.h"
 
 namespace ringfence::daemon {
 namespace {
@@ -49,12 +50,29 @@ std::string optionsKey(const policy::LoadOptions& o) {
 }
 
 std::string formatCompiledPolicy(const CompiledPolicy& c) {
+  return formatCompiledPolicy(c, nullptr, nullptr);
+}
+
+std::string formatCompiledPolicy(const CompiledPolicy& c, const policy::Policy* policy,
+                                 const policy::Plan* plan, size_t sizeHint) {
   // The body is packed in place, after room for its size (no copy of it).
-  std::string out(kMagic);
+  std::string out;
+  out.reserve(sizeHint);
+  out += kMagic;
   out.append(8, '\0');
   size_t bodyAt = out.size();
   policy::Packer p(out);
-  p(c.build, c.options, c.sources, c.readingNotes, c.warnings, c.policyBytes, c.planBytes);
+  p(c.build, c.options, c.sources, c.readingNotes, c.warnings);
+  if (policy) {
+    p.sized([&] { policy::packPolicy(p, *policy); });
+  } else {
+    p(c.policyBytes);
+  }
+  if (plan) {
+    p.sized([&] { policy::packCompiledPlan(p, *plan); });
+  } else {
+    p(c.planBytes);
+  }
   uint64_t size = out.size() - bodyAt;
   std::memcpy(out.data() + kMagic.size(), &size, 8);
   p.u64(sum64(std::string_view(out).substr(bodyAt)));

@@ -47,6 +47,11 @@ std::string optionsKey(const policy::LoadOptions& options);
 
 // The whole file: its header, the packed fields and their sum.
 std::string formatCompiledPolicy(const CompiledPolicy& c);
+// The same file with `policy` and `plan` packed straight into it in place of
+// c.policyBytes and c.planBytes (a save keeps no packed copy of them);
+// `sizeHint`: the size it is likely to have.
+std::string formatCompiledPolicy(const CompiledPolicy& c, const policy::Policy* policy,
+                                 const policy::Plan* plan, size_t sizeHint = 0);
 // The result's byte views point into `text`, which it keeps.
 std::expected<CompiledPolicy, std::string> parseCompiledPolicy(
     std::shared_ptr<const std::string> text);

@@ -242,9 +242,11 @@ class Manager final : public Gateway {
   struct CompiledSave {
     std::string error;  // written by the worker before it signals
     double ms = 0;
+    size_t bytes = 0;  // the file's size
     std::jthread worker;
   };
   std::unique_ptr<CompiledSave> compiledSave_;
+  size_t compiledSizeHint_ = 0;  // the last save's size, and a little more
   int savedFd_ = -1;
   sd_event_source* savedSource_ = nullptr;
   Reaper reaper_;  // last: joined before anything else goes

@@ -214,25 +214,25 @@ void Manager::saveCompiled(const policy::PolicySources& sources,
   try {
     auto job = std::make_unique<CompiledSave>();
     CompiledSave* running = job.get();
-    job->worker = std::jthread([running, fd = savedFd_, store, build = std::move(build),
-                                key = optionsKey(options_.load),
-                                shared = std::shared_ptr<const policy::Policy>(policy_),
-                                plan = *enforcer_->running(), sources, notes, warnings]() noexcept {
-      auto started = std::chrono::steady_clock::now();
-      try {
-        std::string policyBytes = packedPolicy(*shared), planBytes = packedPlan(plan);
-        CompiledPolicy c{build, key, sources, notes, warnings, policyBytes, planBytes, nullptr};
-        if (auto saved = store.save(formatCompiledPolicy(c)); !saved)
-          running->error = saved.error();
-      } catch (const std::exception& ex) {
-        running->error = ex.what();
-      }
-      if (!running->error.empty()) store.remove();
-      running->ms = msSince(started);
-      uint64_t one = 1;
-      while (write(fd, &one, sizeof one) < 0 && errno == EINTR) {
-      }
-    });
+    job->worker = std::jthread(
+        [running, fd = savedFd_, store, build = std::move(build), key = optionsKey(options_.load),
+         shared = std::shared_ptr<const policy::Policy>(policy_), plan = *enforcer_->running(),
+         sources, notes, warnings, hint = compiledSizeHint_]() noexcept {
+          auto started = std::chrono::steady_clock::now();
+          try {
+            CompiledPolicy c{build, key, sources, notes, warnings, {}, {}, nullptr};
+            std::string file = formatCompiledPolicy(c, shared.get(), &plan, hint);
+            running->bytes = file.size();
+            if (auto saved = store.save(file); !saved) running->error = saved.error();
+          } catch (const std::exception& ex) {
+            running->error = ex.what();
+          }
+          if (!running->error.empty()) store.remove();
+          running->ms = msSince(started);
+          uint64_t one = 1;
+          while (write(fd, &one, sizeof one) < 0 && errno == EINTR) {
+          }
+        });
     compiledSave_ = std::move(job);
   } catch (const std::exception& ex) {
     store.remove();
@@ -246,6 +246,7 @@ void Manager::joinCompiledSave() {
   if (!compiledSave_) return;
   std::unique_ptr<CompiledSave> job = std::move(compiledSave_);
   job->worker.join();
+  if (job->bytes) compiledSizeHint_ = job->bytes + job->bytes / 16;
   CompiledPolicyStore store(stateDir_);
   if (!job->error.empty()) {
     log(LogLevel::Warning, "compiled-policy",

@@ -80,6 +80,18 @@ class Packer {
 
   void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
   void u32(uint32_t v) { raw(&v, 4); }
+  // What fill() packs, as a string of those bytes would be packed (its size,
+  // then the bytes), written in place: no copy of them.
+  template <typename F>
+  void sized(F fill) {
+    size_t at = out_.size();
+    u32(0);
+    fill();
+    size_t n = out_.size() - at - 4;
+    if (n > UINT32_MAX) throw PackingError("a string too long to pack");
+    auto size = static_cast<uint32_t>(n);
+    std::memcpy(out_.data() + at, &size, 4);
+  }
   void u64(uint64_t v) { raw(&v, 8); }
   void raw(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
 

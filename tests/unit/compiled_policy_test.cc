@@ -10,6 +10,8 @@
 #include <fstream>
 #include <memory>
 
+#include "policy/compiler.h"
+#include "policy/policy_packing.h"
 #include "tests/support/temp_dir.h"
 
 namespace ringfence::daemon {
@@ -50,6 +52,31 @@ TEST(CompiledPolicy, ComesBackFieldForField) {
   EXPECT_EQ(back->warnings, c.warnings);
   EXPECT_EQ(back->policyBytes, c.policyBytes);
   EXPECT_EQ(back->planBytes, c.planBytes);
+}
+
+// A save packs the policy and the plan straight into the file: the same bytes
+// as packing them first and saving those.
+TEST(CompiledPolicy, PackedInPlaceAsPackedApart) {
+  policy::LoadOptions o;
+  o.configFile = RINGFENCE_TEST_DATA "/golden/ringfence.yaml";
+  o.configRequired = true;
+  policy::LoadResult r = policy::loadPolicy(o);
+  ASSERT_TRUE(r.ok());
+  policy::Plan plan = policy::compilePlan(r.policy);
+  std::string policyBytes, planBytes;
+  policy::Packer packPolicy(policyBytes), packPlan(planBytes);
+  policy::packPolicy(packPolicy, r.policy);
+  policy::packCompiledPlan(packPlan, plan);
+  std::string a, b;
+  CompiledPolicy c = sample(a, b);
+  c.policyBytes = policyBytes;
+  c.planBytes = planBytes;
+  std::string apart = formatCompiledPolicy(c);
+  EXPECT_EQ(formatCompiledPolicy(c, &r.policy, &plan), apart);
+  EXPECT_EQ(formatCompiledPolicy(c, &r.policy, &plan, apart.size() / 2), apart);
+  auto back = parse(apart);
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(back->policyBytes, policyBytes);
 }
 
 TEST(CompiledPolicy, AnyChangedByteIsRefused) {
