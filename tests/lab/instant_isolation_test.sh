@@ -106,7 +106,10 @@ in_ns ws timeout 3 hping3 -q -S -p 22 --flood 203.0.113.99 >/dev/null 2>&1
 syn pump3 203.0.113.99 22
 expect_true "pump3 isolated by the kernel while the daemon is stopped" isolated 198.51.100.12
 kill -CONT "$DAEMON"
+# The takeover may come from the periodic comparison before the queued
+# messages are read and the loss is reported: wait for each.
 for _ in $(seq 100); do grep -q "of pump3 was isolated by the kernel" "$daemon_log" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q "event=events-lost" "$daemon_log" && break; sleep 0.1; done
 expect_true "the daemon saw that reports were lost" grep -q "event=events-lost" "$daemon_log"
 expect_true "and took pump3's isolation over" grep -q "address 198.51.100.12 of pump3 was isolated by the kernel at a forbidden packet the daemon had not recorded" "$daemon_log"
 for _ in $(seq 50); do grep -q "^isolated	pump3	" "$work/state/isolations" && break; sleep 0.1; done
