@@ -13,9 +13,12 @@ Batch::Batch(uint32_t firstSeq) : firstSeq_(firstSeq), nextSeq_(firstSeq), famil
 }
 
 void Batch::reserve() {
-  if (buffer_.size() < used_ + kMaxMessage)
-    buffer_.resize(std::max(buffer_.size() * 2, used_ + kMaxMessage));
+  // Grown by what a message may need (the vector's own growth is geometric):
+  // only that much is zeroed each time.
+  if (buffer_.size() < used_ + kMaxMessage) buffer_.resize(used_ + kMaxMessage);
 }
+
+void Batch::expect(size_t bytes) { buffer_.reserve(used_ + bytes); }
 
 nlmsghdr* Batch::start(uint16_t type, uint16_t flags, std::string what) {
   reserve();

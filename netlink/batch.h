@@ -26,6 +26,8 @@ class Batch {
   void redescribeLast(std::string what) { described_.back() = std::move(what); }
   // Adds the END; no message may follow.
   void finish();
+  // About `bytes` more will be encoded: room for them is made at once.
+  void expect(size_t bytes);
 
   const char* data() const { return buffer_.data(); }
   size_t size() const { return used_; }

@@ -5,6 +5,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include <algorithm>
+#include <string_view>
 #include <cstring>
 #include <optional>
 #include <set>
@@ -59,26 +60,37 @@ size_t keyBytes(const SetDef& s) {
 }
 
 // The plan stores each key part unpadded; the kernel wants each part in its own
-// 4-byte-aligned register slot.
-policy::KeyBytes padded(const SetDef& s, const policy::KeyBytes& raw) {
-  size_t expected = 0;
-  for (KeyType t : s.key) expected += policy::keyLength(t);
-  if (raw.size() != expected) {
-    throw std::logic_error("element of set " + s.name + " has a " + std::to_string(raw.size()) +
-                           "-byte key, expected " + std::to_string(expected));
+// 4-byte-aligned register slot. The layout is worked out once per set.
+class KeyPadding {
+ public:
+  explicit KeyPadding(const SetDef& s) : set_(s.name), padded_(keyBytes(s)) {
+    for (KeyType t : s.key) {
+      parts_.push_back({policy::keyLength(t), paddedLength(t)});
+      raw_ += parts_.back().first;
+    }
+    if (s.key.size() == 1) parts_ = {{raw_, raw_}};  // a single part is as long as its type
   }
-  if (s.key.size() == 1) return raw;
-  policy::KeyBytes out;
-  out.assign(keyBytes(s), 0);
-  size_t from = 0, to = 0;
-  for (KeyType t : s.key) {
-    size_t len = policy::keyLength(t);
-    std::memcpy(out.begin() + to, raw.data() + from, len);
-    from += len;
-    to += paddedLength(t);
+  // The key of `raw` as the kernel wants it, in `out` (room for 80 bytes); its length.
+  size_t pad(const policy::KeyBytes& raw, uint8_t* out) const {
+    if (raw.size() != raw_) {
+      throw std::logic_error("element of set " + set_ + " has a " + std::to_string(raw.size()) +
+                             "-byte key, expected " + std::to_string(raw_));
+    }
+    std::memset(out, 0, padded_);
+    size_t from = 0, to = 0;
+    for (const auto& [len, slot] : parts_) {
+      std::memcpy(out + to, raw.data() + from, len);
+      from += len;
+      to += slot;
+    }
+    return padded_;
   }
-  return out;
-}
+
+ private:
+  std::string set_;
+  size_t raw_ = 0, padded_ = 0;
+  std::vector<std::pair<size_t, size_t>> parts_;  // each part's length and slot
+};
 
 template <typename Ptr, typename Alloc>
 Ptr alloc(Alloc f) {
@@ -158,25 +170,34 @@ void addSet(Batch& b, const std::string& table, const SetDef& s, uint32_t id) {
 
 std::string describeElements(const SetDef& s, const std::vector<const SetElement*>& elements,
                              size_t from, size_t to, const char* verb) {
-  std::set<std::string> origins;
-  for (size_t i = from; i < to; ++i) origins.insert(elements[i]->comment);
+  // The first three origins in order, and whether there are more: the four
+  // smallest distinct comments are all it takes (no copy of the others).
+  std::vector<std::string_view> origins;
+  for (size_t i = from; i < to; ++i) {
+    std::string_view o = elements[i]->comment;
+    if (origins.size() == 4 && !(o < origins.back())) continue;
+    auto at = std::lower_bound(origins.begin(), origins.end(), o);
+    if (at != origins.end() && *at == o) continue;
+    origins.insert(at, o);
+    if (origins.size() > 4) origins.pop_back();
+  }
   std::string what =
       std::string(verb) + " " + std::to_string(to - from) + " elements of set " + s.name + " (";
-  size_t shown = 0;
-  for (const std::string& o : origins) {
-    if (shown++ == 3) {
+  for (size_t shown = 0; shown < origins.size(); ++shown) {
+    if (shown == 3) {
       what += ", ...";
       break;
     }
-    what += (shown > 1 ? ", " : "") + o;
+    what += (shown > 0 ? ", " : "") + std::string(origins[shown]);
   }
   return what + ")";
 }
 
 // "goto CHAIN" / "jump CHAIN" as element data of a verdict map.
-void putVerdictData(nlmsghdr* m, const std::string& data) {
+void putVerdictData(nlmsghdr* m, std::string_view data) {
   size_t space = data.find(' ');
-  std::string kind = data.substr(0, space), chain = data.substr(space + 1);
+  std::string_view kind = data.substr(0, space);
+  std::string chain(data.substr(space + 1));
   nlattr* d = mnl_attr_nest_start(m, NFTA_SET_ELEM_DATA);
   nlattr* v = mnl_attr_nest_start(m, NFTA_DATA_VERDICT);
   mnl_attr_put_u32(m, NFTA_VERDICT_CODE,
@@ -190,6 +211,8 @@ void putVerdictData(nlmsghdr* m, const std::string& data) {
 void elementMessages(Batch& b, const std::string& table, const SetDef& s,
                      const std::vector<const SetElement*>& elements, bool add) {
   constexpr size_t kPayloadBudget = 48 * 1024;
+  KeyPadding padding(s);
+  uint8_t key[policy::KeyBytes::kCapacity * 2];
   size_t i = 0;
   while (i < elements.size()) {
     size_t first = i;
@@ -201,14 +224,12 @@ void elementMessages(Batch& b, const std::string& table, const SetDef& s,
     for (; i < elements.size() && m->nlmsg_len < kPayloadBudget; ++i) {
       const SetElement& e = *elements[i];
       nlattr* item = mnl_attr_nest_start(m, NFTA_LIST_ELEM);
-      policy::KeyBytes key = padded(s, e.low);
       nlattr* k = mnl_attr_nest_start(m, NFTA_SET_ELEM_KEY);
-      mnl_attr_put(m, NFTA_DATA_VALUE, key.size(), key.data());
+      mnl_attr_put(m, NFTA_DATA_VALUE, padding.pad(e.low, key), key);
       mnl_attr_nest_end(m, k);
       if (!e.high.empty()) {
-        policy::KeyBytes end = padded(s, e.high);
         nlattr* ke = mnl_attr_nest_start(m, NFTA_SET_ELEM_KEY_END);
-        mnl_attr_put(m, NFTA_DATA_VALUE, end.size(), end.data());
+        mnl_attr_put(m, NFTA_DATA_VALUE, padding.pad(e.high, key), key);
         mnl_attr_nest_end(m, ke);
       }
       if (add && s.data == KeyType::LimitObject)
@@ -361,6 +382,8 @@ void encodeCompanions(Batch& b, const Plan& plan, uint32_t tableFlags, bool remo
 }  // namespace
 
 void encodeFullApply(Batch& b, const Plan& plan, const FullApply& how) {
+  // About 60 bytes an element, beside the rules and the sets: room made once.
+  b.expect(plan.elementCount() * 64 + (size_t{1} << 20));
   encodeTable(b, plan, how);
   encodeCompanions(b, plan, how.tableFlags, how.bridgeTableExists);
 }

@@ -28,7 +28,7 @@ lab_up
 trap 'lab_down; rm -rf "$work"' EXIT
 
 echo "== control plane (medians of $runs runs; each in its own network namespace)"
-echo "| devices | elements | validate+compile | apply (netlink) | nft -f same text | apply/nft | (v+c+apply)/nft | one-device change: transaction (diff) | whole reload |"
+echo "| devices | elements | validate+compile | apply (netlink; its encoding in memory) | nft -f same text | apply/nft | (v+c+apply)/nft | one-device change: transaction (diff) | whole reload |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for n in 1000 10000; do
   ip netns add "$(lab_ns "bench$n")"
