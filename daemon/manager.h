@@ -140,7 +140,7 @@ class Manager final : public Gateway {
   // Once the daemon is ready after startFromCompiled: the policy on disk is
   // loaded from scratch off the loop and compared with it (finishStartCheck).
   void startCheck();
-  static void packStartCheck(ReloadJob& job);  // on the worker: the packed load to compare
+  static void compareStartCheck(ReloadJob& job);  // on the worker: sameAsStarted
   void finishStartCheck(ReloadJob& job);
   // The policy in force (Current, just applied) as the compiled policy; a
   // failure is logged (the next start only parses every profile).
@@ -213,16 +213,21 @@ class Manager final : public Gateway {
   std::string lastGoodError_;                      // "FILE: why" while it is not saved
   std::optional<policy::WallTime> lastGoodRetryAt_;
   // One reload at a time: its worker reads and compiles, the loop applies.
+  struct StartedFrom;
   struct ReloadJob {
     std::optional<LoadOutcome> outcome;  // written by the worker before it signals
-    bool startCheck = false;
-    std::string checkPolicy, checkPlan;  // a start check's load, packed by its worker
+    // A start check: what it compares its load with, and whether they are the same.
+    const StartedFrom* startCheck = nullptr;
+    bool sameAsStarted = false;
     std::jthread worker;
   };
-  // What a start from the compiled policy put in force, packed, until the start check.
+  // What a start from the compiled policy put in force, as unpacked (the
+  // plan before run-time elements), until the start check has compared a
+  // load of the profiles from scratch with it, field for field. The file's
+  // bytes are not kept.
   struct StartedFrom {
-    std::shared_ptr<const std::string> storage;  // the compiled policy file's text
-    std::string_view policyBytes, planBytes;     // into storage
+    std::shared_ptr<const policy::Policy> policy;
+    policy::Plan plan;
     std::vector<std::string> warnings;
   };
   std::optional<StartedFrom> startedFrom_;

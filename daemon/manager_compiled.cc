@@ -24,20 +24,6 @@ double msSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
 
-std::string packedPolicy(const policy::Policy& p) {
-  std::string out;
-  policy::Packer packer(out);
-  policy::packPolicy(packer, p);
-  return out;
-}
-
-std::string packedPlan(const policy::Plan& p) {
-  std::string out;
-  policy::Packer packer(out);
-  policy::packCompiledPlan(packer, p);
-  return out;
-}
-
 std::vector<std::string> warningsOf(const policy::Diagnostics& diags) {
   std::vector<std::string> out;
   for (const policy::Diagnostic& d : diags.sorted()) {
@@ -125,7 +111,7 @@ std::optional<Manager::Loaded> Manager::startFromCompiled() {
     loaded.readingNotes = std::move(c.readingNotes);
     loaded.sources = std::move(sources);
     loaded.reuse = reading;
-    startedFrom_ = StartedFrom{c.storage, c.policyBytes, c.planBytes, c.warnings};
+    startedFrom_ = StartedFrom{loaded.policy, loaded.plan, c.warnings};
     log(LogLevel::Debug, "load-phases",
         "compiled policy: file read and checked at " + fixed1(readMs) +
             " ms, the files on disk at " + fixed1(sourcesMs) + " ms, the policy unpacked at " +
@@ -159,10 +145,14 @@ void Manager::startCheck() {
   }
 }
 
-void Manager::packStartCheck(ReloadJob& job) {
-  if (!job.outcome || !job.outcome->result) return;
-  job.checkPolicy = packedPolicy(*job.outcome->result->policy);
-  job.checkPlan = packedPlan(job.outcome->result->plan);
+// Every field of the policy and of the plan as compiled (policy_fields.h
+// packs each one: what the file held is what compared), and the warnings.
+void Manager::compareStartCheck(ReloadJob& job) {
+  if (!job.outcome || !job.outcome->result || !job.startCheck) return;
+  const Loaded& fresh = *job.outcome->result;
+  const StartedFrom& from = *job.startCheck;
+  job.sameAsStarted = *fresh.policy == *from.policy && fresh.plan == from.plan &&
+                      warningsOf(job.outcome->diagnostics) == from.warnings;
 }
 
 void Manager::finishStartCheck(ReloadJob& job) {
@@ -178,9 +168,7 @@ void Manager::finishStartCheck(ReloadJob& job) {
     return;
   }
   const Loaded& fresh = *outcome.result;
-  bool same = from && job.checkPolicy == from->policyBytes && job.checkPlan == from->planBytes &&
-              warningsOf(outcome.diagnostics) == from->warnings;
-  if (same) {
+  if (from && job.sameAsStarted) {
     log(LogLevel::Info, "compiled-policy",
         "start check: a load from scratch gives the policy started from (" +
             std::to_string(fresh.plan.devices.size()) + " devices, " +

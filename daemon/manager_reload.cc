@@ -59,13 +59,16 @@ void Manager::startReloadWorker(bool startCheck) {
   int fd = reloadFd_;
   try {
     auto job = std::make_unique<ReloadJob>();
-    job->startCheck = startCheck;
+    if (startCheck) {
+      if (!startedFrom_) return;         // nothing to compare with
+      job->startCheck = &*startedFrom_;  // it stays until the check is finished
+    }
     ReloadJob* running = job.get();
     job->worker = std::jthread([running, fd, options = options_.load,
                                 caches = &caches_]() noexcept {
       try {
         running->outcome = loadFiles(options, *caches);
-        if (running->startCheck) packStartCheck(*running);
+        if (running->startCheck) compareStartCheck(*running);
       } catch (const std::exception& ex) {
         LoadOutcome failed;
         failed.diagnostics.error({"ringfenced", 0, 0}, std::string("loading failed: ") + ex.what());

@@ -36,6 +36,7 @@ struct PortRange {
   uint16_t low = 0;
   uint16_t high = 0;
   auto operator<=>(const PortRange&) const = default;
+  bool operator==(const PortRange&) const = default;
 };
 
 // One value of `to:` / `from:`, as written.
@@ -153,6 +154,7 @@ struct Group {
   std::string name;
   std::vector<IpPrefix> members;
   SourceLocation where;
+  bool operator==(const Group&) const = default;
 };
 
 struct DaemonConfig {
@@ -174,6 +176,7 @@ struct DaemonConfig {
   // Extension: warn when the conntrack table is this full (percent of
   // nf_conntrack_max).
   uint32_t conntrackWarnPercent = 80;
+  bool operator==(const DaemonConfig&) const = default;
 };
 
 struct Policy {
@@ -182,6 +185,7 @@ struct Policy {
   DeviceList devices;  // sorted by name
 
   const Device* findDevice(std::string_view name) const;
+  bool operator==(const Policy&) const = default;
 };
 
 }  // namespace ringfence::policy

@@ -59,6 +59,7 @@ struct SetDef {
   uint64_t timeoutMs = 0;  // > 0 (with `timeout`): the elements' default timeout
   std::string comment;
   std::vector<SetElement> elements;
+  bool operator==(const SetDef&) const = default;
 };
 
 // A set of (udp . port) keys, each element with its comment.
@@ -148,30 +149,39 @@ struct Lookup {  // key fields, concatenated, looked up in a set
   std::vector<Field> key;
   std::string set;
   bool negate = false;
+  bool operator==(const Lookup&) const = default;
 };
 struct InPrefix {  // an address field within a prefix
   Field field;
   IpPrefix prefix;
+  bool operator==(const InPrefix&) const = default;
 };
 struct CtStateIs {
   uint32_t states = 0;
+  bool operator==(const CtStateIs&) const = default;
 };
 struct LimitByMap {  // the limit object named by looking `key` up in `map`; matches when over
   Field key;
   std::string map;
+  bool operator==(const LimitByMap&) const = default;
 };
 struct VerdictMapLookup {  // key fields looked up in a verdict map; its verdict applies
   std::vector<Field> key;
   std::string map;
+  bool operator==(const VerdictMapLookup&) const = default;
 };
 struct CtMarkOr {
   uint32_t bits = 0;
+  bool operator==(const CtMarkOr&) const = default;
 };
 struct Log {
   uint16_t group = kNflogGroup;
   std::string prefix;
+  bool operator==(const Log&) const = default;
 };
-struct Counter {};
+struct Counter {
+  bool operator==(const Counter&) const = default;
+};
 // One byte of the packet or of its connection, compared with a value.
 enum class ByteField {
   L4Proto,      // meta l4proto
@@ -184,10 +194,12 @@ enum class ByteField {
 struct ByteIs {
   ByteField field;
   uint8_t value = 0;
+  bool operator==(const ByteIs&) const = default;
 };
 struct CtMarkHas {  // every one of `bits` is set in the connection's mark (negate: not all)
   uint32_t bits = 0;
   bool negate = false;
+  bool operator==(const CtMarkHas&) const = default;
 };
 // A meter: the packet's `key` is added to the dynamic set `set`, whose
 // elements each keep their own state; matches when that element is over
@@ -199,29 +211,35 @@ struct Meter {
   std::string set;
   MeterKind kind = MeterKind::Rate;
   uint32_t value = 0;
+  bool operator==(const Meter&) const = default;
 };
 struct MetaMarkOr {  // clears the bits of `clear`, then sets `bits`, in the packet mark
   uint32_t bits = 0;
   uint32_t clear = 0;
+  bool operator==(const MetaMarkOr&) const = default;
 };
 // The packet's `key` is added to the dynamic set `set`, or its element's
 // timeout renewed (the set's default timeout); it always matches.
 struct SetUpdate {
   std::vector<Field> key;
   std::string set;
+  bool operator==(const SetUpdate&) const = default;
 };
 struct MetaMarkHas {  // every one of `bits` is set in the packet mark (negate: not all)
   uint32_t bits = 0;
   bool negate = false;
+  bool operator==(const MetaMarkHas&) const = default;
 };
 struct FieldIs {  // the field equals `value` (network byte order; negate: differs)
   Field field;
   std::vector<uint8_t> value;
   bool negate = false;
+  bool operator==(const FieldIs&) const = default;
 };
 struct EtherTypeIs {  // meta protocol: the frame's EtherType
   uint16_t value = 0;
   bool negate = false;
+  bool operator==(const EtherTypeIs&) const = default;
 };
 inline constexpr uint16_t kEtherTypeArp = 0x0806;
 using Expr = std::variant<Lookup, InPrefix, CtStateIs, LimitByMap, VerdictMapLookup, CtMarkOr, Log,
@@ -232,24 +250,28 @@ enum class VerdictKind { Continue, Accept, Drop, Return, Jump, Goto };
 struct Verdict {
   VerdictKind kind = VerdictKind::Continue;
   std::string chain;  // Jump, Goto
+  bool operator==(const Verdict&) const = default;
 };
 
 struct PlanRule {
   std::vector<Expr> exprs;
   Verdict verdict;
   std::string comment;
+  bool operator==(const PlanRule&) const = default;
 };
 
 struct BaseHook {
   std::string hook = "forward";
   int priority = 0;
   bool acceptByDefault = true;
+  bool operator==(const BaseHook&) const = default;
 };
 
 struct Chain {
   std::string name;
   std::optional<BaseHook> base;
   std::vector<PlanRule> rules;
+  bool operator==(const Chain&) const = default;
 };
 
 // Where one device's elements of one set are in its part: elements[begin, end).
@@ -257,6 +279,7 @@ struct ElementSlice {
   uint32_t set = 0;  // index into Plan::sets
   uint32_t begin = 0;
   uint32_t end = 0;
+  bool operator==(const ElementSlice&) const = default;
 };
 
 // One device's part of the plan: its elements of every set, its limit
@@ -308,6 +331,7 @@ struct Plan {
   void removeElements(const std::vector<std::pair<std::string, SetElement>>& elements);
   const DeviceElements* findDevice(std::string_view name) const;
   size_t elementCount() const;
+  bool operator==(const Plan&) const = default;
 };
 
 // Names of the sets that the daemon fills at run time.

@@ -64,6 +64,10 @@ void expectRoundTrip(const Policy& p) {
   Plan planBack = unpackedPlan(planBytes);
   EXPECT_EQ(test::planEverything(planBack), test::planEverything(plan));
   EXPECT_EQ(packed(planBack), planBytes);
+  // Field for field too: the start check compares a load with what it
+  // started from this way (daemon/manager_compiled.cc).
+  EXPECT_TRUE(back == p);
+  EXPECT_TRUE(planBack == plan);
 }
 
 TEST(PolicyPacking, TheExampleProfilesComeBackAsTheyWent) {
@@ -80,6 +84,23 @@ TEST(PolicyPacking, EveryTestPolicyComesBackAsItWent) {
     SCOPED_TRACE(config);
     expectRoundTrip(test::loadValidConfig(std::string(RINGFENCE_TEST_DATA) + config));
   }
+}
+
+// The start check's comparison sees a change in any one field.
+TEST(PolicyPacking, OneChangedFieldIsADifference) {
+  Policy p = test::loadValidConfig(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
+  Plan plan = compilePlan(p);
+  Policy q = p;
+  EXPECT_TRUE(q == p);
+  q.devices.edit(0).outbound.at(0).where.column += 1;
+  EXPECT_FALSE(q == p);
+  Plan other = plan;
+  EXPECT_TRUE(other == plan);
+  other.devices.edit(0).elements.at(0).comment += " ";
+  EXPECT_FALSE(other == plan);
+  other = plan;
+  other.chains.at(0).rules.at(0).comment += " ";
+  EXPECT_FALSE(other == plan);
 }
 
 TEST(PolicyPacking, RunTimeElementsAreLeftOut) {
