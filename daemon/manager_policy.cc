@@ -72,7 +72,7 @@ Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options, Load
     readingNotes.push_back(policy::formatDiagnostic(d));
   phase("read");
   policy::LoadResult r = policy::loadPolicy(sources, options, &cache);
-  cache.endLoad();
+  cache.endLoad(sources.profiles.size());  // each found in the cache, or stored there
   phase("parse and check");
   if (r.ok() && !out.diagnostics.hasErrors()) policy::lintPolicy(r.policy, r.diagnostics);
   phase("lint");

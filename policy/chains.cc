@@ -1,5 +1,7 @@
 #include "policy/chains.h"
 
+#include <optional>
+
 namespace ringfence::policy {
 namespace {
 
@@ -346,9 +348,11 @@ std::string rangeChainName(const std::string& deviceChain, unsigned shard) {
 
 OutboundLimits outboundLimits(const Policy& policy) {
   OutboundLimits out;
+  std::optional<uint32_t> lastRate, lastConnections;  // most devices repeat the one before
   for (const Device& d : policy.devices) {
-    if (auto v = d.outboundRate()) out.rates.insert(*v);
-    if (auto v = d.outboundConnections()) out.connections.insert(*v);
+    if (auto v = d.outboundRate(); v && v != lastRate) out.rates.insert(*(lastRate = v));
+    if (auto v = d.outboundConnections(); v && v != lastConnections)
+      out.connections.insert(*(lastConnections = v));
   }
   return out;
 }

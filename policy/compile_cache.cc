@@ -9,6 +9,10 @@ std::vector<CompileCache::Part> CompileCache::find(const DeviceList& devices,
   // Both lists by name: a device that is the one compiled last, or equal to
   // it, takes its part. A list out of name order only finds fewer.
   for (size_t i = 0, j = 0; i < devices_.size() && j < devices.size();) {
+    if (devices_.shared(i) == devices.shared(j)) {  // the same device: nothing to compare
+      out[j++] = parts_[i++];
+      continue;
+    }
     const Device& old = devices_[i];
     const Device& now = devices[j];
     if (old.name < now.name) {
@@ -16,7 +20,7 @@ std::vector<CompileCache::Part> CompileCache::find(const DeviceList& devices,
     } else if (now.name < old.name) {
       ++j;
     } else {
-      if (devices_.shared(i) == devices.shared(j) || old == now) out[j] = parts_[i];
+      if (old == now) out[j] = parts_[i];
       ++i, ++j;
     }
   }

@@ -1,6 +1,7 @@
 #include "policy/lint.h"
 
 #include <map>
+#include <optional>
 #include <string_view>
 
 namespace ringfence::policy {
@@ -24,9 +25,13 @@ std::string_view segmentOf(const Device& d, const DaemonConfig& config) {
 void checkSharedSegments(const Policy& policy, Diagnostics& diags) {
   if (policy.config.topology != "routed") return;  // a bridge judges traffic between its ports
   std::map<std::string_view, const Device*> enforced;
+  std::optional<std::string_view> last;  // most devices share the segment before
   for (const Device& d : policy.devices) {
+    if (d.mode != Mode::Enforce) continue;
     std::string_view seg = segmentOf(d, policy.config);
-    if (!seg.empty() && d.mode == Mode::Enforce) enforced.try_emplace(seg, &d);
+    if (seg.empty() || seg == last) continue;
+    enforced.try_emplace(seg, &d);
+    last = seg;
   }
   for (const Device& d : policy.devices) {
     if (d.mode == Mode::Enforce) continue;

@@ -139,6 +139,10 @@ template <typename F>
 void forEachChangedDevice(const DeviceList& before, const DeviceList& after, F changed) {
   size_t i = 0, j = 0;
   while (i < before.size() || j < after.size()) {
+    if (i < before.size() && j < after.size() && before.shared(i) == after.shared(j)) {
+      ++i, ++j;  // the same device: not even its name is read
+      continue;
+    }
     if (j == after.size() || (i < before.size() && before[i].name < after[j].name)) {
       changed(&before[i++], static_cast<const Device*>(nullptr));
     } else if (i == before.size() || after[j].name < before[i].name) {

@@ -15,24 +15,22 @@ const SharedText* SourceCache::text(const std::string& path, const FileStamp& no
   return &it->second.text;
 }
 
-const std::vector<std::string>* SourceCache::listing(const std::string& dir, const FileStamp& now,
-                                                     int64_t nowNs) const {
+const DirectoryEntries* SourceCache::listing(const std::string& dir, const FileStamp& now,
+                                             int64_t nowNs) const {
   if (!listing_ || listing_->dir != dir || listing_->stamp != now ||
       racy(now, nowNs, std::max<std::chrono::nanoseconds>(racyWindow_, kMinListingWindow)))
     return nullptr;
-  return &listing_->names;
+  return &listing_->entries;
 }
 
-const std::vector<std::string>* SourceCache::storeListing(const std::string& dir,
-                                                          const FileStamp& stamp,
-                                                          std::vector<std::string>&& names,
-                                                          int64_t nowNs) {
+const DirectoryEntries* SourceCache::storeListing(const std::string& dir, const FileStamp& stamp,
+                                                  DirectoryEntries&& entries, int64_t nowNs) {
   if (racy(stamp, nowNs, std::max<std::chrono::nanoseconds>(racyWindow_, kMinListingWindow))) {
     listing_.reset();
     return nullptr;
   }
-  listing_ = Listing{dir, stamp, std::move(names)};
-  return &listing_->names;
+  listing_ = Listing{dir, stamp, std::move(entries)};
+  return &listing_->entries;
 }
 
 const ParsedProfile* SourceCache::parsed(const std::string& path, const SharedText& text,
@@ -95,8 +93,8 @@ void SourceCache::keep(const std::string& path) {
   if (auto it = entries_.find(path); it != entries_.end()) it->second.usedIn = load_;
 }
 
-void SourceCache::endLoad() {
-  forgetUnused(entries_, load_);
+void SourceCache::endLoad(std::optional<size_t> kept) {
+  if (!kept || *kept != entries_.size()) forgetUnused(entries_, load_);
   ++load_;
   last_ = counts_;
   counts_ = {};

@@ -54,6 +54,14 @@ struct ResolvedProfile {
   std::vector<std::pair<std::string, std::optional<std::vector<IpPrefix>>>> groups;
 };
 
+// The entries of a profiles directory but hidden ones, in name order, each
+// with what its name alone says of it.
+struct DirectoryEntries {
+  enum Kind : uint8_t { kNotPrintable, kNotAProfile, kProfile };
+  std::vector<std::string> names;
+  std::vector<Kind> kinds;  // parallel to names
+};
+
 class SourceCache {
  public:
   static constexpr std::chrono::seconds kRacyWindow{2};
@@ -95,21 +103,23 @@ class SourceCache {
   // renamed since (the directory's identity, modification and status-change
   // times are the same, and that listing came at least the racy window after
   // its last change); nullptr otherwise.
-  const std::vector<std::string>* listing(const std::string& dir, const FileStamp& now,
-                                          int64_t nowNs) const;
+  const DirectoryEntries* listing(const std::string& dir, const FileStamp& now,
+                                  int64_t nowNs) const;
   // A listing of `dir` made at `nowNs`, and where it is kept now; nothing
   // is kept, nor `names` moved, if the directory changed within the racy
   // window before (it may change again unseen).
-  const std::vector<std::string>* storeListing(const std::string& dir, const FileStamp& stamp,
-                                               std::vector<std::string>&& names, int64_t nowNs);
+  const DirectoryEntries* storeListing(const std::string& dir, const FileStamp& stamp,
+                                       DirectoryEntries&& entries, int64_t nowNs);
   // What was read (a text of unknown stamp: std::nullopt), and what it parsed to.
   void storeText(const std::string& path, const std::optional<FileStamp>& stamp, SharedText text);
   void storeParsed(const std::string& path, const SharedText& text, ParsedProfile parsed);
   // `path` is still part of the policy (its entry stays).
   void keep(const std::string& path);
   // Forgets every file that was neither stored nor kept since the last call
-  // (removed profiles), and makes the counts the last load's.
-  void endLoad();
+  // (removed profiles), and makes the counts the last load's. `kept`: how
+  // many distinct profiles the load found or stored, if known (when that is
+  // every entry, none is looked at).
+  void endLoad(std::optional<size_t> kept = std::nullopt);
   // Forgets everything: the next load reads and parses every file.
   void clear() {
     entries_.clear();
@@ -154,7 +164,7 @@ class SourceCache {
   struct Listing {
     std::string dir;
     FileStamp stamp;
-    std::vector<std::string> names;
+    DirectoryEntries entries;
   };
   std::optional<Listing> listing_;  // of the profiles directory
   ClaimIndex claims_;

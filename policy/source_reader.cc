@@ -74,15 +74,17 @@ FileStamp stampOf(const struct stat& st) {
 }
 
 // The names in the profiles directory, but hidden ones (ignored without a
-// word, spec), in path order; the errno of a failed listing in `error`.
-std::vector<std::string> listNames(int dirfd, int& error) {
-  std::vector<std::string> names;
+// word, spec), in path order, with what each name says; the errno of a
+// failed listing in `error`.
+DirectoryEntries listNames(int dirfd, int& error) {
+  DirectoryEntries out;
+  std::vector<std::string>& names = out.names;
   int copy = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);  // closedir() closes the copy
   std::unique_ptr<DIR, int (*)(DIR*)> listing(copy < 0 ? nullptr : ::fdopendir(copy), ::closedir);
   if (!listing) {
     error = errno;
     if (copy >= 0) ::close(copy);
-    return names;
+    return out;
   }
   while (true) {
     errno = 0;
@@ -95,7 +97,13 @@ std::vector<std::string> listNames(int dirfd, int& error) {
     names.emplace_back(e->d_name);
   }
   std::sort(names.begin(), names.end());
-  return names;
+  out.kinds.reserve(names.size());
+  for (const std::string& name : names) {
+    out.kinds.push_back(!isPrintableUtf8(name)     ? DirectoryEntries::kNotPrintable
+                        : !isProfileFileName(name) ? DirectoryEntries::kNotAProfile
+                                                   : DirectoryEntries::kProfile);
+  }
+  return out;
 }
 
 // Entries of the profiles directory that hold a profile, in load order; every
@@ -123,8 +131,8 @@ std::vector<Listed> listProfiles(const std::string& dir,
     int statError = 0;  // 0: st holds the stat() of the entry
   };
   int listError = 0;
-  std::vector<std::string> listed;
-  const std::vector<std::string>* names = &listed;
+  DirectoryEntries listed;
+  const DirectoryEntries* names = &listed;
   // The listing and the stat() of each entry are of one directory, the one
   // opened here, even if another is renamed into its place meanwhile.
   int dirfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -137,7 +145,7 @@ std::vector<Listed> listProfiles(const std::string& dir,
   } else {
     struct stat dst {};
     if (::fstat(dirfd, &dst) == 0) dirStamp = stampOf(dst);
-    const std::vector<std::string>* known =
+    const DirectoryEntries* known =
         cache && dirStamp ? cache->listing(dir, *dirStamp, nowNs) : nullptr;
     if (known) {
       names = known;
@@ -150,18 +158,19 @@ std::vector<Listed> listProfiles(const std::string& dir,
       }
     }
   }
-  std::vector<Entry> entries(names->size());
+  std::vector<Entry> entries(names->names.size());
   // Thousands of stat() calls: they overlap on several threads.
   constexpr size_t kFilesPerThread = 1024;
   parallelFor(entries.size(), kFilesPerThread, 2, [&](size_t i) {
-    if (::fstatat(dirfd, (*names)[i].c_str(), &entries[i].st, 0) != 0) entries[i].statError = errno;
+    if (::fstatat(dirfd, names->names[i].c_str(), &entries[i].st, 0) != 0)
+      entries[i].statError = errno;
   });
   std::string prefix = dir.empty() || dir.back() == '/' ? dir : dir + "/";
-  files.reserve(names->size());
-  for (size_t i = 0; i < names->size(); ++i) {
-    const std::string& name = (*names)[i];
+  files.reserve(names->names.size());
+  for (size_t i = 0; i < names->names.size(); ++i) {
+    const std::string& name = names->names[i];
     const Entry& e = entries[i];
-    if (!isPrintableUtf8(name)) {
+    if (names->kinds[i] == DirectoryEntries::kNotPrintable) {
       diags.warning({dir + "/" + escapeForDisplay(name), 1, 1},
                     "not read: the file name is not printable UTF-8; rename the file");
       continue;
@@ -175,7 +184,7 @@ std::vector<Listed> listProfiles(const std::string& dir,
       return ::fstatat(dirfd, name.c_str(), &link, AT_SYMLINK_NOFOLLOW) == 0 &&
              S_ISLNK(link.st_mode);
     };
-    if (!isProfileFileName(name)) {
+    if (names->kinds[i] == DirectoryEntries::kNotAProfile) {
       diags.warning({path, 1, 1}, "not read: " + notAProfileReason(name, exists ? st.st_mode : 0));
       continue;
     }
