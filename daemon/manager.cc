@@ -349,7 +349,12 @@ Gateway::ReloadResult Manager::applyReload(std::expected<Loaded, Refused> loaded
                             : std::to_string(applied->elementChanges) + " element changes") +
           ", " + std::to_string(applied->stats.messages) + " messages in one transaction, " +
           fixed1(msSince(started)) + " ms; " + reuseSummary(loaded->reuse, loaded->compiled));
-  neighbours_.sync(*policy_);
+  try {
+    neighbours_.sync(*policy_);
+  } catch (const std::exception& ex) {  // the ruleset is in force: the saves still follow
+    log(LogLevel::Error, "neighbour-error",
+        std::string("neighbours not pinned after the reload: ") + ex.what());
+  }
   saveLastGood(loaded->sources);  // in force already: saving it is not part of applying it
   saveCompiled(loaded->sources, loaded->readingNotes, loadWarnings);
   if (bus_) {

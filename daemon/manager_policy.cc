@@ -66,12 +66,21 @@ Manager::LoadOutcome Manager::loadFiles(const policy::LoadOptions& options, Load
                   fixed1(std::chrono::duration<double, std::milli>(now - mark).count()) + " ms";
     mark = now;
   };
+  // A load that throws still ends: its counts and marks do not spill into the next one.
+  struct EndLoad {
+    policy::SourceCache& cache;
+    bool done = false;
+    ~EndLoad() {
+      if (!done) cache.endLoad();
+    }
+  } ending{cache};
   policy::PolicySources sources = policy::readPolicySources(options, out.diagnostics, &cache);
   std::vector<std::string> readingNotes;
   for (const policy::Diagnostic& d : out.diagnostics.sorted())
     readingNotes.push_back(policy::formatDiagnostic(d));
   phase("read");
   policy::LoadResult r = policy::loadPolicy(sources, options, &cache);
+  ending.done = true;
   cache.endLoad(sources.profiles.size());  // each found in the cache, or stored there
   phase("parse and check");
   if (r.ok() && !out.diagnostics.hasErrors()) policy::lintPolicy(r.policy, r.diagnostics);

@@ -57,7 +57,7 @@ enum class Attempt { Stable, Changed };
 
 std::expected<std::string, FileReadError> readFile(
     const std::string& path, size_t maxBytes, const std::function<void(int attempt)>& afterRead,
-    int64_t* modifiedNs);
+    int64_t* modifiedNs, FileStamp* stamp = nullptr);
 
 }  // namespace
 
@@ -81,6 +81,10 @@ std::expected<std::string, FileReadError> readPolicyFile(const std::string& path
   return readFile(path, kMaxPolicyFileBytes, nullptr, &modifiedNs);
 }
 
+std::expected<std::string, FileReadError> readPolicyFile(const std::string& path, FileStamp& read) {
+  return readFile(path, kMaxPolicyFileBytes, nullptr, nullptr, &read);
+}
+
 std::expected<std::string, FileReadError> readPolicyFile(
     const std::string& path, size_t maxBytes, const std::function<void(int attempt)>& afterRead) {
   return readFile(path, maxBytes, afterRead, nullptr);
@@ -90,7 +94,7 @@ namespace {
 
 std::expected<std::string, FileReadError> readFile(
     const std::string& path, size_t maxBytes, const std::function<void(int attempt)>& afterRead,
-    int64_t* modifiedNs) {
+    int64_t* modifiedNs, FileStamp* stamp) {
   for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
     // Look before opening: a device or a FIFO is never opened at all.
     struct stat pre {};
@@ -141,8 +145,10 @@ std::expected<std::string, FileReadError> readFile(
                   ::stat(path.c_str(), &now) == 0 && now.st_dev == after.st_dev &&
                   now.st_ino == after.st_ino;
     if (stable) {
-      if (modifiedNs)
-        *modifiedNs = after.st_mtim.tv_sec * int64_t{1000000000} + after.st_mtim.tv_nsec;
+      auto ns = [](const timespec& t) { return t.tv_sec * int64_t{1000000000} + t.tv_nsec; };
+      if (modifiedNs) *modifiedNs = ns(after.st_mtim);
+      if (stamp)
+        *stamp = {after.st_dev, after.st_ino, after.st_size, ns(after.st_mtim), ns(after.st_ctim)};
       return text;
     }
   }

@@ -4,6 +4,8 @@
 // and then refused.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <expected>
@@ -11,6 +13,16 @@
 #include <string>
 
 namespace ringfence::policy {
+
+// What stat() tells of a file that shows it changed (source_cache.h).
+struct FileStamp {
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = 0;
+  int64_t modifiedNs = 0;
+  int64_t changedNs = 0;
+  bool operator==(const FileStamp&) const = default;
+};
 
 inline constexpr size_t kMaxPolicyFileBytes = 1024 * 1024;  // profiles.md: at most 1 MiB
 
@@ -39,6 +51,9 @@ std::expected<std::string, FileReadError> readPolicyFile(
 std::expected<std::string, FileReadError> readPolicyFile(const std::string& path,
                                                          int64_t& modifiedNs);
 
+// The same, also giving the stamp of the very file read, as it was while it
+// was read (a path that names another file by then gives another stamp).
+std::expected<std::string, FileReadError> readPolicyFile(const std::string& path, FileStamp& read);
 // What a file that is not a regular file is, for messages: "a FIFO (named pipe)".
 std::string describeFileType(unsigned mode);
 

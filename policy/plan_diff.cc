@@ -82,9 +82,9 @@ bool sameLimit(const LimitObject& a, const LimitObject& b);
 
 // The element changes: each set's own elements compared whole, and the
 // devices' parts walked together by name. A part that is the same object in
-// both plans (a device the reload kept), or has the same fingerprint, is
-// passed over without looking at its elements. A device's limit object goes
-// with its part.
+// both plans (a device the reload kept) is passed over without looking at
+// its elements; parts with equal elements, in order, give no change. A
+// device's limit object goes with its part.
 std::vector<SetChange> diffElements(const Plan& running, const Plan& next, PlanDiff& diff) {
   size_t sets = next.sets.size();
   std::vector<SetChange> changes(sets);
@@ -113,15 +113,19 @@ std::vector<SetChange> diffElements(const Plan& running, const Plan& next, PlanD
     const DeviceElements* fresh = j < next.devices.size() ? &next.devices[j] : nullptr;
     if (old && fresh && old->device == fresh->device) {
       if (old != fresh) {
-        if (old->fingerprint != fresh->fingerprint) {
+        // Another object (the device was compiled again): its elements are
+        // compared, never passed over on their fingerprint alone.
+        bool sameElements = old->fingerprint == fresh->fingerprint &&
+                            old->slices == fresh->slices && old->elements == fresh->elements;
+        if (!sameElements) {
           auto before = bySet(*old), after = bySet(*fresh);
           for (size_t s = 0; s < sets; ++s) {
             if (!before[s].empty() || !after[s].empty()) diffLists(before[s], after[s], changes[s]);
           }
         }
-        bool same = old->limit && fresh->limit && sameLimit(*old->limit, *fresh->limit);
-        if (old->limit && !same) diff.limitsRemoved.push_back(&*old->limit);
-        if (fresh->limit && !same) diff.limitsAdded.push_back(&*fresh->limit);
+        bool sameLimits = old->limit && fresh->limit && sameLimit(*old->limit, *fresh->limit);
+        if (old->limit && !sameLimits) diff.limitsRemoved.push_back(&*old->limit);
+        if (fresh->limit && !sameLimits) diff.limitsAdded.push_back(&*fresh->limit);
       }
       ++i, ++j;
     } else if (old && (!fresh || old->device < fresh->device)) {

@@ -76,6 +76,15 @@ class SourceCache {
   // nullptr otherwise. Safe from several threads at once, each with its own
   // path, as long as nothing is stored meanwhile.
   const SharedText* text(const std::string& path, const FileStamp& now, int64_t nowNs) const;
+  // The stamp a text read now may be reused under, unread, by later loads:
+  // the listing's stamp of the file, if the file read is that very file (the
+  // path may name another by then) and was not modified within the racy
+  // window before `nowNs`; otherwise none (the text is read again next time).
+  std::optional<FileStamp> stampToKeep(const FileStamp& listed, const FileStamp& read,
+                                       int64_t nowNs) const {
+    if (read != listed || racy(listed, nowNs)) return std::nullopt;
+    return listed;
+  }
   // Modified or changed within the racy window before `nowNs`.
   bool racy(const FileStamp& stamp, int64_t nowNs) const { return racy(stamp, nowNs, racyWindow_); }
   static bool racy(const FileStamp& stamp, int64_t nowNs, std::chrono::nanoseconds window) {

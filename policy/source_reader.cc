@@ -215,6 +215,7 @@ struct ReadResult {
   std::expected<SharedText, FileReadError> text;
   int64_t modifiedNs = 0;
   bool reused = false;
+  FileStamp read;  // of the very file read (not reused)
 };
 std::vector<ReadResult> readAll(const std::vector<Listed>& files, const SourceCache* cache,
                                 int64_t nowNs) {
@@ -223,10 +224,11 @@ std::vector<ReadResult> readAll(const std::vector<Listed>& files, const SourceCa
   parallelFor(files.size(), kFilesPerThread, 4, [&](size_t i) {
     if (const SharedText* known =
             cache ? cache->text(files[i].path, files[i].stamp, nowNs) : nullptr) {
-      out[i] = {*known, files[i].stamp.modifiedNs, true};
+      out[i] = {*known, files[i].stamp.modifiedNs, true, files[i].stamp};
       return;
     }
-    auto read = readPolicyFile(files[i].path, out[i].modifiedNs);
+    auto read = readPolicyFile(files[i].path, out[i].read);
+    out[i].modifiedNs = out[i].read.modifiedNs;
     if (read) {
       out[i].text = SharedText(std::move(*read));
     } else {
@@ -290,8 +292,10 @@ PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags,
       ++reused;
     } else if (cache) {
       // A file modified within the racy window may be written again without
-      // a visible change: its text is kept (for parsing), never reused unread.
-      if (!cache->racy(files[i].stamp, nowNs)) stamp = files[i].stamp;
+      // a visible change, and a path may name another file than the one
+      // listed by the time it is read: such a text is kept (for parsing),
+      // never reused unread.
+      stamp = cache->stampToKeep(files[i].stamp, r.read, nowNs);
       cache->storeText(files[i].path, stamp, *r.text);
     }
     sources.profiles.push_back(SourceFile{files[i].path, std::move(*r.text), r.modifiedNs, stamp});

@@ -14,22 +14,13 @@
 #include <vector>
 
 #include "policy/diagnostic.h"
+#include "policy/file_reader.h"
 #include "policy/loader.h"
 #include "policy/shared_text.h"
 
 namespace ringfence::policy {
 
 class SourceCache;
-
-// What stat() tells of a file that shows it changed (source_cache.h).
-struct FileStamp {
-  dev_t device = 0;
-  ino_t inode = 0;
-  off_t size = 0;
-  int64_t modifiedNs = 0;
-  int64_t changedNs = 0;
-  bool operator==(const FileStamp&) const = default;
-};
 
 struct SourceFile {
   std::string path;  // as the diagnostics name it

@@ -47,6 +47,22 @@ TEST_F(Diff, SamePolicyNoChange) {
   EXPECT_TRUE(diffPlans(a, b).empty());
 }
 
+// A device compiled again whose part has the fingerprint of the one in force
+// (plans from two compiles: equal parts, other objects) is compared element
+// by element: a part that differs under an equal fingerprint still changes.
+TEST_F(Diff, PartsAreComparedNotPassedOverOnTheirFingerprint) {
+  Plan a = compile(), b = compile();
+  ASSERT_FALSE(a.devices.empty());
+  ASSERT_NE(a.devices.shared(0), b.devices.shared(0)) << "two compiles, two objects";
+  EXPECT_TRUE(diffPlans(a, b).empty());
+  DeviceElements& part = b.devices.edit(0);
+  ASSERT_FALSE(part.elements.empty());
+  part.elements[0].comment += " (another rule)";  // the fingerprint stays what it was
+  EXPECT_EQ(part.fingerprint, a.devices[0].fingerprint);
+  PlanDiff d = diffPlans(a, b);
+  EXPECT_EQ(d.elementChanges(), 2u) << "replaced: removed and added";
+}
+
 TEST_F(Diff, OneDeviceEditTouchesOnlyItsElements) {
   Plan before = compile();
   write("a", "198.51.100.1", "[443, 8443]", "");

@@ -219,6 +219,24 @@ TEST(SourceCacheRacy, ATextReadWithinTheWindowIsNeverReusedUnread) {
   EXPECT_EQ(cache.text("/p.yaml", stamp, stamp.modifiedNs + 60'000'000'000), nullptr);
 }
 
+// A text is kept for reuse under the listing's stamp only if the file read
+// is the file listed: when the path names another file by the time it is
+// read (a switched directory link), the text is never reused unread.
+TEST(SourceCacheRacy, ATextIsKeptOnlyUnderTheStampOfTheFileRead) {
+  SourceCache cache;  // the default window
+  FileStamp listed{1, 2, 3, 1'000'000'000'000, 1'000'000'000'000};
+  int64_t later = listed.modifiedNs + 3'000'000'000;
+  EXPECT_EQ(cache.stampToKeep(listed, listed, later), listed);
+  FileStamp other = listed;
+  other.inode = 9;  // another file under the same path
+  EXPECT_EQ(cache.stampToKeep(listed, other, later), std::nullopt);
+  other = listed;
+  other.changedNs += 1;  // the same file, written since it was listed
+  EXPECT_EQ(cache.stampToKeep(listed, other, later), std::nullopt);
+  EXPECT_EQ(cache.stampToKeep(listed, listed, listed.modifiedNs + 1'000'000'000), std::nullopt)
+      << "within the window";
+}
+
 TEST(SourceCacheRacy, AFileModifiedWithinTheWindowIsReadAgain) {
   SourceCache cache;  // the default window
   FileStamp stamp{1, 2, 3, 1'000'000'000'000, 1'000'000'000'000};
