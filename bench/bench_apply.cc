@@ -139,7 +139,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf(
-      "| %6zu | %7zu | %8.1f ms | %8.1f ms (encoding %.1f ms) | %8.1f ms | %5.2f | %5.2f | %6.2f ms "
+      "| %6zu | %7zu | %8.1f ms | %8.1f ms (encoding %.1f ms) | %8.1f ms | %5.2f | %5.2f | %6.2f "
+      "ms "
       "(diff %5.2f ms) | %6.1f ms |\n",
       devices, plan.elementCount(), c, a, median(encodeMs), n, a / n, (c + a) / n,
       median(changeApplyMs), median(diffMs), median(changeReloadMs));

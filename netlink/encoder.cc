@@ -5,11 +5,11 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include <algorithm>
-#include <string_view>
 #include <cstring>
 #include <optional>
 #include <set>
 #include <stdexcept>
+#include <string_view>
 
 #include "netlink/handles.h"
 #include "netlink/rules.h"
