@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "policy/yaml_errors.h"
+#include "policy/yaml_simple.h"
 
 namespace ringfence::policy {
 namespace {
@@ -223,8 +224,16 @@ const char* describeKind(YamlNode::Kind kind) {
   return "?";
 }
 
+bool YamlNode::operator==(const YamlNode&) const = default;
+
 std::optional<YamlNode> parseYaml(std::string_view text, const std::string& file,
                                   Diagnostics& diags, const YamlLimits& limits) {
+  if (auto root = parseSimpleYaml(text, limits)) return root;
+  return parseYamlWithYamlCpp(text, file, diags, limits);
+}
+
+std::optional<YamlNode> parseYamlWithYamlCpp(std::string_view text, const std::string& file,
+                                             Diagnostics& diags, const YamlLimits& limits) {
   if (text.size() > limits.maxBytes) {
     diags.error({file, 1, 1}, "file is larger than " + std::to_string(limits.maxBytes) +
                                   " bytes (" + std::to_string(text.size()) + ")");

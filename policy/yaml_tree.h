@@ -25,11 +25,15 @@ struct YamlNode {
   bool quoted = false;             // a quoted scalar is always a string, never a number or a bool
   std::vector<YamlNode> items;     // Kind::Sequence
   std::vector<YamlEntry> entries;  // Kind::Map, in file order, unique keys
+
+  bool operator==(const YamlNode&) const;
 };
 
 struct YamlEntry {
   YamlNode key;
   YamlNode value;
+
+  bool operator==(const YamlEntry&) const = default;
 };
 
 struct YamlLimits {
