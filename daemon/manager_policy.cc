@@ -226,7 +226,7 @@ std::expected<void, std::string> Manager::startWith(Loaded loaded) {
       std::string(state_ == PolicyState::LastGood ? "last good policy applied" : "policy applied") +
           ": table inet " + table + ", " + std::to_string(devices) + " devices, " +
           std::to_string(elements) + " set elements, " + std::to_string(applied->stats.messages) +
-          " messages in one transaction" +
+          " messages (" + std::to_string(applied->stats.bytes) + " bytes) in one transaction" +
           (sink_->ownsTable() ? "; table owned by the daemon and persistent" : ""));
   return {};
 }

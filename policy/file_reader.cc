@@ -123,7 +123,8 @@ std::expected<std::string, FileReadError> readFile(
     char chunk[16384];
     for (;;) {
       size_t room = maxBytes + 1 - text.size();
-      ssize_t n = ::read(fd.get(), chunk, std::min(sizeof chunk, room));
+      size_t asked = std::min(sizeof chunk, room);
+      ssize_t n = ::read(fd.get(), chunk, asked);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) break;  // not a regular file after all: fstat below says so
       if (n < 0) {
@@ -132,6 +133,9 @@ std::expected<std::string, FileReadError> readFile(
       if (n == 0) break;
       text.append(chunk, static_cast<size_t>(n));
       if (text.size() > maxBytes) return std::unexpected(refused(tooLarge(maxBytes)));
+      // A regular file reads short only at its end (a file written meanwhile
+      // fails the comparison of sizes and times below and is read again).
+      if (static_cast<size_t>(n) < asked) break;
     }
     if (afterRead) afterRead(attempt);
     struct stat after {};
