@@ -37,7 +37,7 @@ for dir in tests/data/fuzz/*/; do
   "$build/fuzz/$target" "$dir"* >"$corpus.regress.log" 2>&1 || { tail -40 "$corpus.regress.log"; exit 1; }
 done
 echo "fuzz: profile loader for $((seconds / 2))s, $(ls "$corpus" | wc -l) seeds"
-run fuzz_profile $((seconds / 2)) "$corpus"
+run fuzz_profile $((seconds / 2)) "$corpus" -dict=fuzz/yaml.dict
 echo "fuzz: saved policy sources for $((seconds / 6 + 1))s"
 run fuzz_sources $((seconds / 6 + 1))
 echo "fuzz: netlink parsers (NFLOG, conntrack) for $((seconds / 3))s"
