@@ -62,6 +62,8 @@ bool plainUtf8(std::string_view text) {
 
 class SimpleReader {
  public:
+  static constexpr size_t kMaxKeyLength = 256;
+
   SimpleReader(std::string_view text, const YamlLimits& limits) : limits_(limits) {
     if (text.empty() || text.back() != '\n') throw Declined{};
     if (!plainUtf8(text)) throw Declined{};
@@ -113,6 +115,7 @@ class SimpleReader {
     while (e < s.size() && isKeyChar(s[e])) ++e;
     if (e >= s.size() || s[e] != ':') return 0;
     if (e + 1 < s.size() && s[e + 1] != ' ') return 0;
+    if (e - p > kMaxKeyLength) return 0;  // yaml-cpp ends a simple key at 1,024 characters
     return e - p;
   }
 
@@ -163,7 +166,7 @@ class SimpleReader {
           } else {
             map(next.indent, entry.value, depth + 1);
           }
-        } else if (at_ < lines_.size() && isDash(lines_[at_], col)) {
+        } else if (at_ < lines_.size() && lines_[at_].indent == col && isDash(lines_[at_], col)) {
           sequence(col, entry.value, depth + 1);  // "key:" then "- item" at the key's indent
         } else {
           count(depth + 1);

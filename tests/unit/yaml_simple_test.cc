@@ -164,6 +164,9 @@ TEST(YamlSimple, TrickyTexts) {
       {"a: (x) + y, z\n", true},
       {"a:b\n", false},
       {"? a\n: b\n", false},
+      {"-  a:\n- b-\n", true},  // a's value is null: "b-" is no list at a's column
+      {"- k:\n  -  a:\n  - b-\n", true},
+      {"-  a:\n- x- y\n", true},
       {"null: 1\n", false},
       {"Null:\n", false},
       {"nulls: 1\n", true},
@@ -178,6 +181,16 @@ TEST(YamlSimple, TrickyTexts) {
   };
   for (const Case& c : cases) {
     EXPECT_EQ(sameAsYamlCpp(c.text), c.accepted) << c.text;
+  }
+}
+
+TEST(YamlSimple, LongKeysAreLeftToYamlCpp) {
+  // yaml-cpp takes a key only when its ':' is at most 1,024 characters on.
+  for (size_t n : {200u, 256u, 257u, 1024u, 1025u, 4000u}) {
+    std::string key(n, 'a');
+    for (const std::string& text : {key + ": b\n", "- " + key + ": b\n", "x: 1\n" + key + ":\n"}) {
+      EXPECT_EQ(sameAsYamlCpp(text), n <= 256) << n;
+    }
   }
 }
 
@@ -288,6 +301,30 @@ TEST(YamlSimple, RandomTextsMatchYamlCpp) {
   }
   // The generator must reach the reader's accepting paths often enough to test them.
   EXPECT_GT(accepted, texts / 20);
+}
+
+// Every text of up to three lines from short line shapes, each at indents
+// 0 to 3: the columns where one line's dash or key meets another's.
+TEST(YamlSimple, EveryShortTextMatchesYamlCpp) {
+  const std::vector<std::string> shapes = {"a:",   "- a:", "-  a:", "- a",    "a: b",
+                                           "- b-", "b-",   "-",     "a: [b]", "- - a"};
+  std::vector<std::string> lines;
+  for (int indent = 0; indent <= 3; ++indent) {
+    for (const std::string& shape : shapes) {
+      lines.push_back(std::string(static_cast<size_t>(indent), ' ') + shape + "\n");
+    }
+  }
+  int accepted = 0;
+  for (const std::string& a : lines) {
+    for (const std::string& b : lines) {
+      for (const std::string& c : lines) {
+        if (sameAsYamlCpp(a + b + c)) ++accepted;
+      }
+      if (sameAsYamlCpp(a + b)) ++accepted;
+    }
+    if (::testing::Test::HasFailure()) break;
+  }
+  EXPECT_GT(accepted, 500);
 }
 
 // Random well-formed documents in the styles admins use (indented or not,
