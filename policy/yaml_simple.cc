@@ -129,13 +129,30 @@ class SimpleReader {
     n.column = static_cast<int>(column) + 1;
   }
 
+  // Whether `key` is already a key of the mapping: a look along its few
+  // entries, or in `keys` once it has many.
+  static bool seen(std::unordered_set<std::string>& keys, const std::vector<YamlEntry>& entries,
+                   std::string_view key) {
+    constexpr size_t kScan = 16;
+    if (entries.size() < kScan) {
+      for (const YamlEntry& e : entries) {
+        if (e.key.scalar == key) return true;
+      }
+      return false;
+    }
+    if (keys.empty()) {
+      for (const YamlEntry& e : entries) keys.insert(e.key.scalar);
+    }
+    return !keys.emplace(key).second;
+  }
+
   // A block mapping whose keys start at `col`; the first key is on the
   // current line (after a "- " when the mapping is a sequence's item).
   void map(int col, YamlNode& out, int depth) {
     count(depth);
     place(out, YamlNode::Kind::Map, lines_[at_].number, static_cast<size_t>(col));
     bool first = true;
-    std::unordered_set<std::string_view> keys;
+    std::unordered_set<std::string> keys;
     while (at_ < lines_.size()) {
       const Line& l = lines_[at_];
       if (!first) {
@@ -153,7 +170,7 @@ class SimpleReader {
       place(entry.key, YamlNode::Kind::Scalar, l.number, c);
       entry.key.scalar = std::string(key);
       count(depth + 1);
-      if (!keys.insert(key).second) throw Declined{};  // yaml-cpp's path reports it
+      if (seen(keys, out.entries, key)) throw Declined{};  // yaml-cpp's path reports it
       size_t p = c + len + 1;
       size_t spaces = 0;
       while (p < l.s.size() && l.s[p] == ' ') ++p, ++spaces;

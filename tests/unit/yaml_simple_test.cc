@@ -184,6 +184,20 @@ TEST(YamlSimple, TrickyTexts) {
   }
 }
 
+TEST(YamlSimple, ManyKeysAndADuplicateAmongThem) {
+  std::string text, nested = "sub:\n";
+  for (int i = 0; i < 40; ++i) {
+    text += "key" + std::to_string(i) + ": " + std::to_string(i) + "\n";
+    nested += "  key" + std::to_string(i) + ": " + std::to_string(i) + "\n";
+  }
+  EXPECT_TRUE(sameAsYamlCpp(text));
+  EXPECT_TRUE(sameAsYamlCpp(text + nested));
+  for (int dup : {3, 15, 16, 17, 39}) {
+    EXPECT_FALSE(sameAsYamlCpp(text + "key" + std::to_string(dup) + ": x\n")) << dup;
+    EXPECT_FALSE(sameAsYamlCpp(text + nested + "  key" + std::to_string(dup) + ": x\n")) << dup;
+  }
+}
+
 TEST(YamlSimple, LongKeysAreLeftToYamlCpp) {
   // yaml-cpp takes a key only when its ':' is at most 1,024 characters on.
   for (size_t n : {200u, 256u, 257u, 1024u, 1025u, 4000u}) {
