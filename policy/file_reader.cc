@@ -133,9 +133,14 @@ std::expected<std::string, FileReadError> readFile(
       if (n == 0) break;
       text.append(chunk, static_cast<size_t>(n));
       if (text.size() > maxBytes) return std::unexpected(refused(tooLarge(maxBytes)));
-      // A regular file reads short only at its end (a file written meanwhile
-      // fails the comparison of sizes and times below and is read again).
-      if (static_cast<size_t>(n) < asked) break;
+      // Read as far as fstat() said and short of what was asked: the end,
+      // without one more read() to see it (a file written meanwhile fails
+      // the comparison of sizes and times below and is read again; a read
+      // that is short before that size, as network and FUSE file systems
+      // may give, goes on).
+      if (static_cast<size_t>(n) < asked && text.size() == static_cast<size_t>(before.st_size)) {
+        break;
+      }
     }
     if (afterRead) afterRead(attempt);
     struct stat after {};
