@@ -1,5 +1,7 @@
 #include "policy/yaml_simple.h"
 
+#include <climits>
+#include <exception>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -119,6 +121,9 @@ class SimpleReader {
     return e - p;
   }
 
+  // Half of yaml-cpp's path's limits, with room to spare: a key counts one
+  // level below its mapping, so at the default 64 levels the deepest text
+  // read here nests 31 collections; anything larger is yaml-cpp's to refuse.
   void count(int depth) {
     if (++nodes_ > limits_.maxNodes / 2 || depth > limits_.maxDepth / 2) throw Declined{};
   }
@@ -172,8 +177,7 @@ class SimpleReader {
       count(depth + 1);
       if (seen(keys, out.entries, key)) throw Declined{};  // yaml-cpp's path reports it
       size_t p = c + len + 1;
-      size_t spaces = 0;
-      while (p < l.s.size() && l.s[p] == ' ') ++p, ++spaces;
+      while (p < l.s.size() && l.s[p] == ' ') ++p;  // keyLength(): ':' then a space or the end
       if (p == l.s.size() || l.s[p] == '#') {
         ++at_;
         if (at_ < lines_.size() && lines_[at_].indent > col) {
@@ -190,7 +194,6 @@ class SimpleReader {
           place(entry.value, YamlNode::Kind::Null, l.number, c);  // as parseYaml places it
         }
       } else {
-        if (spaces == 0) throw Declined{};
         inlineValue(l, p, entry.value, depth + 1);
         ++at_;
         if (at_ < lines_.size() && lines_[at_].indent > col) throw Declined{};
@@ -339,12 +342,17 @@ class SimpleReader {
 }  // namespace
 
 std::optional<YamlNode> parseSimpleYaml(std::string_view text, const YamlLimits& limits) {
-  if (text.size() > limits.maxBytes) return std::nullopt;
+  // Lines and columns are ints, as in the tree.
+  if (text.size() > limits.maxBytes || text.size() > static_cast<size_t>(INT_MAX)) {
+    return std::nullopt;
+  }
   try {
     SimpleReader reader(text, limits);
     return reader.read();
   } catch (const Declined&) {
     return std::nullopt;
+  } catch (const std::exception&) {
+    return std::nullopt;  // out of memory: yaml-cpp's path reports it, as it always did
   }
 }
 

@@ -20,9 +20,4 @@ namespace ringfence::policy {
 // The tree of `text`, or nothing when this reader declines it.
 std::optional<YamlNode> parseSimpleYaml(std::string_view text, const YamlLimits& limits);
 
-// parseYaml() without this reader: yaml-cpp for every text. For the tests
-// and the fuzzer that compare the two.
-std::optional<YamlNode> parseYamlWithYamlCpp(std::string_view text, const std::string& file,
-                                             Diagnostics& diags, const YamlLimits& limits = {});
-
 }  // namespace ringfence::policy

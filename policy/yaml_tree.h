@@ -1,7 +1,9 @@
 // A guarded YAML reader. yaml-cpp accepts duplicate keys silently, does not
 // bound nesting (deep input overflows its recursive parser) and expands
 // aliases without limit; this reader builds its own tree from yaml-cpp's
-// events and refuses all three before any data reaches the model.
+// events and refuses all three before any data reaches the model. Most
+// texts never reach yaml-cpp: the simple reader (yaml_simple.h) builds the
+// same tree for the common case, and leaves every other text to yaml-cpp.
 #pragma once
 
 #include <optional>
@@ -47,6 +49,11 @@ struct YamlLimits {
 // text cannot be used at all (syntax error, limits exceeded, several documents).
 std::optional<YamlNode> parseYaml(std::string_view text, const std::string& file,
                                   Diagnostics& diags, const YamlLimits& limits = {});
+
+// parseYaml() without the simple reader: yaml-cpp for every text. For the
+// tests and the fuzzer that compare the two.
+std::optional<YamlNode> parseYamlWithYamlCpp(std::string_view text, const std::string& file,
+                                             Diagnostics& diags, const YamlLimits& limits = {});
 
 const char* describeKind(YamlNode::Kind kind);
 

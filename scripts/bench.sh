@@ -3,8 +3,8 @@
 #   sudo scripts/bench.sh [RUNS]        (default 5 runs per figure; medians)
 # 1. Control plane for 1,000 and 10,000 generated devices (about 5 rules each):
 #    validate+compile, full apply through netlink, nft -f on the same text,
-#    and a one-device change applied by reload; yaml-cpp alone on the same
-#    profiles (the floor under validate+compile).
+#    and a one-device change applied by reload; parsing the same profiles,
+#    by yaml-cpp alone and into the loader's tree (the simple reader).
 # 2. The daemon from exec to READY against nft -f (a first start, and a
 #    restart from the compiled policy), and a one-profile reload, at 10,000
 #    and 100,000 devices (bench/start_reload.py).
@@ -34,8 +34,8 @@ for n in 1000 10000; do
   ip netns add "$(lab_ns "bench$n")"
   ip netns exec "$(lab_ns "bench$n")" build/bench/bench_apply "$n" "$runs" "$work/cp$n"
 done
-# The floor under validate+compile: yaml-cpp parsing the same profiles into
-# nothing (bench/bench_yaml.cc; best of the runs).
+# Parsing under validate+compile: yaml-cpp alone on the same profiles, and
+# the loader's tree by the simple reader (bench/bench_yaml.cc; best of the runs).
 for n in 1000 10000; do build/bench/bench_yaml "$work/cp$n/policy/devices" "$runs"; done
 
 echo; echo "== the daemon: start and reload (bench/start_reload.py; in one run, each in its own network namespace)"
