@@ -213,9 +213,8 @@ std::vector<Listed> listProfiles(const std::string& dir,
 // A file the cache shows unchanged is not read again.
 struct ReadResult {
   std::expected<SharedText, FileReadError> text;
-  int64_t modifiedNs = 0;
   bool reused = false;
-  FileStamp read;  // of the very file read (not reused)
+  FileStamp read;  // of the very file read, or the listed one when reused
 };
 std::vector<ReadResult> readAll(const std::vector<Listed>& files, const SourceCache* cache,
                                 int64_t nowNs) {
@@ -224,11 +223,10 @@ std::vector<ReadResult> readAll(const std::vector<Listed>& files, const SourceCa
   parallelFor(files.size(), kFilesPerThread, 4, [&](size_t i) {
     if (const SharedText* known =
             cache ? cache->text(files[i].path, files[i].stamp, nowNs) : nullptr) {
-      out[i] = {*known, files[i].stamp.modifiedNs, true, files[i].stamp};
+      out[i] = {*known, true, files[i].stamp};
       return;
     }
     auto read = readPolicyFile(files[i].path, out[i].read);
-    out[i].modifiedNs = out[i].read.modifiedNs;
     if (read) {
       out[i].text = SharedText(std::move(*read));
     } else {
@@ -298,7 +296,8 @@ PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags,
       stamp = cache->stampToKeep(files[i].stamp, r.read, nowNs);
       cache->storeText(files[i].path, stamp, *r.text);
     }
-    sources.profiles.push_back(SourceFile{files[i].path, std::move(*r.text), r.modifiedNs, stamp});
+    sources.profiles.push_back(
+        SourceFile{files[i].path, std::move(*r.text), r.read.modifiedNs, stamp});
   }
   if (cache) cache->countRead(files.size() - reused, reused);
   return sources;
