@@ -24,38 +24,70 @@ bool writeAll(int fd, const std::string& data) {
 
 }  // namespace
 
-std::expected<void, std::string> writeFileAtomically(const std::string& dir,
-                                                     const std::string& target,
-                                                     const std::string& text) {
+std::expected<WrittenFile, std::string> writeFileBeside(const std::string& dir,
+                                                        const std::string& target,
+                                                        const std::string& text) {
   auto fail = [&](const std::string& what, int error) {
     return std::unexpected(what + " " + target + ": " + std::strerror(error));
   };
   if (mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
     return fail("cannot create the directory of", errno);
-  const std::string tmp = target + ".tmp";
+  WrittenFile written(dir, target);
   // O_NOFOLLOW: a link planted in the state directory is never written through.
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return fail("cannot write", errno);
+  int fd = open(written.tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    written.tmp_.clear();  // not ours to remove
+    return fail("cannot write", errno);
+  }
   bool ok = writeAll(fd, text) && fsync(fd) == 0;
   int saved = errno;
   close(fd);
-  if (!ok) {
-    unlink(tmp.c_str());  // a full disk keeps no half-written file
-    return fail("cannot write", saved);
+  if (!ok) return fail("cannot write", saved);  // a full disk keeps no half-written file
+  return written;
+}
+
+WrittenFile::WrittenFile(WrittenFile&& other) noexcept
+    : dir_(std::move(other.dir_)), target_(std::move(other.target_)), tmp_(std::move(other.tmp_)) {
+  other.tmp_.clear();
+}
+
+WrittenFile& WrittenFile::operator=(WrittenFile&& other) noexcept {
+  if (this != &other) {
+    if (!tmp_.empty()) unlink(tmp_.c_str());
+    dir_ = std::move(other.dir_);
+    target_ = std::move(other.target_);
+    tmp_ = std::move(other.tmp_);
+    other.tmp_.clear();
   }
-  if (rename(tmp.c_str(), target.c_str()) != 0) {
-    saved = errno;
-    unlink(tmp.c_str());
-    return fail("cannot replace", saved);
-  }
-  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  return *this;
+}
+
+WrittenFile::~WrittenFile() {
+  if (!tmp_.empty()) unlink(tmp_.c_str());
+}
+
+std::expected<void, std::string> WrittenFile::replace() {
+  auto fail = [&](const std::string& what, int error) {
+    return std::unexpected(what + " " + target_ + ": " + std::strerror(error));
+  };
+  if (rename(tmp_.c_str(), target_.c_str()) != 0) return fail("cannot replace", errno);
+  tmp_.clear();
+  int dfd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return fail("cannot open the directory of", errno);
-  ok = fsync(dfd) == 0;
-  saved = errno;
+  bool ok = fsync(dfd) == 0;
+  int saved = errno;
   close(dfd);
   // A file system that cannot sync a directory (EINVAL) still renamed the file.
   if (!ok && saved != EINVAL) return fail("cannot sync the directory of", saved);
   return {};
+}
+
+std::expected<void, std::string> writeFileAtomically(const std::string& dir,
+                                                     const std::string& target,
+                                                     const std::string& text) {
+  auto written = writeFileBeside(dir, target, text);
+  if (!written) return std::unexpected(written.error());
+  return written->replace();
 }
 
 }  // namespace ringfence::daemon

@@ -16,6 +16,29 @@ std::expected<void, std::string> writeFileAtomically(const std::string& dir,
                                                      const std::string& target,
                                                      const std::string& text);
 
+// The same in two steps, for a file that must replace the old one only once
+// something else succeeded: the text written and synced beside the target,
+// then replace() renames it over the target and syncs the directory. A
+// WrittenFile dropped without replace() removes its temporary file.
+class WrittenFile {
+ public:
+  WrittenFile(WrittenFile&& other) noexcept;
+  WrittenFile& operator=(WrittenFile&& other) noexcept;
+  ~WrittenFile();
+  std::expected<void, std::string> replace();
+
+ private:
+  friend std::expected<WrittenFile, std::string> writeFileBeside(const std::string&,
+                                                                 const std::string&,
+                                                                 const std::string&);
+  WrittenFile(std::string dir, std::string target)
+      : dir_(std::move(dir)), target_(std::move(target)), tmp_(target_ + ".tmp") {}
+  std::string dir_, target_, tmp_;  // tmp_ empty once renamed (or never created)
+};
+std::expected<WrittenFile, std::string> writeFileBeside(const std::string& dir,
+                                                        const std::string& target,
+                                                        const std::string& text);
+
 // The whole of a file in the state directory: std::nullopt if there is none;
 // an error for anything but a regular file of at most `maxBytes` (never
 // follows a link, never blocks on a FIFO put in its place).

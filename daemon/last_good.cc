@@ -66,6 +66,10 @@ std::expected<void, std::string> LastGoodStore::save(const LastGoodPolicy& polic
   return writeFileAtomically(dir_, path(), formatLastGood(policy));
 }
 
+std::expected<WrittenFile, std::string> LastGoodStore::write(const LastGoodPolicy& policy) const {
+  return writeFileBeside(dir_, path(), formatLastGood(policy));
+}
+
 std::expected<std::optional<LastGoodPolicy>, std::string> LastGoodStore::load() const {
   const std::string file = path();
   auto text = readStateFile(file, kMaxFileSize);

@@ -114,9 +114,19 @@ class Manager final : public Gateway {
   // A failure is logged, shown in StateSaveError and retried every
   // Containment::kRetrySave (a newer policy applied meanwhile replaces it).
   void saveLastGood(const policy::PolicySources& sources);
-  void writeLastGood(bool retry);
-  // At start: puts `loaded` in force (with every isolation); the kernel's refusal otherwise.
-  std::expected<void, std::string> startWith(Loaded loaded);
+  // At start, the last good policy's file is written while the kernel applies
+  // the transaction, and put in place (or its failure handled as above) once
+  // the policy is in force.
+  struct WrittenLastGood {
+    LastGoodPolicy policy;
+    std::optional<std::expected<WrittenFile, std::string>> file;
+  };
+  void saveLastGood(WrittenLastGood written);
+  void writeLastGood(bool retry, std::optional<std::expected<WrittenFile, std::string>> file = {});
+  // At start: puts `loaded` in force (with every isolation); the kernel's
+  // refusal otherwise. Meanwhile, on another thread, the neighbours are
+  // pinned and `lastGood`, if given, is written.
+  std::expected<void, std::string> startWith(Loaded loaded, WrittenLastGood* lastGood = nullptr);
   // At start: `loaded` (from disk, or the last good one when `refused`), else
   // the last good one, else the failsafe; false if nothing could be applied.
   bool enforceAtStart(std::optional<Loaded> loaded, std::optional<Refused> refused);

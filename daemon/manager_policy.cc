@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <exception>
 
 #include "daemon/last_good.h"
 #include "daemon/log.h"
@@ -179,11 +180,24 @@ void Manager::saveLastGood(const policy::PolicySources& sources) {
   writeLastGood(false);
 }
 
-void Manager::writeLastGood(bool retry) {
+void Manager::saveLastGood(WrittenLastGood written) {
+  lastGoodUnsaved_ = std::move(written.policy);
+  writeLastGood(false, std::move(written.file));
+}
+
+void Manager::writeLastGood(bool retry,
+                            std::optional<std::expected<WrittenFile, std::string>> file) {
   if (!lastGoodUnsaved_) return;
   LastGoodStore store(stateDir_);
   std::string before = lastGoodError_;
-  if (auto saved = store.save(*lastGoodUnsaved_); !saved) {
+  std::expected<void, std::string> saved;
+  if (!file)
+    saved = store.save(*lastGoodUnsaved_);
+  else if (*file)
+    saved = (*file)->replace();
+  else
+    saved = std::unexpected(file->error());
+  if (!saved) {
     bool named = saved.error().find(store.path()) != std::string::npos;
     lastGoodError_ = named ? saved.error() : store.path() + ": " + saved.error();
     lastGoodRetryAt_ = policy::WallClock::now() + Containment::kRetrySave;
@@ -205,7 +219,7 @@ void Manager::writeLastGood(bool retry) {
   if (bus_ && before != lastGoodError_) bus_->stateSaveChanged();
 }
 
-std::expected<void, std::string> Manager::startWith(Loaded loaded) {
+std::expected<void, std::string> Manager::startWith(Loaded loaded, WrittenLastGood* lastGood) {
   // The policy the judge refers to is replaced only once the judge has moved on.
   std::shared_ptr<policy::Policy> previous = std::move(policy_);
   policy_ = std::move(loaded.policy);
@@ -216,17 +230,37 @@ std::expected<void, std::string> Manager::startWith(Loaded loaded) {
   carryMaintenance(loaded.plan, policy::WallClock::now());
   std::string table = loaded.plan.table;
   size_t elements = loaded.plan.elementCount(), devices = loaded.plan.devices.size();
+  // The pins and the last good policy's file need no part of the
+  // transaction: they are done on another core while the kernel applies it
+  // (a refused policy's pins are replaced by whatever is enforced instead;
+  // its file is removed unused).
+  std::exception_ptr alongsideFailed;
+  sink_->alongsideNext([&] {
+    try {
+      neighbours_.sync(*policy_);
+      if (lastGood) {
+        lastGood->policy.hash = policy::sourcesHash(lastGood->policy.sources);
+        lastGood->policy.savedAt = policy::toMicros(policy::WallClock::now());
+        lastGood->file = LastGoodStore(stateDir_).write(lastGood->policy);
+      }
+    } catch (...) {
+      alongsideFailed = std::current_exception();
+    }
+  });
   auto applied = enforcer_->start(std::move(loaded.plan));
   if (!applied) {
     log(LogLevel::Error, "apply-failed", "the kernel refused the policy: " + applied.error());
     return std::unexpected("the kernel refused the policy: " + applied.error());
   }
-  stamp();
+  stamp(false);
+  if (alongsideFailed) std::rethrow_exception(alongsideFailed);
   log(LogLevel::Info, "policy-applied",
       std::string(state_ == PolicyState::LastGood ? "last good policy applied" : "policy applied") +
           ": table inet " + table + ", " + std::to_string(devices) + " devices, " +
           std::to_string(elements) + " set elements, " + std::to_string(applied->stats.messages) +
-          " messages (" + std::to_string(applied->stats.bytes) + " bytes) in one transaction" +
+          " messages (" + std::to_string(applied->stats.bytes) +
+          " bytes) in one transaction (encoded in " + fixed1(applied->stats.encodeMs) +
+          " ms, applied by the kernel in " + fixed1(applied->stats.kernelMs) + " ms)" +
           (sink_->ownsTable() ? "; table owned by the daemon and persistent" : ""));
   return {};
 }
@@ -242,11 +276,14 @@ bool Manager::enforceAtStart(std::optional<Loaded> loaded, std::optional<Refused
     policy::DaemonConfig diskConfig = loaded->policy->config;
     ToSave toSave{{}, loaded->readingNotes, loaded->warnings};
     state_ = state;
-    auto done = startWith(std::move(*loaded));
-    applied = done.has_value();
     // Started from the compiled policy, the last good one is saved after the start check.
-    if (applied && state == PolicyState::Current && !startedFrom_) {
-      saveLastGood(sources);
+    std::optional<WrittenLastGood> lastGood;
+    if (state == PolicyState::Current && !startedFrom_)
+      lastGood.emplace(WrittenLastGood{LastGoodPolicy{sources, generation_ + 1, 0, 0}, {}});
+    auto done = startWith(std::move(*loaded), lastGood ? &*lastGood : nullptr);
+    applied = done.has_value();
+    if (applied && lastGood) {
+      saveLastGood(std::move(*lastGood));
       toSave.sources = std::move(sources);
       compiledUnsaved_ = std::move(toSave);
     }

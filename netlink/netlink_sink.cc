@@ -4,7 +4,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <optional>
+#include <thread>
+#include <utility>
 
 #include "netlink/encoder.h"
 
@@ -61,15 +65,36 @@ std::expected<NetlinkSink, std::string> NetlinkSink::open(bool ownTable) {
   return NetlinkSink(std::move(*s), ownTable);
 }
 
-std::expected<policy::ApplyStats, std::string> NetlinkSink::send(Batch& batch) {
+namespace {
+
+// Work meant to go alongside a transaction that was never sent is done all the same.
+struct AlongsideDone {
+  std::function<void()>& work;
+  ~AlongsideDone() {
+    if (work) std::exchange(work, {})();
+  }
+};
+
+}  // namespace
+
+std::expected<policy::ApplyStats, std::string> NetlinkSink::send(
+    Batch& batch, std::chrono::steady_clock::time_point encodeStarted) {
   batch.finish();
+  auto sending = std::chrono::steady_clock::now();
+  std::optional<std::jthread> alongside;
+  if (alongside_) alongside.emplace(std::exchange(alongside_, {}));
   auto sent = socket_.send(batch);
+  alongside.reset();  // joined: done before the result is known
   if (!sent) return std::unexpected(sent.error().message());
-  return policy::ApplyStats{batch.messageCount(), batch.size()};
+  auto done = std::chrono::steady_clock::now();
+  using Ms = std::chrono::duration<double, std::milli>;
+  return policy::ApplyStats{batch.messageCount(), batch.size(), Ms(sending - encodeStarted).count(),
+                            Ms(done - sending).count()};
 }
 
 std::expected<policy::ApplyStats, std::string> NetlinkSink::replace(const policy::Plan& plan,
                                                                     const std::string& alsoDelete) {
+  AlongsideDone done{alongside_};
   if (auto bridged = enableBridgeNetfilter(plan); !bridged) return std::unexpected(bridged.error());
   auto existing = socket_.getTable(plan.table);
   if (!existing) return std::unexpected(existing.error().message());
@@ -83,10 +108,11 @@ std::expected<policy::ApplyStats, std::string> NetlinkSink::replace(const policy
   }
   bool bridge = hasBridgeTable(plan.table);
   auto attempt = [&](uint32_t flags) {
+    auto started = std::chrono::steady_clock::now();
     Batch batch(socket_.nextSeq());
     if (old) encodeDeleteTable(batch, alsoDelete, oldBridge);
     encodeFullApply(batch, plan, {existing->has_value(), flags, bridge});
-    return send(batch);
+    return send(batch, started);
   };
   if (!probed_ && wantOwner_) {
     // Kernels before 6.9 refuse PERSIST; an OWNER table without it would vanish
@@ -109,14 +135,16 @@ std::expected<policy::ApplyStats, std::string> NetlinkSink::replace(const policy
 std::expected<policy::ApplyStats, std::string> NetlinkSink::update(const policy::Plan& running,
                                                                    const policy::Plan& next,
                                                                    const policy::PlanDiff& diff) {
+  AlongsideDone done{alongside_};
   if (diff.companionsChanged) {
     if (auto bridged = enableBridgeNetfilter(next); !bridged)
       return std::unexpected(bridged.error());
   }
+  auto started = std::chrono::steady_clock::now();
   Batch batch(socket_.nextSeq());
   encodeDiff(batch, running, next, diff, tableFlags_);
   if (batch.messageCount() == 0) return policy::ApplyStats{};
-  return send(batch);
+  return send(batch, started);
 }
 
 }  // namespace ringfence::netlink

@@ -15,6 +15,8 @@ namespace ringfence::policy {
 struct ApplyStats {
   size_t messages = 0;  // netlink messages in the transaction
   size_t bytes = 0;
+  double encodeMs = 0;  // building the transaction in memory
+  double kernelMs = 0;  // sending it and reading every acknowledgement
 };
 
 class RulesetSink {

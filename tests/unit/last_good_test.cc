@@ -37,6 +37,45 @@ TEST(LastGood, SavedAndLoadedBack) {
   EXPECT_NE(stat(dir.file("state/last-good-policy.tmp").c_str(), &st), 0);  // no leftover
 }
 
+// Written first (while the kernel applies the policy), in place only once
+// replaced; dropped unreplaced (the kernel refused it), it leaves nothing and
+// the older saved policy stays.
+TEST(LastGood, WrittenBesideThenReplacedOrDropped) {
+  test::TempDir dir;
+  LastGoodStore store(dir.file("state"));
+  const std::string tmp = dir.file("state/last-good-policy.tmp");
+  struct stat st {};
+  {
+    auto written = store.write(sample());
+    ASSERT_TRUE(written.has_value()) << written.error();
+    EXPECT_EQ(stat(tmp.c_str(), &st), 0);
+    EXPECT_FALSE(store.load()->has_value()) << "not in place before replace()";
+    ASSERT_TRUE(written->replace().has_value());
+  }
+  EXPECT_NE(stat(tmp.c_str(), &st), 0);
+  ASSERT_TRUE(store.load()->has_value());
+  EXPECT_EQ((*store.load())->generation, 7u);
+
+  LastGoodPolicy newer = sample();
+  newer.generation = 8;
+  {
+    auto written = store.write(newer);
+    ASSERT_TRUE(written.has_value());
+    auto moved = std::move(*written);  // still one temporary file, owned once
+    EXPECT_EQ(stat(tmp.c_str(), &st), 0);
+  }
+  EXPECT_NE(stat(tmp.c_str(), &st), 0) << "dropped unreplaced: removed";
+  EXPECT_EQ((*store.load())->generation, 7u) << "the older one stays";
+}
+
+TEST(LastGood, AWriteThatFailsLeavesNothing) {
+  test::TempDir dir;
+  std::string file = dir.write("state", "not a directory\n");
+  auto written = LastGoodStore(file).write(sample());
+  ASSERT_FALSE(written.has_value());
+  EXPECT_NE(written.error().find("Not a directory"), std::string::npos) << written.error();
+}
+
 TEST(LastGood, EveryTruncationIsRefused) {
   std::string text = formatLastGood(sample());
   ASSERT_TRUE(parseLastGood(text).has_value());
