@@ -4,7 +4,29 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace ringfence::netlink {
+
+Batch Batch::fragment(uint8_t family) {
+  Batch b;
+  b.family_ = family;
+  return b;
+}
+
+void Batch::append(const Batch& fragment) {
+  size_t at = used_;
+  buffer_.resize(std::max(buffer_.size(), used_ + fragment.used_ + kMaxMessage));
+  std::memcpy(buffer_.data() + used_, fragment.buffer_.data(), fragment.used_);
+  used_ += fragment.used_;
+  while (at < used_) {
+    auto* m = reinterpret_cast<nlmsghdr*>(buffer_.data() + at);
+    m->nlmsg_seq = nextSeq_++;
+    at += NLMSG_ALIGN(m->nlmsg_len);
+  }
+  described_.insert(described_.end(), fragment.described_.begin(), fragment.described_.end());
+}
 
 Batch::Batch(uint32_t firstSeq) : firstSeq_(firstSeq), nextSeq_(firstSeq), family_(NFPROTO_INET) {
   reserve();

@@ -14,6 +14,12 @@ namespace ringfence::netlink {
 class Batch {
  public:
   explicit Batch(uint32_t firstSeq);
+  // Messages to be appended to another batch (no BEGIN; their sequence
+  // numbers are given by append()), in `family`: a part of one transaction
+  // encoded on another thread.
+  static Batch fragment(uint8_t family);
+  // Appends the messages of `fragment`, numbered on from this batch's.
+  void append(const Batch& fragment);
 
   // Starts a message in the buffer; fill its payload, then call commit().
   // Every message asks for an acknowledgement.
@@ -40,13 +46,14 @@ class Batch {
   static constexpr size_t kMaxMessage = 128 * 1024;  // element lists stop well below
 
  private:
+  Batch() = default;  // a fragment
   void reserve();
   std::vector<char> buffer_;
   size_t used_ = 0;
-  uint32_t firstSeq_;
-  uint32_t nextSeq_;
+  uint32_t firstSeq_ = 0;
+  uint32_t nextSeq_ = 0;
   std::vector<std::string> described_;  // index = seq - firstSeq_ - 1
-  uint8_t family_;
+  uint8_t family_ = 0;
 };
 
 }  // namespace ringfence::netlink

@@ -6,10 +6,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <optional>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 
 #include "netlink/handles.h"
 #include "netlink/rules.h"
@@ -168,7 +171,7 @@ void addSet(Batch& b, const std::string& table, const SetDef& s, uint32_t id) {
   b.commit(m);
 }
 
-std::string describeElements(const SetDef& s, const std::vector<const SetElement*>& elements,
+std::string describeElements(const SetDef& s, std::span<const SetElement* const> elements,
                              size_t from, size_t to, const char* verb) {
   // The first three origins in order, and whether there are more: the four
   // smallest distinct comments are all it takes (no copy of the others).
@@ -209,8 +212,9 @@ void putVerdictData(nlmsghdr* m, std::string_view data) {
 
 // Element lists, encoded with libmnl directly: one message per ~48 KiB.
 void elementMessages(Batch& b, const std::string& table, const SetDef& s,
-                     const std::vector<const SetElement*>& elements, bool add) {
+                     std::span<const SetElement* const> elements, bool add) {
   constexpr size_t kPayloadBudget = 48 * 1024;
+  constexpr size_t kAhead = 8;
   KeyPadding padding(s);
   uint8_t key[policy::KeyBytes::kCapacity * 2];
   size_t i = 0;
@@ -222,6 +226,12 @@ void elementMessages(Batch& b, const std::string& table, const SetDef& s,
     mnl_attr_put_strz(m, NFTA_SET_ELEM_LIST_SET, s.name.c_str());
     nlattr* list = mnl_attr_nest_start(m, NFTA_SET_ELEM_LIST_ELEMENTS);
     for (; i < elements.size() && m->nlmsg_len < kPayloadBudget; ++i) {
+      // The elements of a set lie device by device, far apart: fetched ahead.
+      if (i + kAhead < elements.size()) {
+        const char* next = reinterpret_cast<const char*>(elements[i + kAhead]);
+        for (size_t line = 0; line < sizeof(SetElement); line += 64)
+          __builtin_prefetch(next + line);
+      }
       const SetElement& e = *elements[i];
       nlattr* item = mnl_attr_nest_start(m, NFTA_LIST_ELEM);
       nlattr* k = mnl_attr_nest_start(m, NFTA_SET_ELEM_KEY);
@@ -340,6 +350,46 @@ void encodeDeleteTable(Batch& batch, const std::string& table, bool bridgeToo) {
 
 namespace {
 
+// Every element of the plan. Many are encoded on two cores: the second half
+// (by count, cut anywhere in a set) into a fragment on another thread,
+// appended once both halves are done. The kernel sees the same messages
+// in the same order either way, but for where a message ends.
+void addAllElements(Batch& b, const Plan& plan, size_t twoThreadsFrom) {
+  std::vector<std::vector<const SetElement*>> all = plan.allElements();
+  size_t total = 0;
+  for (const auto& set : all) total += set.size();
+  // The elements [from, to) of the whole, in set order.
+  auto encode = [&](Batch& into, size_t from, size_t to) {
+    size_t at = 0;
+    for (size_t i = 0; i < all.size() && at < to; at += all[i].size(), ++i) {
+      size_t begin = std::max(from, at), end = std::min(to, at + all[i].size());
+      if (begin >= end) continue;
+      elementMessages(into, plan.table, plan.sets[i],
+                      std::span(all[i]).subspan(begin - at, end - begin), true);
+    }
+  };
+  if (total < std::max<size_t>(twoThreadsFrom, 2)) {
+    encode(b, 0, total);
+    return;
+  }
+  size_t half = total / 2;
+  Batch second = Batch::fragment(b.family());
+  second.expect((total - half) * 64);
+  std::exception_ptr failed;
+  {
+    std::jthread helper([&] {
+      try {
+        encode(second, half, total);
+      } catch (...) {
+        failed = std::current_exception();
+      }
+    });
+    encode(b, 0, half);
+  }
+  if (failed) std::rethrow_exception(failed);
+  b.append(second);
+}
+
 void encodeTable(Batch& b, const Plan& plan, const FullApply& how) {
   if (how.replaceExisting) {
     // Create-then-delete-then-create: the first NEWTABLE makes the DELTABLE safe
@@ -353,10 +403,7 @@ void encodeTable(Batch& b, const Plan& plan, const FullApply& how) {
   for (const SetDef& s : plan.sets) addSet(b, plan.table, s, id++);
   // Chains before elements: verdict map elements name the chains they go to.
   for (const policy::Chain& c : plan.chains) chainMessage(b, plan.table, c, NFT_MSG_NEWCHAIN);
-  std::vector<std::vector<const SetElement*>> all = plan.allElements();
-  for (size_t i = 0; i < plan.sets.size(); ++i) {
-    if (!all[i].empty()) elementMessages(b, plan.table, plan.sets[i], all[i], true);
-  }
+  addAllElements(b, plan, how.twoThreadsFrom);
   for (const policy::Chain& c : plan.chains) addRules(b, plan.table, c);
 }
 

@@ -20,6 +20,10 @@ struct FullApply {
   bool replaceExisting = false;  // the table exists: delete and recreate it in the same batch
   uint32_t tableFlags = 0;
   bool bridgeTableExists = false;  // a bridge table of that name exists: replace or remove it
+  // From this many elements on, they are encoded on two threads (below it a
+  // thread costs more than it saves); the messages carry the same elements
+  // in the same order either way.
+  size_t twoThreadsFrom = 20000;
 };
 
 // Everything in `plan`, atomically replacing whatever table of that name exists.

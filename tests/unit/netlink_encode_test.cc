@@ -10,12 +10,15 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "netlink/encoder.h"
 #include "netlink/handles.h"
 #include "policy/compiler.h"
 #include "policy/loader.h"
 #include "tests/support/compile.h"
+#include "tests/support/policy_generator.h"
 #include "tests/support/temp_dir.h"
 
 namespace ringfence::netlink {
@@ -88,14 +91,12 @@ TEST(NetlinkEncode, GoldenBatch) {
   EXPECT_EQ(printed, test::readFile(golden));
 }
 
-TEST(NetlinkEncode, EveryMessageHasItsOwnSequenceAndDescription) {
-  policy::Plan plan = goldenPlan();
-  Batch batch(77);
-  encodeFullApply(batch, plan, {false, 0});
-  batch.finish();
+// Sequence numbers follow one another from the first; every message that
+// asks for an acknowledgement says what it carries.
+void expectSequencesAndDescriptions(const Batch& batch, uint32_t first) {
   const auto* nlh = reinterpret_cast<const nlmsghdr*>(batch.data());
   int len = static_cast<int>(batch.size());
-  uint32_t expected = 77;
+  uint32_t expected = first;
   size_t acked = 0;
   for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len), ++expected) {
     EXPECT_EQ(nlh->nlmsg_seq, expected);
@@ -106,6 +107,74 @@ TEST(NetlinkEncode, EveryMessageHasItsOwnSequenceAndDescription) {
   }
   EXPECT_EQ(acked, batch.messageCount());
   EXPECT_EQ(len, 0) << "the batch parses to its end";
+}
+
+TEST(NetlinkEncode, EveryMessageHasItsOwnSequenceAndDescription) {
+  policy::Plan plan = goldenPlan();
+  Batch batch(77);
+  encodeFullApply(batch, plan, {false, 0});
+  batch.finish();
+  expectSequencesAndDescriptions(batch, 77);
+}
+
+// Every element the batch adds, in order, as "set: element" (libnftnl's print).
+std::vector<std::string> elementLines(const Batch& batch) {
+  std::vector<std::string> out;
+  const auto* nlh = reinterpret_cast<const nlmsghdr*>(batch.data());
+  int len = static_cast<int>(batch.size());
+  for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+    if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN || nlh->nlmsg_type == NFNL_MSG_BATCH_END ||
+        NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWSETELEM)
+      continue;
+    SetPtr s(nftnl_set_alloc());
+    EXPECT_EQ(nftnl_set_elems_nlmsg_parse(nlh, s.get()), 0);
+    struct Context {
+      std::string set;
+      std::vector<std::string>* out;
+    } context{nftnl_set_get_str(s.get(), NFTNL_SET_NAME), &out};
+    nftnl_set_elem_foreach(
+        s.get(),
+        [](nftnl_set_elem* e, void* data) {
+          char buf[1024];
+          nftnl_set_elem_snprintf(buf, sizeof buf, e, NFTNL_OUTPUT_DEFAULT, 0);
+          auto* c = static_cast<Context*>(data);
+          c->out->push_back(c->set + ": " + buf);
+          return 0;
+        },
+        &context);
+  }
+  return out;
+}
+
+// The elements encoded on two threads are those encoded on one, in the same
+// order, and the messages are numbered and described as ever.
+TEST(NetlinkEncode, TwoThreadsEncodeTheSameElementsInTheSameOrder) {
+  test::TempDir dir;
+  policy::Plan generated =
+      test::compileValidConfig(test::writeGeneratedPolicy(dir.path() / "policy", 1000).string());
+  size_t elements = generated.elementCount();
+  ASSERT_GE(elements, FullApply{}.twoThreadsFrom) << "the generated plan is split by default";
+  Batch one(1), two(500), always(9);
+  encodeFullApply(one, generated, {false, 0, false, elements + 1});
+  encodeFullApply(two, generated, {false, 0});
+  encodeFullApply(always, generated, {false, 0, false, 0});
+  for (Batch* b : {&one, &two, &always}) b->finish();
+  std::vector<std::string> serial = elementLines(one);
+  EXPECT_EQ(serial.size(), elements);
+  EXPECT_EQ(elementLines(two), serial);
+  EXPECT_EQ(elementLines(always), serial);
+  expectSequencesAndDescriptions(two, 500);
+  expectSequencesAndDescriptions(always, 9);
+  // A small plan too, split always: its one message per set is cut in the middle.
+  policy::Plan golden = goldenPlan();
+  Batch small(1), smallSplit(1);
+  encodeFullApply(small, golden, {false, 0});
+  encodeFullApply(smallSplit, golden, {false, 0, false, 0});
+  small.finish();
+  smallSplit.finish();
+  EXPECT_FALSE(elementLines(small).empty());
+  EXPECT_EQ(elementLines(smallSplit), elementLines(small));
+  expectSequencesAndDescriptions(smallSplit, 1);
 }
 
 TEST(NetlinkEncode, KeyTypesAreNftDatatypes) {
