@@ -40,11 +40,11 @@ bool sameFile(const struct stat& a, const struct stat& b) {
          a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
 }
 
-// Why `path` cannot be opened, knowing that open() failed with `error`.
-FileReadError openError(const std::string& path, int error) {
+// Why `name` (in `dir`, or AT_FDCWD) cannot be opened, knowing that open() failed with `error`.
+FileReadError openError(int dir, const std::string& name, int error) {
   if (error == ENOENT) {
     struct stat link {};
-    if (::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+    if (::fstatat(dir, name.c_str(), &link, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(link.st_mode)) {
       return refused("file is a symbolic link to a file that does not exist");
     }
     return FileReadError{FileReadError::Kind::Missing, "does not exist"};
@@ -55,9 +55,13 @@ FileReadError openError(const std::string& path, int error) {
 
 enum class Attempt { Stable, Changed };
 
+// `name` is a path relative to the directory `dir` (AT_FDCWD: the current
+// one). `looked`: the caller's stat() of it, just made, which stands for the
+// look before the first open.
 std::expected<std::string, FileReadError> readFile(
-    const std::string& path, size_t maxBytes, const std::function<void(int attempt)>& afterRead,
-    int64_t* modifiedNs, FileStamp* stamp = nullptr);
+    int dir, const std::string& name, size_t maxBytes,
+    const std::function<void(int attempt)>& afterRead, int64_t* modifiedNs,
+    FileStamp* stamp = nullptr, const struct stat* looked = nullptr);
 
 }  // namespace
 
@@ -78,34 +82,45 @@ std::expected<std::string, FileReadError> readPolicyFile(const std::string& path
 
 std::expected<std::string, FileReadError> readPolicyFile(const std::string& path,
                                                          int64_t& modifiedNs) {
-  return readFile(path, kMaxPolicyFileBytes, nullptr, &modifiedNs);
+  return readFile(AT_FDCWD, path, kMaxPolicyFileBytes, nullptr, &modifiedNs);
 }
 
 std::expected<std::string, FileReadError> readPolicyFile(const std::string& path, FileStamp& read) {
-  return readFile(path, kMaxPolicyFileBytes, nullptr, nullptr, &read);
+  return readFile(AT_FDCWD, path, kMaxPolicyFileBytes, nullptr, nullptr, &read);
+}
+
+std::expected<std::string, FileReadError> readPolicyFileAt(int dir, const std::string& name,
+                                                           const struct stat& looked,
+                                                           FileStamp& read) {
+  return readFile(dir, name, kMaxPolicyFileBytes, nullptr, nullptr, &read, &looked);
 }
 
 std::expected<std::string, FileReadError> readPolicyFile(
     const std::string& path, size_t maxBytes, const std::function<void(int attempt)>& afterRead) {
-  return readFile(path, maxBytes, afterRead, nullptr);
+  return readFile(AT_FDCWD, path, maxBytes, afterRead, nullptr);
 }
 
 namespace {
 
 std::expected<std::string, FileReadError> readFile(
-    const std::string& path, size_t maxBytes, const std::function<void(int attempt)>& afterRead,
-    int64_t* modifiedNs, FileStamp* stamp) {
+    int dir, const std::string& name, size_t maxBytes,
+    const std::function<void(int attempt)>& afterRead, int64_t* modifiedNs, FileStamp* stamp,
+    const struct stat* looked) {
   for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
     // Look before opening: a device or a FIFO is never opened at all.
     struct stat pre {};
-    if (::stat(path.c_str(), &pre) != 0) return std::unexpected(openError(path, errno));
+    if (attempt == 0 && looked) {
+      pre = *looked;
+    } else if (::fstatat(dir, name.c_str(), &pre, 0) != 0) {
+      return std::unexpected(openError(dir, name, errno));
+    }
     if (!S_ISREG(pre.st_mode)) {
       return std::unexpected(
           refused("file is " + describeFileType(pre.st_mode) + ", not a regular file"));
     }
     // O_NONBLOCK: should it have become a FIFO since, open() and read() do not wait.
-    Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-    if (fd.get() < 0) return std::unexpected(openError(path, errno));
+    Fd fd(::openat(dir, name.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    if (fd.get() < 0) return std::unexpected(openError(dir, name, errno));
     struct stat before {};
     if (::fstat(fd.get(), &before) != 0) {
       return std::unexpected(refused(std::string("cannot read file: ") + std::strerror(errno)));
@@ -151,7 +166,7 @@ std::expected<std::string, FileReadError> readFile(
     // was read, and the path still naming that inode: nobody wrote meanwhile.
     struct stat now {};
     bool stable = sameFile(before, after) && text.size() == static_cast<size_t>(after.st_size) &&
-                  ::stat(path.c_str(), &now) == 0 && now.st_dev == after.st_dev &&
+                  ::fstatat(dir, name.c_str(), &now, 0) == 0 && now.st_dev == after.st_dev &&
                   now.st_ino == after.st_ino;
     if (stable) {
       auto ns = [](const timespec& t) { return t.tv_sec * int64_t{1000000000} + t.tv_nsec; };

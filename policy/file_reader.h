@@ -4,6 +4,7 @@
 // and then refused.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -54,6 +55,12 @@ std::expected<std::string, FileReadError> readPolicyFile(const std::string& path
 // The same, also giving the stamp of the very file read, as it was while it
 // was read (a path that names another file by then gives another stamp).
 std::expected<std::string, FileReadError> readPolicyFile(const std::string& path, FileStamp& read);
+// The same for `name` in the open directory `dir`, whose stat() (following
+// links) the caller has just made: `looked` stands for the look before the
+// first open (a file found not regular there is not opened).
+std::expected<std::string, FileReadError> readPolicyFileAt(int dir, const std::string& name,
+                                                           const struct stat& looked,
+                                                           FileStamp& read);
 // What a file that is not a regular file is, for messages: "a FIFO (named pipe)".
 std::string describeFileType(unsigned mode);
 

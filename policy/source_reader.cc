@@ -64,8 +64,28 @@ std::optional<ConfigPaths> configPaths(const std::optional<SourceFile>& config) 
 
 struct Listed {
   std::string path;
-  FileStamp stamp;  // as listing found it
+  std::string name;   // in the directory listed
+  struct stat st {};  // as listing found it (links followed)
+  FileStamp stamp;    // of st
   bool operator<(const Listed& o) const { return path < o.path; }
+};
+
+// The directory listed: its profiles are read through it.
+class DirFd {
+ public:
+  DirFd() = default;
+  DirFd(const DirFd&) = delete;
+  DirFd& operator=(const DirFd&) = delete;
+  ~DirFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  void open(const std::string& dir) {
+    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_ = -1;
 };
 
 FileStamp stampOf(const struct stat& st) {
@@ -114,7 +134,7 @@ DirectoryEntries listNames(int dirfd, int& error) {
 // every entry is looked at with stat() on every load.
 std::vector<Listed> listProfiles(const std::string& dir,
                                  const std::optional<SourceLocation>& namedAt, Diagnostics& diags,
-                                 SourceCache* cache, int64_t nowNs) {
+                                 SourceCache* cache, int64_t nowNs, DirFd& opened) {
   std::vector<Listed> files;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
@@ -133,12 +153,11 @@ std::vector<Listed> listProfiles(const std::string& dir,
   int listError = 0;
   DirectoryEntries listed;
   const DirectoryEntries* names = &listed;
-  // The listing and the stat() of each entry are of one directory, the one
-  // opened here, even if another is renamed into its place meanwhile.
-  int dirfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  std::unique_ptr<int, void (*)(int*)> closeDir(&dirfd, [](int* fd) {
-    if (*fd >= 0) ::close(*fd);
-  });
+  // The listing, the stat() of each entry and the reads are of one
+  // directory, the one opened here, even if another is renamed into its
+  // place meanwhile.
+  opened.open(dir);
+  int dirfd = opened.get();
   std::optional<FileStamp> dirStamp;
   if (dirfd < 0) {
     listError = errno;
@@ -200,7 +219,7 @@ std::vector<Listed> listProfiles(const std::string& dir,
                                       describeFileType(st.st_mode) + ", not a regular file");
       continue;
     }
-    files.push_back({std::move(path), stampOf(st)});
+    files.push_back({std::move(path), name, st, stampOf(st)});
   }
   if (listError) {
     diags.error({dir, 1, 1},
@@ -216,8 +235,8 @@ struct ReadResult {
   bool reused = false;
   FileStamp read;  // of the very file read, or the listed one when reused
 };
-std::vector<ReadResult> readAll(const std::vector<Listed>& files, const SourceCache* cache,
-                                int64_t nowNs) {
+std::vector<ReadResult> readAll(const std::vector<Listed>& files, int dirfd,
+                                const SourceCache* cache, int64_t nowNs) {
   std::vector<ReadResult> out(files.size());
   constexpr size_t kFilesPerThread = 256;
   parallelFor(files.size(), kFilesPerThread, 4, [&](size_t i) {
@@ -226,7 +245,7 @@ std::vector<ReadResult> readAll(const std::vector<Listed>& files, const SourceCa
       out[i] = {*known, true, files[i].stamp};
       return;
     }
-    auto read = readPolicyFile(files[i].path, out[i].read);
+    auto read = readPolicyFileAt(dirfd, files[i].name, files[i].st, out[i].read);
     if (read) {
       out[i].text = SharedText(std::move(*read));
     } else {
@@ -275,8 +294,9 @@ PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags,
   int64_t nowNs = std::chrono::duration_cast<std::chrono::nanoseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-  std::vector<Listed> files = listProfiles(paths.profilesDir, profilesAt, diags, cache, nowNs);
-  std::vector<ReadResult> texts = readAll(files, cache, nowNs);
+  DirFd dir;
+  std::vector<Listed> files = listProfiles(paths.profilesDir, profilesAt, diags, cache, nowNs, dir);
+  std::vector<ReadResult> texts = readAll(files, dir.get(), cache, nowNs);
   size_t reused = 0;
   for (size_t i = 0; i < files.size(); ++i) {
     ReadResult& r = texts[i];

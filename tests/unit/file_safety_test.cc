@@ -115,6 +115,47 @@ TEST_F(FileSafety, ReaderRefusesEveryKindOfNonRegularFile) {
             "cannot open file: too many levels of symbolic links");
 }
 
+// Read through the listed directory, with the listing's stat() for the look
+// before opening: a file the listing found not regular is never opened, and
+// one that became a FIFO since the listing is refused by the fstat() after
+// opening, without a read that waits.
+TEST_F(FileSafety, ReadThroughTheDirectoryWithTheListingsLook) {
+  int dirfd = ::open(dir.file("profiles").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(dirfd, 0);
+  struct stat looked {};
+  ASSERT_EQ(::fstatat(dirfd, "a.yaml", &looked, 0), 0);
+  FileStamp read;
+  auto text = readPolicyFileAt(dirfd, "a.yaml", looked, read);
+  ASSERT_TRUE(text.has_value()) << text.error().message;
+  EXPECT_EQ(*text, "device: a\nidentity:\n  addresses: [198.51.100.1]\n");
+  EXPECT_EQ(read.inode, looked.st_ino);
+
+  std::string f = fifo("profiles/b.fifo");
+  struct stat fifoLooked {};
+  ASSERT_EQ(::stat(f.c_str(), &fifoLooked), 0);
+  auto refused = std::async(std::launch::async,
+                            [&] { return readPolicyFileAt(dirfd, "b.fifo", fifoLooked, read); });
+  ASSERT_EQ(refused.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(refused.get().error().message, "file is a FIFO (named pipe), not a regular file");
+  // Looked at as a FIFO, it is refused without being opened, though it is now a file.
+  ASSERT_EQ(::unlink(f.c_str()), 0);
+  dir.write("profiles/b.fifo", "device: b\n");
+  EXPECT_EQ(readPolicyFileAt(dirfd, "b.fifo", fifoLooked, read).error().message,
+            "file is a FIFO (named pipe), not a regular file");
+
+  ASSERT_EQ(::unlink(dir.file("profiles/a.yaml").c_str()), 0);
+  fifo("profiles/a.yaml");  // `looked` still says a regular file
+  auto became = std::async(std::launch::async,
+                           [&] { return readPolicyFileAt(dirfd, "a.yaml", looked, read); });
+  ASSERT_EQ(became.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(became.get().error().message, "file is a FIFO (named pipe), not a regular file");
+
+  fs::create_symlink(dir.file("profiles/absent.yaml"), dir.file("profiles/dangling.yaml"));
+  EXPECT_EQ(readPolicyFileAt(dirfd, "dangling.yaml", looked, read).error().message,
+            "file is a symbolic link to a file that does not exist");
+  ::close(dirfd);
+}
+
 TEST_F(FileSafety, UnixSocketInTheProfilesDirectoryIsSkipped) {
   int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
   ASSERT_GE(s, 0);
