@@ -24,7 +24,8 @@ class NetlinkSink final : public policy::RulesetSink {
 
   // `work`, which needs no part of the next transaction (replace or update),
   // is done on another thread while the kernel applies it, so on another
-  // core; it is done by the time that call returns, sent or not.
+  // core; it is done by the time that call returns, sent or not. It must
+  // not throw (it may run while an exception unwinds).
   void alongsideNext(std::function<void()> work) { alongside_ = std::move(work); }
 
   uint32_t portId() const { return socket_.portId(); }
