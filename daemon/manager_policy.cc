@@ -250,6 +250,15 @@ std::expected<void, std::string> Manager::startWith(Loaded loaded, WrittenLastGo
   auto applied = enforcer_->start(std::move(loaded.plan));
   if (!applied) {
     log(LogLevel::Error, "apply-failed", "the kernel refused the policy: " + applied.error());
+    try {
+      if (alongsideFailed) std::rethrow_exception(alongsideFailed);
+    } catch (const std::exception& ex) {  // what follows pins anew and saves nothing
+      log(LogLevel::Error, "apply-failed",
+          std::string("meanwhile, pinning or writing the last good policy failed: ") + ex.what());
+    } catch (...) {
+      log(LogLevel::Error, "apply-failed",
+          "meanwhile, pinning or writing the last good policy failed");
+    }
     return std::unexpected("the kernel refused the policy: " + applied.error());
   }
   stamp(false);

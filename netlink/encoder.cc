@@ -12,6 +12,7 @@
 #include <span>
 #include <stdexcept>
 #include <string_view>
+#include <system_error>
 #include <thread>
 
 #include "netlink/handles.h"
@@ -376,14 +377,20 @@ void addAllElements(Batch& b, const Plan& plan, size_t twoThreadsFrom) {
   Batch second = Batch::fragment(b.family());
   second.expect((total - half) * 64);
   std::exception_ptr failed;
+  auto secondHalf = [&] {
+    try {
+      encode(second, half, total);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  };
   {
-    std::jthread helper([&] {
-      try {
-        encode(second, half, total);
-      } catch (...) {
-        failed = std::current_exception();
-      }
-    });
+    std::optional<std::jthread> helper;
+    try {
+      helper.emplace(secondHalf);
+    } catch (const std::system_error&) {  // no thread to be had: both halves here
+      secondHalf();
+    }
     encode(b, 0, half);
   }
   if (failed) std::rethrow_exception(failed);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -82,11 +83,19 @@ std::expected<policy::ApplyStats, std::string> NetlinkSink::send(
   batch.finish();
   auto sending = std::chrono::steady_clock::now();
   std::optional<std::jthread> alongside;
-  if (alongside_) alongside.emplace(std::exchange(alongside_, {}));
+  if (alongside_) {
+    try {
+      alongside.emplace(alongside_);
+      alongside_ = {};
+    } catch (const std::system_error&) {  // no thread to be had: done here, first
+      std::exchange(alongside_, {})();
+      sending = std::chrono::steady_clock::now();
+    }
+  }
   auto sent = socket_.send(batch);
+  auto done = std::chrono::steady_clock::now();
   alongside.reset();  // joined: done before the result is known
   if (!sent) return std::unexpected(sent.error().message());
-  auto done = std::chrono::steady_clock::now();
   using Ms = std::chrono::duration<double, std::milli>;
   return policy::ApplyStats{batch.messageCount(), batch.size(), Ms(sending - encodeStarted).count(),
                             Ms(done - sending).count()};

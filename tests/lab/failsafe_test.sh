@@ -95,6 +95,27 @@ for _ in $(seq 50); do isolated 198.51.100.10 && break; sleep 0.1; done
 expect_true "pump isolated" isolated 198.51.100.10
 expect_true "the isolation is on disk" grep -q "^isolated	pump	" "$work/state/isolations"
 
+echo "# a start the kernel refuses keeps the last good policy it had, whole"
+# A second daemon on the same gateway: the running one owns the table, so the
+# kernel refuses the second's policy, its last good policy and its failsafe.
+# Its last good policy is written while the kernel is asked, and must not
+# replace the one saved.
+cp -r "$work/state" "$work/state-b"
+cp "$work/state-b/last-good-policy" "$work/last-good-before"
+timeout 60 ip netns exec "$(lab_ns gw)" "$build/daemon/ringfenced" --config "$config" --bus none \
+  --state-dir "$work/state-b" >"$work/second.log" 2>&1
+second_rc=$?
+expect_true "[refused start] the second daemon exits non-zero" test "$second_rc" -ne 0
+expect_true "[refused start] it says the kernel refused the policy" \
+  grep -q "the kernel refused the policy" "$work/second.log"
+expect_true "[refused start] its last good policy is the one saved before" \
+  cmp -s "$work/last-good-before" "$work/state-b/last-good-policy"
+expect_true "[refused start] no temporary file is left" test ! -e "$work/state-b/last-good-policy.tmp"
+expect_true "[refused start] the running daemon is still up" running
+expect_pass "[refused start] the running policy stays in force: allowed flow" lab_tcp ws 203.0.113.20 443
+expect_drop "[refused start] forbidden flow dropped" lab_tcp ws 203.0.113.99 443
+expect_drop "[refused start] the isolated pump stays cut off" lab_tcp pump 203.0.113.20 443
+
 echo "# a refused reload: the running policy is now the last good one"
 echo "tyop: 1" >> "$etc/profiles/ws.yaml"
 kill -HUP "$DAEMON"; sleep 1

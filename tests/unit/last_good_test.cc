@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <filesystem>
+
 #include "tests/support/temp_dir.h"
 
 namespace ringfence::daemon {
@@ -68,12 +70,16 @@ TEST(LastGood, WrittenBesideThenReplacedOrDropped) {
   EXPECT_EQ((*store.load())->generation, 7u) << "the older one stays";
 }
 
-TEST(LastGood, AWriteThatFailsLeavesNothing) {
+// A temporary file that cannot be opened for writing (here a directory in its
+// place) fails the write, and what is in its place is not the writer's to remove.
+TEST(LastGood, AWriteThatCannotOpenItsFileRemovesNothing) {
   test::TempDir dir;
-  std::string file = dir.write("state", "not a directory\n");
-  auto written = LastGoodStore(file).write(sample());
+  std::filesystem::create_directories(dir.file("state/last-good-policy.tmp"));
+  auto written = LastGoodStore(dir.file("state")).write(sample());
   ASSERT_FALSE(written.has_value());
-  EXPECT_NE(written.error().find("Not a directory"), std::string::npos) << written.error();
+  EXPECT_NE(written.error().find("cannot write"), std::string::npos) << written.error();
+  EXPECT_TRUE(std::filesystem::is_directory(dir.file("state/last-good-policy.tmp")));
+  EXPECT_FALSE(LastGoodStore(dir.file("state")).load()->has_value());
 }
 
 TEST(LastGood, EveryTruncationIsRefused) {
