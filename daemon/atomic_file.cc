@@ -7,26 +7,35 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
+#include <system_error>
 
 namespace ringfence::daemon {
 namespace {
 
-bool writeAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
+struct Closing {
+  int fd;
+  ~Closing() { close(fd); }
+};
 
 }  // namespace
 
+void writeFully(int fd, std::string_view bytes, std::optional<uint64_t> at) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const char* p = bytes.data() + done;
+    size_t left = bytes.size() - done;
+    ssize_t n = at ? pwrite(fd, p, left, static_cast<off_t>(*at + done)) : write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) errno = EIO;
+    if (n <= 0) throw std::system_error(errno, std::generic_category());
+    done += static_cast<size_t>(n);
+  }
+}
+
 std::expected<WrittenFile, std::string> writeFileBeside(const std::string& dir,
                                                         const std::string& target,
-                                                        const std::string& text) {
+                                                        const std::function<void(int fd)>& fill) {
   auto fail = [&](const std::string& what, int error) {
     return std::unexpected(what + " " + target + ": " + std::strerror(error));
   };
@@ -34,16 +43,25 @@ std::expected<WrittenFile, std::string> writeFileBeside(const std::string& dir,
     return fail("cannot create the directory of", errno);
   WrittenFile written(dir, target);
   // O_NOFOLLOW: a link planted in the state directory is never written through.
-  int fd = open(written.tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int fd = open(written.tmp_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     written.tmp_.clear();  // not ours to remove
     return fail("cannot write", errno);
   }
-  bool ok = writeAll(fd, text) && fsync(fd) == 0;
-  int saved = errno;
-  close(fd);
-  if (!ok) return fail("cannot write", saved);  // a full disk keeps no half-written file
+  Closing closing{fd};
+  try {
+    fill(fd);
+  } catch (const std::system_error& ex) {
+    return fail("cannot write", ex.code().value());  // a full disk keeps no half-written file
+  }
+  if (fsync(fd) != 0) return fail("cannot write", errno);
   return written;
+}
+
+std::expected<WrittenFile, std::string> writeFileBeside(const std::string& dir,
+                                                        const std::string& target,
+                                                        const std::string& text) {
+  return writeFileBeside(dir, target, [&text](int fd) { writeFully(fd, text); });
 }
 
 WrittenFile::WrittenFile(WrittenFile&& other) noexcept
@@ -86,6 +104,14 @@ std::expected<void, std::string> writeFileAtomically(const std::string& dir,
                                                      const std::string& target,
                                                      const std::string& text) {
   auto written = writeFileBeside(dir, target, text);
+  if (!written) return std::unexpected(written.error());
+  return written->replace();
+}
+
+std::expected<void, std::string> writeFileAtomically(const std::string& dir,
+                                                     const std::string& target,
+                                                     const std::function<void(int fd)>& fill) {
+  auto written = writeFileBeside(dir, target, fill);
   if (!written) return std::unexpected(written.error());
   return written->replace();
 }

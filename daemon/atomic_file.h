@@ -4,9 +4,12 @@
 // half-written temporary file.
 #pragma once
 
+#include <cstdint>
 #include <expected>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace ringfence::daemon {
 
@@ -28,9 +31,8 @@ class WrittenFile {
   std::expected<void, std::string> replace();
 
  private:
-  friend std::expected<WrittenFile, std::string> writeFileBeside(const std::string&,
-                                                                 const std::string&,
-                                                                 const std::string&);
+  friend std::expected<WrittenFile, std::string> writeFileBeside(
+      const std::string&, const std::string&, const std::function<void(int fd)>&);
   WrittenFile(std::string dir, std::string target)
       : dir_(std::move(dir)), target_(std::move(target)), tmp_(target_ + ".tmp") {}
   std::string dir_, target_, tmp_;  // tmp_ empty once renamed (or never created)
@@ -38,6 +40,18 @@ class WrittenFile {
 std::expected<WrittenFile, std::string> writeFileBeside(const std::string& dir,
                                                         const std::string& target,
                                                         const std::string& text);
+
+// All of `bytes` to `fd`, at its offset or at `at`; std::system_error if a
+// call fails (a write of nothing is EIO).
+void writeFully(int fd, std::string_view bytes, std::optional<uint64_t> at = std::nullopt);
+
+// Writes a file too large to hold whole first: `fill` writes its bytes to the
+// new file's descriptor (open to read and write, empty) and throws
+// std::system_error on a failed call. The same steps and errors as above;
+// anything `fill` throws leaves no temporary file (other exceptions pass on).
+std::expected<void, std::string> writeFileAtomically(const std::string& dir,
+                                                     const std::string& target,
+                                                     const std::function<void(int fd)>& fill);
 
 // The whole of a file in the state directory: std::nullopt if there is none;
 // an error for anything but a regular file of at most `maxBytes` (never

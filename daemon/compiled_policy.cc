@@ -3,7 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <system_error>
 
 #include "daemon/atomic_file.h"
 #include "policy/packing.h"
@@ -16,10 +19,14 @@ namespace {
 constexpr std::string_view kMagic = "ringfence-compiled-policy 1\n";
 constexpr size_t kMaxFileSize = size_t{4} << 30;  // 100,000 devices take about 300 MB
 
+constexpr uint64_t kSumStart = 1469598103934665603ull;
+constexpr size_t kChunk = size_t{1}
+                          << 20;  // a saved file is written and summed this much at a time
+
 // FNV-1a 64 over 64-bit words (then the bytes left): a change to any word
-// changes the sum (each step is a bijection), at a few ms for 100 MB.
-uint64_t sum64(std::string_view bytes) {
-  uint64_t h = 1469598103934665603ull;
+// changes the sum (each step is a bijection), at a few ms for 100 MB. In
+// pieces: `h` the sum of the pieces before, each of them a whole number of words.
+uint64_t sum64(std::string_view bytes, uint64_t h = kSumStart) {
   size_t i = 0;
   for (; i + 8 <= bytes.size(); i += 8) {
     uint64_t w = 0;
@@ -27,6 +34,51 @@ uint64_t sum64(std::string_view bytes) {
     h = (h ^ w) * 1099511628211ull;
   }
   for (; i < bytes.size(); ++i) h = (h ^ static_cast<uint8_t>(bytes[i])) * 1099511628211ull;
+  return h;
+}
+
+// The file's body after its header: what the sum and the size are of.
+void packBody(policy::Packer& p, const CompiledPolicy& c, const policy::Policy* policy,
+              const policy::Plan* plan) {
+  p(c.build, c.options, c.sources, c.readingNotes, c.warnings);
+  if (policy) {
+    p.sized([&] { policy::packPolicy(p, *policy); });
+  } else {
+    p(c.policyBytes);
+  }
+  if (plan) {
+    p.sized([&] { policy::packCompiledPlan(p, *plan); });
+  } else {
+    p(c.planBytes);
+  }
+}
+
+class FileSink : public policy::PackSink {
+ public:
+  explicit FileSink(int fd) : fd_(fd) {}
+  void write(std::string_view bytes) override { writeFully(fd_, bytes); }
+  void patch(uint64_t at, std::string_view bytes) override { writeFully(fd_, bytes, at); }
+
+ private:
+  int fd_;
+};
+
+// The sum of the file's bytes from `from` to `to`, read back a chunk at a time.
+uint64_t sumOfFile(int fd, uint64_t from, uint64_t to) {
+  std::string chunk(kChunk, '\0');
+  uint64_t h = kSumStart;
+  while (from < to) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, to - from));
+    ssize_t n = pread(fd, chunk.data(), want, static_cast<off_t>(from));
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) errno = EIO;
+    if (n <= 0) throw std::system_error(errno, std::generic_category());
+    if (static_cast<size_t>(n) % 8 != 0 && from + static_cast<uint64_t>(n) < to) {
+      throw std::system_error(EIO, std::generic_category());  // pieces must be whole words
+    }
+    h = sum64(std::string_view(chunk.data(), static_cast<size_t>(n)), h);
+    from += static_cast<uint64_t>(n);
+  }
   return h;
 }
 
@@ -54,29 +106,37 @@ std::string formatCompiledPolicy(const CompiledPolicy& c) {
 }
 
 std::string formatCompiledPolicy(const CompiledPolicy& c, const policy::Policy* policy,
-                                 const policy::Plan* plan, size_t sizeHint) {
+                                 const policy::Plan* plan) {
   // The body is packed in place, after room for its size (no copy of it).
   std::string out;
-  out.reserve(sizeHint);
   out += kMagic;
   out.append(8, '\0');
   size_t bodyAt = out.size();
   policy::Packer p(out);
-  p(c.build, c.options, c.sources, c.readingNotes, c.warnings);
-  if (policy) {
-    p.sized([&] { policy::packPolicy(p, *policy); });
-  } else {
-    p(c.policyBytes);
-  }
-  if (plan) {
-    p.sized([&] { policy::packCompiledPlan(p, *plan); });
-  } else {
-    p(c.planBytes);
-  }
+  packBody(p, c, policy, plan);
   uint64_t size = out.size() - bodyAt;
   std::memcpy(out.data() + kMagic.size(), &size, 8);
   p.u64(sum64(std::string_view(out).substr(bodyAt)));
   return out;
+}
+
+uint64_t writeCompiledPolicy(int fd, const CompiledPolicy& c, const policy::Policy* policy,
+                             const policy::Plan* plan, size_t spillAt) {
+  std::string out;
+  out.reserve(spillAt + spillAt / 4);
+  out += kMagic;
+  out.append(8, '\0');
+  const uint64_t bodyAt = out.size();
+  FileSink sink(fd);
+  policy::Packer p(out, sink, spillAt);
+  packBody(p, c, policy, plan);
+  const uint64_t end = p.position();
+  sink.write(out);
+  uint64_t size = end - bodyAt;
+  sink.patch(kMagic.size(), std::string_view(reinterpret_cast<const char*>(&size), 8));
+  uint64_t sum = sumOfFile(fd, bodyAt, end);
+  sink.patch(end, std::string_view(reinterpret_cast<const char*>(&sum), 8));
+  return end + 8;
 }
 
 std::expected<CompiledPolicy, std::string> parseCompiledPolicy(
@@ -102,6 +162,16 @@ std::expected<CompiledPolicy, std::string> parseCompiledPolicy(
 
 std::expected<void, std::string> CompiledPolicyStore::save(const std::string& formatted) const {
   return writeFileAtomically(dir_, path(), formatted);
+}
+
+std::expected<uint64_t, std::string> CompiledPolicyStore::save(const CompiledPolicy& c,
+                                                               const policy::Policy& policy,
+                                                               const policy::Plan& plan) const {
+  uint64_t bytes = 0;
+  auto saved = writeFileAtomically(
+      dir_, path(), [&](int fd) { bytes = writeCompiledPolicy(fd, c, &policy, &plan, kChunk); });
+  if (!saved) return std::unexpected(saved.error());
+  return bytes;
 }
 
 std::expected<std::optional<CompiledPolicy>, std::string> CompiledPolicyStore::load() const {

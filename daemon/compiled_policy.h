@@ -48,10 +48,15 @@ std::string optionsKey(const policy::LoadOptions& options);
 // The whole file: its header, the packed fields and their sum.
 std::string formatCompiledPolicy(const CompiledPolicy& c);
 // The same file with `policy` and `plan` packed straight into it in place of
-// c.policyBytes and c.planBytes (a save keeps no packed copy of them);
-// `sizeHint`: the size it is likely to have.
+// c.policyBytes and c.planBytes.
 std::string formatCompiledPolicy(const CompiledPolicy& c, const policy::Policy* policy,
-                                 const policy::Plan* plan, size_t sizeHint = 0);
+                                 const policy::Plan* plan);
+// The same file written to `fd` (new and empty, open to read and write) as it
+// is packed: handed to the file whenever `spillAt` bytes are packed, its
+// sizes written in place, its sum read back from the file. The whole file is
+// never held. Returns its size; throws std::system_error if a call fails.
+uint64_t writeCompiledPolicy(int fd, const CompiledPolicy& c, const policy::Policy* policy,
+                             const policy::Plan* plan, size_t spillAt);
 // The result's byte views point into `text`, which it keeps.
 std::expected<CompiledPolicy, std::string> parseCompiledPolicy(
     std::shared_ptr<const std::string> text);
@@ -61,6 +66,10 @@ class CompiledPolicyStore {
   explicit CompiledPolicyStore(std::string dir) : dir_(std::move(dir)) {}
   std::string path() const { return dir_ + "/compiled-policy"; }
   std::expected<void, std::string> save(const std::string& formatted) const;
+  // Writes the file of `c` with `policy` and `plan` packed straight into it
+  // (writeCompiledPolicy), then puts it in place: the file's size.
+  std::expected<uint64_t, std::string> save(const CompiledPolicy& c, const policy::Policy& policy,
+                                            const policy::Plan& plan) const;
   // Absent file: std::nullopt inside the expected; anything wrong with it, an error.
   std::expected<std::optional<CompiledPolicy>, std::string> load() const;
   void remove() const;

@@ -261,7 +261,6 @@ class Manager final : public Gateway {
     std::jthread worker;
   };
   std::unique_ptr<CompiledSave> compiledSave_;
-  size_t compiledSizeHint_ = 0;  // the last save's size, and a little more
   int savedFd_ = -1;
   sd_event_source* savedSource_ = nullptr;
   Reaper reaper_;  // last: joined before anything else goes

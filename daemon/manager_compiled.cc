@@ -202,25 +202,25 @@ void Manager::saveCompiled(const policy::PolicySources& sources,
   try {
     auto job = std::make_unique<CompiledSave>();
     CompiledSave* running = job.get();
-    job->worker = std::jthread(
-        [running, fd = savedFd_, store, build = std::move(build), key = optionsKey(options_.load),
-         shared = std::shared_ptr<const policy::Policy>(policy_), plan = *enforcer_->running(),
-         sources, notes, warnings, hint = compiledSizeHint_]() noexcept {
-          auto started = std::chrono::steady_clock::now();
-          try {
-            CompiledPolicy c{build, key, sources, notes, warnings, {}, {}, nullptr};
-            std::string file = formatCompiledPolicy(c, shared.get(), &plan, hint);
-            running->bytes = file.size();
-            if (auto saved = store.save(file); !saved) running->error = saved.error();
-          } catch (const std::exception& ex) {
-            running->error = ex.what();
-          }
-          if (!running->error.empty()) store.remove();
-          running->ms = msSince(started);
-          uint64_t one = 1;
-          while (write(fd, &one, sizeof one) < 0 && errno == EINTR) {
-          }
-        });
+    job->worker = std::jthread([running, fd = savedFd_, store, build = std::move(build),
+                                key = optionsKey(options_.load),
+                                shared = std::shared_ptr<const policy::Policy>(policy_),
+                                plan = *enforcer_->running(), sources, notes, warnings]() noexcept {
+      auto started = std::chrono::steady_clock::now();
+      try {
+        CompiledPolicy c{build, key, sources, notes, warnings, {}, {}, nullptr};
+        auto saved = store.save(c, *shared, plan);
+        if (saved) running->bytes = *saved;
+        if (!saved) running->error = saved.error();
+      } catch (const std::exception& ex) {
+        running->error = ex.what();
+      }
+      if (!running->error.empty()) store.remove();
+      running->ms = msSince(started);
+      uint64_t one = 1;
+      while (write(fd, &one, sizeof one) < 0 && errno == EINTR) {
+      }
+    });
     compiledSave_ = std::move(job);
   } catch (const std::exception& ex) {
     store.remove();
@@ -234,14 +234,14 @@ void Manager::joinCompiledSave() {
   if (!compiledSave_) return;
   std::unique_ptr<CompiledSave> job = std::move(compiledSave_);
   job->worker.join();
-  if (job->bytes) compiledSizeHint_ = job->bytes + job->bytes / 16;
   CompiledPolicyStore store(stateDir_);
   if (!job->error.empty()) {
     log(LogLevel::Warning, "compiled-policy",
         "compiled policy not saved: " + job->error + "; the next start parses every profile");
   } else {
     log(LogLevel::Debug, "compiled-policy",
-        "compiled policy saved in " + store.path() + " (" + fixed1(job->ms) + " ms off the loop)");
+        "compiled policy saved in " + store.path() + " (" + std::to_string(job->bytes) +
+            " bytes, " + fixed1(job->ms) + " ms off the loop)");
   }
 }
 

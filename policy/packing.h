@@ -69,9 +69,28 @@ template <typename T, size_t N>
 struct IsArray<std::array<T, N>> : std::true_type {};
 }  // namespace packing_detail
 
+// Where a Packer's bytes go when they are too many to hold at once (a file
+// being written): write() takes the bytes packed so far, patch() changes
+// bytes already written (a size known only once what it counts is packed).
+// Both throw on failure.
+class PackSink {
+ public:
+  virtual ~PackSink() = default;
+  virtual void write(std::string_view bytes) = 0;
+  virtual void patch(uint64_t at, std::string_view bytes) = 0;
+};
+
 class Packer {
  public:
   explicit Packer(std::string& out) : out_(out) {}
+  // Hands `out` to `sink` whenever it holds `spillAt` bytes or more between
+  // two elements of a list, and empties it: what it holds at the end is
+  // the tail, not yet written.
+  Packer(std::string& out, PackSink& sink, size_t spillAt)
+      : out_(out), sink_(&sink), spillAt_(spillAt) {}
+
+  // Bytes packed so far, those handed to the sink included.
+  uint64_t position() const { return spilled_ + out_.size(); }
 
   template <typename... T>
   void operator()(const T&... values) {
@@ -84,13 +103,13 @@ class Packer {
   // then the bytes), written in place: no copy of them.
   template <typename F>
   void sized(F fill) {
-    size_t at = out_.size();
+    uint64_t at = position();
     u32(0);
     fill();
-    size_t n = out_.size() - at - 4;
+    uint64_t n = position() - at - 4;
     if (n > UINT32_MAX) throw PackingError("a string too long to pack");
     auto size = static_cast<uint32_t>(n);
-    std::memcpy(out_.data() + at, &size, 4);
+    patch(at, std::string_view(reinterpret_cast<const char*>(&size), 4));
   }
   void u64(uint64_t v) { raw(&v, 8); }
   void raw(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
@@ -116,7 +135,10 @@ class Packer {
       for (const auto& e : v) item(e);
     } else if constexpr (IsVector<T>::value || IsMap<T>::value) {
       u32(static_cast<uint32_t>(v.size()));
-      for (const auto& e : v) item(e);
+      for (const auto& e : v) {
+        item(e);
+        if (sink_ && out_.size() >= spillAt_) spill();
+      }
     } else if constexpr (IsOptional<T>::value) {
       u8(v ? 1 : 0);
       if (v) item(*v);
@@ -137,7 +159,26 @@ class Packer {
   }
 
  private:
+  void spill() {
+    sink_->write(out_);
+    spilled_ += out_.size();
+    out_.clear();
+  }
+  // Bytes at `at` (a position) become `bytes`: in the sink if it has them
+  // (a spill hands over whole values, so never a part of them), else here.
+  void patch(uint64_t at, std::string_view bytes) {
+    if (at < spilled_) {
+      if (at + bytes.size() > spilled_) throw std::logic_error("Packer: a value split by a spill");
+      sink_->patch(at, bytes);
+    } else {
+      std::memcpy(out_.data() + (at - spilled_), bytes.data(), bytes.size());
+    }
+  }
+
   std::string& out_;
+  PackSink* sink_ = nullptr;
+  size_t spillAt_ = 0;
+  uint64_t spilled_ = 0;  // bytes handed to the sink
 };
 
 class Unpacker {

@@ -4,14 +4,23 @@
 // the build and the load options are told apart.
 #include "daemon/compiled_policy.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "policy/compiler.h"
 #include "policy/policy_packing.h"
+#include "tests/support/policy_generator.h"
 #include "tests/support/temp_dir.h"
 
 namespace ringfence::daemon {
@@ -73,10 +82,83 @@ TEST(CompiledPolicy, PackedInPlaceAsPackedApart) {
   c.planBytes = planBytes;
   std::string apart = formatCompiledPolicy(c);
   EXPECT_EQ(formatCompiledPolicy(c, &r.policy, &plan), apart);
-  EXPECT_EQ(formatCompiledPolicy(c, &r.policy, &plan, apart.size() / 2), apart);
   auto back = parse(apart);
   ASSERT_TRUE(back) << back.error();
   EXPECT_EQ(back->policyBytes, policyBytes);
+}
+
+std::string fileText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A save writes the file as it packs it, a piece at a time, its sizes written
+// in place and its sum read back: the very bytes of the file packed whole,
+// whatever the size of the pieces (1: after every element of every list).
+TEST(CompiledPolicy, WrittenInPiecesAsPackedWhole) {
+  test::TempDir dir;
+  policy::LoadOptions o;
+  o.configFile = test::writeGeneratedPolicy(dir.path() / "policy", 60).string();
+  o.configRequired = true;
+  policy::LoadResult r = policy::loadPolicy(o);
+  ASSERT_TRUE(r.ok());
+  policy::Plan plan = policy::compilePlan(r.policy);
+  std::string a, b;
+  CompiledPolicy c = sample(a, b);
+  std::string whole = formatCompiledPolicy(c, &r.policy, &plan);
+  ASSERT_GT(whole.size(), 60'000u);
+  for (size_t spillAt : {size_t{1}, size_t{7}, size_t{4096}, whole.size() / 3, size_t{1} << 20}) {
+    std::string path = (dir.path() / ("piece-" + std::to_string(spillAt))).string();
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    uint64_t size = writeCompiledPolicy(fd, c, &r.policy, &plan, spillAt);
+    close(fd);
+    EXPECT_EQ(size, whole.size()) << spillAt;
+    EXPECT_TRUE(fileText(path) == whole) << "pieces of " << spillAt;
+  }
+  CompiledPolicyStore store((dir.path() / "state").string());
+  auto saved = store.save(c, r.policy, plan);
+  ASSERT_TRUE(saved) << saved.error();
+  EXPECT_EQ(*saved, whole.size());
+  auto loaded = store.load();
+  ASSERT_TRUE(loaded) << loaded.error();
+  ASSERT_TRUE(*loaded);
+  EXPECT_EQ(std::string((*loaded)->planBytes), std::string(parse(whole)->planBytes));
+}
+
+// A save that cannot write all of its file (here: a file size limit, as a
+// full disk) fails with the reason, keeps the file there was, and leaves no
+// temporary file. In a child process: the limit is the process's.
+TEST(CompiledPolicyStore, ASaveThatCannotWriteKeepsTheOldFile) {
+  test::TempDir dir;
+  policy::LoadOptions o;
+  o.configFile = test::writeGeneratedPolicy(dir.path() / "policy", 500).string();
+  o.configRequired = true;
+  policy::LoadResult r = policy::loadPolicy(o);
+  ASSERT_TRUE(r.ok());
+  policy::Plan plan = policy::compilePlan(r.policy);
+  std::string a, b;
+  CompiledPolicy c = sample(a, b);
+  CompiledPolicyStore store((dir.path() / "state").string());
+  std::string old = formatCompiledPolicy(c);
+  ASSERT_TRUE(store.save(old));
+  ASSERT_GT(formatCompiledPolicy(c, &r.policy, &plan).size(), size_t{1} << 20);  // pieces of 1 MiB
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    rlimit limit{size_t{1} << 18, size_t{1} << 18};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    auto saved = store.save(c, r.policy, plan);
+    bool reason =
+        !saved && saved.error() == "cannot write " + store.path() + ": " + std::strerror(EFBIG);
+    _exit(reason ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the save failed with its reason";
+  EXPECT_TRUE(fileText(store.path()) == old);
+  EXPECT_FALSE(std::filesystem::exists(store.path() + ".tmp"));
 }
 
 TEST(CompiledPolicy, AnyChangedByteIsRefused) {
