@@ -135,6 +135,18 @@ void Manager::startCheck() {
     auto locked = caches_.sources.lock();
     caches_.sources.clear();  // every file is read again: the check owes nothing to the cache
   }
+  if (startedFrom_) {
+    // Every device is compiled again; a part compiled the same as the one
+    // started from is replaced by it, so that one copy of the plan is held.
+    auto locked = caches_.compiled.lock();
+    const policy::Plan& plan = startedFrom_->plan;
+    std::vector<std::string> layout;
+    for (const policy::SetDef& s : plan.sets) layout.push_back(s.name);
+    std::vector<policy::CompileCache::Part> parts;
+    for (size_t i = 0; i < plan.devices.size(); ++i) parts.push_back(plan.devices.shared(i));
+    caches_.compiled.store(startedFrom_->policy->devices, std::move(parts), std::move(layout));
+    caches_.compiled.checkNext();
+  }
   reloadStarted_ = std::chrono::steady_clock::now();
   startReloadWorker(true);
   if (!reloadJob_) {

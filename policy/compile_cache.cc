@@ -32,12 +32,14 @@ void CompileCache::store(const DeviceList& devices, std::vector<Part> parts,
   devices_ = devices;
   parts_ = std::move(parts);
   layout_ = std::move(layout);
+  checking_ = false;
 }
 
 void CompileCache::clear() {
   devices_.clear();
   parts_.clear();
   layout_.clear();
+  checking_ = false;
 }
 
 }  // namespace ringfence::policy

@@ -42,6 +42,13 @@ class CompileCache {
   void store(const DeviceList& devices, std::vector<Part> parts, std::vector<std::string> layout);
   // Forgets everything (a compile that failed half way).
   void clear();
+  // The next compile checks instead of reusing: it compiles every device,
+  // and a part equal field for field to the one find() gives is replaced by
+  // that one, so that its plan holds one copy of what is the same (a start
+  // check: a compile from scratch compared with the plan started from, whose
+  // devices and parts store() put here). store() ends it.
+  void checkNext() { checking_ = true; }
+  bool checking() const { return checking_; }
 
   struct Counts {
     size_t compiled = 0, reused = 0;
@@ -55,6 +62,7 @@ class CompileCache {
   DeviceList devices_;       // the last compile's, sorted by name
   std::vector<Part> parts_;  // parallel to devices_
   Counts last_;
+  bool checking_ = false;
 };
 
 }  // namespace ringfence::policy

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <utility>
 
 #include "policy/boxes.h"
 #include "policy/bridge_table.h"
@@ -212,11 +213,19 @@ class Compiler {
       for (const SetDef& s : plan_.sets) layout.push_back(s.name);
       parts = cache_->find(devices, layout);
     }
+    std::vector<CompileCache::Part> found;  // a check's: taken only if compiled the same
+    if (cache_ && cache_->checking()) found = std::exchange(parts, decltype(parts)(devices.size()));
     size_t reused = 0;
     for (const CompileCache::Part& p : parts) reused += p ? 1 : 0;
     constexpr size_t kDevicesPerThread = 256;
     parallelFor(devices.size(), kDevicesPerThread, 8, [&](size_t i) {
-      if (!parts[i]) parts[i] = SharedList<DeviceElements>::make(compileDevice(devices[i]));
+      if (parts[i]) return;
+      DeviceElements made = compileDevice(devices[i]);
+      if (!found.empty() && found[i] && *found[i] == made) {
+        parts[i] = found[i];
+      } else {
+        parts[i] = SharedList<DeviceElements>::make(std::move(made));
+      }
     });
     if (cache_) {
       try {

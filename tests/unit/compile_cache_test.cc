@@ -118,6 +118,39 @@ TEST_F(CachedCompile, AnEqualDeviceMadeAgainTakesItsPart) {
   EXPECT_EQ(compile(again).compiled, 1u);
 }
 
+// A check (the start check) compiles every device, never taking a part
+// unseen; a part it compiled equal to the one it was given is replaced by
+// that one, so that the two plans share it; a different one is its own.
+TEST_F(CachedCompile, ACheckCompilesEveryDeviceAndSharesOnlyWhatIsTheSame) {
+  Policy p = loadOk(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
+  size_t n = p.devices.size();
+  auto locked = cache.lock();
+  Plan given = compilePlan(Policy(p), cache);
+  // What it was given: one part wrong for its device (another device's), as
+  // a plan read from a file that does not match the profiles.
+  std::vector<std::string> layout;
+  for (const SetDef& s : given.sets) layout.push_back(s.name);
+  std::vector<CompileCache::Part> parts;
+  for (size_t i = 0; i < n; ++i) parts.push_back(given.devices.shared(i));
+  std::swap(parts[0], parts[1]);
+  cache.store(p.devices, parts, layout);
+  // A load of its own: devices equal to those given, not the same objects.
+  Policy fresh = loadOk(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
+  Device& pump = device(fresh, "pump-3w-01");
+  pump.outbound[0].ports[0].high = static_cast<uint16_t>(pump.outbound[0].ports[0].high + 1);
+  cache.checkNext();
+  Plan checked = compilePlan(Policy(fresh), cache);
+  EXPECT_FALSE(cache.checking());
+  EXPECT_EQ(cache.lastCompile().compiled, n);
+  EXPECT_EQ(cache.lastCompile().reused, 0u);
+  EXPECT_EQ(test::planEverything(checked), test::planEverything(compilePlan(fresh)));
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& name = fresh.devices[i].name;
+    bool same = i >= 2 && name != "pump-3w-01";
+    EXPECT_EQ(checked.devices.shared(i) == parts[i], same) << name;
+  }
+}
+
 TEST_F(CachedCompile, ARemovedDeviceIsForgotten) {
   Policy p = loadOk(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
   size_t n = p.devices.size();
