@@ -36,9 +36,9 @@ std::optional<uint64_t> header(std::string_view& text, std::string_view key, int
 }  // namespace
 
 std::string formatLastGood(const LastGoodPolicy& p) {
-  return std::string(kMagic) + "generation " + std::to_string(p.generation) + "\nhash " +
-         hex64(p.hash) + "\nsaved-at " + std::to_string(p.savedAt) + "\n\n" +
-         policy::serializeSources(p.sources);
+  return policy::serializeSources(
+      p.sources, std::string(kMagic) + "generation " + std::to_string(p.generation) + "\nhash " +
+                     hex64(p.hash) + "\nsaved-at " + std::to_string(p.savedAt) + "\n\n");
 }
 
 std::expected<LastGoodPolicy, std::string> parseLastGood(std::string_view text) {

@@ -47,7 +47,8 @@ class Resolver {
         sizes[i] = known->elements;
         return;
       }
-      Device& d = devices.edit(i);
+      bool own = i < facts_.parsedNow.size() && facts_.parsedNow[i];
+      Device& d = own ? devices.editOwn(i) : devices.edit(i);
       for (auto* rules : {&d.outbound, &d.inbound, &d.maintenance}) {
         // Resolved afresh: the cache keeps a parse as its last resolution.
         for (Rule& r : *rules) r.resolved.clear();
@@ -201,6 +202,7 @@ class Resolver {
 
   // Safe on several threads at once, each with its own device and `diags`.
   void resolveRule(const Device& d, bool refused, Rule& r, Diagnostics& diags) const {
+    r.resolved.reserve(r.peers.size());  // a group may add more
     for (const PeerSpec& peer : r.peers) {
       switch (peer.kind) {
         case PeerSpec::Kind::Prefix:
@@ -286,11 +288,13 @@ class Resolver {
 // Profiles are independent until the cross-file checks, and yaml-cpp is the
 // bulk of loading a large policy: parse them on every core. A text the cache
 // parsed before is not parsed again.
-// What the cache resolved each parsed one to before goes to `resolved`.
+// What the cache resolved each parsed one to before goes to `resolved`; a
+// parse the cache had goes to `reused`.
 std::vector<ParsedProfile> parseProfiles(const std::vector<SourceFile>& files, SourceCache* cache,
-                                         std::vector<const ResolvedProfile*>& resolved) {
+                                         std::vector<const ResolvedProfile*>& resolved,
+                                         std::vector<char>& reused) {
   std::vector<ParsedProfile> out(files.size());
-  std::vector<char> reused(files.size(), 0);
+  reused.assign(files.size(), 0);
   resolved.assign(files.size(), nullptr);
   constexpr size_t kFilesPerThread = 64;
   parallelFor(files.size(), kFilesPerThread, 8, [&](size_t i) {
@@ -356,7 +360,9 @@ LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options,
   }
 
   std::vector<const ResolvedProfile*> resolvedBefore;
-  std::vector<ParsedProfile> parsed = parseProfiles(sources.profiles, cache, resolvedBefore);
+  std::vector<char> reused;
+  std::vector<ParsedProfile> parsed =
+      parseProfiles(sources.profiles, cache, resolvedBefore, reused);
   ProfileFacts facts;
   policy.devices.reserve(parsed.size());
   for (size_t i = 0; i < parsed.size(); ++i) {  // in file order, whatever thread parsed it
@@ -367,6 +373,7 @@ LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options,
     facts.refused.push_back(parsed[i].diags.hasErrors() ? 1 : 0);
     facts.paths.push_back(&f.path);
     facts.resolvedBefore.push_back(resolvedBefore[i]);
+    facts.parsedNow.push_back(reused[i] ? 0 : 1);
     policy.devices.push_back(std::move(parsed[i].device));
   }
   std::vector<size_t> sizes = resolvePolicy(policy, diags, facts, cache);

@@ -52,6 +52,10 @@ struct ProfileFacts {
   // What resolving the same parsed device gave in an earlier load (the
   // cache's; nullptr: nothing), taken if it still holds.
   std::vector<const ResolvedProfile*> resolvedBefore;
+  // Parsed in this load (not taken from a cache): held only by the load and
+  // by the cache's note of the parse, which the resolution replaces, so it
+  // is resolved in place rather than copied.
+  std::vector<char> parsedNow;
 };
 class SourceCache;
 

@@ -205,6 +205,7 @@ class ProfileParser {
       if (!list) return;
       auto items = r_.list(*list, std::string("allow.") + key);
       if (!items) return;
+      out.reserve(out.size() + items->size());
       for (const YamlNode* item : *items) {
         if (auto rule = parseRule(*item, dir, false)) out.push_back(std::move(*rule));
       }
@@ -224,7 +225,9 @@ class ProfileParser {
     rule.where = r_.at(n);
     bool ok = true;
     if (const YamlNode* p = f.require(peerKey)) {
-      for (const YamlNode* v : r_.oneOrMany(*p, peerKey)) ok &= parsePeer(*v, rule);
+      std::vector<const YamlNode*> peers = r_.oneOrMany(*p, peerKey);
+      rule.peers.reserve(peers.size());
+      for (const YamlNode* v : peers) ok &= parsePeer(*v, rule);
       ok &= !rule.peers.empty();
     } else {
       ok = false;

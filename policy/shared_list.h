@@ -87,6 +87,10 @@ class SharedList {
     // Made non-const by make(): writing it is allowed while this list alone holds it.
     return const_cast<T&>(*p);
   }
+  // The value at `i`, to write in place although others hold it too: only
+  // for a value made by the caller's own work, whose other holders read it
+  // only once that work is done (a profile parsed in this very load).
+  T& editOwn(size_t i) { return const_cast<T&>(*items_.at(i)); }
   // The pointers, to sort or to fill; every one must come from make().
   std::vector<Ptr>& items() { return items_; }
 

@@ -73,8 +73,18 @@ std::vector<std::string_view> words(std::string_view line) {
 
 }  // namespace
 
-std::string serializeSources(const PolicySources& s) {
-  std::string out(kHeader);
+std::string serializeSources(const PolicySources& s) { return serializeSources(s, {}); }
+
+std::string serializeSources(const PolicySources& s, std::string_view before) {
+  size_t size = before.size() + kHeader.size() + 64;  // made once, at its size: it holds every file
+  auto room = [&size](const SourceFile& f) { size += f.path.size() + f.text.size() + 64; };
+  if (s.config) room(*s.config);
+  if (s.groups) room(*s.groups);
+  for (const SourceFile& f : s.profiles) room(f);
+  std::string out;
+  out.reserve(size);
+  out += before;
+  out += kHeader;
   size_t count = 0;
   if (s.config) record(out, "config", *s.config), ++count;
   if (s.groups) record(out, "groups", *s.groups), ++count;

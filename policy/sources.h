@@ -65,6 +65,8 @@ LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options,
 // atomically) and back. Length-prefixed, so any bytes survive; a truncated or
 // altered text is refused with the reason.
 std::string serializeSources(const PolicySources& s);
+// The same after `before` (a header of the caller's), made at its size at once.
+std::string serializeSources(const PolicySources& s, std::string_view before);
 std::expected<PolicySources, std::string> parseSerializedSources(std::string_view text);
 
 // FNV-1a 64 over serializeSources(s): stable across runs and builds.

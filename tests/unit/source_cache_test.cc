@@ -125,9 +125,13 @@ TEST_F(CachedLoad, OnlyTheDevicesOfAChangedFileOrGroupAreResolvedAgain) {
   for (size_t i = 0; i < 5; ++i)
     EXPECT_EQ(second.policy.devices.shared(i), first.policy.devices.shared(i));
 
+  // A policy still held (in force) keeps its devices as they were, whatever
+  // a later load resolves again (in place only what it parsed itself).
+  const std::string held = renderNft(compilePlan(second.policy));
   edit(dir.file("p/groups.yaml"), "lis: [203.0.113.50]", "lis: [203.0.113.50, 203.0.113.51]");
   LoadResult third = load(&cache);
   ASSERT_TRUE(third.ok());
+  EXPECT_EQ(renderNft(compilePlan(second.policy)), held);
   EXPECT_EQ(cache.lastLoad().resolved, 1u);
   for (size_t i = 0; i < 5; ++i) {
     bool usesLis = third.policy.devices[i].name == "lab-analyzer-01";
