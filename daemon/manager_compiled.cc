@@ -134,10 +134,12 @@ void Manager::startCheck() {
   {
     auto locked = caches_.sources.lock();
     caches_.sources.clear();  // every file is read again: the check owes nothing to the cache
+    if (startedFrom_) caches_.sources.shareEqual(startedFrom_->policy->devices);
   }
   if (startedFrom_) {
-    // Every device is compiled again; a part compiled the same as the one
-    // started from is replaced by it, so that one copy of the plan is held.
+    // Every profile is parsed, resolved and compiled again; a device or a
+    // part that comes out equal to the one started from is replaced by it
+    // (never taken unseen), so that one copy of each is held.
     auto locked = caches_.compiled.lock();
     const policy::Plan& plan = startedFrom_->plan;
     std::vector<std::string> layout;

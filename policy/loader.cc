@@ -56,6 +56,9 @@ class Resolver {
       }
       sizes[i] = compiledSize(d);
       fresh[i] = 1;
+      if (cache_) {
+        if (DeviceList::Ptr same = cache_->equalShared(d)) devices.set(i, std::move(same));
+      }
     });
     if (cache_) {
       size_t resolved = 0;

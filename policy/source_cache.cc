@@ -53,6 +53,18 @@ bool SourceCache::stillResolves(const ResolvedProfile& r, const DeviceList::Ptr&
   return true;
 }
 
+void SourceCache::shareEqual(const DeviceList& devices) {
+  sameAs_.clear();
+  sameAs_.reserve(devices.size());
+  for (size_t i = 0; i < devices.size(); ++i) sameAs_.emplace(devices[i].name, devices.shared(i));
+}
+
+DeviceList::Ptr SourceCache::equalShared(const Device& d) const {
+  auto it = sameAs_.find(d.name);
+  if (it == sameAs_.end() || !(*it->second == d)) return nullptr;
+  return it->second;
+}
+
 void SourceCache::storeResolved(const std::string& path, ResolvedProfile resolved) {
   Entry& e = entries_[path];
   // The parse of the text is kept as its resolution (a resolution only fills
@@ -98,6 +110,7 @@ void SourceCache::endLoad(std::optional<size_t> kept) {
   ++load_;
   last_ = counts_;
   counts_ = {};
+  sameAs_.clear();
 }
 
 }  // namespace ringfence::policy

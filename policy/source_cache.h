@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -135,7 +136,17 @@ class SourceCache {
     listing_.reset();
     claims_.clear();
     counts_ = {};
+    sameAs_.clear();
   }
+  // The next load (a start check: every file read and parsed again) still
+  // parses and resolves every profile, and a device it resolves equal field
+  // for field to the one of its name in `devices` (the policy started from)
+  // is replaced by that one: the load, its policy and this cache then hold
+  // one copy of what is the same. endLoad() ends it.
+  void shareEqual(const DeviceList& devices);
+  // The device of `d`'s name given to shareEqual() if equal to `d`, else
+  // nullptr. Safe from several threads at once.
+  DeviceList::Ptr equalShared(const Device& d) const;
 
   struct Counts {
     size_t read = 0, reused = 0, parsed = 0, parseReused = 0, resolved = 0, resolveReused = 0;
@@ -178,6 +189,7 @@ class SourceCache {
   std::optional<Listing> listing_;  // of the profiles directory
   ClaimIndex claims_;
   Counts counts_, last_;
+  std::unordered_map<std::string_view, DeviceList::Ptr> sameAs_;  // by name, viewing the device
 };
 
 }  // namespace ringfence::policy

@@ -153,6 +153,31 @@ TEST_F(CachedLoad, OnlyTheDevicesOfAChangedFileOrGroupAreResolvedAgain) {
   EXPECT_EQ(meaning(back), meaning(third));
 }
 
+// A start check's load: every profile parsed and resolved again, and a
+// device equal to the one of its name it was given replaced by that one (the
+// cache then keeps that one too); a device that differs stays its own.
+TEST_F(CachedLoad, ALoadSharesTheDevicesEqualToThoseItWasGiven) {
+  LoadResult given = load(nullptr);
+  ASSERT_TRUE(given.ok());
+  edit(profile("pump-3w-01.yaml"), "ports: [123]", "ports: [123, 124]");
+  cache.shareEqual(given.policy.devices);
+  LoadResult checked = load(&cache);
+  ASSERT_TRUE(checked.ok());
+  EXPECT_EQ(cache.lastLoad().parsed, 5u);
+  EXPECT_EQ(cache.lastLoad().resolved, 5u);
+  EXPECT_EQ(meaning(checked), meaning(load(nullptr)));
+  ASSERT_EQ(checked.policy.devices.size(), given.policy.devices.size());
+  for (size_t i = 0; i < checked.policy.devices.size(); ++i) {
+    bool changed = checked.policy.devices[i].name == "pump-3w-01";
+    EXPECT_EQ(checked.policy.devices.shared(i) == given.policy.devices.shared(i), !changed)
+        << checked.policy.devices[i].name;
+  }
+  LoadResult again = load(&cache);  // nothing changed: the cache's devices, the shared ones
+  EXPECT_EQ(cache.lastLoad().parsed, 0u);
+  for (size_t i = 0; i < again.policy.devices.size(); ++i)
+    EXPECT_EQ(again.policy.devices.shared(i), checked.policy.devices.shared(i));
+}
+
 TEST_F(CachedLoad, ARemovedProfileIsGoneAndAConflictAcrossFilesIsFound) {
   ASSERT_TRUE(load(&cache).ok());
   fs::remove(profile("ws-radiology-win7.yaml"));
