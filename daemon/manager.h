@@ -150,6 +150,7 @@ class Manager final : public Gateway {
   // Once the daemon is ready after startFromCompiled: the policy on disk is
   // loaded from scratch off the loop and compared with it (finishStartCheck).
   void startCheck();
+  void shareStartedFrom();
   static void compareStartCheck(ReloadJob& job);  // on the worker: sameAsStarted
   void finishStartCheck(ReloadJob& job);
   // The policy in force (Current, just applied) as the compiled policy; a

@@ -130,24 +130,45 @@ std::optional<Manager::Loaded> Manager::startFromCompiled() {
   }
 }
 
+// Every profile is parsed, resolved and compiled again by the check; a
+// device or a part that comes out equal to the one started from is replaced
+// by it (never taken unseen), so that one copy of each is held. Parts are
+// given only if the plan has one for each device of the policy, in order.
+void Manager::shareStartedFrom() {
+  if (!startedFrom_) return;
+  const policy::DeviceList& devices = startedFrom_->policy->devices;
+  const policy::Plan& plan = startedFrom_->plan;
+  {
+    auto locked = caches_.sources.lock();
+    caches_.sources.shareEqual(devices);
+  }
+  auto locked = caches_.compiled.lock();
+  caches_.compiled.clear();
+  if (plan.devices.size() != devices.size()) return;
+  std::vector<policy::CompileCache::Part> parts;
+  parts.reserve(devices.size());
+  for (size_t i = 0; i < devices.size(); ++i) {
+    if (plan.devices[i].device != devices[i].name) return;
+    parts.push_back(plan.devices.shared(i));
+  }
+  std::vector<std::string> layout;
+  for (const policy::SetDef& s : plan.sets) layout.push_back(s.name);
+  caches_.compiled.store(devices, std::move(parts), std::move(layout));
+  caches_.compiled.checkNext();
+}
+
 void Manager::startCheck() {
   {
     auto locked = caches_.sources.lock();
     caches_.sources.clear();  // every file is read again: the check owes nothing to the cache
-    if (startedFrom_) caches_.sources.shareEqual(startedFrom_->policy->devices);
   }
-  if (startedFrom_) {
-    // Every profile is parsed, resolved and compiled again; a device or a
-    // part that comes out equal to the one started from is replaced by it
-    // (never taken unseen), so that one copy of each is held.
-    auto locked = caches_.compiled.lock();
-    const policy::Plan& plan = startedFrom_->plan;
-    std::vector<std::string> layout;
-    for (const policy::SetDef& s : plan.sets) layout.push_back(s.name);
-    std::vector<policy::CompileCache::Part> parts;
-    for (size_t i = 0; i < plan.devices.size(); ++i) parts.push_back(plan.devices.shared(i));
-    caches_.compiled.store(startedFrom_->policy->devices, std::move(parts), std::move(layout));
-    caches_.compiled.checkNext();
+  try {
+    shareStartedFrom();
+  } catch (const std::exception&) {  // out of memory: the check holds a copy of its own
+    auto sources = caches_.sources.lock();
+    caches_.sources.clear();
+    auto compiled = caches_.compiled.lock();
+    caches_.compiled.clear();
   }
   reloadStarted_ = std::chrono::steady_clock::now();
   startReloadWorker(true);

@@ -1,5 +1,7 @@
 #include "policy/compile_cache.h"
 
+#include <stdexcept>
+
 namespace ringfence::policy {
 
 std::vector<CompileCache::Part> CompileCache::find(const DeviceList& devices,
@@ -29,6 +31,8 @@ std::vector<CompileCache::Part> CompileCache::find(const DeviceList& devices,
 
 void CompileCache::store(const DeviceList& devices, std::vector<Part> parts,
                          std::vector<std::string> layout) {
+  if (parts.size() != devices.size())
+    throw std::invalid_argument("CompileCache::store: a part for each device");
   devices_ = devices;
   parts_ = std::move(parts);
   layout_ = std::move(layout);

@@ -140,6 +140,7 @@ echo "# a compiled policy altered with a valid sum: the start check catches it"
 alter_compiled cb007114 cb007163 fix  # ws may reach 203.0.113.99 instead of .20
 expect_true "no table after the reboot" lab_reboot_gateway
 mark_log
+touch "$work/t3"
 start_daemon || exit 1
 expect_true "it starts from it (the files are unchanged)" since_mark "starting from the compiled policy"
 expect_true "the start check says the difference loudly" \
@@ -149,6 +150,25 @@ expect_pass "ws -> srv tcp/444 passes (the file on disk)" lab_tcp ws 203.0.113.2
 expect_drop "ws -> other tcp/444 is dropped" lab_tcp ws 203.0.113.99 444
 expect_drop "the pump stays isolated" lab_tcp pump 203.0.113.20 443
 expect_true "PolicyState current" since_mark "policy state current"
+expect_true "the policy rebuilt is saved" wait_saved "$work/t3"
+stop_daemon
+
+# Only the plan altered (the comment of ws's element, "ws.yaml:6"): the
+# policy is the profiles', so the check shares its devices, yet it compiles
+# every one of them and compares each part with the one started from.
+echo "# only the plan altered, with a valid sum: the start check catches it too"
+alter_compiled "$(printf 'ws.yaml:6' | od -An -tx1 | tr -d ' \n')" \
+  "$(printf 'ws.yaml:7' | od -An -tx1 | tr -d ' \n')" fix
+expect_true "the file holds the altered comment" grep -aq "ws.yaml:7" "$compiled"
+expect_true "no table after the reboot" lab_reboot_gateway
+mark_log
+start_daemon || exit 1
+expect_true "it starts from it (the files are unchanged)" since_mark "starting from the compiled policy"
+expect_true "the start check says the difference loudly" \
+  wait_log "error: START CHECK: THE COMPILED POLICY STARTED FROM DIFFERS FROM A LOAD OF THE PROFILES FROM SCRATCH"
+expect_true "and rebuilds the table from the profiles" wait_log "policy reloaded: 6 devices, table rebuilt"
+expect_true "the kernel holds the profile's comment again" in_ns gw sh -c "nft list table inet ringfence | grep -q 'comment \"ws.yaml:6\"'"
+expect_pass "ws -> srv tcp/444 passes" lab_tcp ws 203.0.113.20 444
 stop_daemon
 
 echo "# another build of the daemon does not use it"

@@ -149,6 +149,18 @@ TEST_F(CachedCompile, ACheckCompilesEveryDeviceAndSharesOnlyWhatIsTheSame) {
     bool same = i >= 2 && name != "pump-3w-01";
     EXPECT_EQ(checked.devices.shared(i) == parts[i], same) << name;
   }
+  // Given with the very device objects it compiles (as a check's load shares
+  // them), a part is still compiled and compared, never taken unseen.
+  std::vector<CompileCache::Part> wrong;
+  for (size_t i = 0; i < n; ++i) wrong.push_back(checked.devices.shared(i));
+  std::swap(wrong[0], wrong[1]);
+  cache.store(fresh.devices, wrong, layout);
+  cache.checkNext();
+  Plan again = compilePlan(Policy(fresh), cache);
+  EXPECT_EQ(cache.lastCompile().compiled, n);
+  EXPECT_EQ(test::planEverything(again), test::planEverything(compilePlan(fresh)));
+  for (size_t i = 0; i < n; ++i)
+    EXPECT_EQ(again.devices.shared(i) == wrong[i], i >= 2) << fresh.devices[i].name;
 }
 
 TEST_F(CachedCompile, ARemovedDeviceIsForgotten) {
