@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <utility>
 
 #include "policy/compiler.h"
 #include "policy/policy_packing.h"
@@ -87,6 +88,17 @@ TEST(CompiledPolicy, PackedInPlaceAsPackedApart) {
   EXPECT_EQ(back->policyBytes, policyBytes);
 }
 
+// A generated policy of `devices` devices, written under `dir`, and its plan.
+std::pair<policy::Policy, policy::Plan> generated(const test::TempDir& dir, size_t devices) {
+  policy::LoadOptions o;
+  o.configFile = test::writeGeneratedPolicy(dir.path() / "policy", devices).string();
+  o.configRequired = true;
+  policy::LoadResult r = policy::loadPolicy(o);
+  EXPECT_TRUE(r.ok());
+  policy::Plan plan = policy::compilePlan(r.policy);
+  return {std::move(r.policy), std::move(plan)};
+}
+
 std::string fileText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -97,33 +109,28 @@ std::string fileText(const std::string& path) {
 // whatever the size of the pieces (1: after every element of every list).
 TEST(CompiledPolicy, WrittenInPiecesAsPackedWhole) {
   test::TempDir dir;
-  policy::LoadOptions o;
-  o.configFile = test::writeGeneratedPolicy(dir.path() / "policy", 60).string();
-  o.configRequired = true;
-  policy::LoadResult r = policy::loadPolicy(o);
-  ASSERT_TRUE(r.ok());
-  policy::Plan plan = policy::compilePlan(r.policy);
+  auto [loaded, plan] = generated(dir, 60);
   std::string a, b;
   CompiledPolicy c = sample(a, b);
-  std::string whole = formatCompiledPolicy(c, &r.policy, &plan);
+  std::string whole = formatCompiledPolicy(c, &loaded, &plan);
   ASSERT_GT(whole.size(), 60'000u);
   for (size_t spillAt : {size_t{1}, size_t{7}, size_t{4096}, whole.size() / 3, size_t{1} << 20}) {
     std::string path = (dir.path() / ("piece-" + std::to_string(spillAt))).string();
     int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     ASSERT_GE(fd, 0);
-    uint64_t size = writeCompiledPolicy(fd, c, &r.policy, &plan, spillAt);
+    uint64_t size = writeCompiledPolicy(fd, c, &loaded, &plan, spillAt);
     close(fd);
     EXPECT_EQ(size, whole.size()) << spillAt;
     EXPECT_TRUE(fileText(path) == whole) << "pieces of " << spillAt;
   }
   CompiledPolicyStore store((dir.path() / "state").string());
-  auto saved = store.save(c, r.policy, plan);
+  auto saved = store.save(c, loaded, plan);
   ASSERT_TRUE(saved) << saved.error();
   EXPECT_EQ(*saved, whole.size());
-  auto loaded = store.load();
-  ASSERT_TRUE(loaded) << loaded.error();
-  ASSERT_TRUE(*loaded);
-  EXPECT_EQ(std::string((*loaded)->planBytes), std::string(parse(whole)->planBytes));
+  auto back = store.load();
+  ASSERT_TRUE(back) << back.error();
+  ASSERT_TRUE(*back);
+  EXPECT_EQ(std::string((*back)->planBytes), std::string(parse(whole)->planBytes));
 }
 
 // A save that cannot write all of its file (here: a file size limit, as a
@@ -131,25 +138,20 @@ TEST(CompiledPolicy, WrittenInPiecesAsPackedWhole) {
 // temporary file. In a child process: the limit is the process's.
 TEST(CompiledPolicyStore, ASaveThatCannotWriteKeepsTheOldFile) {
   test::TempDir dir;
-  policy::LoadOptions o;
-  o.configFile = test::writeGeneratedPolicy(dir.path() / "policy", 500).string();
-  o.configRequired = true;
-  policy::LoadResult r = policy::loadPolicy(o);
-  ASSERT_TRUE(r.ok());
-  policy::Plan plan = policy::compilePlan(r.policy);
+  auto [loaded, plan] = generated(dir, 500);
   std::string a, b;
   CompiledPolicy c = sample(a, b);
   CompiledPolicyStore store((dir.path() / "state").string());
   std::string old = formatCompiledPolicy(c);
   ASSERT_TRUE(store.save(old));
-  ASSERT_GT(formatCompiledPolicy(c, &r.policy, &plan).size(), size_t{1} << 20);  // pieces of 1 MiB
+  ASSERT_GT(formatCompiledPolicy(c, &loaded, &plan).size(), size_t{1} << 20);  // pieces of 1 MiB
   pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
     signal(SIGXFSZ, SIG_IGN);
     rlimit limit{size_t{1} << 18, size_t{1} << 18};
     setrlimit(RLIMIT_FSIZE, &limit);
-    auto saved = store.save(c, r.policy, plan);
+    auto saved = store.save(c, loaded, plan);
     bool reason =
         !saved && saved.error() == "cannot write " + store.path() + ": " + std::strerror(EFBIG);
     _exit(reason ? 0 : 1);
