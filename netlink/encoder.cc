@@ -244,7 +244,7 @@ void elementMessages(Batch& b, const std::string& table, const SetDef& s,
         mnl_attr_nest_end(m, ke);
       }
       if (add && s.data == KeyType::LimitObject)
-        mnl_attr_put_strz(m, NFTA_SET_ELEM_OBJREF, e.data.c_str());
+        mnl_attr_put_strz(m, NFTA_SET_ELEM_OBJREF, e.data.str().c_str());
       if (add && s.data == KeyType::Verdict) putVerdictData(m, e.data);
       if (add && e.timeoutMs) mnl_attr_put_u64(m, NFTA_SET_ELEM_TIMEOUT, htobe64(e.timeoutMs));
       if (add && !e.comment.empty()) {

@@ -9,7 +9,7 @@ namespace {
 struct Node {
   IpPrefix prefix;
   std::vector<PortRange> ports;  // every port allowed for addresses in this prefix
-  std::string origin;
+  SharedText origin;
   std::vector<IpPrefix> children;
 };
 
@@ -61,7 +61,7 @@ namespace {
 std::vector<Node> laminarNodes(const std::vector<PeerPortBox>& boxes) {
   // Prefixes form a laminar family (two are nested or disjoint), and sorting
   // by (address, length) visits every ancestor before its descendants.
-  std::map<IpPrefix, std::pair<std::vector<PortRange>, std::string>> byPrefix;
+  std::map<IpPrefix, std::pair<std::vector<PortRange>, SharedText>> byPrefix;
   for (const PeerPortBox& b : boxes) {
     auto& entry = byPrefix[b.peer];
     entry.first.push_back(b.ports);

@@ -8,13 +8,14 @@
 #include <vector>
 
 #include "policy/model.h"
+#include "policy/shared_text.h"
 
 namespace ringfence::policy {
 
 struct PeerPortBox {
   IpPrefix peer;
   PortRange ports;
-  std::string origin;  // the rule behind it, "file.yaml:12"
+  SharedText origin;  // the rule behind it, "file.yaml:12"
   bool operator==(const PeerPortBox&) const = default;
 };
 

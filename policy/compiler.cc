@@ -176,7 +176,7 @@ class Compiler {
     maint.timeout = true;
   }
 
-  static SetElement addressElement(const IpAddress& a, const std::string& comment) {
+  static SetElement addressElement(const IpAddress& a, const SharedText& comment) {
     SetElement e;
     putAddress(e.low, a);
     e.comment = comment;
@@ -188,14 +188,37 @@ class Compiler {
     uint32_t dev, count, self, learn, monitor, observe, macbound, mac, ifbound, iface, inlimit,
         shardOut, shardIn, allowOut, allowIn, criticalOut, criticalIn, instant;
     std::string maintenance;
+    // "goto CHAIN" of each range shard, out and in: one text for all its devices.
+    std::array<SharedText, kRangeShards> gotoOut, gotoIn;
   };
   FamilySets familySets(const FamilyNames& f) const {
     auto at = [&](const char* base) { return static_cast<uint32_t>(index_.at(n(base, f))); };
-    return {at("dev"),         at("count"),     at("self"),         at("learn"),
-            at("monitor"),     at("observe"),   at("macbound"),     at("mac"),
-            at("ifbound"),     at("iface"),     at("inlimit"),      at("shard_out"),
-            at("shard_in"),    at("allow_out"), at("allow_in"),     at("critical_out"),
-            at("critical_in"), at("instant"),   n("maintenance", f)};
+    FamilySets sets{at("dev"),
+                    at("count"),
+                    at("self"),
+                    at("learn"),
+                    at("monitor"),
+                    at("observe"),
+                    at("macbound"),
+                    at("mac"),
+                    at("ifbound"),
+                    at("iface"),
+                    at("inlimit"),
+                    at("shard_out"),
+                    at("shard_in"),
+                    at("allow_out"),
+                    at("allow_in"),
+                    at("critical_out"),
+                    at("critical_in"),
+                    at("instant"),
+                    n("maintenance", f),
+                    {},
+                    {}};
+    for (unsigned shard = 0; shard < kRangeShards; ++shard) {
+      sets.gotoOut[shard] = "goto " + rangeChainName(std::string("out") + f.suffix, shard);
+      sets.gotoIn[shard] = "goto " + rangeChainName(std::string("in") + f.suffix, shard);
+    }
+    return sets;
   }
   uint32_t setIndex(const std::string& name) const {
     return static_cast<uint32_t>(index_.at(name));
@@ -263,8 +286,8 @@ class Compiler {
         SetElement& el = made[end].second;
         mix(el.low);
         mix(el.high);
-        mix(el.data);
-        mix(el.comment);
+        mix(el.data.str());
+        mix(el.comment.str());
         out.elements.push_back(std::move(el));
       }
       out.slices.push_back({set, static_cast<uint32_t>(i), static_cast<uint32_t>(end)});
@@ -281,7 +304,8 @@ class Compiler {
     DeviceElements runtime;
     runtime.device = d.name;
     auto put = [&out](uint32_t set, SetElement e) { out.emplace_back(set, std::move(e)); };
-    std::string limitObject = limitName(d);
+    const SharedText name(d.name);  // the comment of every address element
+    const SharedText limitObject(limitName(d));
     unsigned shard = rangeShard(d.name);
     for (size_t fi = 0; fi < std::size(kFamilies); ++fi) {
       const FamilyNames& f = kFamilies[fi];
@@ -295,41 +319,41 @@ class Compiler {
       if (auto v = d.outboundRate()) rateSet = setIndex(limitSetName(kRateSets, f.suffix, *v));
       if (auto v = d.outboundConnections())
         connectionSet = setIndex(limitSetName(kConnectionSets, f.suffix, *v));
-      std::string gotoOut = "goto " + rangeChainName(std::string("out") + f.suffix, shard);
-      std::string gotoIn = "goto " + rangeChainName(std::string("in") + f.suffix, shard);
+      const SharedText& gotoOut = sets.gotoOut[shard];
+      const SharedText& gotoIn = sets.gotoIn[shard];
       for (const IpAddress& a : addrs) {
-        put(sets.dev, addressElement(a, d.name));
-        put(sets.count, addressElement(a, d.name));
-        SetElement self = addressElement(a, d.name);
+        put(sets.dev, addressElement(a, name));
+        put(sets.count, addressElement(a, name));
+        SetElement self = addressElement(a, name);
         putAddress(self.low, a);
         put(sets.self, std::move(self));
-        if (d.mode == Mode::Learn) put(sets.learn, addressElement(a, d.name));
-        if (d.mode == Mode::Monitor) put(sets.monitor, addressElement(a, d.name));
-        if (d.mode != Mode::Enforce) put(sets.observe, addressElement(a, d.name));
-        if (d.isolatesInKernel()) put(sets.instant, addressElement(a, d.name));
+        if (d.mode == Mode::Learn) put(sets.learn, addressElement(a, name));
+        if (d.mode == Mode::Monitor) put(sets.monitor, addressElement(a, name));
+        if (d.mode != Mode::Enforce) put(sets.observe, addressElement(a, name));
+        if (d.isolatesInKernel()) put(sets.instant, addressElement(a, name));
         if (d.mac) {
-          put(sets.macbound, addressElement(a, d.name));
-          SetElement e = addressElement(a, d.name);
+          put(sets.macbound, addressElement(a, name));
+          SetElement e = addressElement(a, name);
           e.low.insert(e.low.end(), d.mac->bytes.begin(), d.mac->bytes.end());
           put(sets.mac, std::move(e));
         }
         if (!d.interface.empty()) {
-          put(sets.ifbound, addressElement(a, d.name));
-          SetElement e = addressElement(a, d.name);
+          put(sets.ifbound, addressElement(a, name));
+          SetElement e = addressElement(a, name);
           putIfname(e.low, d.interface);
           put(sets.iface, std::move(e));
         }
-        if (rateSet) put(*rateSet, addressElement(a, d.name));
-        if (connectionSet) put(*connectionSet, addressElement(a, d.name));
+        if (rateSet) put(*rateSet, addressElement(a, name));
+        if (connectionSet) put(*connectionSet, addressElement(a, name));
         if (d.inboundNewPerSecond) {
-          SetElement e = addressElement(a, d.name);
+          SetElement e = addressElement(a, name);
           e.data = limitObject;
           put(sets.inlimit, std::move(e));
         }
-        SetElement toOut = addressElement(a, d.name);
+        SetElement toOut = addressElement(a, name);
         toOut.data = gotoOut;
         put(sets.shardOut, std::move(toOut));
-        SetElement toIn = addressElement(a, d.name);
+        SetElement toIn = addressElement(a, name);
         toIn.data = gotoIn;
         put(sets.shardIn, std::move(toIn));
       }
@@ -352,7 +376,8 @@ class Compiler {
         runtime.maintenance.emplace_back(sets.maintenance, std::move(e));
     }
     if (d.inboundNewPerSecond)
-      limit = LimitObject{limitObject, *d.inboundNewPerSecond, *d.inboundNewPerSecond, d.name};
+      limit =
+          LimitObject{limitObject.str(), *d.inboundNewPerSecond, *d.inboundNewPerSecond, d.name};
     return runtime;
   }
 
@@ -369,7 +394,7 @@ class Compiler {
     for (const Rule* r : rules) {
       std::vector<PortRange> ports = r->ports;
       if (ports.empty()) ports.push_back({0, 65535});  // icmp: no ports, any value matches
-      std::string origin;  // made once per rule, and only if the rule has a peer here
+      SharedText origin;  // made once per rule, and only if the rule has a peer here
       for (const ResolvedPeer& p : r->resolved) {
         if (p.prefix.address.family != f.family) continue;
         if (origin.empty()) origin = ruleOrigin(r->where);

@@ -280,7 +280,7 @@ std::string renderNft(const Plan& plan) {
         const SetElement& e = *elements[i];
         o << (i ? ",\n\t\t\t     " : " ") << renderElementKey(s, e);
         if (!e.comment.empty()) o << " comment " << quote(e.comment);
-        if (s.data) o << " : " << e.data;
+        if (s.data) o << " : " << e.data.str();
       }
       o << " }\n";
     }

@@ -218,9 +218,22 @@ class Unpacker {
       size_t n = u32();
       v.assign(take(n), n);
     } else if constexpr (std::is_same_v<T, SharedText>) {
-      std::string text;
-      item(text);
-      v = SharedText(std::move(text));
+      // One text for the same bytes unpacked again soon after (the comment
+      // of a device's or a rule's every element): shared, as packed.
+      size_t n = u32();
+      std::string_view bytes(take(n), n);
+      if (n == 0) {
+        v = SharedText();
+        return;
+      }
+      for (const SharedText& t : recent_) {
+        if (t.size() == n && std::string_view(t) == bytes) {
+          v = t;
+          return;
+        }
+      }
+      v = SharedText(std::string(bytes));
+      recent_[nextRecent_++ % recent_.size()] = v;
     } else if constexpr (std::is_same_v<T, std::string_view>) {
       size_t n = u32();  // a view into the input: it lives as long as the input
       v = std::string_view(take(n), n);
@@ -272,6 +285,8 @@ class Unpacker {
   }
 
  private:
+  std::array<SharedText, 32> recent_;  // the texts unpacked last (a device has fewer)
+  size_t nextRecent_ = 0;
   // A count of items: every packed item takes at least one byte (no empty struct is
   // packed in a vector), so more than are left is an error.
   size_t count() {

@@ -19,6 +19,7 @@
 #include "policy/key_bytes.h"
 #include "policy/net_types.h"
 #include "policy/shared_list.h"
+#include "policy/shared_text.h"
 
 namespace ringfence::policy {
 
@@ -38,11 +39,14 @@ const char* nftTypeName(KeyType t);
 // One element: the concatenated key parts, each in network byte order.
 // For an interval set `high` holds the inclusive upper end of every part; for
 // an exact set it is empty.
+// Its data and comment are shared texts: every element of a device names
+// the device, every element of a rule the rule's line, every element of a
+// shard its chain, so that one text serves them all instead of a string each.
 struct SetElement {
   KeyBytes low;
   KeyBytes high;
-  std::string data;        // a map's value: a limit object's name, or "goto CHAIN"
-  std::string comment;     // the profile line behind it, "file.yaml:12"
+  SharedText data;         // a map's value: a limit object's name, or "goto CHAIN"
+  SharedText comment;      // the profile line behind it, "file.yaml:12"
   uint64_t timeoutMs = 0;  // > 0: the kernel removes the element by itself after this long
   bool operator==(const SetElement&) const = default;
 };

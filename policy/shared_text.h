@@ -33,6 +33,7 @@ class SharedText {
     return a.p_ == b.p_ || a.str() == b.str();
   }
   friend bool operator==(const SharedText& a, std::string_view b) { return a.str() == b; }
+  friend bool operator==(const SharedText& a, const std::string& b) { return a.str() == b; }
   friend bool operator==(const SharedText& a, const char* b) { return a.str() == b; }
 
  private:

@@ -22,8 +22,8 @@ inline std::string planElements(const std::vector<std::pair<std::string, SetElem
   std::string out;
   for (const auto& [set, e] : list) {
     out += set + " " + std::string(e.low.begin(), e.low.end()) + "|" +
-           std::string(e.high.begin(), e.high.end()) + " " + e.data + " " + e.comment + " " +
-           std::to_string(e.timeoutMs) + ";";
+           std::string(e.high.begin(), e.high.end()) + " " + e.data.str() + " " + e.comment.str() +
+           " " + std::to_string(e.timeoutMs) + ";";
   }
   return out;
 }

@@ -57,7 +57,8 @@ TEST_F(Diff, PartsAreComparedNotPassedOverOnTheirFingerprint) {
   EXPECT_TRUE(diffPlans(a, b).empty());
   DeviceElements& part = b.devices.edit(0);
   ASSERT_FALSE(part.elements.empty());
-  part.elements[0].comment += " (another rule)";  // the fingerprint stays what it was
+  part.elements[0].comment =
+      part.elements[0].comment.str() + " (another rule)";  // the fingerprint stays what it was
   EXPECT_EQ(part.fingerprint, a.devices[0].fingerprint);
   PlanDiff d = diffPlans(a, b);
   EXPECT_EQ(d.elementChanges(), 2u) << "replaced: removed and added";
@@ -127,7 +128,7 @@ void expectDiffTransforms(const Plan& before, const Plan& after) {
   ASSERT_FALSE(d.rebuild);
   for (size_t i = 0; i < after.sets.size(); ++i) {
     auto render = [&](const SetElement& e) {
-      return renderElementKey(after.sets[i], e) + " : " + e.data + " # " + e.comment;
+      return renderElementKey(after.sets[i], e) + " : " + e.data.str() + " # " + e.comment.str();
     };
     std::multiset<std::string> have;
     for (const SetElement& e : before.wholeSet(i).elements) have.insert(render(e));

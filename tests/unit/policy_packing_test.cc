@@ -96,11 +96,46 @@ TEST(PolicyPacking, OneChangedFieldIsADifference) {
   EXPECT_FALSE(q == p);
   Plan other = plan;
   EXPECT_TRUE(other == plan);
-  other.devices.edit(0).elements.at(0).comment += " ";
+  SharedText& comment = other.devices.edit(0).elements.at(0).comment;
+  comment = comment.str() + " ";
   EXPECT_FALSE(other == plan);
   other = plan;
   other.chains.at(0).rules.at(0).comment += " ";
   EXPECT_FALSE(other == plan);
+}
+
+// Texts come back equal; the same bytes unpacked again soon after come back
+// as one shared text (as a compile shares a device's or a rule's comment),
+// and an empty one as no text at all.
+TEST(PolicyPacking, TheSameTextUnpackedAgainIsShared) {
+  std::vector<SharedText> texts = {"gen-1.yaml:12", "gen-1.yaml:12", "", "other", "gen-1.yaml:12"};
+  std::string bytes;
+  Packer p(bytes);
+  p(texts);
+  std::vector<SharedText> back;
+  Unpacker u(bytes);
+  u(back);
+  ASSERT_TRUE(u.done());
+  EXPECT_EQ(back, texts);
+  EXPECT_TRUE(back[0].sameObject(back[1]));
+  EXPECT_TRUE(back[0].sameObject(back[4]));
+  EXPECT_FALSE(back[0].sameObject(back[3]));
+  EXPECT_TRUE(back[2].sameObject(SharedText()));
+
+  // A compiled plan: a device's address elements share its name.
+  Plan plan = test::compileValidConfig(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
+  Plan unpacked = unpackedPlan(packed(plan));
+  ASSERT_TRUE(unpacked == plan);
+  const DeviceElements& part = unpacked.devices[0];
+  size_t named = 0;
+  const SharedText* first = nullptr;
+  for (const SetElement& e : part.elements) {
+    if (e.comment != part.device) continue;
+    if (!first) first = &e.comment;
+    EXPECT_TRUE(e.comment.sameObject(*first));
+    ++named;
+  }
+  EXPECT_GT(named, 2u);
 }
 
 TEST(PolicyPacking, RunTimeElementsAreLeftOut) {
