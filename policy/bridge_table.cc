@@ -33,7 +33,9 @@ void copySet(Plan& out, const Plan& inet, const char* name) {
 // MACs of devices: all MAC-bound ones (`devmacs`), those bound to a port
 // too (`portmacs`), and those with their port (`macport`). A MAC belongs to
 // one device at most (the loader refuses two), so no element repeats.
-SetDef deviceMacs(const Policy& policy, const char* name) {
+// `names`: each device's name as one text for the three sets (parallel to
+// the policy's devices).
+SetDef deviceMacs(const Policy& policy, const std::vector<SharedText>& names, const char* name) {
   std::string which = name;
   SetDef s;
   s.name = name;
@@ -42,7 +44,8 @@ SetDef deviceMacs(const Policy& policy, const char* name) {
   s.comment = which == "devmacs"    ? "MACs of devices (they may claim only their own addresses)"
               : which == "portmacs" ? "MACs of port-bound devices"
                                     : "a port-bound device's MAC . its port";
-  for (const Device& d : policy.devices) {
+  for (size_t i = 0; i < policy.devices.size(); ++i) {
+    const Device& d = policy.devices[i];
     if (!d.mac || (which != "devmacs" && d.interface.empty())) continue;
     SetElement e;
     e.low.assign(d.mac->bytes.begin(), d.mac->bytes.end());
@@ -51,7 +54,7 @@ SetDef deviceMacs(const Policy& policy, const char* name) {
       std::copy_n(d.interface.begin(), std::min(d.interface.size(), port.size() - 1), port.begin());
       e.low.insert(e.low.end(), port.begin(), port.end());
     }
-    e.comment = d.name;
+    e.comment = names[i];
     s.elements.push_back(std::move(e));
   }
   return s;
@@ -302,8 +305,11 @@ Plan bridgeTable(const Policy& policy, const Plan& inet) {
   for (const char* name : {"dev4", "macbound4", "mac4", "ifbound4", "iface4", "macbound6", "mac6",
                            "ifbound6", "iface6", "rogue_servers"})
     copySet(p, inet, name);
+  std::vector<SharedText> names;
+  names.reserve(policy.devices.size());
+  for (const Device& d : policy.devices) names.push_back(d.mac ? SharedText(d.name) : SharedText());
   for (const char* name : {"devmacs", "portmacs", "macport"})
-    p.sets.push_back(deviceMacs(policy, name));
+    p.sets.push_back(deviceMacs(policy, names, name));
   p.sets.push_back(learnedSet("lan_macs", KeyType::EtherAddr, "MACs seen on the uplinks"));
   p.sets.push_back(learnedSet("lan_addrs", KeyType::Ipv4Addr,
                               "addresses the uplinks claim by ARP (never a device's)"));

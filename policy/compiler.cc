@@ -305,7 +305,7 @@ class Compiler {
     runtime.device = d.name;
     auto put = [&out](uint32_t set, SetElement e) { out.emplace_back(set, std::move(e)); };
     const SharedText name(d.name);  // the comment of every address element
-    const SharedText limitObject(limitName(d));
+    const SharedText limitObject = d.inboundNewPerSecond ? SharedText(limitName(d)) : SharedText();
     unsigned shard = rangeShard(d.name);
     for (size_t fi = 0; fi < std::size(kFamilies); ++fi) {
       const FamilyNames& f = kFamilies[fi];
@@ -481,22 +481,23 @@ std::vector<std::pair<std::string, SetElement>> isolationElements(
     const std::string& device, const std::vector<IpAddress>& addresses,
     const std::optional<MacAddress>& mac) {
   std::vector<std::pair<std::string, SetElement>> out;
+  // Device names have at most 63 bytes; a name read from a hand-edited
+  // state file is cut so the comment stays far below the kernel's 255-byte
+  // element userdata. One text for all of the device's elements.
+  const SharedText comment(device.substr(0, kMaxIsolationComment));
   for (const FamilyNames& f : kFamilies) {
     for (const IpAddress& a : addresses) {
       if (a.family != f.family) continue;
       SetElement e;
       putAddress(e.low, a);
-      // Device names have at most 63 bytes; a name read from a hand-edited
-      // state file is cut so the comment stays far below the kernel's
-      // 255-byte element userdata.
-      e.comment = device.substr(0, kMaxIsolationComment);
+      e.comment = comment;
       out.emplace_back(n("isolated", f), std::move(e));
     }
   }
   if (mac) {
     SetElement e;
     e.low.assign(mac->bytes.begin(), mac->bytes.end());
-    e.comment = device.substr(0, kMaxIsolationComment);
+    e.comment = comment;
     out.emplace_back(setname::kIsolatedMac, std::move(e));
   }
   return out;

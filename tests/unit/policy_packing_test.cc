@@ -108,7 +108,8 @@ TEST(PolicyPacking, OneChangedFieldIsADifference) {
 // as one shared text (as a compile shares a device's or a rule's comment),
 // and an empty one as no text at all.
 TEST(PolicyPacking, TheSameTextUnpackedAgainIsShared) {
-  std::vector<SharedText> texts = {"gen-1.yaml:12", "gen-1.yaml:12", "", "other", "gen-1.yaml:12"};
+  std::vector<SharedText> texts = {"gen-1.yaml:12", "gen-1.yaml:12", "",
+                                   "other",         "gen-1.yaml:12", "gen-1.yaml:13"};
   std::string bytes;
   Packer p(bytes);
   p(texts);
@@ -120,22 +121,26 @@ TEST(PolicyPacking, TheSameTextUnpackedAgainIsShared) {
   EXPECT_TRUE(back[0].sameObject(back[1]));
   EXPECT_TRUE(back[0].sameObject(back[4]));
   EXPECT_FALSE(back[0].sameObject(back[3]));
+  EXPECT_FALSE(back[0].sameObject(back[5]));  // as long, other bytes
   EXPECT_TRUE(back[2].sameObject(SharedText()));
 
-  // A compiled plan: a device's address elements share its name.
+  // A compiled plan, as compiled and as unpacked: a device's address
+  // elements share its name.
   Plan plan = test::compileValidConfig(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
   Plan unpacked = unpackedPlan(packed(plan));
   ASSERT_TRUE(unpacked == plan);
-  const DeviceElements& part = unpacked.devices[0];
-  size_t named = 0;
-  const SharedText* first = nullptr;
-  for (const SetElement& e : part.elements) {
-    if (e.comment != part.device) continue;
-    if (!first) first = &e.comment;
-    EXPECT_TRUE(e.comment.sameObject(*first));
-    ++named;
+  for (const Plan* p : {&plan, &unpacked}) {
+    const DeviceElements& part = p->devices[0];
+    size_t named = 0;
+    const SharedText* first = nullptr;
+    for (const SetElement& e : part.elements) {
+      if (e.comment != part.device) continue;
+      if (!first) first = &e.comment;
+      EXPECT_TRUE(e.comment.sameObject(*first)) << (p == &plan ? "compiled" : "unpacked");
+      ++named;
+    }
+    EXPECT_GT(named, 2u);
   }
-  EXPECT_GT(named, 2u);
 }
 
 TEST(PolicyPacking, RunTimeElementsAreLeftOut) {
