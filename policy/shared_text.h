@@ -5,10 +5,11 @@
 // the same object or hold the same bytes.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
-#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace ringfence::policy {
 
@@ -16,10 +17,21 @@ class SharedText {
  public:
   SharedText() = default;
   SharedText(std::string text)  // NOLINT(google-explicit-constructor): a text is its bytes
-      : p_(std::make_shared<const std::string>(std::move(text))) {}
+      : p_(new Block(std::move(text))) {}
   SharedText(const char* text) : SharedText(std::string(text)) {}  // NOLINT: as above
+  SharedText(const SharedText& o) noexcept : p_(o.p_) {
+    if (p_) p_->holders.fetch_add(1, std::memory_order_relaxed);
+  }
+  SharedText(SharedText&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  SharedText& operator=(SharedText o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  ~SharedText() {
+    if (p_ && p_->holders.fetch_sub(1, std::memory_order_acq_rel) == 1) delete p_;
+  }
 
-  const std::string& str() const { return p_ ? *p_ : none(); }
+  const std::string& str() const { return p_ ? p_->text : none(); }
   operator const std::string&() const { return str(); }  // NOLINT(google-explicit-constructor)
   operator std::string_view() const { return str(); }    // NOLINT(google-explicit-constructor)
   size_t size() const { return str().size(); }
@@ -37,11 +49,17 @@ class SharedText {
   friend bool operator==(const SharedText& a, const char* b) { return a.str() == b; }
 
  private:
+  struct Block {
+    explicit Block(std::string t) : text(std::move(t)) {}
+    std::atomic<size_t> holders{1};
+    const std::string text;
+  };
   static const std::string& none() {
     static const std::string empty;
     return empty;
   }
-  std::shared_ptr<const std::string> p_;
+  Block* p_ = nullptr;
 };
+static_assert(sizeof(SharedText) == sizeof(void*));
 
 }  // namespace ringfence::policy

@@ -1,4 +1,5 @@
-// Element keys held inline (policy/key_bytes.h).
+// Element keys: inline up to 23 bytes, in a block of their own beyond
+// (policy/key_bytes.h).
 #include "policy/key_bytes.h"
 
 #include <gtest/gtest.h>
@@ -21,6 +22,65 @@ TEST(KeyBytes, BuildsFrontToBackComparesAndRefusesMoreThanItsCapacity) {
   EXPECT_EQ(k.size(), KeyBytes::kCapacity);
   EXPECT_THROW(k.push_back(0), std::length_error);
   EXPECT_EQ(k.size(), KeyBytes::kCapacity);  // unchanged by the refusal
+}
+
+KeyBytes counting(size_t n, uint8_t from) {
+  KeyBytes k;
+  for (size_t i = 0; i < n; ++i) k.push_back(static_cast<uint8_t>(from + i));
+  return k;
+}
+
+std::vector<uint8_t> countingVector(size_t n, uint8_t from) {
+  std::vector<uint8_t> v;
+  for (size_t i = 0; i < n; ++i) v.push_back(static_cast<uint8_t>(from + i));
+  return v;
+}
+
+TEST(KeyBytes, KeepsItsBytesWhenItOutgrowsTheInlineRoom) {
+  static_assert(sizeof(KeyBytes) == 24);
+  // Byte by byte across the inline limit, and in one insert across it.
+  for (size_t n : {KeyBytes::kInline, KeyBytes::kInline + 1, KeyBytes::kCapacity}) {
+    EXPECT_EQ(counting(n, 1), countingVector(n, 1)) << n;
+  }
+  KeyBytes k = counting(20, 1);
+  std::vector<uint8_t> tail = countingVector(20, 21);
+  k.insert(k.end(), tail.begin(), tail.end());
+  EXPECT_EQ(k, countingVector(40, 1));
+  k.clear();
+  EXPECT_TRUE(k.empty());
+  k.assign(size_t{30}, uint8_t{9});
+  EXPECT_EQ(k, std::vector<uint8_t>(30, 9));
+}
+
+TEST(KeyBytes, CopiesMovesAndAssignsInlineAndLongKeys) {
+  for (size_t n : {size_t{4}, KeyBytes::kInline, size_t{24}, KeyBytes::kCapacity}) {
+    const KeyBytes original = counting(n, 3);
+    KeyBytes copy(original);
+    EXPECT_EQ(copy, original);
+    if (n > KeyBytes::kInline) {
+      EXPECT_NE(copy.data(), original.data());  // a block each
+    }
+    KeyBytes moved(std::move(copy));
+    EXPECT_EQ(moved, original);
+    EXPECT_TRUE(copy.empty());  // NOLINT(bugprone-use-after-move): moved from is empty
+    // Assignments over a long key and over a short one, both ways.
+    KeyBytes longKey = counting(KeyBytes::kCapacity, 100);
+    KeyBytes shortKey = counting(2, 200);
+    longKey = original;
+    shortKey = original;
+    EXPECT_EQ(longKey, original);
+    EXPECT_EQ(shortKey, original);
+    longKey = counting(KeyBytes::kCapacity, 50);
+    shortKey = std::move(longKey);
+    EXPECT_EQ(shortKey, countingVector(KeyBytes::kCapacity, 50));
+    KeyBytes& self = shortKey;
+    shortKey = self;
+    EXPECT_EQ(shortKey, countingVector(KeyBytes::kCapacity, 50));
+  }
+  // Order does not depend on where the bytes are held.
+  EXPECT_LT(counting(KeyBytes::kInline, 1), counting(KeyBytes::kInline + 1, 1));
+  EXPECT_LT(counting(30, 1), counting(4, 2));
+  EXPECT_GT(counting(4, 2), counting(30, 1));
 }
 
 }  // namespace
