@@ -4,8 +4,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 
-#include <algorithm>
-#include <cstring>
+#include <iterator>
 
 namespace ringfence::netlink {
 
@@ -15,17 +14,46 @@ Batch Batch::fragment(uint8_t family) {
   return b;
 }
 
-void Batch::append(const Batch& fragment) {
-  size_t at = used_;
-  buffer_.resize(std::max(buffer_.size(), used_ + fragment.used_ + kMaxMessage));
-  std::memcpy(buffer_.data() + used_, fragment.buffer_.data(), fragment.used_);
-  used_ += fragment.used_;
-  while (at < used_) {
+void Batch::renumber(uint32_t& nextSeq) {
+  for (size_t at = 0; at < used_;) {
     auto* m = reinterpret_cast<nlmsghdr*>(buffer_.data() + at);
-    m->nlmsg_seq = nextSeq_++;
+    m->nlmsg_seq = nextSeq++;
     at += NLMSG_ALIGN(m->nlmsg_len);
   }
-  described_.insert(described_.end(), fragment.described_.begin(), fragment.described_.end());
+}
+
+void Batch::append(Batch&& fragment) {
+  if (fragment.used_ == 0) return;
+  fragment.renumber(nextSeq_);
+  described_.insert(described_.end(), std::make_move_iterator(fragment.described_.begin()),
+                    std::make_move_iterator(fragment.described_.end()));
+  // The piece written so far and the fragment's are kept as they are; the
+  // next message starts a piece of its own.
+  if (used_ > 0) {
+    sealed_.push_back({std::move(buffer_), used_});
+    sealedBytes_ += used_;
+  }
+  sealed_.push_back({std::move(fragment.buffer_), fragment.used_});
+  sealedBytes_ += fragment.used_;
+  buffer_ = {};
+  used_ = 0;
+}
+
+std::vector<iovec> Batch::pieces() const {
+  std::vector<iovec> out;
+  for (const Piece& p : sealed_) out.push_back({const_cast<char*>(p.bytes.data()), p.used});
+  if (used_ > 0) out.push_back({const_cast<char*>(buffer_.data()), used_});
+  return out;
+}
+
+std::vector<char> Batch::bytes() const {
+  std::vector<char> out;
+  out.reserve(size());
+  for (const iovec& v : pieces()) {
+    const char* p = static_cast<const char*>(v.iov_base);
+    out.insert(out.end(), p, p + v.iov_len);
+  }
+  return out;
 }
 
 Batch::Batch(uint32_t firstSeq) : firstSeq_(firstSeq), nextSeq_(firstSeq), family_(NFPROTO_INET) {

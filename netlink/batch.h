@@ -1,9 +1,12 @@
 // One nftables transaction being built: a BEGIN, messages each with its own
 // sequence number and a description of what it carries (so a kernel refusal
-// names the device and profile line behind it), and an END.
+// names the device and profile line behind it), and an END. Its bytes may
+// lie in several pieces (a fragment encoded on another thread is kept as it
+// is, not copied), sent together in one sendmsg: one transaction.
 #pragma once
 
 #include <linux/netlink.h>
+#include <sys/uio.h>
 
 #include <cstdint>
 #include <string>
@@ -18,8 +21,9 @@ class Batch {
   // numbers are given by append()), in `family`: a part of one transaction
   // encoded on another thread.
   static Batch fragment(uint8_t family);
-  // Appends the messages of `fragment`, numbered on from this batch's.
-  void append(const Batch& fragment);
+  // Appends the messages of `fragment`, numbered on from this batch's; its
+  // bytes become a piece of this batch.
+  void append(Batch&& fragment);
 
   // Starts a message in the buffer; fill its payload, then call commit().
   // Every message asks for an acknowledgement.
@@ -35,8 +39,11 @@ class Batch {
   // About `bytes` more will be encoded: room for them is made at once.
   void expect(size_t bytes);
 
-  const char* data() const { return buffer_.data(); }
-  size_t size() const { return used_; }
+  // The bytes, in order, piece by piece (for one sendmsg).
+  std::vector<iovec> pieces() const;
+  // The bytes in one block (a copy, for tests and tools).
+  std::vector<char> bytes() const;
+  size_t size() const { return sealedBytes_ + used_; }
   // Messages that expect an acknowledgement, in order.
   size_t messageCount() const { return described_.size(); }
   uint32_t firstSeq() const { return firstSeq_; }
@@ -48,7 +55,15 @@ class Batch {
  private:
   Batch() = default;  // a fragment
   void reserve();
-  std::vector<char> buffer_;
+  // Renumbers the messages in buffer_ from nextSeq_ on.
+  void renumber(uint32_t& nextSeq);
+  struct Piece {
+    std::vector<char> bytes;
+    size_t used = 0;
+  };
+  std::vector<Piece> sealed_;  // the pieces before buffer_
+  size_t sealedBytes_ = 0;
+  std::vector<char> buffer_;  // the piece being written
   size_t used_ = 0;
   uint32_t firstSeq_ = 0;
   uint32_t nextSeq_ = 0;

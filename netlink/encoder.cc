@@ -353,7 +353,7 @@ namespace {
 
 // Every element of the plan. Many are encoded on two cores: the second half
 // (by count, cut anywhere in a set) into a fragment on another thread,
-// appended once both halves are done. The kernel sees the same messages
+// appended once both halves are done (as a piece of the batch, not copied). The kernel sees the same messages
 // in the same order either way, but for where a message ends.
 void addAllElements(Batch& b, const Plan& plan, size_t twoThreadsFrom) {
   std::vector<std::vector<const SetElement*>> all = plan.allElements();
@@ -394,7 +394,7 @@ void addAllElements(Batch& b, const Plan& plan, size_t twoThreadsFrom) {
     encode(b, 0, half);
   }
   if (failed) std::rethrow_exception(failed);
-  b.append(second);
+  b.append(std::move(second));
 }
 
 void encodeTable(Batch& b, const Plan& plan, const FullApply& how) {

@@ -60,11 +60,22 @@ uint32_t NftSocket::portId() const { return mnl_socket_get_portid(socket_.get())
 
 std::expected<void, KernelError> NftSocket::send(const Batch& batch) {
   int fd = mnl_socket_get_fd(socket_.get());
-  // The whole batch goes in one sendmsg; the socket must be able to hold it.
+  // The whole batch goes in one sendmsg (the kernel reads a transaction
+  // from one message), its pieces gathered; the socket must be able to hold it.
   int sndbuf = static_cast<int>(batch.size() + (1 << 16));
   setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);
-  if (mnl_socket_sendto(socket_.get(), batch.data(), batch.size()) < 0) {
-    return failure(errno, "send batch of " + std::to_string(batch.size()) + " bytes");
+  std::vector<iovec> pieces = batch.pieces();
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  msghdr message{};
+  message.msg_name = &kernel;
+  message.msg_namelen = sizeof kernel;
+  message.msg_iov = pieces.data();
+  message.msg_iovlen = pieces.size();
+  ssize_t sent = sendmsg(fd, &message, 0);
+  if (sent < 0 || static_cast<size_t>(sent) != batch.size()) {
+    return failure(sent < 0 ? errno : EMSGSIZE,
+                   "send batch of " + std::to_string(batch.size()) + " bytes");
   }
   size_t pending = batch.messageCount();
   std::optional<KernelError> firstError;

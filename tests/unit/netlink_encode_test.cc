@@ -31,8 +31,9 @@ policy::Plan goldenPlan() {
 // One line per message: its type, then libnftnl's own print of it.
 std::string printBatch(const Batch& batch) {
   std::string out;
-  const auto* nlh = reinterpret_cast<const nlmsghdr*>(batch.data());
-  int len = static_cast<int>(batch.size());
+  const std::vector<char> bytes = batch.bytes();
+  const auto* nlh = reinterpret_cast<const nlmsghdr*>(bytes.data());
+  int len = static_cast<int>(bytes.size());
   char buf[8192];
   for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
     uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
@@ -94,8 +95,9 @@ TEST(NetlinkEncode, GoldenBatch) {
 // Sequence numbers follow one another from the first; every message that
 // asks for an acknowledgement says what it carries.
 void expectSequencesAndDescriptions(const Batch& batch, uint32_t first) {
-  const auto* nlh = reinterpret_cast<const nlmsghdr*>(batch.data());
-  int len = static_cast<int>(batch.size());
+  const std::vector<char> bytes = batch.bytes();
+  const auto* nlh = reinterpret_cast<const nlmsghdr*>(bytes.data());
+  int len = static_cast<int>(bytes.size());
   uint32_t expected = first;
   size_t acked = 0;
   for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len), ++expected) {
@@ -120,8 +122,9 @@ TEST(NetlinkEncode, EveryMessageHasItsOwnSequenceAndDescription) {
 // Every element the batch adds, in order, as "set: element" (libnftnl's print).
 std::vector<std::string> elementLines(const Batch& batch) {
   std::vector<std::string> out;
-  const auto* nlh = reinterpret_cast<const nlmsghdr*>(batch.data());
-  int len = static_cast<int>(batch.size());
+  const std::vector<char> bytes = batch.bytes();
+  const auto* nlh = reinterpret_cast<const nlmsghdr*>(bytes.data());
+  int len = static_cast<int>(bytes.size());
   for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
     if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN || nlh->nlmsg_type == NFNL_MSG_BATCH_END ||
         NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWSETELEM)
@@ -165,6 +168,14 @@ TEST(NetlinkEncode, TwoThreadsEncodeTheSameElementsInTheSameOrder) {
   EXPECT_EQ(elementLines(always), serial);
   expectSequencesAndDescriptions(two, 500);
   expectSequencesAndDescriptions(always, 9);
+  // The second half is a piece of the batch as it was encoded, not a copy;
+  // the pieces together are the batch.
+  EXPECT_EQ(one.pieces().size(), 1u);
+  EXPECT_EQ(two.pieces().size(), 3u);  // first half, second half, what followed
+  size_t bytes = 0;
+  for (const iovec& v : two.pieces()) bytes += v.iov_len;
+  EXPECT_EQ(bytes, two.size());
+  EXPECT_EQ(two.bytes().size(), two.size());
   // A small plan too, split always: its one message per set is cut in the middle.
   policy::Plan golden = goldenPlan();
   Batch small(1), smallSplit(1);
