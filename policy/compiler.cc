@@ -45,8 +45,8 @@ void putIfname(KeyBytes& out, const std::string& name) {
 }
 
 std::string ruleOrigin(const SourceLocation& where) {
-  std::string s =
-      std::filesystem::path(where.file).filename().string() + ":" + std::to_string(where.line);
+  std::string s = std::filesystem::path(where.file.str()).filename().string() + ":" +
+                  std::to_string(where.line);
   std::replace(s.begin(), s.end(), '"', '\'');
   return s.substr(0, 120);
 }

@@ -8,11 +8,11 @@
 namespace ringfence::policy {
 
 std::string formatLocation(const SourceLocation& where) {
-  return where.file + ":" + std::to_string(where.line);
+  return where.file.str() + ":" + std::to_string(where.line);
 }
 
 std::string formatDiagnostic(const Diagnostic& d) {
-  std::string out = d.where.file + ":" + std::to_string(std::max(d.where.line, 1)) + ":" +
+  std::string out = d.where.file.str() + ":" + std::to_string(std::max(d.where.line, 1)) + ":" +
                     std::to_string(std::max(d.where.column, 1)) + ": ";
   switch (d.severity) {
     case Severity::Error:
@@ -55,8 +55,8 @@ void Diagnostics::append(const Diagnostics& other) {
 std::vector<Diagnostic> Diagnostics::sorted() const {
   std::vector<Diagnostic> out = items_;
   std::stable_sort(out.begin(), out.end(), [](const Diagnostic& a, const Diagnostic& b) {
-    return std::tie(a.where.file, a.where.line, a.where.column) <
-           std::tie(b.where.file, b.where.line, b.where.column);
+    return std::tie(a.where.file.str(), a.where.line, a.where.column) <
+           std::tie(b.where.file.str(), b.where.line, b.where.column);
   });
   return out;
 }

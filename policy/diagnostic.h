@@ -4,12 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "policy/shared_text.h"
+
 namespace ringfence::policy {
 
 struct SourceLocation {
-  std::string file;
-  int line = 0;    // 1-based; 0 = the file as a whole
-  int column = 0;  // 1-based
+  SharedText file;  // one text for every location of a file
+  int line = 0;     // 1-based; 0 = the file as a whole
+  int column = 0;   // 1-based
   bool operator==(const SourceLocation&) const = default;
 };
 

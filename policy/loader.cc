@@ -16,7 +16,7 @@ namespace {
 
 // "FILE:LINE:COLUMN", how a conflict names the other claim.
 std::string place(const SourceLocation& where) {
-  return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
+  return where.file.str() + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
 }
 
 class Resolver {

@@ -19,7 +19,7 @@ class NodeReader {
  public:
   NodeReader(std::string file, Diagnostics& diags) : file_(std::move(file)), diags_(diags) {}
 
-  const std::string& file() const { return file_; }
+  const std::string& file() const { return file_.str(); }
   Diagnostics& diags() { return diags_; }
   SourceLocation at(const YamlNode& n) const { return {file_, n.line, n.column}; }
   void error(const YamlNode& n, std::string message) { diags_.error(at(n), std::move(message)); }
@@ -40,7 +40,7 @@ class NodeReader {
   std::optional<std::vector<const YamlNode*>> list(const YamlNode& n, std::string_view what);
 
  private:
-  std::string file_;
+  SharedText file_;  // shared by every location it makes
   Diagnostics& diags_;
 };
 

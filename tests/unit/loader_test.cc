@@ -28,7 +28,7 @@ class Loader : public ::testing::Test {
     std::vector<std::string> out;
     for (const Diagnostic& d : r.diagnostics.sorted()) {
       std::string s = formatDiagnostic(d);
-      std::string base = std::filesystem::path(d.where.file).filename().string();
+      std::string base = std::filesystem::path(d.where.file.str()).filename().string();
       out.push_back(base + s.substr(d.where.file.size()));
     }
     return out;
