@@ -118,6 +118,13 @@ TEST_F(Loader, AcceptsEveryDocumentedField) {
   EXPECT_EQ(r.policy.config.unknownDevices, UnknownDevices::Alert);
   EXPECT_EQ(r.policy.config.adminGroup, "biomed");
   EXPECT_EQ(r.policy.groups.at("single").members.size(), 1u);
+  // Every place in the profile names its file with one shared text.
+  EXPECT_EQ(d.where.file.str(), dir.file("profiles/pump.yaml"));
+  for (const SourceLocation* at :
+       {&d.addressWhere[0], &d.addressWhere[1], &d.macWhere, &d.outbound[0].where,
+        &d.outbound[0].peers[0].where, &d.inbound[0].where, &d.maintenance[0].where}) {
+    EXPECT_TRUE(at->file.sameObject(d.where.file)) << at->line;
+  }
 }
 
 TEST_F(Loader, DefaultsWhenOptionalFieldsAreAbsent) {
