@@ -40,6 +40,10 @@ class WrittenFile {
 std::expected<WrittenFile, std::string> writeFileBeside(const std::string& dir,
                                                         const std::string& target,
                                                         const std::string& text);
+// The same with the bytes written by `fill`, as writeFileAtomically's below.
+std::expected<WrittenFile, std::string> writeFileBeside(const std::string& dir,
+                                                        const std::string& target,
+                                                        const std::function<void(int fd)>& fill);
 
 // All of `bytes` to `fd`, at its offset or at `at`; std::system_error if a
 // call fails (a write of nothing is EIO).

@@ -33,12 +33,35 @@ std::optional<uint64_t> header(std::string_view& text, std::string_view key, int
   return v;
 }
 
+std::string headerOf(const LastGoodPolicy& p) {
+  return std::string(kMagic) + "generation " + std::to_string(p.generation) + "\nhash " +
+         hex64(p.hash) + "\nsaved-at " + std::to_string(p.savedAt) + "\n\n";
+}
+
+// Writes the file as it is serialized, through a buffer of 1 MiB: every
+// profile's text is in it, and it is never held whole.
+void writeLastGood(int fd, const LastGoodPolicy& p) {
+  constexpr size_t kBuffer = size_t{1} << 20;
+  std::string buffer;
+  buffer.reserve(kBuffer);
+  policy::serializeSources(p.sources, headerOf(p), [&](std::string_view bytes) {
+    if (buffer.size() + bytes.size() > kBuffer) {
+      writeFully(fd, buffer);
+      buffer.clear();
+    }
+    if (bytes.size() >= kBuffer) {
+      writeFully(fd, bytes);
+    } else {
+      buffer += bytes;
+    }
+  });
+  writeFully(fd, buffer);
+}
+
 }  // namespace
 
 std::string formatLastGood(const LastGoodPolicy& p) {
-  return policy::serializeSources(
-      p.sources, std::string(kMagic) + "generation " + std::to_string(p.generation) + "\nhash " +
-                     hex64(p.hash) + "\nsaved-at " + std::to_string(p.savedAt) + "\n\n");
+  return policy::serializeSources(p.sources, headerOf(p));
 }
 
 std::expected<LastGoodPolicy, std::string> parseLastGood(std::string_view text) {
@@ -63,11 +86,11 @@ std::expected<LastGoodPolicy, std::string> parseLastGood(std::string_view text) 
 }
 
 std::expected<void, std::string> LastGoodStore::save(const LastGoodPolicy& policy) const {
-  return writeFileAtomically(dir_, path(), formatLastGood(policy));
+  return writeFileAtomically(dir_, path(), [&policy](int fd) { writeLastGood(fd, policy); });
 }
 
 std::expected<WrittenFile, std::string> LastGoodStore::write(const LastGoodPolicy& policy) const {
-  return writeFileBeside(dir_, path(), formatLastGood(policy));
+  return writeFileBeside(dir_, path(), [&policy](int fd) { writeLastGood(fd, policy); });
 }
 
 std::expected<std::optional<LastGoodPolicy>, std::string> LastGoodStore::load() const {

@@ -16,13 +16,11 @@ namespace {
 
 constexpr std::string_view kHeader = "ringfence-policy-sources 1\n";
 
-void record(std::string& out, std::string_view kind, const SourceFile& f) {
-  out += kind;
-  out += ' ' + std::to_string(f.path.size()) + ' ' + std::to_string(f.text.size()) + '\n';
-  out += f.path;
-  out += '\n';
-  out += f.text;
-  out += '\n';
+void record(const SourceBytes& emit, std::string_view kind, const SourceFile& f) {
+  emit(std::string(kind) + ' ' + std::to_string(f.path.size()) + ' ' +
+       std::to_string(f.text.size()) + '\n' + f.path + '\n');
+  emit(f.text);
+  emit("\n");
 }
 
 class Reader {
@@ -75,6 +73,16 @@ std::vector<std::string_view> words(std::string_view line) {
 
 std::string serializeSources(const PolicySources& s) { return serializeSources(s, {}); }
 
+void serializeSources(const PolicySources& s, std::string_view before, const SourceBytes& emit) {
+  emit(before);
+  emit(kHeader);
+  size_t count = 0;
+  if (s.config) record(emit, "config", *s.config), ++count;
+  if (s.groups) record(emit, "groups", *s.groups), ++count;
+  for (const SourceFile& f : s.profiles) record(emit, "profile", f), ++count;
+  emit("end " + std::to_string(count) + "\n");
+}
+
 std::string serializeSources(const PolicySources& s, std::string_view before) {
   size_t size = before.size() + kHeader.size() + 64;  // made once, at its size: it holds every file
   auto room = [&size](const SourceFile& f) { size += f.path.size() + f.text.size() + 64; };
@@ -83,13 +91,7 @@ std::string serializeSources(const PolicySources& s, std::string_view before) {
   for (const SourceFile& f : s.profiles) room(f);
   std::string out;
   out.reserve(size);
-  out += before;
-  out += kHeader;
-  size_t count = 0;
-  if (s.config) record(out, "config", *s.config), ++count;
-  if (s.groups) record(out, "groups", *s.groups), ++count;
-  for (const SourceFile& f : s.profiles) record(out, "profile", f), ++count;
-  out += "end " + std::to_string(count) + "\n";
+  serializeSources(s, before, [&out](std::string_view bytes) { out += bytes; });
   return out;
 }
 
@@ -137,10 +139,12 @@ std::expected<PolicySources, std::string> parseSerializedSources(std::string_vie
 
 uint64_t sourcesHash(const PolicySources& s) {
   uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : serializeSources(s)) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
+  serializeSources(s, {}, [&h](std::string_view bytes) {
+    for (unsigned char c : bytes) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+  });
   return h;
 }
 

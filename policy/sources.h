@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,6 +68,10 @@ LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options,
 std::string serializeSources(const PolicySources& s);
 // The same after `before` (a header of the caller's), made at its size at once.
 std::string serializeSources(const PolicySources& s, std::string_view before);
+// The same bytes handed to `emit` piece by piece, never held whole (a file's
+// text is one piece): for writing them to a file, or hashing them.
+using SourceBytes = std::function<void(std::string_view)>;
+void serializeSources(const PolicySources& s, std::string_view before, const SourceBytes& emit);
 std::expected<PolicySources, std::string> parseSerializedSources(std::string_view text);
 
 // FNV-1a 64 over serializeSources(s): stable across runs and builds.

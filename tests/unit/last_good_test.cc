@@ -109,6 +109,40 @@ TEST(LastGood, AFifoInItsPlaceIsAnErrorNotAHang) {
   ASSERT_FALSE(loaded.has_value());
 }
 
+// The file is written as it is serialized, through a buffer: small texts
+// gathered, a text longer than the buffer written at once; the bytes are
+// those of the whole text, and their hash that of the whole text.
+TEST(LastGood, WrittenInPiecesIsTheWholeText) {
+  LastGoodPolicy p = sample();
+  for (int i = 0; i < 3000; ++i) {
+    p.sources.profiles.push_back(
+        {"/etc/ringfence/profiles/gen-" + std::to_string(i) + ".yaml",
+         "device: gen-" + std::to_string(i) + "\n" + std::string(500, 'x')});
+  }
+  p.sources.profiles.push_back({"/etc/ringfence/profiles/z.yaml", std::string(3 << 20, 'z')});
+  p.hash = policy::sourcesHash(p.sources);
+  const std::string whole = formatLastGood(p);
+  ASSERT_GT(whole.size(), size_t{4} << 20);
+  EXPECT_NE(whole.find(policy::serializeSources(p.sources)), std::string::npos);
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : policy::serializeSources(p.sources)) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  EXPECT_EQ(p.hash, h);
+  test::TempDir dir;
+  LastGoodStore store(dir.file("state"));
+  ASSERT_TRUE(store.save(p).has_value());
+  EXPECT_EQ(test::readFile(store.path()), whole);
+  auto written = store.write(p);
+  ASSERT_TRUE(written.has_value()) << written.error();
+  ASSERT_TRUE(written->replace().has_value());
+  EXPECT_EQ(test::readFile(store.path()), whole);
+  auto loaded = store.load();
+  ASSERT_TRUE(loaded.has_value() && loaded->has_value());
+  EXPECT_EQ((*loaded)->sources, p.sources);
+}
+
 TEST(LastGood, SaveFailureIsReported) {
   test::TempDir dir;
   dir.write("file", "x");
