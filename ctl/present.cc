@@ -140,7 +140,7 @@ void printRules(const std::string& device, const policy::LoadOptions& load, std:
       out << "  " << kind << " " << policy::toString(rule.proto) << ports
           << (rule.direction == policy::Direction::Outbound ? " to " : " from ") << peers
           << (rule.critical ? " [critical]" : "") << "  (line " << rule.where.line << ")"
-          << (rule.comment.empty() ? "" : "  " + rule.comment) << "\n";
+          << (rule.comment.empty() ? "" : "  " + rule.comment.str()) << "\n";
     }
   };
   print("outbound   ", d->outbound);

@@ -27,7 +27,7 @@ FlowVerdict judge(const Device& d, Direction dir, const IpAddress& peer, Proto p
   const std::vector<Rule>& rules = dir == Direction::Outbound ? d.outbound : d.inbound;
   if (const Rule* r = findRule(rules, peer, proto, port)) {
     std::string by = formatLocation(r->where) + " (" + toString(dir) + " rule of " + d.name;
-    if (!r->comment.empty()) by += ": " + r->comment;
+    if (!r->comment.empty()) by += ": " + r->comment.str();
     by += r->critical ? ", critical)" : ")";
     return {true, by, r->critical};
   }

@@ -22,7 +22,9 @@ std::string place(const SourceLocation& where) {
 class Resolver {
  public:
   Resolver(Policy& policy, Diagnostics& diags, const ProfileFacts& facts, SourceCache* cache)
-      : policy_(policy), diags_(diags), facts_(facts), cache_(cache) {}
+      : policy_(policy), diags_(diags), facts_(facts), cache_(cache) {
+    for (const auto& [name, group] : policy_.groups) via_.emplace(name, SharedText("@" + name));
+  }
 
   // The compiled size of each device (limits.h), in the final device order.
   std::vector<size_t> run() {
@@ -189,7 +191,7 @@ class Resolver {
     return d.hasFamily(f);
   }
 
-  static void add(Rule& r, const IpPrefix& p, const std::string& via) {
+  static void add(Rule& r, const IpPrefix& p, const SharedText& via) {
     for (const ResolvedPeer& existing : r.resolved) {
       if (existing.prefix == p) return;
     }
@@ -210,7 +212,7 @@ class Resolver {
       switch (peer.kind) {
         case PeerSpec::Kind::Prefix:
           if (usable(d, r, peer.prefix.address.family)) {
-            add(r, peer.prefix, "");
+            add(r, peer.prefix, SharedText());
           } else {
             neverMatches(refused, peer.where,
                          "peer " + toString(peer.prefix) + " can never match: device '" + d.name +
@@ -224,7 +226,7 @@ class Resolver {
             if (!usable(d, r, f)) continue;
             IpPrefix all;
             all.address.family = f;
-            add(r, all, "any");
+            add(r, all, any_);
             any = true;
           }
           if (!any)
@@ -239,7 +241,8 @@ class Resolver {
             break;
           }
           size_t before = r.resolved.size();
-          std::string via = "@" + peer.group;
+          auto known = via_.find(peer.group);
+          const SharedText via = known != via_.end() ? known->second : SharedText("@" + peer.group);
           for (const IpPrefix& member : g->second.members) {
             if (usable(d, r, member.address.family)) add(r, member, via);
           }
@@ -286,6 +289,10 @@ class Resolver {
   Diagnostics& diags_;
   const ProfileFacts& facts_;
   SourceCache* cache_;
+  // The `via` of every resolved peer: one text for each group and one for
+  // `any`, shared by all the peers they give (read only on the threads).
+  std::map<std::string, SharedText> via_;
+  const SharedText any_{"any"};
 };
 
 // Profiles are independent until the cross-file checks, and yaml-cpp is the

@@ -14,6 +14,7 @@
 #include "policy/net_types.h"
 #include "policy/paths.h"
 #include "policy/shared_list.h"
+#include "policy/shared_text.h"
 
 namespace ringfence::policy {
 
@@ -52,7 +53,7 @@ struct PeerSpec {
 // A peer prefix after groups are resolved, remembering where it came from.
 struct ResolvedPeer {
   IpPrefix prefix;
-  std::string via;  // "@group" or "any", empty for a literal address
+  SharedText via;  // "@group" or "any", empty for a literal address (one text per rule and group)
   bool operator==(const ResolvedPeer&) const = default;
 };
 
@@ -62,7 +63,7 @@ struct Rule {
   std::vector<ResolvedPeer> resolved;  // filled by the loader once groups are known
   Proto proto = Proto::Tcp;
   std::vector<PortRange> ports;  // empty for icmp/icmpv6
-  std::string comment;
+  SharedText comment;
   bool critical = false;
   SourceLocation where;  // the rule's own node
   bool operator==(const Rule&) const = default;

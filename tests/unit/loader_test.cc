@@ -118,6 +118,15 @@ TEST_F(Loader, AcceptsEveryDocumentedField) {
   EXPECT_EQ(r.policy.config.unknownDevices, UnknownDevices::Alert);
   EXPECT_EQ(r.policy.config.adminGroup, "biomed");
   EXPECT_EQ(r.policy.groups.at("single").members.size(), 1u);
+  // The peers one group gives share one text naming it; a literal peer has none.
+  EXPECT_EQ(d.outbound[0].comment, "pump server");
+  EXPECT_TRUE(d.outbound[1].comment.sameObject(SharedText()));
+  const std::vector<ResolvedPeer>& pacs = d.inbound[0].resolved;
+  ASSERT_EQ(pacs.size(), 3u);
+  EXPECT_EQ(pacs[0].via, "@pacs");
+  EXPECT_TRUE(pacs[1].via.sameObject(pacs[0].via));
+  EXPECT_TRUE(pacs[2].via.sameObject(pacs[0].via));
+  EXPECT_TRUE(d.outbound[1].resolved[0].via.sameObject(SharedText()));
   // Every place in the profile names its file with one shared text.
   EXPECT_EQ(d.where.file.str(), dir.file("profiles/pump.yaml"));
   for (const SourceLocation* at :
