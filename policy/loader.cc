@@ -299,12 +299,15 @@ class Resolver {
 // bulk of loading a large policy: parse them on every core. A text the cache
 // parsed before is not parsed again.
 // What the cache resolved each parsed one to before goes to `resolved`; a
-// parse the cache had goes to `reused`.
+// parse the cache had goes to `reused`. In a start check, a parse equal to
+// the device started from (SourceCache::sameParse) is that device at once
+// (`shared`), so that the parses of every profile are never held beside it.
 std::vector<ParsedProfile> parseProfiles(const std::vector<SourceFile>& files, SourceCache* cache,
                                          std::vector<const ResolvedProfile*>& resolved,
-                                         std::vector<char>& reused) {
+                                         std::vector<char>& reused, std::vector<char>& shared) {
   std::vector<ParsedProfile> out(files.size());
   reused.assign(files.size(), 0);
+  shared.assign(files.size(), 0);
   resolved.assign(files.size(), nullptr);
   constexpr size_t kFilesPerThread = 64;
   parallelFor(files.size(), kFilesPerThread, 8, [&](size_t i) {
@@ -315,8 +318,14 @@ std::vector<ParsedProfile> parseProfiles(const std::vector<SourceFile>& files, S
       return;
     }
     if (auto root = parseSourceFile(files[i], out[i].diags)) {
-      if (auto d = parseProfile(*root, files[i].path, out[i].diags))
-        out[i].device = DeviceList::make(std::move(*d));
+      if (auto d = parseProfile(*root, files[i].path, out[i].diags)) {
+        if (DeviceList::Ptr same = cache ? cache->sameParse(*d) : nullptr) {
+          out[i].device = std::move(same);
+          shared[i] = 1;
+        } else {
+          out[i].device = DeviceList::make(std::move(*d));
+        }
+      }
     }
   });
   if (cache) {
@@ -370,9 +379,9 @@ LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options,
   }
 
   std::vector<const ResolvedProfile*> resolvedBefore;
-  std::vector<char> reused;
+  std::vector<char> reused, shared;
   std::vector<ParsedProfile> parsed =
-      parseProfiles(sources.profiles, cache, resolvedBefore, reused);
+      parseProfiles(sources.profiles, cache, resolvedBefore, reused, shared);
   ProfileFacts facts;
   policy.devices.reserve(parsed.size());
   for (size_t i = 0; i < parsed.size(); ++i) {  // in file order, whatever thread parsed it
@@ -383,7 +392,8 @@ LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options,
     facts.refused.push_back(parsed[i].diags.hasErrors() ? 1 : 0);
     facts.paths.push_back(&f.path);
     facts.resolvedBefore.push_back(resolvedBefore[i]);
-    facts.parsedNow.push_back(reused[i] ? 0 : 1);
+    // Resolved in place only if this load made it (a shared one is copied first).
+    facts.parsedNow.push_back(reused[i] || shared[i] ? 0 : 1);
     policy.devices.push_back(std::move(parsed[i].device));
   }
   std::vector<size_t> sizes = resolvePolicy(policy, diags, facts, cache);

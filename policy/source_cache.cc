@@ -65,6 +65,26 @@ DeviceList::Ptr SourceCache::equalShared(const Device& d) const {
   return it->second;
 }
 
+DeviceList::Ptr SourceCache::sameParse(Device& parsed) const {
+  auto it = sameAs_.find(parsed.name);
+  if (it == sameAs_.end()) return nullptr;
+  const Device& known = *it->second;
+  using Rules = std::vector<Rule> Device::*;
+  constexpr Rules kLists[] = {&Device::outbound, &Device::inbound, &Device::maintenance};
+  for (Rules list : kLists) {
+    if ((parsed.*list).size() != (known.*list).size()) return nullptr;
+  }
+  for (Rules list : kLists) {
+    for (size_t i = 0; i < (parsed.*list).size(); ++i)
+      (parsed.*list)[i].resolved = (known.*list)[i].resolved;
+  }
+  bool same = known == parsed;
+  for (Rules list : kLists) {
+    for (Rule& r : parsed.*list) r.resolved = {};
+  }
+  return same ? it->second : nullptr;
+}
+
 void SourceCache::storeResolved(const std::string& path, ResolvedProfile resolved) {
   Entry& e = entries_[path];
   // The parse of the text is kept as its resolution (a resolution only fills

@@ -147,6 +147,13 @@ class SourceCache {
   // The device of `d`'s name given to shareEqual() if equal to `d`, else
   // nullptr. Safe from several threads at once.
   DeviceList::Ptr equalShared(const Device& d) const;
+  // The same for a device just parsed (its rules not resolved), so that the
+  // load holds that one from the start and not a parse of its own beside
+  // it: equal when `parsed`, given the resolved peers of the device of its
+  // name, is equal to it field for field. The load resolves it again all
+  // the same (on a copy), and equalShared() judges that. `parsed` is left
+  // as it was (its resolved peers empty). Safe from several threads at once.
+  DeviceList::Ptr sameParse(Device& parsed) const;
 
   struct Counts {
     size_t read = 0, reused = 0, parsed = 0, parseReused = 0, resolved = 0, resolveReused = 0;

@@ -178,6 +178,60 @@ TEST_F(CachedLoad, ALoadSharesTheDevicesEqualToThoseItWasGiven) {
     EXPECT_EQ(again.policy.devices.shared(i), checked.policy.devices.shared(i));
 }
 
+// A parse equal to the device given, once given its resolved peers, is that
+// device from the parse on (no parse of its own held beside it); any other
+// field that differs, and the parse is not taken. The parse is left as it was.
+TEST_F(CachedLoad, AParseIsTheDeviceGivenOnlyIfEqualToIt) {
+  LoadResult given = load(nullptr);
+  ASSERT_TRUE(given.ok());
+  cache.shareEqual(given.policy.devices);
+  for (size_t i = 0; i < given.policy.devices.size(); ++i) {
+    Device parse = given.policy.devices[i];
+    bool resolvedAny = false;
+    for (auto* rules : {&parse.outbound, &parse.inbound, &parse.maintenance}) {
+      for (Rule& r : *rules) {
+        resolvedAny = resolvedAny || !r.resolved.empty();
+        r.resolved.clear();
+      }
+    }
+    EXPECT_EQ(cache.sameParse(parse), given.policy.devices.shared(i)) << parse.name;
+    if (!resolvedAny) continue;
+    EXPECT_FALSE(parse == given.policy.devices[i]) << "left with its resolved peers";
+    Device other = parse;
+    ASSERT_FALSE(other.addresses.empty());
+    other.description += ".";
+    EXPECT_EQ(cache.sameParse(other), nullptr) << parse.name;
+    other = parse;
+    other.outbound.emplace_back();
+    EXPECT_EQ(cache.sameParse(other), nullptr) << parse.name;
+  }
+}
+
+// A device given whose parse is the same but whose resolution is not (a
+// compiled policy altered with a valid sum) is resolved again and not taken.
+TEST_F(CachedLoad, ADeviceWithTheSameParseButAnotherResolutionIsNotTaken) {
+  LoadResult given = load(nullptr);
+  ASSERT_TRUE(given.ok());
+  DeviceList altered = given.policy.devices;
+  size_t pump = 0;
+  while (pump < altered.size() && altered[pump].name != "pump-3w-01") ++pump;
+  ASSERT_LT(pump, altered.size());
+  Device& d = altered.edit(pump);
+  ASSERT_FALSE(d.outbound.empty());
+  ASSERT_FALSE(d.outbound[0].resolved.empty());
+  d.outbound[0].resolved[0].prefix.length = 16;
+  cache.shareEqual(altered);
+  LoadResult checked = load(&cache);
+  ASSERT_TRUE(checked.ok());
+  EXPECT_EQ(meaning(checked), meaning(given));
+  for (size_t i = 0; i < checked.policy.devices.size(); ++i) {
+    EXPECT_EQ(checked.policy.devices.shared(i) == altered.shared(i), i != pump)
+        << checked.policy.devices[i].name;
+  }
+  EXPECT_EQ(checked.policy.devices[pump], given.policy.devices[pump]);
+  EXPECT_FALSE(checked.policy.devices[pump] == altered[pump]);
+}
+
 TEST_F(CachedLoad, ARemovedProfileIsGoneAndAConflictAcrossFilesIsFound) {
   ASSERT_TRUE(load(&cache).ok());
   fs::remove(profile("ws-radiology-win7.yaml"));
