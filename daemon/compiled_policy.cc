@@ -1,5 +1,6 @@
 #include "daemon/compiled_policy.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -158,6 +159,21 @@ std::expected<CompiledPolicy, std::string> parseCompiledPolicy(
   } catch (const policy::PackingError& ex) {
     return std::unexpected(std::string("damaged: ") + ex.what());
   }
+}
+
+void giveBackAsUnpacked(policy::Unpacker& u, std::string_view region, size_t every) {
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  // Whole pages only, from the first that lies in the region on: the bytes
+  // around the region (and the allocator's own) are never touched.
+  auto next = (reinterpret_cast<uintptr_t>(region.data()) + page - 1) & ~(page - 1);
+  u.onProgress(
+      [next, page](const char* at) mutable {
+        auto end = reinterpret_cast<uintptr_t>(at) & ~(page - 1);
+        if (end <= next) return;
+        madvise(reinterpret_cast<void*>(next), end - next, MADV_DONTNEED);
+        next = end;
+      },
+      every);
 }
 
 std::expected<void, std::string> CompiledPolicyStore::save(const std::string& formatted) const {

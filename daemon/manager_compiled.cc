@@ -71,6 +71,7 @@ std::optional<Manager::Loaded> Manager::startFromCompiled() {
     // The plan is unpacked on the other core while the files are read and the policy unpacked.
     auto plan = std::async(std::launch::async, [bytes = c.planBytes] {
       policy::Unpacker u(bytes);
+      giveBackAsUnpacked(u, bytes);
       policy::Plan p = policy::unpackPlan(u);
       if (!u.done()) throw policy::PackingError("data left over after the plan");
       return p;
@@ -98,6 +99,7 @@ std::optional<Manager::Loaded> Manager::startFromCompiled() {
 
     Loaded loaded;
     policy::Unpacker policyBytes(c.policyBytes);
+    giveBackAsUnpacked(policyBytes, c.policyBytes);
     loaded.policy = std::make_shared<policy::Policy>(policy::unpackPolicy(policyBytes));
     double policyMs = msSince(started);
     loaded.plan = plan.get();

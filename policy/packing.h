@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -192,6 +193,16 @@ class Unpacker {
 
   bool done() const { return at_ == in_.size(); }
   size_t left() const { return in_.size() - at_; }
+  // Calls `behind(at)` about every `every` bytes, between two items of a
+  // list, `at` the end of what is unpacked so far: the caller may give back
+  // the memory of the bytes before it, which are read only once (nothing
+  // unpacked refers to them; a std::string_view field must not be unpacked
+  // so).
+  void onProgress(std::function<void(const char* at)> behind, size_t every) {
+    behind_ = std::move(behind);
+    every_ = every;
+    nextAt_ = at_ + every;
+  }
   uint8_t u8() { return static_cast<uint8_t>(*take(1)); }
   uint32_t u32() {
     uint32_t v = 0;
@@ -248,7 +259,13 @@ class Unpacker {
       size_t n = count();
       v.clear();
       v.reserve(n);
-      for (size_t i = 0; i < n; ++i) item(v.emplace_back());
+      for (size_t i = 0; i < n; ++i) {
+        item(v.emplace_back());
+        if (behind_ && at_ >= nextAt_) {
+          behind_(in_.data() + at_);
+          nextAt_ = at_ + every_;
+        }
+      }
     } else if constexpr (IsMap<T>::value) {
       size_t n = count();
       v.clear();
@@ -285,6 +302,8 @@ class Unpacker {
   }
 
  private:
+  std::function<void(const char*)> behind_;
+  size_t every_ = 0, nextAt_ = 0;
   std::array<SharedText, 32> recent_;  // the texts unpacked last (a device has fewer)
   size_t nextRecent_ = 0;
   // A count of items: every packed item takes at least one byte (no empty struct is

@@ -104,6 +104,43 @@ std::string fileText(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// Unpacking from a file read whole gives back the memory of the pages it
+// has unpacked as it goes: the plan and the policy come out the same, and
+// the pages behind are zeros afterwards (given back), the bytes around the
+// region untouched.
+TEST(CompiledPolicy, UnpackingGivesBackWhatItRead) {
+  test::TempDir dir;
+  auto [policy, plan] = generated(dir, 600);
+  std::string policyBytes, planBytes;
+  policy::Packer packPolicy(policyBytes), packPlan(planBytes);
+  policy::packPolicy(packPolicy, policy);
+  policy::packCompiledPlan(packPlan, plan);
+  ASSERT_GT(planBytes.size(), size_t{512} << 10);
+  const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  for (const std::string* bytes : {&planBytes, &policyBytes}) {
+    // The region 100 bytes into the text, and 100 bytes after it.
+    std::string text = std::string(100, 'a') + *bytes + std::string(100, 'z');
+    std::string_view region(text.data() + 100, bytes->size());
+    policy::Unpacker u(region);
+    giveBackAsUnpacked(u, region, 64 << 10);  // every 64 KiB
+    if (bytes == &planBytes) {
+      EXPECT_EQ(policy::unpackPlan(u), plan);
+    } else {
+      EXPECT_EQ(policy::unpackPolicy(u), policy);
+    }
+    EXPECT_TRUE(u.done());
+    EXPECT_EQ(text.substr(0, 100), std::string(100, 'a'));
+    EXPECT_EQ(text.substr(text.size() - 100), std::string(100, 'z'));
+    // The second page of the region was given back; its last pages were not.
+    size_t second = (reinterpret_cast<uintptr_t>(region.data()) / page + 1) * page -
+                    reinterpret_cast<uintptr_t>(region.data());
+    if (bytes == &planBytes) {
+      EXPECT_EQ(region.substr(second + page, page), std::string(page, '\0'));
+    }
+    EXPECT_EQ(region.substr(region.size() - 64), bytes->substr(bytes->size() - 64));
+  }
+}
+
 // A save writes the file as it packs it, a piece at a time, its sizes written
 // in place and its sum read back: the very bytes of the file packed whole,
 // whatever the size of the pieces (1: after every element of every list).
