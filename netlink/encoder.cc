@@ -353,8 +353,9 @@ namespace {
 
 // Every element of the plan. Many are encoded on two cores: the second half
 // (by count, cut anywhere in a set) into a fragment on another thread,
-// appended once both halves are done (as a piece of the batch, not copied). The kernel sees the same messages
-// in the same order either way, but for where a message ends.
+// appended once both halves are done (as a piece of the batch, not
+// copied). The kernel sees the same messages in the same order either way,
+// but for where a message ends.
 void addAllElements(Batch& b, const Plan& plan, size_t twoThreadsFrom) {
   std::vector<std::vector<const SetElement*>> all = plan.allElements();
   size_t total = 0;
