@@ -64,17 +64,22 @@ class KeyBytes {
     size_ = 0;
   }
   void push_back(uint8_t b) { *extend(1) = b; }
-  // Appends (`at` must be end(): keys are built front to back).
+  // Appends (`at` must be end(): keys are built front to back). The bytes
+  // are taken first, so they may come from this very key (whose bytes move
+  // when it outgrows its inline room).
   template <typename It>
   void insert(const uint8_t* at, It first, It last) {
     if (at != end()) throw std::logic_error("KeyBytes::insert: only at the end");
-    size_t n = static_cast<size_t>(std::distance(first, last));
-    std::copy(first, last, extend(n));
+    uint8_t taken[kCapacity];
+    size_t n = take(first, last, taken);
+    std::memcpy(extend(n), taken, n);
   }
   template <typename It>
   void assign(It first, It last) {
+    uint8_t taken[kCapacity];
+    size_t n = take(first, last, taken);
     clear();
-    insert(end(), first, last);
+    std::memcpy(extend(n), taken, n);
   }
   void assign(size_t n, uint8_t value) {
     clear();
@@ -110,6 +115,15 @@ class KeyBytes {
     }
     size_ = static_cast<uint8_t>(old + n);
     return data() + old;
+  }
+  template <typename It>
+  static size_t take(It first, It last, uint8_t (&into)[kCapacity]) {
+    size_t n = 0;
+    for (; first != last; ++first) {
+      if (n == kCapacity) throw std::length_error("set element key longer than 40 bytes");
+      into[n++] = static_cast<uint8_t>(*first);
+    }
+    return n;
   }
   void take(KeyBytes& o) {  // this is empty
     std::memcpy(raw_, o.raw_, sizeof raw_);

@@ -203,6 +203,13 @@ std::string renderExpr(const Expr& e) {
 }  // namespace
 
 std::string renderElementKey(const SetDef& set, const SetElement& element) {
+  // A key is read by its set's layout: one of another length (no compiled
+  // plan has one) is named, never read past its end.
+  size_t length = 0;
+  for (KeyType t : set.key) length += keyLength(t);
+  if (element.low.size() != length || (!element.high.empty() && element.high.size() != length))
+    return "(a key of " + std::to_string(element.low.size()) + " bytes, not " +
+           std::to_string(length) + ")";
   std::string out;
   size_t offset = 0;
   for (size_t i = 0; i < set.key.size(); ++i) {

@@ -29,6 +29,11 @@ TEST(Failsafe, DropsAndLogsEverythingThroughDeviceInterfaces) {
   ASSERT_EQ(ifs->elements.size(), 2u);  // sorted, duplicates once
   EXPECT_EQ(renderElementKey(*ifs, ifs->elements[0]), "\"dev0\"");
   EXPECT_EQ(renderElementKey(*ifs, ifs->elements[1]), "\"dev1\"");
+  // A key of another length than its set's (no compiled plan has one) is
+  // named, not read past its end.
+  SetElement shortKey = ifs->elements[0];
+  shortKey.low = {'d', 'e', 'v'};
+  EXPECT_EQ(renderElementKey(*ifs, shortKey), "(a key of 3 bytes, not 16)");
   Plan forwardOnly = plan;
   forwardOnly.chains.resize(1);
   std::vector<std::string> rules = renderedRules(forwardOnly);

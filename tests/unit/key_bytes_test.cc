@@ -52,6 +52,24 @@ TEST(KeyBytes, KeepsItsBytesWhenItOutgrowsTheInlineRoom) {
   EXPECT_EQ(k, std::vector<uint8_t>(30, 9));
 }
 
+// A key appended or assigned from its own bytes keeps them, across the
+// inline limit too (its bytes move to their own block as it grows).
+TEST(KeyBytes, TakesItsOwnBytes) {
+  KeyBytes k = counting(20, 1);
+  k.insert(k.end(), k.begin(), k.end());
+  EXPECT_EQ(k.size(), 40u);
+  std::vector<uint8_t> twice = countingVector(20, 1);
+  twice.insert(twice.end(), twice.begin(), twice.end());
+  EXPECT_EQ(k, twice);
+  k.assign(k.begin() + 10, k.end());
+  twice.erase(twice.begin(), twice.begin() + 10);
+  EXPECT_EQ(k, twice);
+  std::vector<uint8_t> tooLong(41, 1);
+  KeyBytes kept = counting(4, 1);
+  EXPECT_THROW(kept.assign(tooLong.begin(), tooLong.end()), std::length_error);
+  EXPECT_EQ(kept, countingVector(4, 1));  // unchanged by the refusal
+}
+
 TEST(KeyBytes, CopiesMovesAndAssignsInlineAndLongKeys) {
   for (size_t n : {size_t{4}, KeyBytes::kInline, size_t{24}, KeyBytes::kCapacity}) {
     const KeyBytes original = counting(n, 3);
