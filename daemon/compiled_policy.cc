@@ -17,7 +17,7 @@
 namespace ringfence::daemon {
 namespace {
 
-constexpr std::string_view kMagic = "ringfence-compiled-policy 1\n";
+constexpr std::string_view kMagic = "ringfence-compiled-policy 2\n";
 constexpr size_t kMaxFileSize = size_t{4} << 30;  // 100,000 devices take about 300 MB
 
 constexpr uint64_t kSumStart = 1469598103934665603ull;

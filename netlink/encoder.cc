@@ -21,10 +21,11 @@
 namespace ringfence::netlink {
 namespace {
 
+using policy::ElementRef;
+using policy::ElementView;
 using policy::KeyType;
 using policy::Plan;
 using policy::SetDef;
-using policy::SetElement;
 
 // Datatype numbers of nftables (src/datatype.h): they tell `nft list` how to print keys.
 uint32_t datatypeNumber(KeyType t) {
@@ -75,7 +76,7 @@ class KeyPadding {
     if (s.key.size() == 1) parts_ = {{raw_, raw_}};  // a single part is as long as its type
   }
   // The key of `raw` as the kernel wants it, in `out` (room for 80 bytes); its length.
-  size_t pad(const policy::KeyBytes& raw, uint8_t* out) const {
+  size_t pad(std::span<const uint8_t> raw, uint8_t* out) const {
     if (raw.size() != raw_) {
       throw std::logic_error("element of set " + set_ + " has a " + std::to_string(raw.size()) +
                              "-byte key, expected " + std::to_string(raw_));
@@ -172,13 +173,13 @@ void addSet(Batch& b, const std::string& table, const SetDef& s, uint32_t id) {
   b.commit(m);
 }
 
-std::string describeElements(const SetDef& s, std::span<const SetElement* const> elements,
-                             size_t from, size_t to, const char* verb) {
+std::string describeElements(const SetDef& s, std::span<const ElementRef> elements, size_t from,
+                             size_t to, const char* verb) {
   // The first three origins in order, and whether there are more: the four
   // smallest distinct comments are all it takes (no copy of the others).
   std::vector<std::string_view> origins;
   for (size_t i = from; i < to; ++i) {
-    std::string_view o = elements[i]->comment;
+    std::string_view o = (*elements[i]).comment;
     if (origins.size() == 4 && !(o < origins.back())) continue;
     auto at = std::lower_bound(origins.begin(), origins.end(), o);
     if (at != origins.end() && *at == o) continue;
@@ -213,7 +214,7 @@ void putVerdictData(nlmsghdr* m, std::string_view data) {
 
 // Element lists, encoded with libmnl directly: one message per ~48 KiB.
 void elementMessages(Batch& b, const std::string& table, const SetDef& s,
-                     std::span<const SetElement* const> elements, bool add) {
+                     std::span<const ElementRef> elements, bool add) {
   constexpr size_t kPayloadBudget = 48 * 1024;
   constexpr size_t kAhead = 8;
   KeyPadding padding(s);
@@ -229,11 +230,11 @@ void elementMessages(Batch& b, const std::string& table, const SetDef& s,
     for (; i < elements.size() && m->nlmsg_len < kPayloadBudget; ++i) {
       // The elements of a set lie device by device, far apart: fetched ahead.
       if (i + kAhead < elements.size()) {
-        const char* next = reinterpret_cast<const char*>(elements[i + kAhead]);
-        for (size_t line = 0; line < sizeof(SetElement); line += 64)
-          __builtin_prefetch(next + line);
+        const char* next = static_cast<const char*>(elements[i + kAhead].address());
+        __builtin_prefetch(next);
+        __builtin_prefetch(next + 63);
       }
-      const SetElement& e = *elements[i];
+      ElementView e = *elements[i];
       nlattr* item = mnl_attr_nest_start(m, NFTA_LIST_ELEM);
       nlattr* k = mnl_attr_nest_start(m, NFTA_SET_ELEM_KEY);
       mnl_attr_put(m, NFTA_DATA_VALUE, padding.pad(e.low, key), key);
@@ -357,17 +358,19 @@ namespace {
 // copied). The kernel sees the same messages in the same order either way,
 // but for where a message ends.
 void addAllElements(Batch& b, const Plan& plan, size_t twoThreadsFrom) {
-  std::vector<std::vector<const SetElement*>> all = plan.allElements();
+  std::vector<size_t> sizes = plan.setSizes();
   size_t total = 0;
-  for (const auto& set : all) total += set.size();
-  // The elements [from, to) of the whole, in set order.
+  for (size_t n : sizes) total += n;
+  // The elements [from, to) of the whole, in set order: each set's listed
+  // when it comes (never every set's at once).
   auto encode = [&](Batch& into, size_t from, size_t to) {
     size_t at = 0;
-    for (size_t i = 0; i < all.size() && at < to; at += all[i].size(), ++i) {
-      size_t begin = std::max(from, at), end = std::min(to, at + all[i].size());
+    for (size_t i = 0; i < sizes.size() && at < to; at += sizes[i], ++i) {
+      size_t begin = std::max(from, at), end = std::min(to, at + sizes[i]);
       if (begin >= end) continue;
+      std::vector<ElementRef> set = plan.setElements(i);
       elementMessages(into, plan.table, plan.sets[i],
-                      std::span(all[i]).subspan(begin - at, end - begin), true);
+                      std::span(set).subspan(begin - at, end - begin), true);
     }
   };
   if (total < std::max<size_t>(twoThreadsFrom, 2)) {

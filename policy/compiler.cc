@@ -288,11 +288,12 @@ class Compiler {
         mix(el.high);
         mix(el.data.str());
         mix(el.comment.str());
-        out.elements.push_back(std::move(el));
+        out.elements.push_back(el);
       }
       out.slices.push_back({set, static_cast<uint32_t>(i), static_cast<uint32_t>(end)});
       i = end;
     }
+    out.elements.shrink_to_fit();
     out.fingerprint = h;
     return out;
   }

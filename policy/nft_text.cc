@@ -23,7 +23,7 @@ std::string hex16(uint16_t v) {
 
 std::string quote(const std::string& s) { return "\"" + s + "\""; }
 
-IpAddress addressAt(const KeyBytes& bytes, size_t offset, Family f) {
+IpAddress addressAt(std::span<const uint8_t> bytes, size_t offset, Family f) {
   IpAddress a;
   a.family = f;
   for (size_t i = 0; i < a.size(); ++i) a.bytes[i] = bytes[offset + i];
@@ -49,7 +49,8 @@ std::string renderProto(uint8_t p) {
   return toString(*proto);
 }
 
-std::string renderPart(KeyType t, const KeyBytes& low, const KeyBytes& high, size_t offset) {
+std::string renderPart(KeyType t, std::span<const uint8_t> low, std::span<const uint8_t> high,
+                       size_t offset) {
   bool range = !high.empty();
   switch (t) {
     case KeyType::Ipv4Addr:
@@ -66,7 +67,7 @@ std::string renderPart(KeyType t, const KeyBytes& low, const KeyBytes& high, siz
     case KeyType::InetProto:
       return renderProto(low[offset]);
     case KeyType::InetService: {
-      auto port = [&](const KeyBytes& b) { return (b[offset] << 8) | b[offset + 1]; };
+      auto port = [&](std::span<const uint8_t> b) { return (b[offset] << 8) | b[offset + 1]; };
       int lo = port(low);
       if (!range || port(high) == lo) return std::to_string(lo);
       return std::to_string(lo) + "-" + std::to_string(port(high));
@@ -202,7 +203,7 @@ std::string renderExpr(const Expr& e) {
 
 }  // namespace
 
-std::string renderElementKey(const SetDef& set, const SetElement& element) {
+std::string renderElementKey(const SetDef& set, const ElementView& element) {
   // A key is read by its set's layout: one of another length (no compiled
   // plan has one) is named, never read past its end.
   size_t length = 0;
@@ -256,10 +257,9 @@ std::string renderNft(const Plan& plan) {
     o << "\tlimit " << l->name << " {\n\t\trate over " << l->perSecond << "/second burst "
       << l->burst << " packets\n\t}\n\n";
   }
-  std::vector<std::vector<const SetElement*>> all = plan.allElements();
   for (size_t si = 0; si < plan.sets.size(); ++si) {
     const SetDef& s = plan.sets[si];
-    const std::vector<const SetElement*>& elements = all[si];
+    const std::vector<ElementRef> elements = plan.setElements(si);
     o << "\t" << (s.data ? "map " : "set ") << s.name << " {\n\t\ttype ";
     for (size_t i = 0; i < s.key.size(); ++i) o << (i ? " . " : "") << nftTypeName(s.key[i]);
     if (s.data) o << " : " << nftTypeName(*s.data);
@@ -284,7 +284,7 @@ std::string renderNft(const Plan& plan) {
     if (!elements.empty()) {
       o << "\t\telements = {";
       for (size_t i = 0; i < elements.size(); ++i) {
-        const SetElement& e = *elements[i];
+        ElementView e = *elements[i];
         o << (i ? ",\n\t\t\t     " : " ") << renderElementKey(s, e);
         if (!e.comment.empty()) o << " comment " << quote(e.comment);
         if (s.data) o << " : " << e.data.str();

@@ -168,21 +168,24 @@ void Plan::removeElements(const std::vector<std::pair<std::string, SetElement>>&
   }
 }
 
-std::vector<std::vector<const SetElement*>> Plan::allElements() const {
-  std::vector<std::vector<const SetElement*>> out(sets.size());
+std::vector<size_t> Plan::setSizes() const {
   std::vector<size_t> sizes(sets.size());
   for (size_t i = 0; i < sets.size(); ++i) sizes[i] = sets[i].elements.size();
   for (const DeviceElements& d : devices) {
     for (const ElementSlice& slice : d.slices) sizes.at(slice.set) += slice.end - slice.begin;
   }
-  for (size_t i = 0; i < sets.size(); ++i) {
-    out[i].reserve(sizes[i]);
-    for (const SetElement& e : sets[i].elements) out[i].push_back(&e);
-  }
+  return sizes;
+}
+
+std::vector<ElementRef> Plan::setElements(size_t index) const {
+  std::vector<ElementRef> out;
+  for (const SetElement& e : sets.at(index).elements) out.push_back(&e);
   for (const DeviceElements& d : devices) {
-    for (const ElementSlice& slice : d.slices) {
-      for (uint32_t e = slice.begin; e < slice.end; ++e) out[slice.set].push_back(&d.elements[e]);
-    }
+    // A part's slices are in set order, each set once.
+    auto slice = std::lower_bound(d.slices.begin(), d.slices.end(), index,
+                                  [](const ElementSlice& s, size_t i) { return s.set < i; });
+    if (slice == d.slices.end() || slice->set != index) continue;
+    for (uint32_t e = slice->begin; e < slice->end; ++e) out.emplace_back(&d.elements, e);
   }
   return out;
 }
@@ -192,8 +195,8 @@ SetDef Plan::wholeSet(size_t index) const {
   for (const DeviceElements& d : devices) {
     for (const ElementSlice& slice : d.slices) {
       if (slice.set != index) continue;
-      out.elements.insert(out.elements.end(), d.elements.begin() + slice.begin,
-                          d.elements.begin() + slice.end);
+      for (uint32_t e = slice.begin; e < slice.end; ++e)
+        out.elements.push_back(d.elements[e].copy());
     }
   }
   return out;

@@ -16,8 +16,8 @@
 #include <variant>
 #include <vector>
 
-#include "policy/key_bytes.h"
 #include "policy/net_types.h"
+#include "policy/set_element.h"
 #include "policy/shared_list.h"
 #include "policy/shared_text.h"
 
@@ -35,21 +35,6 @@ enum class KeyType {
 };
 size_t keyLength(KeyType t);  // bytes in a key (IfName: 16, LimitObject: 0 = a name)
 const char* nftTypeName(KeyType t);
-
-// One element: the concatenated key parts, each in network byte order.
-// For an interval set `high` holds the inclusive upper end of every part; for
-// an exact set it is empty.
-// Its data and comment are shared texts: every element of a device names
-// the device, every element of a rule the rule's line, every element of a
-// shard its chain, so that one text serves them all instead of a string each.
-struct SetElement {
-  KeyBytes low;
-  KeyBytes high;
-  SharedText data;         // a map's value: a limit object's name, or "goto CHAIN"
-  SharedText comment;      // the profile line behind it, "file.yaml:12"
-  uint64_t timeoutMs = 0;  // > 0: the kernel removes the element by itself after this long
-  bool operator==(const SetElement&) const = default;
-};
 
 struct SetDef {
   std::string name;
@@ -296,7 +281,7 @@ struct ElementSlice {
 struct DeviceElements {
   std::string device;
   std::vector<ElementSlice> slices;                             // in set order, each set once
-  std::vector<SetElement> elements;                             // grouped by set, as `slices` say
+  ElementList elements;                                         // grouped by set, as `slices` say
   std::optional<LimitObject> limit;                             // the device's inbound limit
   uint64_t fingerprint = 0;                                     // of every element in `slices`
   std::vector<std::pair<std::string, SetElement>> maintenance;  // set name, element (a timeout)
@@ -316,15 +301,17 @@ struct Plan {
   bool needsBridgeNetfilter = false;
   std::vector<LimitObject> limits;  // the table's own; a device's is in its part
   // Each set's `elements` are its own and those added at run time; a
-  // device's are in its part (allElements() gives them all).
+  // device's are in its part (setElements() gives them all).
   std::vector<SetDef> sets;
   std::vector<Chain> chains;
   SharedList<DeviceElements> devices;  // sorted by device name
 
   const SetDef* findSet(std::string_view name) const;
-  // Every element of each set (by set index): the set's own, then each
-  // device's in device order. The pointers are valid while the plan is.
-  std::vector<std::vector<const SetElement*>> allElements() const;
+  // Every element of the set at `index`: its own, then each device's in
+  // device order. The references are valid while the plan is.
+  std::vector<ElementRef> setElements(size_t index) const;
+  // How many elements each set has in all (by set index).
+  std::vector<size_t> setSizes() const;
   // The set at `index` with every element in it (a copy).
   SetDef wholeSet(size_t index) const;
   // Every limit object: the table's own, then each device's in device order.

@@ -24,25 +24,24 @@ bool sameChainHead(const Chain& a, const Chain& b) {
 
 // Elements are identified by their key (low and high ends), hashed in place.
 struct KeyHash {
-  size_t operator()(const SetElement* e) const {
+  size_t operator()(const ElementRef& r) const {
+    ElementView e = *r;
     uint64_t h = 1469598103934665603ull;
-    for (uint8_t b : e->low) h = (h ^ b) * 1099511628211ull;
-    for (uint8_t b : e->high) h = (h ^ b) * 1099511628211ull;
+    for (uint8_t b : e.low) h = (h ^ b) * 1099511628211ull;
+    for (uint8_t b : e.high) h = (h ^ b) * 1099511628211ull;
     return h;
   }
 };
 struct KeyEqual {
-  bool operator()(const SetElement* a, const SetElement* b) const {
-    return a->low == b->low && a->high == b->high;
-  }
+  bool operator()(const ElementRef& a, const ElementRef& b) const { return (*a).sameKey(*b); }
 };
 
 // Key-based difference of two lists (one device's elements in one set, or
 // the window of a set's own elements that differs).
-void diffLists(const std::vector<const SetElement*>& before,
-               const std::vector<const SetElement*>& after, SetChange& change) {
-  std::unordered_set<const SetElement*, KeyHash, KeyEqual> old(before.begin(), before.end());
-  for (const SetElement* e : after) {
+void diffLists(const std::vector<ElementRef>& before, const std::vector<ElementRef>& after,
+               SetChange& change) {
+  std::unordered_set<ElementRef, KeyHash, KeyEqual> old(before.begin(), before.end());
+  for (const ElementRef& e : after) {
     auto it = old.find(e);
     if (it == old.end()) {
       change.added.push_back(e);
@@ -54,7 +53,7 @@ void diffLists(const std::vector<const SetElement*>& before,
     }
     old.erase(it);
   }
-  for (const SetElement* e : before) {
+  for (const ElementRef& e : before) {
     if (old.count(e)) change.removed.push_back(e);
   }
 }
@@ -72,7 +71,7 @@ void diffOwn(const std::vector<SetElement>& b, const std::vector<SetElement>& a,
          b[b.size() - 1 - suffix] == a[a.size() - 1 - suffix]) {
     ++suffix;
   }
-  std::vector<const SetElement*> before, after;
+  std::vector<ElementRef> before, after;
   for (size_t i = prefix; i < b.size() - suffix; ++i) before.push_back(&b[i]);
   for (size_t i = prefix; i < a.size() - suffix; ++i) after.push_back(&a[i]);
   diffLists(before, after, change);
@@ -95,15 +94,15 @@ std::vector<SetChange> diffElements(const Plan& running, const Plan& next, PlanD
   auto take = [&](const DeviceElements& d, bool added) {
     for (const ElementSlice& slice : d.slices) {
       auto& list = added ? changes[slice.set].added : changes[slice.set].removed;
-      for (uint32_t i = slice.begin; i < slice.end; ++i) list.push_back(&d.elements[i]);
+      for (uint32_t i = slice.begin; i < slice.end; ++i) list.emplace_back(&d.elements, i);
     }
     if (d.limit) (added ? diff.limitsAdded : diff.limitsRemoved).push_back(&*d.limit);
   };
   auto bySet = [sets](const DeviceElements& d) {
-    std::vector<std::vector<const SetElement*>> out(sets);
+    std::vector<std::vector<ElementRef>> out(sets);
     for (const ElementSlice& slice : d.slices) {
       for (uint32_t i = slice.begin; i < slice.end; ++i)
-        out.at(slice.set).push_back(&d.elements[i]);
+        out.at(slice.set).emplace_back(&d.elements, i);
     }
     return out;
   };
@@ -154,23 +153,29 @@ bool sameRules(const Chain& a, const Chain& b) {
 // A limit object in use cannot be deleted: the map elements that name a
 // replaced limit are removed before it and added back after it.
 void replaceReferencesToReplacedLimits(const Plan& running, const Plan& next, PlanDiff& diff) {
-  std::vector<std::vector<const SetElement*>> runningElements, nextElements;
+  // The elements of the maps of limit objects, listed when first needed.
+  std::vector<std::vector<ElementRef>> runningElements, nextElements;
   for (const LimitObject* removed : diff.limitsRemoved) {
     bool replaced = std::any_of(diff.limitsAdded.begin(), diff.limitsAdded.end(),
                                 [&](const LimitObject* l) { return l->name == removed->name; });
     if (!replaced) continue;
     if (nextElements.empty()) {
-      runningElements = running.allElements();
-      nextElements = next.allElements();
+      runningElements.resize(next.sets.size());
+      nextElements.resize(next.sets.size());
+      for (size_t i = 0; i < next.sets.size(); ++i) {
+        if (next.sets[i].data != KeyType::LimitObject) continue;
+        runningElements[i] = running.setElements(i);
+        nextElements[i] = next.setElements(i);
+      }
     }
     for (size_t i = 0; i < next.sets.size(); ++i) {
       if (next.sets[i].data != KeyType::LimitObject) continue;
       SetChange extra{next.sets[i].name, {}, {}};
-      for (const SetElement* e : runningElements[i]) {
-        if (e->data == removed->name) extra.removed.push_back(e);
+      for (const ElementRef& e : runningElements[i]) {
+        if ((*e).data == removed->name) extra.removed.push_back(e);
       }
-      for (const SetElement* e : nextElements[i]) {
-        if (e->data == removed->name) extra.added.push_back(e);
+      for (const ElementRef& e : nextElements[i]) {
+        if ((*e).data == removed->name) extra.added.push_back(e);
       }
       if (extra.removed.empty() && extra.added.empty()) continue;
       auto it = std::find_if(diff.sets.begin(), diff.sets.end(),
@@ -179,9 +184,8 @@ void replaceReferencesToReplacedLimits(const Plan& running, const Plan& next, Pl
         diff.sets.push_back(std::move(extra));
         continue;
       }
-      auto merge = [](std::vector<const SetElement*>& into,
-                      const std::vector<const SetElement*>& from) {
-        for (const SetElement* e : from) {
+      auto merge = [](std::vector<ElementRef>& into, const std::vector<ElementRef>& from) {
+        for (const ElementRef& e : from) {
           if (std::find(into.begin(), into.end(), e) == into.end()) into.push_back(e);
         }
       };

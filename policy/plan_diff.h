@@ -13,8 +13,8 @@ namespace ringfence::policy {
 
 struct SetChange {
   std::string set;
-  std::vector<const SetElement*> removed;  // point into the old plan
-  std::vector<const SetElement*> added;    // point into the new plan
+  std::vector<ElementRef> removed;  // into the old plan
+  std::vector<ElementRef> added;    // into the new plan
 };
 
 struct PlanDiff {

@@ -7,7 +7,13 @@
 // policy").
 #pragma once
 
+#include <optional>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
 #include "policy/model.h"
+#include "policy/packing.h"
 #include "policy/plan.h"
 #include "policy/sources.h"
 
@@ -185,6 +191,23 @@ void fields(A& a, Chain& x) {
 template <typename A>
 void fields(A& a, ElementSlice& x) {
   a(x.set, x.begin, x.end);
+}
+// A device part's elements as they are held (set_element.h): their bytes
+// and their texts. Unpacked bytes are checked element by element.
+template <typename A>
+void fields(A& a, ElementList& x) {
+  if constexpr (std::is_same_v<A, Unpacker>) {
+    // The bytes last: a view of the input, copied before the unpacking goes
+    // on (the input behind is given back between items of a list).
+    std::vector<SharedText> texts;
+    std::string_view bytes;
+    a(texts, bytes);
+    std::optional<ElementList> made = ElementList::fromBytes(bytes, std::move(texts));
+    if (!made) throw PackingError("a device's elements are malformed");
+    x = std::move(*made);
+  } else {
+    a(x.texts(), x.bytes());
+  }
 }
 template <typename A>
 void fields(A& a, DeviceElements& x) {

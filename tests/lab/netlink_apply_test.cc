@@ -89,7 +89,10 @@ TEST(NetlinkApply, KernelRefusalNamesTheMessage) {
   for (size_t i = 0; i < plan.devices.size() && !changed; ++i) {
     for (const policy::ElementSlice& slice : plan.devices[i].slices) {
       if (slice.set != set) continue;
-      plan.devices.edit(i).elements.at(slice.begin).data = "no_such_limit";
+      policy::ElementList& elements = plan.devices.edit(i).elements;
+      policy::SetElement e = elements.at(slice.begin).copy();
+      e.data = "no_such_limit";
+      elements.replace(slice.begin, e);
       changed = true;
       break;
     }

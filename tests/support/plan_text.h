@@ -45,7 +45,7 @@ inline std::string planEverything(const Plan& plan) {
     std::vector<std::pair<std::string, SetElement>> own;
     for (const ElementSlice& s : d.slices) {
       for (uint32_t e = s.begin; e < s.end; ++e)
-        own.emplace_back(plan.sets.at(s.set).name, d.elements.at(e));
+        own.emplace_back(plan.sets.at(s.set).name, d.elements.at(e).copy());
     }
     out += " elements " + planElements(own) + "\n";
     out += " maintenance " + planElements(d.maintenance) + "\n";

@@ -57,8 +57,9 @@ TEST_F(Diff, PartsAreComparedNotPassedOverOnTheirFingerprint) {
   EXPECT_TRUE(diffPlans(a, b).empty());
   DeviceElements& part = b.devices.edit(0);
   ASSERT_FALSE(part.elements.empty());
-  part.elements[0].comment =
-      part.elements[0].comment.str() + " (another rule)";  // the fingerprint stays what it was
+  SetElement first = part.elements[0].copy();
+  first.comment = first.comment.str() + " (another rule)";
+  part.elements.replace(0, first);  // the fingerprint stays what it was
   EXPECT_EQ(part.fingerprint, a.devices[0].fingerprint);
   PlanDiff d = diffPlans(a, b);
   EXPECT_EQ(d.elementChanges(), 2u) << "replaced: removed and added";
@@ -127,19 +128,19 @@ void expectDiffTransforms(const Plan& before, const Plan& after) {
   PlanDiff d = diffPlans(before, after);
   ASSERT_FALSE(d.rebuild);
   for (size_t i = 0; i < after.sets.size(); ++i) {
-    auto render = [&](const SetElement& e) {
+    auto render = [&](const ElementView& e) {
       return renderElementKey(after.sets[i], e) + " : " + e.data.str() + " # " + e.comment.str();
     };
     std::multiset<std::string> have;
     for (const SetElement& e : before.wholeSet(i).elements) have.insert(render(e));
     for (const SetChange& c : d.sets) {
       if (c.set != after.sets[i].name) continue;
-      for (const SetElement* e : c.removed) {
+      for (const ElementRef& e : c.removed) {
         auto it = have.find(render(*e));
         ASSERT_NE(it, have.end()) << "removing an element that is not there: " << render(*e);
         have.erase(it);
       }
-      for (const SetElement* e : c.added) have.insert(render(*e));
+      for (const ElementRef& e : c.added) have.insert(render(*e));
     }
     std::multiset<std::string> want;
     for (const SetElement& e : after.wholeSet(i).elements) want.insert(render(e));

@@ -96,8 +96,10 @@ TEST(PolicyPacking, OneChangedFieldIsADifference) {
   EXPECT_FALSE(q == p);
   Plan other = plan;
   EXPECT_TRUE(other == plan);
-  SharedText& comment = other.devices.edit(0).elements.at(0).comment;
-  comment = comment.str() + " ";
+  ElementList& elements = other.devices.edit(0).elements;
+  SetElement first = elements.at(0).copy();
+  first.comment = first.comment.str() + " ";
+  elements.replace(0, first);
   EXPECT_FALSE(other == plan);
   other = plan;
   other.chains.at(0).rules.at(0).comment += " ";
@@ -133,7 +135,7 @@ TEST(PolicyPacking, TheSameTextUnpackedAgainIsShared) {
     const DeviceElements& part = p->devices[0];
     size_t named = 0;
     const SharedText* first = nullptr;
-    for (const SetElement& e : part.elements) {
+    for (ElementView e : part.elements) {
       if (e.comment != part.device) continue;
       if (!first) first = &e.comment;
       EXPECT_TRUE(e.comment.sameObject(*first)) << (p == &plan ? "compiled" : "unpacked");
