@@ -281,7 +281,8 @@ bool Manager::enforceAtStart(std::optional<Loaded> loaded, std::optional<Refused
   PolicyState state = refused ? PolicyState::LastGood : PolicyState::Current;
   bool applied = false;
   if (loaded) {
-    policy::PolicySources sources = loaded->sources;
+    // Taken out: the start needs them no more (two copies, not three, while the kernel applies).
+    policy::PolicySources sources = std::move(loaded->sources);
     policy::DaemonConfig diskConfig = loaded->policy->config;
     ToSave toSave{{}, loaded->readingNotes, loaded->warnings};
     state_ = state;

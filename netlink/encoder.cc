@@ -229,11 +229,8 @@ void elementMessages(Batch& b, const std::string& table, const SetDef& s,
     nlattr* list = mnl_attr_nest_start(m, NFTA_SET_ELEM_LIST_ELEMENTS);
     for (; i < elements.size() && m->nlmsg_len < kPayloadBudget; ++i) {
       // The elements of a set lie device by device, far apart: fetched ahead.
-      if (i + kAhead < elements.size()) {
-        const char* next = static_cast<const char*>(elements[i + kAhead].address());
-        __builtin_prefetch(next);
-        __builtin_prefetch(next + 63);
-      }
+      if (i + kAhead < elements.size()) elements[i + kAhead].prefetch();
+      if (i + kAhead / 2 < elements.size()) elements[i + kAhead / 2].prefetchTexts();
       ElementView e = *elements[i];
       nlattr* item = mnl_attr_nest_start(m, NFTA_LIST_ELEM);
       nlattr* k = mnl_attr_nest_start(m, NFTA_SET_ELEM_KEY);
@@ -364,13 +361,21 @@ void addAllElements(Batch& b, const Plan& plan, size_t twoThreadsFrom) {
   // The elements [from, to) of the whole, in set order: each set's listed
   // when it comes (never every set's at once).
   auto encode = [&](Batch& into, size_t from, size_t to) {
-    size_t at = 0;
-    for (size_t i = 0; i < sizes.size() && at < to; at += sizes[i], ++i) {
+    size_t first = 0, last = 0, at = 0, firstAt = 0;
+    for (size_t i = 0; i < sizes.size(); at += sizes[i], ++i) {
+      if (at + sizes[i] <= from) {
+        first = i + 1;
+        firstAt = at + sizes[i];
+      }
+      if (at < to) last = i + 1;
+    }
+    std::vector<std::vector<ElementRef>> lists = plan.setElements(first, last);
+    at = firstAt;
+    for (size_t i = first; i < last; at += sizes[i], ++i) {
       size_t begin = std::max(from, at), end = std::min(to, at + sizes[i]);
       if (begin >= end) continue;
-      std::vector<ElementRef> set = plan.setElements(i);
       elementMessages(into, plan.table, plan.sets[i],
-                      std::span(set).subspan(begin - at, end - begin), true);
+                      std::span(lists[i - first]).subspan(begin - at, end - begin), true);
     }
   };
   if (total < std::max<size_t>(twoThreadsFrom, 2)) {

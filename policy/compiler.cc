@@ -278,6 +278,9 @@ class Compiler {
       h = (h ^ 0xff) * 1099511628211ull;
     };
     out.elements.reserve(made.size());
+    size_t sets = 0;  // a slice each, made at their size (several hundred thousand parts)
+    for (size_t i = 0; i < made.size(); ++i) sets += i == 0 || made[i].first != made[i - 1].first;
+    out.slices.reserve(sets);
     for (size_t i = 0; i < made.size();) {
       uint32_t set = made[i].first;
       size_t end = i;

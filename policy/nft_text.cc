@@ -257,9 +257,10 @@ std::string renderNft(const Plan& plan) {
     o << "\tlimit " << l->name << " {\n\t\trate over " << l->perSecond << "/second burst "
       << l->burst << " packets\n\t}\n\n";
   }
+  std::vector<std::vector<ElementRef>> all = plan.setElements(0, plan.sets.size());
   for (size_t si = 0; si < plan.sets.size(); ++si) {
     const SetDef& s = plan.sets[si];
-    const std::vector<ElementRef> elements = plan.setElements(si);
+    const std::vector<ElementRef>& elements = all[si];
     o << "\t" << (s.data ? "map " : "set ") << s.name << " {\n\t\ttype ";
     for (size_t i = 0; i < s.key.size(); ++i) o << (i ? " . " : "") << nftTypeName(s.key[i]);
     if (s.data) o << " : " << nftTypeName(*s.data);

@@ -177,6 +177,21 @@ std::vector<size_t> Plan::setSizes() const {
   return sizes;
 }
 
+std::vector<std::vector<ElementRef>> Plan::setElements(size_t first, size_t last) const {
+  std::vector<std::vector<ElementRef>> out(last - first);
+  for (size_t i = first; i < last; ++i) {
+    for (const SetElement& e : sets.at(i).elements) out[i - first].push_back(&e);
+  }
+  for (const DeviceElements& d : devices) {
+    for (const ElementSlice& slice : d.slices) {
+      if (slice.set < first || slice.set >= last) continue;
+      for (uint32_t e = slice.begin; e < slice.end; ++e)
+        out[slice.set - first].emplace_back(&d.elements, e);
+    }
+  }
+  return out;
+}
+
 std::vector<ElementRef> Plan::setElements(size_t index) const {
   std::vector<ElementRef> out;
   for (const SetElement& e : sets.at(index).elements) out.push_back(&e);

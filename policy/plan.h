@@ -310,6 +310,8 @@ struct Plan {
   // Every element of the set at `index`: its own, then each device's in
   // device order. The references are valid while the plan is.
   std::vector<ElementRef> setElements(size_t index) const;
+  // The same for the sets [first, last), in one pass over the devices.
+  std::vector<std::vector<ElementRef>> setElements(size_t first, size_t last) const;
   // How many elements each set has in all (by set index).
   std::vector<size_t> setSizes() const;
   // The set at `index` with every element in it (a copy).

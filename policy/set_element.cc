@@ -37,7 +37,24 @@ std::optional<uint32_t> getIndex(const uint8_t*& at, const uint8_t* end) {
   return std::nullopt;
 }
 
+// An index of well-formed bytes.
+uint32_t index(const uint8_t*& p) {
+  uint32_t v = 0;
+  for (unsigned shift = 0;; shift += 7) {
+    uint8_t b = *p++;
+    v |= static_cast<uint32_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return v;
+  }
+}
+
 }  // namespace
+
+void ElementList::prefetchTexts(const uint8_t* p, const SharedText* texts) {
+  uint8_t flags = p[2];
+  p += 3;
+  if (flags & kHasData) texts[index(p)].prefetch();
+  if (flags & kHasComment) texts[index(p)].prefetch();
+}
 
 SetElement ElementView::copy() const {
   SetElement e;
@@ -57,14 +74,12 @@ bool ElementView::operator==(const ElementView& o) const {
   return sameKey(o) && data == o.data && comment == o.comment && timeoutMs == o.timeoutMs;
 }
 
-ElementView ElementList::operator[](size_t i) const {
-  const uint8_t* p = bytes_.data() + offsets_[i];
+ElementView ElementList::view(const uint8_t* p, const SharedText* texts) {
   uint8_t lowLen = p[0], highLen = p[1], flags = p[2];
   p += 3;
-  const uint8_t* end = bytes_.data() + bytes_.size();
   auto text = [&](uint8_t flag) -> const SharedText& {
     if (!(flags & flag)) return noText();
-    return texts_[*getIndex(p, end)];  // checked when the bytes were made
+    return texts[index(p)];  // checked when the bytes were made
   };
   const SharedText& data = text(kHasData);
   const SharedText& comment = text(kHasComment);

@@ -71,10 +71,14 @@ class ElementList {
 
   size_t size() const { return offsets_.size(); }
   bool empty() const { return offsets_.empty(); }
-  ElementView operator[](size_t i) const;
+  ElementView operator[](size_t i) const { return view(element(i), texts_.data()); }
   ElementView at(size_t i) const;  // std::out_of_range past the end
-  // Where element `i`'s bytes are (to fetch them ahead).
-  const void* address(size_t i) const { return bytes_.data() + offsets_[i]; }
+  // Where element `i`'s bytes begin.
+  const uint8_t* element(size_t i) const { return bytes_.data() + offsets_[i]; }
+  // The element whose bytes begin at `p`, its texts those at `texts`.
+  static ElementView view(const uint8_t* p, const SharedText* texts);
+  // Fetches ahead the texts that the element at `p` names.
+  static void prefetchTexts(const uint8_t* p, const SharedText* texts);
 
   void push_back(const SetElement& e);
   void reserve(size_t elements) {
@@ -124,25 +128,33 @@ class ElementList {
   std::unique_ptr<std::unordered_map<std::string_view, uint32_t>> lookup_;
 };
 
-// Where one element of a plan lies: a set's own element, or one in a list.
-// The plan must outlive it.
+// Where one element of a plan lies: a set's own element, or the bytes of one
+// in a list (and the list's texts), so that reading it takes no look at the
+// list itself. The plan must outlive it.
 class ElementRef {
  public:
-  ElementRef(const SetElement* e) : p_(e), index_(kOwn) {}  // NOLINT(google-explicit-constructor)
-  ElementRef(const ElementList* l, uint32_t i) : p_(l), index_(i) {}
+  ElementRef(const SetElement* e) : p_(e) {}  // NOLINT(google-explicit-constructor)
+  ElementRef(const ElementList* l, uint32_t i)
+      : p_(l->element(i)), texts_(l->texts().empty() ? &kNoTexts : l->texts().data()) {}
   ElementView operator*() const {
-    if (index_ == kOwn) return {*static_cast<const SetElement*>(p_)};
-    return (*static_cast<const ElementList*>(p_))[index_];
+    if (!texts_) return {*static_cast<const SetElement*>(p_)};
+    return ElementList::view(static_cast<const uint8_t*>(p_), texts_);
   }
-  const void* address() const {
-    return index_ == kOwn ? p_ : static_cast<const ElementList*>(p_)->address(index_);
+  // Reading many elements that lie far apart: each fetched ahead, first its
+  // bytes (and where its list's texts are), then, a little later, its texts.
+  void prefetch() const {
+    __builtin_prefetch(p_);
+    if (texts_) __builtin_prefetch(texts_);
+  }
+  void prefetchTexts() const {
+    if (texts_) ElementList::prefetchTexts(static_cast<const uint8_t*>(p_), texts_);
   }
   bool operator==(const ElementRef&) const = default;  // the same place
 
  private:
-  static constexpr uint32_t kOwn = UINT32_MAX;
+  static inline const SharedText kNoTexts{};  // a list without texts: none is ever read
   const void* p_;
-  uint32_t index_;
+  const SharedText* texts_ = nullptr;  // none: p_ is a SetElement
 };
 
 }  // namespace ringfence::policy

@@ -40,6 +40,10 @@ class SharedText {
   char operator[](size_t i) const { return str()[i]; }
   char back() const { return str().back(); }
   bool sameObject(const SharedText& o) const { return p_ == o.p_; }
+  // Fetches the text ahead of reading it.
+  void prefetch() const {
+    if (p_) __builtin_prefetch(p_);
+  }
 
   friend bool operator==(const SharedText& a, const SharedText& b) {
     return a.p_ == b.p_ || a.str() == b.str();
