@@ -182,7 +182,16 @@ std::vector<std::vector<ElementRef>> Plan::setElements(size_t first, size_t last
   for (size_t i = first; i < last; ++i) {
     for (const SetElement& e : sets.at(i).elements) out[i - first].push_back(&e);
   }
-  for (const DeviceElements& d : devices) {
+  // The parts lie apart: each fetched ahead, then its slices and offsets.
+  constexpr size_t kAhead = 8;
+  for (size_t k = 0; k < devices.size(); ++k) {
+    if (k + kAhead < devices.size()) __builtin_prefetch(&devices[k + kAhead]);
+    if (k + kAhead / 2 < devices.size()) {
+      const DeviceElements& next = devices[k + kAhead / 2];
+      __builtin_prefetch(next.slices.data());
+      next.elements.prefetch();
+    }
+    const DeviceElements& d = devices[k];
     for (const ElementSlice& slice : d.slices) {
       if (slice.set < first || slice.set >= last) continue;
       for (uint32_t e = slice.begin; e < slice.end; ++e)

@@ -75,6 +75,8 @@ class ElementList {
   ElementView at(size_t i) const;  // std::out_of_range past the end
   // Where element `i`'s bytes begin.
   const uint8_t* element(size_t i) const { return bytes_.data() + offsets_[i]; }
+  // Fetches ahead where the elements begin (for element()).
+  void prefetch() const { __builtin_prefetch(offsets_.data()); }
   // The element whose bytes begin at `p`, its texts those at `texts`.
   static ElementView view(const uint8_t* p, const SharedText* texts);
   // Fetches ahead the texts that the element at `p` names.

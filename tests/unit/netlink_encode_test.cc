@@ -16,6 +16,7 @@
 #include "netlink/encoder.h"
 #include "netlink/handles.h"
 #include "policy/compiler.h"
+#include "policy/failsafe.h"
 #include "policy/loader.h"
 #include "tests/support/compile.h"
 #include "tests/support/policy_generator.h"
@@ -157,15 +158,20 @@ TEST(NetlinkEncode, TwoThreadsEncodeTheSameElementsInTheSameOrder) {
       test::compileValidConfig(test::writeGeneratedPolicy(dir.path() / "policy", 1000).string());
   size_t elements = generated.elementCount();
   ASSERT_GE(elements, FullApply{}.twoThreadsFrom) << "the generated plan is split by default";
-  Batch one(1), two(500), always(9);
+  Batch one(1), two(500), always(9), grouped(3), groupedOne(4);
   encodeFullApply(one, generated, {false, 0, false, elements + 1});
   encodeFullApply(two, generated, {false, 0});
   encodeFullApply(always, generated, {false, 0, false, 0});
-  for (Batch* b : {&one, &two, &always}) b->finish();
+  // The sets listed an eighth of the elements at a time (or a set), on two threads and on one.
+  encodeFullApply(grouped, generated, {false, 0, false, 0, 1});
+  encodeFullApply(groupedOne, generated, {false, 0, false, elements + 1, 1});
+  for (Batch* b : {&one, &two, &always, &grouped, &groupedOne}) b->finish();
   std::vector<std::string> serial = elementLines(one);
   EXPECT_EQ(serial.size(), elements);
   EXPECT_EQ(elementLines(two), serial);
   EXPECT_EQ(elementLines(always), serial);
+  EXPECT_EQ(elementLines(grouped), serial);
+  EXPECT_EQ(elementLines(groupedOne), serial);
   expectSequencesAndDescriptions(two, 500);
   expectSequencesAndDescriptions(always, 9);
   // The second half is a piece of the batch as it was encoded, not a copy;
@@ -178,14 +184,28 @@ TEST(NetlinkEncode, TwoThreadsEncodeTheSameElementsInTheSameOrder) {
   EXPECT_EQ(two.bytes().size(), two.size());
   // A small plan too, split always: its one message per set is cut in the middle.
   policy::Plan golden = goldenPlan();
-  Batch small(1), smallSplit(1);
+  Batch small(1), smallSplit(1), smallGrouped(1);
   encodeFullApply(small, golden, {false, 0});
   encodeFullApply(smallSplit, golden, {false, 0, false, 0});
+  encodeFullApply(smallGrouped, golden, {false, 0, false, 0, 1});
   small.finish();
   smallSplit.finish();
+  smallGrouped.finish();
   EXPECT_FALSE(elementLines(small).empty());
   EXPECT_EQ(elementLines(smallSplit), elementLines(small));
+  EXPECT_EQ(elementLines(smallGrouped), elementLines(small));
   expectSequencesAndDescriptions(smallSplit, 1);
+  // And a plan without a single element (the failsafe without interfaces),
+  // on one thread and on two: every set, no element.
+  policy::Plan none = policy::failsafePlan("rf", {}, std::vector<std::string>{});
+  ASSERT_EQ(none.elementCount(), 0u);
+  for (size_t from : {size_t{0}, size_t{20000}}) {
+    Batch empty(1);
+    encodeFullApply(empty, none, {false, 0, false, from, 1});
+    empty.finish();
+    EXPECT_TRUE(elementLines(empty).empty()) << from;
+    expectSequencesAndDescriptions(empty, 1);
+  }
 }
 
 TEST(NetlinkEncode, KeyTypesAreNftDatatypes) {
