@@ -12,6 +12,7 @@
 #include "policy/bridge_table.h"
 #include "policy/chains.h"
 #include "policy/compile_cache.h"
+#include "policy/fnv.h"
 #include "policy/parallel.h"
 
 namespace ringfence::policy {
@@ -272,11 +273,8 @@ class Compiler {
     out.limit = std::move(limit);
     std::stable_sort(made.begin(), made.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
-    uint64_t h = 1469598103934665603ull;
-    auto mix = [&h](const auto& bytes) {
-      for (auto b : bytes) h = (h ^ static_cast<uint8_t>(b)) * 1099511628211ull;
-      h = (h ^ 0xff) * 1099511628211ull;
-    };
+    uint64_t h = kFnvBasis;
+    auto mix = [&h](const auto& bytes) { h = fnv1a(fnv1a(h, bytes), uint8_t{0xff}); };
     out.elements.reserve(made.size());
     size_t sets = 0;  // a slice each, made at their size (several hundred thousand parts)
     for (size_t i = 0; i < made.size(); ++i) sets += i == 0 || made[i].first != made[i - 1].first;

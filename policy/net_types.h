@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "policy/fnv.h"
+
 namespace ringfence::policy {
 
 enum class Family { V4, V6 };
@@ -62,9 +64,7 @@ struct AddressHash {
   }
   size_t operator()(const MacAddress& m) const { return of(m.bytes.data(), m.bytes.size(), 2); }
   static size_t of(const uint8_t* p, size_t n, uint8_t kind) {
-    uint64_t h = (1469598103934665603ull ^ kind) * 1099511628211ull;
-    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-    return static_cast<size_t>(h);
+    return static_cast<size_t>(fnv1a(fnv1a(kFnvBasis, kind), std::basic_string_view(p, n)));
   }
 };
 

@@ -4,6 +4,7 @@
 #include <tuple>
 #include <unordered_set>
 
+#include "policy/fnv.h"
 #include "policy/nft_text.h"
 
 namespace ringfence::policy {
@@ -26,10 +27,7 @@ bool sameChainHead(const Chain& a, const Chain& b) {
 struct KeyHash {
   size_t operator()(const ElementRef& r) const {
     ElementView e = *r;
-    uint64_t h = 1469598103934665603ull;
-    for (uint8_t b : e.low) h = (h ^ b) * 1099511628211ull;
-    for (uint8_t b : e.high) h = (h ^ b) * 1099511628211ull;
-    return h;
+    return fnv1a(fnv1a(kFnvBasis, e.low), e.high);
   }
 };
 struct KeyEqual {

@@ -11,6 +11,8 @@
 
 #include <charconv>
 
+#include "policy/fnv.h"
+
 namespace ringfence::policy {
 namespace {
 
@@ -138,13 +140,8 @@ std::expected<PolicySources, std::string> parseSerializedSources(std::string_vie
 }
 
 uint64_t sourcesHash(const PolicySources& s) {
-  uint64_t h = 14695981039346656037ull;
-  serializeSources(s, {}, [&h](std::string_view bytes) {
-    for (unsigned char c : bytes) {
-      h ^= c;
-      h *= 1099511628211ull;
-    }
-  });
+  uint64_t h = kFnvBasis;
+  serializeSources(s, {}, [&h](std::string_view bytes) { h = fnv1a(h, bytes); });
   return h;
 }
 
