@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -64,7 +65,7 @@ struct AddressHash {
   }
   size_t operator()(const MacAddress& m) const { return of(m.bytes.data(), m.bytes.size(), 2); }
   static size_t of(const uint8_t* p, size_t n, uint8_t kind) {
-    return static_cast<size_t>(fnv1a(fnv1a(kFnvBasis, kind), std::basic_string_view(p, n)));
+    return static_cast<size_t>(fnv1a(fnv1a(kFnvBasis, kind), std::span<const uint8_t>(p, n)));
   }
 };
 

@@ -212,6 +212,18 @@ void fields(A& a, ElementList& x) {
 template <typename A>
 void fields(A& a, DeviceElements& x) {
   a(x.device, x.slices, x.elements, x.limit, x.fingerprint, x.maintenance);
+  if constexpr (std::is_same_v<A, Unpacker>) {
+    // As compiled: one slice for each set with elements, in set order,
+    // together covering the elements in order (unpackPlan checks the sets).
+    uint32_t at = 0;
+    for (size_t i = 0; i < x.slices.size(); ++i) {
+      const ElementSlice& s = x.slices[i];
+      if (s.begin != at || s.end <= s.begin || (i > 0 && s.set <= x.slices[i - 1].set))
+        throw PackingError("a device's slices do not cover its elements in order");
+      at = s.end;
+    }
+    if (at != x.elements.size()) throw PackingError("a device's slices do not cover its elements");
+  }
 }
 template <typename A>
 void fields(A& a, Plan& x) {

@@ -44,6 +44,10 @@ void packCompiledPlan(Packer& p, const Plan& plan) {
 Plan unpackPlan(Unpacker& u) {
   Plan out;
   u(out);
+  for (const DeviceElements& d : out.devices) {
+    if (!d.slices.empty() && d.slices.back().set >= out.sets.size())
+      throw PackingError("a device's slice names a set the plan does not have");
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <unordered_set>
 
 namespace ringfence::policy {
 namespace {
@@ -31,6 +32,7 @@ std::optional<uint32_t> getIndex(const uint8_t*& at, const uint8_t* end) {
   for (unsigned shift = 0; shift < 35 && at < end; shift += 7) {
     uint8_t b = *at++;
     if (shift == 28 && b > 0x0f) return std::nullopt;
+    if (shift > 0 && b == 0) return std::nullopt;  // padded: not the one form of v
     v |= static_cast<uint32_t>(b & 0x7f) << shift;
     if (!(b & 0x80)) return v;
   }
@@ -188,6 +190,10 @@ std::optional<ElementList> ElementList::fromBytes(std::string_view bytes,
     p += rest;
   }
   if (seen != out.texts_.size()) return std::nullopt;
+  std::unordered_set<std::string_view> distinct;  // each text once, as push_back holds them
+  for (const SharedText& t : out.texts_) {
+    if (!distinct.insert(t.str()).second) return std::nullopt;
+  }
   return out;
 }
 

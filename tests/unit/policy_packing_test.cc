@@ -6,8 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -126,23 +128,44 @@ TEST(PolicyPacking, TheSameTextUnpackedAgainIsShared) {
   EXPECT_FALSE(back[0].sameObject(back[5]));  // as long, other bytes
   EXPECT_TRUE(back[2].sameObject(SharedText()));
 
-  // A compiled plan, as compiled and as unpacked: a device's address
-  // elements share its name.
+  // A compiled plan, as compiled and as unpacked: a device's part holds
+  // each of its texts once (its name among them), however many elements
+  // name it.
   Plan plan = test::compileValidConfig(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
   Plan unpacked = unpackedPlan(packed(plan));
   ASSERT_TRUE(unpacked == plan);
   for (const Plan* p : {&plan, &unpacked}) {
     const DeviceElements& part = p->devices[0];
     size_t named = 0;
-    const SharedText* first = nullptr;
-    for (ElementView e : part.elements) {
-      if (e.comment != part.device) continue;
-      if (!first) first = &e.comment;
-      EXPECT_TRUE(e.comment.sameObject(*first)) << (p == &plan ? "compiled" : "unpacked");
-      ++named;
-    }
+    for (ElementView e : part.elements) named += e.comment == part.device;
     EXPECT_GT(named, 2u);
+    const std::vector<SharedText>& held = part.elements.texts();
+    EXPECT_EQ(std::count(held.begin(), held.end(), SharedText(part.device)), 1);
+    std::set<std::string> distinct(held.begin(), held.end());
+    EXPECT_EQ(distinct.size(), held.size()) << (p == &plan ? "compiled" : "unpacked");
   }
+}
+
+// A device's slices, packed as they came, are taken only as compiled: one
+// per set with elements, in set order, covering the elements in order.
+TEST(PolicyPacking, SlicesThatDoNotCoverTheElementsAreRefused) {
+  Plan plan = test::compileValidConfig(RINGFENCE_SOURCE_DIR "/profiles/ringfence.yaml");
+  ASSERT_GE(plan.devices[0].slices.size(), 2u);
+  EXPECT_TRUE(unpackedPlan(packed(plan)) == plan);
+  auto refused = [&](auto alter) {
+    Plan bad = plan;
+    alter(bad.devices.edit(0).slices);
+    std::string bytes = packed(bad);
+    Unpacker u(bytes);
+    EXPECT_THROW(unpackPlan(u), PackingError);
+  };
+  refused([](auto& s) { std::swap(s[0].begin, s[0].end); });             // reversed
+  refused([](auto& s) { s[0].end = s[0].begin; });                       // empty
+  refused([](auto& s) { s[1].begin += 1; });                             // a gap
+  refused([](auto& s) { s.back().end += 1; });                           // past the elements
+  refused([](auto& s) { s.pop_back(); });                                // elements left over
+  refused([](auto& s) { std::swap(s[0].set, s[1].set); });               // out of set order
+  refused([&](auto& s) { s.back().set = uint32_t(plan.sets.size()); });  // no such set
 }
 
 TEST(PolicyPacking, RunTimeElementsAreLeftOut) {

@@ -130,6 +130,19 @@ TEST(ElementList, IsMadeFromItsBytesOnlyIfEveryElementIsWellFormed) {
   one.push_back(element({1, 2, 3, 4}, {}, "", "c", 5));
   std::string good(one.bytes());
   ASSERT_TRUE(ElementList::fromBytes(good, {SharedText("c")}));
+  // The same elements in another form: an index padded with a zero byte,
+  // or a text held twice.
+  std::string padded(one.bytes());
+  ASSERT_EQ(padded[3], 0);
+  padded[3] = static_cast<char>(0x80);
+  padded.insert(padded.begin() + 4, '\0');
+  EXPECT_TRUE(refused(padded, {SharedText("c")}));
+  ElementList twice;
+  twice.push_back(element({1}, {}, "", "a"));
+  twice.push_back(element({2}, {}, "", "b"));
+  std::string again(twice.bytes());
+  EXPECT_TRUE(refused(again, {SharedText("a"), SharedText("a")}));
+  ASSERT_TRUE(ElementList::fromBytes(again, {SharedText("a"), SharedText("b")}));
   std::string b = good;
   b[0] = 41;
   EXPECT_TRUE(refused(b, {SharedText("c")}));
