@@ -1,9 +1,11 @@
 #include "daemon/neighbours.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -12,12 +14,31 @@
 namespace ringfence::daemon {
 namespace {
 
-struct Pin {
+// An address to pin: one per device address, in a block of them all.
+struct Want {
+  int ifindex = 0;
+  policy::IpAddress address;
   policy::MacAddress mac;
-  std::string device;
-  bool current = false;  // the kernel holds it already, as ours
+  const policy::Device* device = nullptr;  // of the policy being pinned
+  bool current = false;                    // the kernel holds it already, as ours
+  bool failed = false;                     // the kernel refused it
+  auto key() const { return std::tie(ifindex, address); }
 };
-using PinKey = std::pair<int, policy::IpAddress>;  // ifindex, address
+
+// Sorts `v` by `key` and keeps, of entries with equal keys, the last one
+// added (as assigning into a map would).
+template <typename T, typename Key>
+void sortKeepLast(std::vector<T>& v, Key key) {
+  std::stable_sort(v.begin(), v.end(), [&](const T& a, const T& b) { return key(a) < key(b); });
+  size_t out = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i + 1 < v.size() && !(key(v[i]) < key(v[i + 1]))) continue;  // a later one has its key
+    if (out != i) v[out] = std::move(v[i]);
+    ++out;
+  }
+  v.erase(v.begin() + static_cast<std::ptrdiff_t>(out), v.end());
+  v.shrink_to_fit();
+}
 
 // The interface whose connected route covers `a` most closely, among `allowed`
 // (every interface when `allowed` is empty); 0 if none.
@@ -57,8 +78,9 @@ void Neighbours::sync(const policy::Policy& policy) {
   }
   macOwner_.clear();
   for (const policy::Device& d : policy.devices) {
-    if (d.mac) macOwner_[*d.mac] = d.name;
+    if (d.mac) macOwner_.emplace_back(*d.mac, d.name);
   }
+  sortKeepLast(macOwner_, [](const auto& e) { return e.first; });
   if (ifindexes != watched_) watch(ifindexes);
 }
 
@@ -101,10 +123,9 @@ int Neighbours::onReadable(sd_event_source*, int fd, uint32_t, void* self) noexc
 }
 
 void Neighbours::onClaim(const netlink::NeighbourClaim& c, policy::WallTime now) {
-  auto p = pinned_.find(c.address);
-  bool held = p != pinned_.end();
-  const Pinned* target = held ? &p->second : nullptr;
-  if (auto u = unpinned_.find(c.address); !held && u != unpinned_.end()) target = &u->second;
+  const Pinned* target = find(pinned_, c.address);
+  bool held = target != nullptr;
+  if (!held) target = find(unpinned_, c.address);
   bool own = own_.contains(c.address);
   if (!own && (!target || target->mac == c.mac)) return;
   auto key = std::pair{c.mac, c.address};
@@ -118,10 +139,9 @@ void Neighbours::onClaim(const netlink::NeighbourClaim& c, policy::WallTime now)
   uint64_t more = 0;
   if (auto s = suppressed_.find(key); s != suppressed_.end())
     more = s->second, suppressed_.erase(s);
-  auto owner = macOwner_.find(c.mac);
-  std::string sender = owner != macOwner_.end()
-                           ? "device " + owner->second + " (" + policy::toString(c.mac) + ")"
-                           : "unknown host " + policy::toString(c.mac);
+  const std::string* owner = find(macOwner_, c.mac);
+  std::string sender = owner ? "device " + *owner + " (" + policy::toString(c.mac) + ")"
+                             : "unknown host " + policy::toString(c.mac);
   std::string victim = own ? "the gateway's own address " + policy::toString(c.address)
                            : policy::toString(c.address) + " of " + target->device + " (" +
                                  (held ? "pinned to " : "bound to ") +
@@ -129,8 +149,7 @@ void Neighbours::onClaim(const netlink::NeighbourClaim& c, policy::WallTime now)
   std::string tail = own ? "" : held ? "; the pin holds" : "; NOT pinned, the claim may succeed";
   if (more) tail += "; " + std::to_string(more) + " more such claims since the last report";
   log(LogLevel::Warning, "neighbour-spoofing",
-      sender + " claimed " + victim + " with a " + c.what + tail,
-      owner != macOwner_.end() ? owner->second : std::string());
+      sender + " claimed " + victim + " with a " + c.what + tail, owner ? *owner : std::string());
 }
 
 void Neighbours::pin(const policy::Policy& policy) {
@@ -148,7 +167,7 @@ void Neighbours::pin(const policy::Policy& policy) {
     if (int i = netlink::interfaceIndex(name)) deviceInterfaces.insert(i);
   }
   std::optional<std::vector<netlink::ConnectedRoute>> routes;
-  std::map<PinKey, Pin> wanted;
+  std::vector<Want> wanted;
   // Each cause is reported when it first appears, not at every apply.
   std::set<std::string> skipped;
   size_t newlySkipped = 0;
@@ -188,9 +207,21 @@ void Neighbours::pin(const policy::Policy& policy) {
              d.name, 1);
         continue;
       }
-      wanted[{ifindex, a}] = Pin{*d.mac, d.name, false};
+      wanted.push_back({ifindex, a, *d.mac, &d});
     }
   }
+  sortKeepLast(wanted, [](const Want& w) { return w.key(); });
+  // What is pinned, by address (the kernel refused those `failed`), and what not.
+  auto remember = [&](bool pinned) {
+    pinned_.clear();
+    unpinned_.clear();
+    for (const Want& w : wanted) {
+      (pinned && !w.failed ? pinned_ : unpinned_)
+          .emplace_back(w.address, Pinned{w.mac, w.device->name});
+    }
+    sortKeepLast(pinned_, [](const auto& e) { return e.first; });
+    sortKeepLast(unpinned_, [](const auto& e) { return e.first; });
+  };
 
   if (newlySkipped > kMaxSkipReports) {
     log(LogLevel::Warning, "neighbour-skipped",
@@ -199,9 +230,6 @@ void Neighbours::pin(const policy::Policy& policy) {
             "(not listed)");
   }
   skipped_ = std::move(skipped);
-  pinned_.clear();
-  unpinned_.clear();
-  for (const auto& [key, pin] : wanted) pinned_[key.second] = Pinned{pin.mac, pin.device};
   if (!routes) {
     auto r = table_->connectedRoutes();
     if (r) routes = std::move(*r);
@@ -216,17 +244,16 @@ void Neighbours::pin(const policy::Policy& policy) {
   auto existing = table_->dump();
   if (!existing) {
     log(LogLevel::Error, "neighbour-error", "neighbours are not pinned: " + existing.error());
-    pinned_.clear();  // claims are still reported, never as held by a pin
-    for (const auto& [key, pin] : wanted) unpinned_[key.second] = Pinned{pin.mac, pin.device};
+    remember(false);  // claims are still reported, never as held by a pin
     return;
   }
   size_t removed = 0, failed = 0;
   for (const netlink::NeighbourEntry& e : *existing) {
-    PinKey key{e.ifindex, e.address};
-    auto w = wanted.find(key);
+    auto w = std::lower_bound(wanted.begin(), wanted.end(), std::tie(e.ifindex, e.address),
+                              [](const Want& a, const auto& key) { return a.key() < key; });
     bool ours = e.permanent && e.protocol == netlink::kNeighbourProtocol;
-    if (w != wanted.end()) {
-      if (ours && e.mac == w->second.mac) w->second.current = true;
+    if (w != wanted.end() && w->key() == std::tie(e.ifindex, e.address)) {
+      if (ours && e.mac == w->mac) w->current = true;
       continue;
     }
     if (!ours) continue;
@@ -240,20 +267,21 @@ void Neighbours::pin(const policy::Policy& policy) {
     }
   }
   size_t added = 0, pinFailed = 0;
-  for (const auto& [key, pin] : wanted) {
-    if (pin.current) continue;
-    if (auto r = table_->pin(key.first, key.second, pin.mac); !r) {
-      log(LogLevel::Error, "neighbour-error", r.error() + "; " + pin.device + " is not protected",
-          pin.device);
+  for (Want& w : wanted) {
+    if (w.current) continue;
+    const std::string& device = w.device->name;
+    if (auto r = table_->pin(w.ifindex, w.address, w.mac); !r) {
+      log(LogLevel::Error, "neighbour-error", r.error() + "; " + device + " is not protected",
+          device);
       ++failed, ++pinFailed;
-      pinned_.erase(key.second);
-      unpinned_[key.second] = Pinned{pin.mac, pin.device};
+      w.failed = true;
       continue;
     }
     log(LogLevel::Debug, "neighbour-pinned",
-        policy::toString(key.second) + " pinned to " + policy::toString(pin.mac), pin.device);
+        policy::toString(w.address) + " pinned to " + policy::toString(w.mac), device);
     ++added;
   }
+  remember(true);
   log(failed ? LogLevel::Warning : LogLevel::Info, "neighbours-pinned",
       std::to_string(wanted.size() - pinFailed) + " device addresses pinned to their MACs (" +
           std::to_string(added) + " new, " + std::to_string(removed) + " removed" +
