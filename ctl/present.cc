@@ -123,7 +123,7 @@ void printRules(const std::string& device, const policy::LoadOptions& load, std:
   policy::LoadResult r = policy::loadPolicy(load);
   const policy::Device* d = r.ok() ? r.policy.findDevice(device) : nullptr;
   if (!d) return;
-  out << "Rules (from " << d->file << "):\n";
+  out << "Rules (from " << d->file.str() << "):\n";
   auto print = [&](const char* kind, const std::vector<policy::Rule>& rules) {
     for (const policy::Rule& rule : rules) {
       std::string peers, ports;

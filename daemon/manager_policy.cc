@@ -281,20 +281,26 @@ bool Manager::enforceAtStart(std::optional<Loaded> loaded, std::optional<Refused
   PolicyState state = refused ? PolicyState::LastGood : PolicyState::Current;
   bool applied = false;
   if (loaded) {
-    // Taken out: the start needs them no more (two copies, not three, while the kernel applies).
+    // Taken out: one list of the files while the kernel applies, not two or three.
     policy::PolicySources sources = std::move(loaded->sources);
     policy::DaemonConfig diskConfig = loaded->policy->config;
     ToSave toSave{{}, loaded->readingNotes, loaded->warnings};
     state_ = state;
     // Started from the compiled policy, the last good one is saved after the start check.
+    // Otherwise its file is written from them while the kernel applies, and they are copied
+    // for the compiled policy only once the transaction is freed.
     std::optional<WrittenLastGood> lastGood;
-    if (state == PolicyState::Current && !startedFrom_)
-      lastGood.emplace(WrittenLastGood{LastGoodPolicy{sources, generation_ + 1, 0, 0}, {}});
+    if (state == PolicyState::Current && !startedFrom_) {
+      lastGood.emplace(
+          WrittenLastGood{LastGoodPolicy{std::move(sources), generation_ + 1, 0, 0}, {}});
+    } else {
+      sources = {};  // nothing is saved from them: freed before the transaction is made
+    }
     auto done = startWith(std::move(*loaded), lastGood ? &*lastGood : nullptr);
     applied = done.has_value();
     if (applied && lastGood) {
+      toSave.sources = lastGood->policy.sources;
       saveLastGood(std::move(*lastGood));
-      toSave.sources = std::move(sources);
       compiledUnsaved_ = std::move(toSave);
     }
     if (!applied) startedFrom_.reset();

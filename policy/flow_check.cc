@@ -33,16 +33,18 @@ FlowVerdict judge(const Device& d, Direction dir, const IpAddress& peer, Proto p
   }
   switch (d.mode) {
     case Mode::Learn:
-      return {true, d.name + " is in learn mode: every flow passes (" + d.file + ")", false};
+      return {true, d.name + " is in learn mode: every flow passes (" + d.file.str() + ")", false};
     case Mode::Monitor:
-      return {true,
-              d.name + " is in monitor mode: passes, reported as a violation (" + d.file + ")",
-              false};
+      return {
+          true,
+          d.name + " is in monitor mode: passes, reported as a violation (" + d.file.str() + ")",
+          false};
     case Mode::Enforce:
       break;
   }
   return {false,
-          "no " + std::string(toString(dir)) + " rule of " + d.name + " allows it (" + d.file + ")",
+          "no " + std::string(toString(dir)) + " rule of " + d.name + " allows it (" +
+              d.file.str() + ")",
           false};
 }
 

@@ -84,7 +84,7 @@ inline constexpr uint32_t kDefaultConcurrentConnections = 1024;
 
 struct Device {
   std::string name;
-  std::string file;
+  SharedText file;       // one text with every location in the file
   SourceLocation where;  // the `device:` value
   std::string description;
   std::vector<std::pair<std::string, std::string>> inventory;  // file order

@@ -157,7 +157,7 @@ class Reporter {
 
   void removed(const Device& d, UnknownDevices now) {
     device_ = d.name;
-    say(Warning, "device removed (" + addressList(d.addresses) + ", was in " + d.file +
+    say(Warning, "device removed (" + addressList(d.addresses) + ", was in " + d.file.str() +
                      "): its traffic is now that of an unknown host (unknown_devices: " +
                      toString(now) + ")");
   }

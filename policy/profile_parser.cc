@@ -48,7 +48,7 @@ class ProfileParser {
                  "limits", "maintenance"},
                 "profile");
     Device d;
-    d.file = r_.file();
+    d.file = r_.fileText();
     bool named = false;
     if (const YamlNode* n = f.require("device")) {
       d.where = r_.at(*n);

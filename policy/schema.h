@@ -20,6 +20,7 @@ class NodeReader {
   NodeReader(std::string file, Diagnostics& diags) : file_(std::move(file)), diags_(diags) {}
 
   const std::string& file() const { return file_.str(); }
+  const SharedText& fileText() const { return file_; }  // shared by every location in it
   Diagnostics& diags() { return diags_; }
   SourceLocation at(const YamlNode& n) const { return {file_, n.line, n.column}; }
   void error(const YamlNode& n, std::string message) { diags_.error(at(n), std::move(message)); }

@@ -298,6 +298,7 @@ PolicySources readPolicySources(const LoadOptions& options, Diagnostics& diags,
   std::vector<Listed> files = listProfiles(paths.profilesDir, profilesAt, diags, cache, nowNs, dir);
   std::vector<ReadResult> texts = readAll(files, dir.get(), cache, nowNs);
   size_t reused = 0;
+  sources.profiles.reserve(files.size());
   for (size_t i = 0; i < files.size(); ++i) {
     ReadResult& r = texts[i];
     if (!r.text) {  // vanished meanwhile, or refused

@@ -25,7 +25,7 @@ std::string meaning(const LoadResult& r) {
   out += c.file + "|" + c.profilesDir + "|" + c.groupsFile + "|" + c.stateDir + "|" + c.table +
          "|" + toString(c.unknownDevices) + "|" + c.adminGroup + "\n";
   for (const Device& d : r.policy.devices) {
-    out += d.name + " " + d.file + " " + d.description + "\n";
+    out += d.name + " " + d.file.str() + " " + d.description + "\n";
     for (const auto& [k, v] : d.inventory) out += "  " + k + "=" + v + "\n";
   }
   if (r.ok()) out += renderNft(compilePlan(r.policy));
