@@ -394,7 +394,7 @@ class Compiler {
       const FamilyNames& f, const std::vector<const Rule*>& rules) {
     std::map<uint8_t, std::vector<PeerPortBox>> out;
     for (const Rule* r : rules) {
-      std::vector<PortRange> ports = r->ports;
+      auto ports = r->ports;                           // a copy
       if (ports.empty()) ports.push_back({0, 65535});  // icmp: no ports, any value matches
       SharedText origin;  // made once per rule, and only if the rule has a peer here
       for (const ResolvedPeer& p : r->resolved) {

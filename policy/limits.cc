@@ -32,7 +32,7 @@ std::map<uint8_t, std::vector<PeerPortBox>> boxesByProto(Family f,
                                                          const std::vector<const Rule*>& rules) {
   std::map<uint8_t, std::vector<PeerPortBox>> out;
   for (const Rule* r : rules) {
-    std::vector<PortRange> ports = r->ports;
+    auto ports = r->ports;  // a copy
     if (ports.empty()) ports.push_back({0, 65535});
     for (const ResolvedPeer& p : r->resolved) {
       if (p.prefix.address.family != f) continue;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "policy/diagnostic.h"
+#include "policy/inline_vector.h"
 #include "policy/net_types.h"
 #include "policy/paths.h"
 #include "policy/shared_list.h"
@@ -59,10 +60,11 @@ struct ResolvedPeer {
 
 struct Rule {
   Direction direction = Direction::Outbound;
-  std::vector<PeerSpec> peers;
-  std::vector<ResolvedPeer> resolved;  // filled by the loader once groups are known
+  // One or two nearly always: in place, not in heap blocks of their own.
+  InlineVector<PeerSpec, 1> peers;
+  InlineVector<ResolvedPeer, 1> resolved;  // filled by the loader once groups are known
   Proto proto = Proto::Tcp;
-  std::vector<PortRange> ports;  // empty for icmp/icmpv6
+  InlineVector<PortRange, 4> ports;  // empty for icmp/icmpv6
   SharedText comment;
   bool critical = false;
   SourceLocation where;  // the rule's own node

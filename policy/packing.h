@@ -26,6 +26,7 @@
 #include <variant>
 #include <vector>
 
+#include "policy/inline_vector.h"
 #include "policy/key_bytes.h"
 #include "policy/shared_text.h"
 
@@ -40,6 +41,8 @@ template <typename T>
 struct IsVector : std::false_type {};
 template <typename T, typename A>
 struct IsVector<std::vector<T, A>> : std::true_type {};
+template <typename T, uint32_t N>
+struct IsVector<InlineVector<T, N>> : std::true_type {};
 template <typename T>
 struct IsOptional : std::false_type {};
 template <typename T>

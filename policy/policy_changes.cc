@@ -35,7 +35,7 @@ std::map<Flow, bool> flowsOf(const Device& d) {
   std::map<Flow, bool> out;
   auto add = [&](const std::vector<Rule>& rules, int kind) {
     for (const Rule& r : rules) {
-      std::vector<PortRange> ports = r.ports;
+      auto ports = r.ports;  // a copy
       if (ports.empty()) ports.push_back({0, 65535});
       for (const ResolvedPeer& p : r.resolved) {
         for (const PortRange& range : ports) {

@@ -121,7 +121,7 @@ TEST_F(Loader, AcceptsEveryDocumentedField) {
   // The peers one group gives share one text naming it; a literal peer has none.
   EXPECT_EQ(d.outbound[0].comment, "pump server");
   EXPECT_TRUE(d.outbound[1].comment.sameObject(SharedText()));
-  const std::vector<ResolvedPeer>& pacs = d.inbound[0].resolved;
+  const auto& pacs = d.inbound[0].resolved;
   ASSERT_EQ(pacs.size(), 3u);
   EXPECT_EQ(pacs[0].via, "@pacs");
   EXPECT_TRUE(pacs[1].via.sameObject(pacs[0].via));

@@ -30,7 +30,8 @@ std::set<std::tuple<int, Proto, IpPrefix, PortRange, bool>> flows(const Device& 
   int kind = 0;
   for (const auto* rules : {&d.outbound, &d.inbound, &d.maintenance}) {
     for (const Rule& r : *rules) {
-      std::vector<PortRange> ports = r.ports.empty() ? std::vector<PortRange>{{0, 65535}} : r.ports;
+      auto ports = r.ports;
+      if (ports.empty()) ports.push_back({0, 65535});
       for (const ResolvedPeer& p : r.resolved) {
         for (const PortRange& range : ports)
           out.insert({kind, r.proto, p.prefix, range, r.critical});
