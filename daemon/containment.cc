@@ -122,6 +122,14 @@ void Containment::logFollow(const policy::FollowResult& follow) {
   }
 }
 
+const std::string* Containment::findMac(const std::map<policy::MacAddress, std::string>& in,
+                                        const std::string& mac) {
+  std::optional<policy::MacAddress> m = policy::parseMac(mac);
+  if (!m) return nullptr;
+  auto it = in.find(*m);
+  return it == in.end() ? nullptr : &it->second;
+}
+
 // Who owns each address and MAC, and each MAC's port: only the devices that
 // changed since the last policy are taken out and put in again (a reload of
 // one profile among thousands touches one device's entries).
@@ -131,18 +139,16 @@ void Containment::indexDevices(const policy::DeviceList& devices) {
       if (auto it = owners_.find(a); it != owners_.end() && it->second == d.name) owners_.erase(it);
     }
     if (!d.mac) return;
-    std::string mac = policy::toString(*d.mac);
-    if (auto it = macOwners_.find(mac); it != macOwners_.end() && it->second == d.name) {
+    if (auto it = macOwners_.find(*d.mac); it != macOwners_.end() && it->second == d.name) {
       macOwners_.erase(it);
-      macPorts_.erase(mac);
+      macPorts_.erase(*d.mac);
     }
   };
   auto index = [&](const policy::Device& d) {
     for (const policy::IpAddress& a : d.addresses) owners_[a] = d.name;
     if (!d.mac) return;
-    std::string mac = policy::toString(*d.mac);
-    if (!d.interface.empty()) macPorts_[mac] = d.interface;
-    macOwners_[std::move(mac)] = d.name;
+    if (!d.interface.empty()) macPorts_[*d.mac] = d.interface;
+    macOwners_[*d.mac] = d.name;
   };
   std::vector<const policy::Device*> fresh;
   policy::forEachChangedDevice(indexed_, devices,
@@ -320,11 +326,11 @@ void Containment::onPackets(const std::vector<netlink::LoggedPacket>& packets,
 // device's, or the LAN side's (which would move that MAC's bridge port).
 void Containment::onForgedMac(const netlink::LoggedPacket& p, policy::WallTime now) {
   if (!mayLog("mac " + p.mac, now)) return;
-  auto owner = macOwners_.find(p.mac);
+  const std::string* owner = findMac(macOwners_, p.mac);
   log(LogLevel::Warning, "spoofing",
       "frame from MAC " + p.mac +
-          (owner != macOwners_.end() ? " (device " + owner->second + "'s)"
-                                     : " (a MAC of the LAN side, or a device's from it)") +
+          (owner ? " (device " + *owner + "'s)"
+                 : " (a MAC of the LAN side, or a device's from it)") +
           " on " + where(p) + " dropped: it would move that MAC's bridge port");
 }
 
@@ -334,18 +340,16 @@ void Containment::onNeighbourClaim(const netlink::LoggedPacket& p, const policy:
                                    const char* how, policy::WallTime now) {
   // A MAC is forgeable: a device's MAC on a port that is not the device's
   // is a host on that port, and the device is not blamed.
-  auto owner = macOwners_.find(p.mac);
-  std::string sender = owner != macOwners_.end() ? owner->second : std::string();
+  const std::string* owner = findMac(macOwners_, p.mac);
+  std::string sender = owner ? *owner : std::string();
   std::string port = where(p);
-  if (auto bound = macPorts_.find(p.mac); bound != macPorts_.end() && bound->second != port)
-    sender.clear();
+  if (const std::string* bound = findMac(macPorts_, p.mac); bound && *bound != port) sender.clear();
   std::string victim = deviceOf(claimed);
   if (!sender.empty()) ++dropped_[sender];
   if (!mayLog("arp " + (sender.empty() ? p.mac : sender), now)) return;
   std::string who = !sender.empty() ? "device " + sender + " (" + p.mac + ")"
-                    : owner != macOwners_.end()
-                        ? "a host using device " + owner->second + "'s MAC " + p.mac
-                        : "unknown host " + (p.mac.empty() ? "?" : p.mac);
+                    : owner         ? "a host using device " + *owner + "'s MAC " + p.mac
+                                    : "unknown host " + (p.mac.empty() ? "?" : p.mac);
   std::string what =
       victim.empty() ? policy::toString(claimed) : policy::toString(claimed) + " of " + victim;
   log(LogLevel::Warning, "neighbour-spoofing",
@@ -421,8 +425,8 @@ void Containment::onInvalid(const netlink::LoggedPacket& p, policy::Direction di
 
 void Containment::onRogue(const netlink::LoggedPacket& p, bool routerAdvertisement,
                           policy::WallTime now) {
-  auto owner = macOwners_.find(p.mac);
-  std::string device = owner == macOwners_.end() ? std::string() : owner->second;
+  const std::string* owner = findMac(macOwners_, p.mac);
+  std::string device = owner ? *owner : std::string();
   if (!device.empty()) ++dropped_[device];
   if (!mayLog("rogue " + (device.empty() ? std::string("from unknown hosts") : device), now))
     return;

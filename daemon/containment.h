@@ -167,9 +167,12 @@ class Containment {
   void indexDevices(const policy::DeviceList& devices);  // owners_, macOwners_, macPorts_
   policy::DeviceList indexed_;                           // the devices those are of
   std::unordered_map<policy::IpAddress, std::string, policy::AddressHash> owners_;
-  std::map<std::string, std::string> macOwners_;  // "02:00:...": device
-  std::map<std::string, std::string> macPorts_;   // "02:00:...": its device's interface
-  bool bridged_ = false;                          // topology: bridge
+  std::map<policy::MacAddress, std::string> macOwners_;  // device of each bound MAC
+  std::map<policy::MacAddress, std::string> macPorts_;   // its device's interface, if named
+  // The entry of `mac` (as a logged packet gives it) in `in`, or nullptr.
+  static const std::string* findMac(const std::map<policy::MacAddress, std::string>& in,
+                                    const std::string& mac);
+  bool bridged_ = false;  // topology: bridge
   static constexpr size_t kMaxUnknownHosts = 4096;
   static constexpr std::chrono::minutes kForgetUnknown{10};
   // address/MAC/interface: last seen; at most kMaxUnknownHosts

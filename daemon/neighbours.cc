@@ -77,6 +77,8 @@ void Neighbours::sync(const policy::Policy& policy) {
     }
   }
   macOwner_.clear();
+  macOwner_.reserve(static_cast<size_t>(std::count_if(policy.devices.begin(), policy.devices.end(),
+                                                      [](const auto& d) { return d.mac; })));
   for (const policy::Device& d : policy.devices) {
     if (d.mac) macOwner_.emplace_back(*d.mac, d.name);
   }
@@ -168,6 +170,9 @@ void Neighbours::pin(const policy::Policy& policy) {
   }
   std::optional<std::vector<netlink::ConnectedRoute>> routes;
   std::vector<Want> wanted;
+  size_t bound = 0;  // addresses of MAC-bound devices: made at its size
+  for (const policy::Device& d : policy.devices) bound += d.mac ? d.addresses.size() : 0;
+  wanted.reserve(bound);
   // Each cause is reported when it first appears, not at every apply.
   std::set<std::string> skipped;
   size_t newlySkipped = 0;
@@ -213,8 +218,14 @@ void Neighbours::pin(const policy::Policy& policy) {
   sortKeepLast(wanted, [](const Want& w) { return w.key(); });
   // What is pinned, by address (the kernel refused those `failed`), and what not.
   auto remember = [&](bool pinned) {
+    size_t failed = pinned
+                        ? static_cast<size_t>(std::count_if(wanted.begin(), wanted.end(),
+                                                            [](const Want& w) { return w.failed; }))
+                        : wanted.size();
     pinned_.clear();
     unpinned_.clear();
+    pinned_.reserve(wanted.size() - failed);
+    unpinned_.reserve(failed);
     for (const Want& w : wanted) {
       (pinned && !w.failed ? pinned_ : unpinned_)
           .emplace_back(w.address, Pinned{w.mac, w.device->name});
