@@ -129,7 +129,7 @@ void printRules(const std::string& device, const policy::LoadOptions& load, std:
       std::string peers, ports;
       for (const policy::PeerSpec& peer : rule.peers) {
         peers += (peers.empty() ? "" : ", ") +
-                 (peer.kind == policy::PeerSpec::Kind::Group ? "@" + peer.group
+                 (peer.kind == policy::PeerSpec::Kind::Group ? "@" + peer.group.str()
                   : peer.kind == policy::PeerSpec::Kind::Any ? std::string("any")
                                                              : policy::toString(peer.prefix));
       }

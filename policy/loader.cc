@@ -237,20 +237,21 @@ class Resolver {
         case PeerSpec::Kind::Group: {
           auto g = policy_.groups.find(peer.group);
           if (g == policy_.groups.end()) {
-            diags.error(peer.where, "undefined group '@" + peer.group + "'");
+            diags.error(peer.where, "undefined group '@" + peer.group.str() + "'");
             break;
           }
           size_t before = r.resolved.size();
           auto known = via_.find(peer.group);
-          const SharedText via = known != via_.end() ? known->second : SharedText("@" + peer.group);
+          const SharedText via =
+              known != via_.end() ? known->second : SharedText("@" + peer.group.str());
           for (const IpPrefix& member : g->second.members) {
             if (usable(d, r, member.address.family)) add(r, member, via);
           }
           if (r.resolved.size() == before && !g->second.members.empty()) {
-            neverMatches(
-                refused, peer.where,
-                "group '@" + peer.group + "' has no member that can match this device and protocol",
-                diags);
+            neverMatches(refused, peer.where,
+                         "group '@" + peer.group.str() +
+                             "' has no member that can match this device and protocol",
+                         diags);
           }
           break;
         }

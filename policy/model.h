@@ -45,8 +45,8 @@ struct PortRange {
 struct PeerSpec {
   enum class Kind { Prefix, Group, Any };
   Kind kind = Kind::Prefix;
-  IpPrefix prefix;    // Kind::Prefix
-  std::string group;  // Kind::Group, without '@'
+  IpPrefix prefix;   // Kind::Prefix
+  SharedText group;  // Kind::Group, without '@' (one text for the group in many peers)
   SourceLocation where;
   bool operator==(const PeerSpec&) const = default;
 };

@@ -1,6 +1,7 @@
 #include "policy/profile_parser.h"
 
 #include <algorithm>
+#include <array>
 
 #include "policy/schema.h"
 #include "policy/text_check.h"
@@ -277,6 +278,19 @@ class ProfileParser {
     return rule;
   }
 
+  // One text for a group's name in every peer naming it that this thread
+  // parses: the few groups of a policy are named by most of its rules.
+  static SharedText groupName(std::string_view name) {
+    thread_local std::array<SharedText, 32> recent;
+    thread_local size_t next = 0;
+    for (const SharedText& t : recent) {
+      if (t.size() == name.size() && std::string_view(t) == name) return t;
+    }
+    SharedText made{std::string(name)};
+    recent[next++ % recent.size()] = made;
+    return made;
+  }
+
   bool parsePeer(const YamlNode& n, Rule& rule) {
     auto t = r_.text(n, "a peer");
     if (!t) return false;
@@ -287,11 +301,12 @@ class ProfileParser {
       r_.warning(n, "'any' allows every address of the family");
     } else if (!t->empty() && (*t)[0] == '@') {
       peer.kind = PeerSpec::Kind::Group;
-      peer.group = t->substr(1);
-      if (!isValidName(peer.group)) {
+      std::string_view name = std::string_view(*t).substr(1);
+      if (!isValidName(name)) {
         r_.error(n, "invalid group name '" + *t + "'");
         return false;
       }
+      peer.group = groupName(name);
     } else {
       PrefixParse parsed = parseIpPrefix(*t);
       if (!parsed.prefix) {
