@@ -391,7 +391,7 @@ LoadResult loadPolicy(const PolicySources& sources, const LoadOptions& options,
     if (!parsed[i].device) continue;
     facts.modifiedNs.push_back(f.modifiedNs);
     facts.refused.push_back(parsed[i].diags.hasErrors() ? 1 : 0);
-    facts.paths.push_back(&f.path);
+    facts.paths.push_back(&f.path.str());
     facts.resolvedBefore.push_back(resolvedBefore[i]);
     // Resolved in place only if this load made it (a shared one is copied first).
     facts.parsedNow.push_back(reused[i] || shared[i] ? 0 : 1);

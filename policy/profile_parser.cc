@@ -36,7 +36,7 @@ std::string unusableHostReason(const IpAddress& a) {
 
 class ProfileParser {
  public:
-  ProfileParser(const std::string& file, Diagnostics& diags) : r_(file, diags) {}
+  ProfileParser(const SharedText& file, Diagnostics& diags) : r_(file, diags) {}
 
   std::optional<Device> parse(const YamlNode& root) {
     if (root.kind == YamlNode::Kind::Null) {
@@ -263,7 +263,7 @@ class ProfileParser {
       if (icmp) ok &= checkIcmpPeers(rule);
     }
     if (const YamlNode* c = f.get("comment")) {
-      if (auto t = freeText(*c, "comment")) rule.comment = *t;
+      if (auto t = freeText(*c, "comment")) rule.comment = recentText<Comments>(*t);
     }
     if (const YamlNode* c = f.get("critical")) {
       if (auto b = r_.boolean(*c, "critical")) {
@@ -278,18 +278,22 @@ class ProfileParser {
     return rule;
   }
 
-  // One text for a group's name in every peer naming it that this thread
-  // parses: the few groups of a policy are named by most of its rules.
-  static SharedText groupName(std::string_view name) {
+  // One text for the same bytes parsed again soon after on this thread, one
+  // set of recent texts per `Kind`: the few groups of a policy are named by
+  // most of its rules, and devices of one model repeat their rules' comments.
+  template <typename Kind>
+  static SharedText recentText(std::string_view text) {
     thread_local std::array<SharedText, 32> recent;
     thread_local size_t next = 0;
     for (const SharedText& t : recent) {
-      if (t.size() == name.size() && std::string_view(t) == name) return t;
+      if (t.size() == text.size() && std::string_view(t) == text) return t;
     }
-    SharedText made{std::string(name)};
+    SharedText made{std::string(text)};
     recent[next++ % recent.size()] = made;
     return made;
   }
+  struct GroupNames;
+  struct Comments;
 
   bool parsePeer(const YamlNode& n, Rule& rule) {
     auto t = r_.text(n, "a peer");
@@ -306,7 +310,7 @@ class ProfileParser {
         r_.error(n, "invalid group name '" + *t + "'");
         return false;
       }
-      peer.group = groupName(name);
+      peer.group = recentText<GroupNames>(name);
     } else {
       PrefixParse parsed = parseIpPrefix(*t);
       if (!parsed.prefix) {
@@ -452,7 +456,7 @@ bool isValidInterfaceName(std::string_view name) {
                      [](char c) { return c > ' ' && c < 0x7f && c != '/' && c != ':'; });
 }
 
-std::optional<Device> parseProfile(const YamlNode& root, const std::string& file,
+std::optional<Device> parseProfile(const YamlNode& root, const SharedText& file,
                                    Diagnostics& diags) {
   return ProfileParser(file, diags).parse(root);
 }

@@ -12,7 +12,7 @@ namespace ringfence::policy {
 
 // Returns the device when the profile is usable for cross-file checks (it has
 // a valid name); errors in its other fields are still reported to `diags`.
-std::optional<Device> parseProfile(const YamlNode& root, const std::string& file,
+std::optional<Device> parseProfile(const YamlNode& root, const SharedText& file,
                                    Diagnostics& diags);
 
 std::map<std::string, Group> parseGroups(const YamlNode& root, const std::string& file,

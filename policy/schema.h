@@ -17,7 +17,7 @@ namespace ringfence::policy {
 
 class NodeReader {
  public:
-  NodeReader(std::string file, Diagnostics& diags) : file_(std::move(file)), diags_(diags) {}
+  NodeReader(SharedText file, Diagnostics& diags) : file_(std::move(file)), diags_(diags) {}
 
   const std::string& file() const { return file_.str(); }
   const SharedText& fileText() const { return file_; }  // shared by every location in it

@@ -20,7 +20,7 @@ constexpr std::string_view kHeader = "ringfence-policy-sources 1\n";
 
 void record(const SourceBytes& emit, std::string_view kind, const SourceFile& f) {
   emit(std::string(kind) + ' ' + std::to_string(f.path.size()) + ' ' +
-       std::to_string(f.text.size()) + '\n' + f.path + '\n');
+       std::to_string(f.text.size()) + '\n' + f.path.str() + '\n');
   emit(f.text);
   emit("\n");
 }

@@ -24,7 +24,7 @@ namespace ringfence::policy {
 class SourceCache;
 
 struct SourceFile {
-  std::string path;  // as the diagnostics name it
+  SharedText path;  // as the diagnostics name it; the profile's locations share it
   SharedText text;
   // st_mtim when read, in nanoseconds; 0 when unknown (saved sources). It
   // only decides which of two files a conflict between them is blamed on

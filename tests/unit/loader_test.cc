@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include "policy/sources.h"
 #include "tests/support/temp_dir.h"
 
 namespace ringfence::policy {
@@ -134,6 +135,43 @@ TEST_F(Loader, AcceptsEveryDocumentedField) {
         &d.outbound[0].peers[0].where, &d.inbound[0].where, &d.maintenance[0].where}) {
     EXPECT_TRUE(at->file.sameObject(d.where.file)) << at->line;
   }
+  EXPECT_TRUE(d.file.sameObject(d.where.file));
+}
+
+// Profiles parsed one after the other share the texts they repeat: a
+// group's name in every peer naming it and a rule's comment; the profile's
+// source names its file with the text its locations share.
+TEST_F(Loader, RepeatedGroupNamesAndCommentsAreOneText) {
+  config();
+  dir.write("groups.yaml", "groups:\n  ntp: [192.0.2.123]\n");
+  for (const char* name : {"a", "b"}) {
+    dir.write(std::string("profiles/") + name + ".yaml",
+              std::string("device: ") + name + "\nidentity:\n  addresses: [198.51.100." +
+                  (name[0] == 'a' ? "1" : "2") +
+                  "]\nallow:\n  outbound:\n    - to: \"@ntp\"\n      proto: udp\n      "
+                  "ports: [123]\n      comment: time\n    - to: [\"@ntp\", 192.0.2.9]\n"
+                  "      proto: tcp\n      ports: [37]\n");
+  }
+  LoadOptions o;
+  o.configFile = dir.file("ringfence.yaml");
+  o.configRequired = true;
+  Diagnostics read;
+  PolicySources sources = readPolicySources(o, read);
+  ASSERT_FALSE(read.hasErrors());
+  LoadResult r = loadPolicy(sources, o);
+  ASSERT_TRUE(r.ok()) << messages(r).front();
+  ASSERT_EQ(r.policy.devices.size(), 2u);
+  const Device& a = r.policy.devices[0];
+  const Device& b = r.policy.devices[1];
+  EXPECT_EQ(a.outbound[0].peers[0].group, "ntp");
+  EXPECT_TRUE(a.outbound[1].peers[0].group.sameObject(a.outbound[0].peers[0].group));
+  EXPECT_TRUE(b.outbound[0].peers[0].group.sameObject(a.outbound[0].peers[0].group));
+  EXPECT_TRUE(a.outbound[1].peers[1].group.sameObject(SharedText()));  // a literal address
+  EXPECT_EQ(a.outbound[0].comment, "time");
+  EXPECT_TRUE(b.outbound[0].comment.sameObject(a.outbound[0].comment));
+  ASSERT_EQ(sources.profiles.size(), 2u);
+  EXPECT_TRUE(sources.profiles[0].path.sameObject(a.where.file));
+  EXPECT_TRUE(sources.profiles[1].path.sameObject(b.file));
 }
 
 TEST_F(Loader, DefaultsWhenOptionalFieldsAreAbsent) {

@@ -52,8 +52,9 @@ TEST_P(ExampleConfigs, LoadingFromSourcesEqualsLoadingFromDisk) {
   EXPECT_TRUE(readDiags.all().empty()) << ::testing::PrintToString(formatted(readDiags));
   ASSERT_TRUE(sources.config);
   EXPECT_EQ(sources.profiles.size(), fromDisk.policy.devices.size());
-  EXPECT_TRUE(std::is_sorted(sources.profiles.begin(), sources.profiles.end(),
-                             [](const auto& a, const auto& b) { return a.path < b.path; }));
+  EXPECT_TRUE(
+      std::is_sorted(sources.profiles.begin(), sources.profiles.end(),
+                     [](const auto& a, const auto& b) { return a.path.str() < b.path.str(); }));
   EXPECT_EQ(meaning(loadPolicy(sources, o)), meaning(fromDisk));
 
   // Through the one-file form and back: the same sources, the same policy.

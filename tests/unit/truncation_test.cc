@@ -173,7 +173,7 @@ TEST(Truncation, EveryByteOffsetOfAFullProfileIsRefusedOrReported) {
   PolicySources one = all;
   one.profiles.clear();
   for (const SourceFile& f : all.profiles) {
-    if (f.path.ends_with("/pump-3w-01.yaml")) one.profiles.push_back(f);
+    if (f.path.str().ends_with("/pump-3w-01.yaml")) one.profiles.push_back(f);
   }
   ASSERT_EQ(one.profiles.size(), 1u);
   const std::string original = one.profiles[0].text;
