@@ -26,6 +26,7 @@
 #include <variant>
 #include <vector>
 
+#include "policy/boxed.h"
 #include "policy/inline_vector.h"
 #include "policy/key_bytes.h"
 #include "policy/shared_text.h"
@@ -47,6 +48,8 @@ template <typename T>
 struct IsOptional : std::false_type {};
 template <typename T>
 struct IsOptional<std::optional<T>> : std::true_type {};
+template <typename T>
+struct IsOptional<Boxed<T>> : std::true_type {};
 template <typename T>
 struct IsPair : std::false_type {};
 template <typename A, typename B>

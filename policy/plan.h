@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "policy/boxed.h"
 #include "policy/net_types.h"
 #include "policy/set_element.h"
 #include "policy/shared_list.h"
@@ -282,7 +283,7 @@ struct DeviceElements {
   std::string device;
   std::vector<ElementSlice> slices;                             // in set order, each set once
   ElementList elements;                                         // grouped by set, as `slices` say
-  std::optional<LimitObject> limit;                             // the device's inbound limit
+  Boxed<LimitObject> limit;                                     // the device's inbound limit
   uint64_t fingerprint = 0;                                     // of every element in `slices`
   std::vector<std::pair<std::string, SetElement>> maintenance;  // set name, element (a timeout)
   bool operator==(const DeviceElements&) const = default;
