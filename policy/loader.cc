@@ -154,9 +154,10 @@ class Resolver {
   bool refused(size_t i) const { return i < facts_.refused.size() && facts_.refused[i]; }
 
   // Each group `d` names, with its members now (none: undefined).
-  std::vector<std::pair<std::string, std::optional<std::vector<IpPrefix>>>> groupsNamed(
-      const Device& d) const {
-    std::vector<std::pair<std::string, std::optional<std::vector<IpPrefix>>>> out;
+  // Each group `d` names, with its members now (one list per group for every
+  // device of this load that names it; none if undefined).
+  std::vector<ResolvedProfile::GroupMembers> groupsNamed(const Device& d) {
+    std::vector<ResolvedProfile::GroupMembers> out;
     for (const auto* rules : {&d.outbound, &d.inbound, &d.maintenance}) {
       for (const Rule& r : *rules) {
         for (const PeerSpec& p : r.peers) {
@@ -165,14 +166,19 @@ class Resolver {
                           [&](const auto& g) { return g.first == p.group; }))
             continue;
           auto g = policy_.groups.find(p.group);
-          out.emplace_back(p.group, g == policy_.groups.end()
-                                        ? std::nullopt
-                                        : std::optional<std::vector<IpPrefix>>(g->second.members));
+          if (g == policy_.groups.end()) {
+            out.emplace_back(p.group, nullptr);
+            continue;
+          }
+          auto& members = membersNow_[g->first];
+          if (!members) members = std::make_shared<const std::vector<IpPrefix>>(g->second.members);
+          out.emplace_back(p.group, members);
         }
       }
     }
     return out;
   }
+  std::map<std::string_view, ResolvedProfile::Members> membersNow_;  // by groupsNamed()
 
   void checkInterface(const Device& d) {
     const auto& ifs = policy_.config.deviceInterfaces;

@@ -47,7 +47,7 @@ bool SourceCache::stillResolves(const ResolvedProfile& r, const DeviceList::Ptr&
   if (r.parsed != parsed) return false;
   for (const auto& [name, members] : r.groups) {
     auto g = groups.find(name);
-    if (g == groups.end() ? members.has_value() : !members || *members != g->second.members)
+    if (g == groups.end() ? members != nullptr : !members || *members != g->second.members)
       return false;
   }
   return true;

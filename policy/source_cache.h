@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -51,8 +52,11 @@ struct ResolvedProfile {
   DeviceList::Ptr device;
   Diagnostics diags;    // of resolving alone
   size_t elements = 0;  // its compiled size (limits.h)
-  // Each group the device names, with its members then (none: undefined).
-  std::vector<std::pair<std::string, std::optional<std::vector<IpPrefix>>>> groups;
+  // Each group the device names, with its members then (none: undefined),
+  // one list shared by every device of a load that names the group.
+  using Members = std::shared_ptr<const std::vector<IpPrefix>>;
+  using GroupMembers = std::pair<SharedText, Members>;
+  std::vector<GroupMembers> groups;
 };
 
 // The entries of a profiles directory but hidden ones, in name order, each
