@@ -58,18 +58,20 @@ struct ResolvedPeer {
   bool operator==(const ResolvedPeer&) const = default;
 };
 
+// The small fields last, together: half a million rules at 100,000 devices.
 struct Rule {
-  Direction direction = Direction::Outbound;
   // One or two nearly always: in place, not in heap blocks of their own.
   InlineVector<PeerSpec, 1> peers;
   InlineVector<ResolvedPeer, 1> resolved;  // filled by the loader once groups are known
-  Proto proto = Proto::Tcp;
-  InlineVector<PortRange, 4> ports;  // empty for icmp/icmpv6
+  InlineVector<PortRange, 4> ports;        // empty for icmp/icmpv6
   SharedText comment;
-  bool critical = false;
   SourceLocation where;  // the rule's own node
+  Direction direction = Direction::Outbound;
+  Proto proto = Proto::Tcp;
+  bool critical = false;
   bool operator==(const Rule&) const = default;
 };
+static_assert(sizeof(Rule) <= 168);
 
 struct ViolationPolicy {
   ViolationAction action = ViolationAction::Isolate;
