@@ -361,11 +361,11 @@ void addAllElements(Batch& b, const Plan& plan, size_t twoThreadsFrom, size_t li
   size_t total = 0;
   for (size_t n : sizes) total += n;
   // The elements [from, to) of the whole, in set order. The sets are listed
-  // a group at a time, each group in one pass over the devices: about an
-  // eighth of all the elements, at least `listedAtOnce` (or one set). The
+  // a group at a time, each group in one pass over the devices: about a
+  // sixteenth of all the elements, at least `listedAtOnce` (or one set). The
   // references are 16 bytes an element, 35 MB for all at 100,000 devices;
   // a pass costs a look at every device.
-  const size_t group = std::max<size_t>({total / 8, listedAtOnce, 1});
+  const size_t group = std::max<size_t>({total / 16, listedAtOnce, 1});
   auto encode = [&](Batch& into, size_t from, size_t to) {
     size_t at = 0;
     for (size_t first = 0; first < sizes.size() && at < to;) {

@@ -25,9 +25,9 @@ struct FullApply {
   // in the same order either way.
   size_t twoThreadsFrom = 20000;
   // The elements of several sets are listed in one pass over the devices'
-  // parts, sets of this many elements at least (or an eighth of all) at a
+  // parts, sets of this many elements at least (or a sixteenth of all) at a
   // time: fewer passes, or fewer references held at once.
-  size_t listedAtOnce = size_t{1} << 19;
+  size_t listedAtOnce = size_t{1} << 17;
 };
 
 // Everything in `plan`, atomically replacing whatever table of that name exists.

@@ -162,7 +162,7 @@ TEST(NetlinkEncode, TwoThreadsEncodeTheSameElementsInTheSameOrder) {
   encodeFullApply(one, generated, {false, 0, false, elements + 1});
   encodeFullApply(two, generated, {false, 0});
   encodeFullApply(always, generated, {false, 0, false, 0});
-  // The sets listed an eighth of the elements at a time (or a set), on two threads and on one.
+  // The sets listed a sixteenth of the elements at a time (or a set), on two threads and on one.
   encodeFullApply(grouped, generated, {false, 0, false, 0, 1});
   encodeFullApply(groupedOne, generated, {false, 0, false, elements + 1, 1});
   for (Batch* b : {&one, &two, &always, &grouped, &groupedOne}) b->finish();
