@@ -22,17 +22,19 @@ struct Want {
   const policy::Device* device = nullptr;  // of the policy being pinned
   bool current = false;                    // the kernel holds it already, as ours
   bool failed = false;                     // the kernel refused it
+  uint32_t added = 0;                      // its place among them all
   auto key() const { return std::tie(ifindex, address); }
 };
 
-// Sorts `v` by `key` and keeps, of entries with equal keys, the last one
-// added (as assigning into a map would).
-template <typename T, typename Key>
-void sortKeepLast(std::vector<T>& v, Key key) {
-  std::stable_sort(v.begin(), v.end(), [&](const T& a, const T& b) { return key(a) < key(b); });
+// Sorts `v` by `less` (no two entries equal: sorted in place, with no
+// buffer beside it) and keeps, of neighbours that `same` says share a key,
+// the last one (as assigning into a map in that order would).
+template <typename T, typename Less, typename Same>
+void sortKeepLast(std::vector<T>& v, Less less, Same same) {
+  std::sort(v.begin(), v.end(), less);
   size_t out = 0;
   for (size_t i = 0; i < v.size(); ++i) {
-    if (i + 1 < v.size() && !(key(v[i]) < key(v[i + 1]))) continue;  // a later one has its key
+    if (i + 1 < v.size() && same(v[i], v[i + 1])) continue;  // a later one has its key
     if (out != i) v[out] = std::move(v[i]);
     ++out;
   }
@@ -82,7 +84,9 @@ void Neighbours::sync(const policy::Policy& policy) {
   for (const policy::Device& d : policy.devices) {
     if (d.mac) macOwner_.emplace_back(*d.mac, d.name);
   }
-  sortKeepLast(macOwner_, [](const auto& e) { return e.first; });
+  sortKeepLast(
+      macOwner_, [](const auto& a, const auto& b) { return a < b; },
+      [](const auto& a, const auto& b) { return a.first == b.first; });
   if (ifindexes != watched_) watch(ifindexes);
 }
 
@@ -212,10 +216,17 @@ void Neighbours::pin(const policy::Policy& policy) {
              d.name, 1);
         continue;
       }
-      wanted.push_back({ifindex, a, *d.mac, &d});
+      wanted.push_back(
+          {ifindex, a, *d.mac, &d, false, false, static_cast<uint32_t>(wanted.size())});
     }
   }
-  sortKeepLast(wanted, [](const Want& w) { return w.key(); });
+  // The last device to name an address on an interface has it.
+  sortKeepLast(
+      wanted,
+      [](const Want& a, const Want& b) {
+        return std::tie(a.ifindex, a.address, a.added) < std::tie(b.ifindex, b.address, b.added);
+      },
+      [](const Want& a, const Want& b) { return a.key() == b.key(); });
   // What is pinned, by address (the kernel refused those `failed`), and what not.
   auto remember = [&](bool pinned) {
     size_t failed = pinned
@@ -226,12 +237,19 @@ void Neighbours::pin(const policy::Policy& policy) {
     unpinned_.clear();
     pinned_.reserve(wanted.size() - failed);
     unpinned_.reserve(failed);
+    // By address: of one address on several interfaces, the last interface's.
+    std::sort(wanted.begin(), wanted.end(), [](const Want& a, const Want& b) {
+      return std::tie(a.address, a.ifindex) < std::tie(b.address, b.ifindex);
+    });
     for (const Want& w : wanted) {
-      (pinned && !w.failed ? pinned_ : unpinned_)
-          .emplace_back(w.address, Pinned{w.mac, w.device->name});
+      auto& into = pinned && !w.failed ? pinned_ : unpinned_;
+      Pinned p{w.mac, w.device->name};
+      if (!into.empty() && into.back().first == w.address) {
+        into.back().second = std::move(p);
+      } else {
+        into.emplace_back(w.address, std::move(p));
+      }
     }
-    sortKeepLast(pinned_, [](const auto& e) { return e.first; });
-    sortKeepLast(unpinned_, [](const auto& e) { return e.first; });
   };
 
   if (newlySkipped > kMaxSkipReports) {
