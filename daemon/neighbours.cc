@@ -26,9 +26,11 @@ struct Want {
   auto key() const { return std::tie(ifindex, address); }
 };
 
-// Sorts `v` by `less` (no two entries equal: sorted in place, with no
-// buffer beside it) and keeps, of neighbours that `same` says share a key,
-// the last one (as assigning into a map in that order would).
+// Sorts `v` by `less` (no two entries equal: sorted in place, where a
+// stable sort would take a buffer of them beside it) and keeps, of adjacent
+// entries that `same` says share a key, the last in that order (as
+// assigning into a map in that order would); a block at the new size only
+// if some were dropped.
 template <typename T, typename Less, typename Same>
 void sortKeepLast(std::vector<T>& v, Less less, Same same) {
   std::sort(v.begin(), v.end(), less);
@@ -38,6 +40,7 @@ void sortKeepLast(std::vector<T>& v, Less less, Same same) {
     if (out != i) v[out] = std::move(v[i]);
     ++out;
   }
+  if (out == v.size()) return;
   v.erase(v.begin() + static_cast<std::ptrdiff_t>(out), v.end());
   v.shrink_to_fit();
 }
@@ -78,7 +81,9 @@ void Neighbours::sync(const policy::Policy& policy) {
       if (int i = netlink::interfaceIndex(d.interface)) ifindexes.insert(i);
     }
   }
-  macOwner_.clear();
+  // A MAC is one device's (the loader refuses a MAC claimed twice); were it
+  // not, the greatest name would have it.
+  macOwner_ = {};
   macOwner_.reserve(static_cast<size_t>(std::count_if(policy.devices.begin(), policy.devices.end(),
                                                       [](const auto& d) { return d.mac; })));
   for (const policy::Device& d : policy.devices) {
@@ -233,22 +238,23 @@ void Neighbours::pin(const policy::Policy& policy) {
                         ? static_cast<size_t>(std::count_if(wanted.begin(), wanted.end(),
                                                             [](const Want& w) { return w.failed; }))
                         : wanted.size();
-    pinned_.clear();
-    unpinned_.clear();
+    pinned_ = {};  // made anew at its size, not at the largest it ever was
+    unpinned_ = {};
     pinned_.reserve(wanted.size() - failed);
     unpinned_.reserve(failed);
-    // By address: of one address on several interfaces, the last interface's.
+    // By address. Of one address on several interfaces: not pinned if any
+    // of its pins failed (the last that failed says to what), else the last
+    // interface's.
     std::sort(wanted.begin(), wanted.end(), [](const Want& a, const Want& b) {
       return std::tie(a.address, a.ifindex) < std::tie(b.address, b.ifindex);
     });
-    for (const Want& w : wanted) {
-      auto& into = pinned && !w.failed ? pinned_ : unpinned_;
-      Pinned p{w.mac, w.device->name};
-      if (!into.empty() && into.back().first == w.address) {
-        into.back().second = std::move(p);
-      } else {
-        into.emplace_back(w.address, std::move(p));
+    for (size_t i = 0, end = 0; i < wanted.size(); i = end) {
+      const Want* lastFailed = nullptr;
+      for (end = i; end < wanted.size() && wanted[end].address == wanted[i].address; ++end) {
+        if (!pinned || wanted[end].failed) lastFailed = &wanted[end];
       }
+      const Want& w = lastFailed ? *lastFailed : wanted[end - 1];
+      (lastFailed ? unpinned_ : pinned_).emplace_back(w.address, Pinned{w.mac, w.device->name});
     }
   };
 

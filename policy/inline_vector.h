@@ -34,8 +34,9 @@ class InlineVector {
 
   InlineVector() noexcept {}
   InlineVector(std::initializer_list<T> items) : InlineVector(items.begin(), items.end()) {}
+  // Made empty first: should a copy throw, what was made is destroyed.
   template <std::input_iterator It>
-  InlineVector(It first, It last) {
+  InlineVector(It first, It last) : InlineVector() {
     if constexpr (std::forward_iterator<It>)
       reserve(static_cast<size_t>(std::distance(first, last)));
     for (; first != last; ++first) emplace_back(*first);
@@ -66,9 +67,17 @@ class InlineVector {
   }
   ~InlineVector() { release(); }
 
-  T* data() noexcept { return onHeap() ? heap_ : std::launder(reinterpret_cast<T*>(inline_)); }
+  // In place, elements are reached through the storage they were made in
+  // (laundered only when there is one).
+  T* data() noexcept {
+    if (onHeap()) return heap_;
+    T* p = reinterpret_cast<T*>(inline_);
+    return size_ ? std::launder(p) : p;
+  }
   const T* data() const noexcept {
-    return onHeap() ? heap_ : std::launder(reinterpret_cast<const T*>(inline_));
+    if (onHeap()) return heap_;
+    const T* p = reinterpret_cast<const T*>(inline_);
+    return size_ ? std::launder(p) : p;
   }
   size_t size() const noexcept { return size_; }
   size_t capacity() const noexcept { return capacity_; }
@@ -92,7 +101,8 @@ class InlineVector {
     if (size_ == capacity_) {
       // Made in the new block before the old elements move: `args` may be one of them.
       T* made = nullptr;
-      moveTo(std::max<size_t>(2 * size_t{capacity_}, size_ + 1),
+      size_t grown = std::min<size_t>(UINT32_MAX, 2 * size_t{capacity_});
+      moveTo(std::max<size_t>(grown, size_ + 1),
              [&](T* at) { made = ::new (static_cast<void*>(at)) T(std::forward<Args>(args)...); });
       ++size_;
       return *made;

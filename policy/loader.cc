@@ -153,7 +153,6 @@ class Resolver {
 
   bool refused(size_t i) const { return i < facts_.refused.size() && facts_.refused[i]; }
 
-  // Each group `d` names, with its members now (none: undefined).
   // Each group `d` names, with its members now (one list per group for every
   // device of this load that names it; none if undefined).
   std::vector<ResolvedProfile::GroupMembers> groupsNamed(const Device& d) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -101,6 +102,30 @@ TEST(InlineVector, CopiesAndMovesInPlaceAndOnTheHeap) {
     }
     EXPECT_EQ(Counted::alive, 0) << n;
   }
+}
+
+// A copy that throws midway destroys what it made and frees its block.
+struct Throwing {
+  static inline int alive = 0;
+  static inline int copiesLeft = 0;
+  Throwing() { ++alive; }
+  Throwing(const Throwing&) {
+    if (copiesLeft-- == 0) throw std::runtime_error("copy refused");
+    ++alive;
+  }
+  Throwing(Throwing&&) noexcept { ++alive; }
+  ~Throwing() { --alive; }
+};
+
+TEST(InlineVector, ACopyThatThrowsLeavesNothingBehind) {
+  {
+    InlineVector<Throwing, 1> v;
+    for (int i = 0; i < 3; ++i) v.emplace_back();
+    Throwing::copiesLeft = 1;  // the second copy throws, on the heap already
+    EXPECT_THROW((InlineVector<Throwing, 1>(v)), std::runtime_error);
+    EXPECT_EQ(Throwing::alive, 3);
+  }
+  EXPECT_EQ(Throwing::alive, 0);
 }
 
 TEST(InlineVector, ComparesAndBuildsLikeAVector) {
